@@ -77,13 +77,16 @@ _REFUSED = {
     "moderation": "Moderation cannot be translated for an Anthropic model; remove `moderation`.",
     "prompt_cache_options": "`prompt_cache_options` cannot be translated; remove it.",
 }
+_ON_WHEN_PRESENT = frozenset({"web_search_options", "audio", "prediction"})
 
 
 def chat_request_to_messages(body: JSON, *, upstream_model: str, default_max_tokens: int) -> JSON:
     """A Chat Completions request body -> an Anthropic Messages request body for ``upstream_model``."""
     refuse_unknown(body, _KNOWN_FIELDS, target="Anthropic")
     for field, message in _REFUSED.items():
-        if is_set(body.get(field)):
+        # An empty web_search_options or audio object still switches the feature on.
+        present = body.get(field) is not None if field in _ON_WHEN_PRESENT else is_set(body.get(field))
+        if present:
             raise refuse(field, message)
     n = body.get("n")
     if n is not None and n != 1:
