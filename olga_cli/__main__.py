@@ -1,0 +1,3 @@
+from olga_cli.cli.app import main
+
+main()

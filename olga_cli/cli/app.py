@@ -1,0 +1,52 @@
+"""The ``olga`` command: one Typer sub-app per noun."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from olga_cli import __version__
+from olga_cli.cli import credits, keys, models, providers
+from olga_cli.cli.common import Env
+from olga_cli.cli.generation import generation
+from olga_cli.cli.serve import serve
+from olga_cli.config import resolve_home
+
+app = typer.Typer(
+    name="olga",
+    help="olga: a local LLM gateway for developers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"olga {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[Optional[Path], typer.Option("--home", help="olga's home folder (else $OLGA_HOME).")] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    ctx.obj = Env(resolve_home(home))
+
+
+app.command("serve")(serve)
+app.command("generation")(generation)
+app.add_typer(keys.app, name="keys")
+app.add_typer(credits.app, name="credits")
+app.add_typer(providers.app, name="providers")
+app.add_typer(models.app, name="models")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,112 @@
+"""``olga credits``: top up a key, see its balance and its history."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
+from olga_cli.cli.keys import find_key, parse_credits
+from olga_cli.errors import UserError
+from olga_cli.money import pico_to_usd
+from olga_cli.store import ledger
+
+app = typer.Typer(help="Prepaid credits on keys: top up, balance, history.", no_args_is_help=True)
+
+
+@app.command("topup")
+def topup(
+    ctx: typer.Context,
+    key: str,
+    usd: str,
+    note: Annotated[Optional[str], typer.Option("--note", help="Why, for the history.")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Add USD to a key's credits. Example: olga credits topup laptop 5 --note "November" """
+    env = env_of(ctx)
+    amount = parse_credits(usd, flag="USD")
+    if not amount:
+        raise UserError("a top-up must be more than 0 USD")
+
+    async def work() -> dict[str, Any]:
+        async with store(env) as db:
+            row = await find_key(db, key)
+            await ledger.add_credits(db, row.id, amount, note)
+            credits, spent = await ledger.key_totals(db, row.id)
+            return {"key_id": row.id, "key_name": row.name, "added": pico_to_usd(amount),
+                    "credits": pico_to_usd(credits), "balance": pico_to_usd(credits - spent)}
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+    else:
+        console().print(f"Added ${data['added']} to '{escape(data['key_name'])}': balance ${data['balance']}.")
+
+
+@app.command("balance")
+def balance(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+    """A key's credits, spend and balance. Example: olga credits balance laptop --json"""
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with store(env) as db:
+            row = await find_key(db, key)
+            credits, spent = await ledger.key_totals(db, row.id)
+            capped = row.credits_enabled
+            return {
+                "key_id": row.id,
+                "key_name": row.name,
+                "credits": pico_to_usd(credits) if capped else None,
+                "spent": pico_to_usd(spent),
+                "balance": pico_to_usd(credits - spent) if capped else None,
+            }
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+    elif data["balance"] is None:
+        console().print(f"'{escape(data['key_name'])}' has no credits: it is metered (spent ${data['spent']}) but not capped.")
+    else:
+        console().print(
+            f"'{escape(data['key_name'])}': balance ${data['balance']} (credits ${data['credits']}, spent ${data['spent']})."
+        )
+
+
+@app.command("history")
+def history(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+    """Every top-up of a key, and what it has spent. Example: olga credits history laptop"""
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with store(env) as db:
+            row = await find_key(db, key)
+            entries = await ledger.credit_history(db, row.id)
+            count, spent = await ledger.charge_summary(db, row.id)
+            return {
+                "key_id": row.id,
+                "key_name": row.name,
+                "topups": [
+                    {"amount": pico_to_usd(e.amount_pico), "note": e.note,
+                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.created_at))}
+                    for e in entries
+                ],
+                "charged_requests": count,
+                "spent": pico_to_usd(spent),
+            }
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+        return
+    table = Table(title=f"credits of '{escape(data['key_name'])}'", title_justify="left")
+    table.add_column("when")
+    table.add_column("amount", justify="right")
+    table.add_column("note")
+    for entry in data["topups"]:
+        table.add_row(entry["created_at"], f"+${entry['amount']}", escape(entry["note"] or ""))
+    table.add_row("", f"-${data['spent']}", f"{data['charged_requests']} charged requests")
+    console().print(table)

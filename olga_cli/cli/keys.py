@@ -1,0 +1,311 @@
+"""``olga keys``: mint, list, show, change, disable, enable and delete olga keys."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Annotated, Any, Optional
+
+import aiosqlite
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from olga_cli.cli.common import (
+    JsonOption,
+    console,
+    env_of,
+    fail,
+    parse_duration,
+    parse_models,
+    positive,
+    print_json,
+    run,
+    store,
+)
+from olga_cli.errors import UserError
+from olga_cli.money import pico_to_usd, to_decimal, usd_to_pico
+from olga_cli.store import keys as key_store
+from olga_cli.store import ledger
+from olga_cli.store.keys import KeyRow
+
+app = typer.Typer(help="Mint and manage olga keys (sk-olga-...).", no_args_is_help=True)
+
+NameOpt = Annotated[Optional[str], typer.Option("--name", help="A unique name for the key.")]
+UserOpt = Annotated[Optional[str], typer.Option("--user", help="Who the key is for (free text, e.g. an email).")]
+TeamOpt = Annotated[Optional[str], typer.Option("--team", help="Team name or id the key belongs to.")]
+CreditsOpt = Annotated[Optional[str], typer.Option("--credits", help="Prepaid credits in USD, e.g. 5 or 0.50.")]
+RpmOpt = Annotated[Optional[int], typer.Option("--rpm", help="Requests per minute.")]
+TpmOpt = Annotated[Optional[int], typer.Option("--tpm", help="Tokens per minute.")]
+ModelsOpt = Annotated[Optional[str], typer.Option("--models", help="Allowed models, comma-separated.")]
+MultOpt = Annotated[Optional[str], typer.Option("--rate-multiplier", help="Multiplies every cost, e.g. 1.2.")]
+ExpiresOpt = Annotated[Optional[str], typer.Option("--expires-in", help="Lifetime such as 12h, 30d or 2w.")]
+ZdrOpt = Annotated[bool, typer.Option("--zdr", help="Zero data retention: never store bodies.")]
+
+
+async def find_key(db: aiosqlite.Connection, ref: str) -> KeyRow:
+    row = await key_store.get_key(db, ref)
+    if row is None:
+        raise UserError(f"no key named or with id '{ref}'; see `olga keys list`")
+    return row
+
+
+async def find_team_id(db: aiosqlite.Connection, ref: str | None) -> str | None:
+    if ref is None:
+        return None
+    team = await key_store.get_team(db, ref)
+    if team is None:
+        raise UserError(f"no team '{ref}'; create it with `olga teams create {ref}`")
+    return team.id
+
+
+def parse_multiplier(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = to_decimal(text, what="--rate-multiplier")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if value <= 0:
+        raise UserError("--rate-multiplier must be greater than 0")
+    return value
+
+
+def parse_credits(text: str | None, *, flag: str = "--credits") -> int | None:
+    if text is None:
+        return None
+    try:
+        return usd_to_pico(text, what=flag)
+    except ValueError as exc:
+        raise UserError(f"{exc} (give USD such as 5 or 0.50)") from None
+
+
+async def key_json(db: aiosqlite.Connection, row: KeyRow) -> dict[str, Any]:
+    credits, spent = await ledger.key_totals(db, row.id)
+    team = await key_store.get_team(db, row.team_id) if row.team_id else None
+    return {
+        "id": row.id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "user": row.user_id,
+        "team": team.name if team else None,
+        "team_id": row.team_id,
+        "status": row.status(time.time()),
+        "credits": pico_to_usd(credits) if row.credits_enabled else None,
+        "spent": pico_to_usd(spent),
+        "balance": pico_to_usd(credits - spent) if row.credits_enabled else None,
+        "rpm": row.rpm,
+        "tpm": row.tpm,
+        "models": list(row.models) if row.models is not None else None,
+        "rate_multiplier": str(row.rate_multiplier),
+        "expires_at": _iso(row.expires_at),
+        "zdr": row.zdr,
+        "created_at": _iso(row.created_at),
+    }
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def key_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="olga keys", title_justify="left")
+    for column in ("name", "id", "prefix", "status", "team", "balance", "spent", "limits", "expires"):
+        table.add_column(column, justify="right" if column in ("balance", "spent") else "left")
+    for k in rows:
+        limits = ", ".join(part for part in (f"{k['rpm']} rpm" if k["rpm"] else "", f"{k['tpm']} tpm" if k["tpm"] else "") if part)
+        status = k["status"] if k["status"] == "active" else f"[red]{k['status']}[/red]"
+        table.add_row(
+            escape(k["name"]), k["id"], k["prefix"] + "…", status, escape(k["team"] or "-"),
+            "uncapped" if k["balance"] is None else f"${k['balance']}", f"${k['spent']}", limits or "-",
+            k["expires_at"] or "never",
+        )
+    return table
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: NameOpt = None,
+    user: UserOpt = None,
+    team: TeamOpt = None,
+    credits: CreditsOpt = None,
+    rpm: RpmOpt = None,
+    tpm: TpmOpt = None,
+    models: ModelsOpt = None,
+    rate_multiplier: MultOpt = None,
+    expires_in: ExpiresOpt = None,
+    zdr: ZdrOpt = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Mint a key. The full key is printed once and stored only as a hash.
+
+    Example: olga keys create --name laptop --credits 5 --rpm 60
+    """
+    if not name:
+        raise fail("--name is required, e.g. `olga keys create --name laptop`")
+    env = env_of(ctx)
+
+    async def work() -> tuple[dict[str, Any], str]:
+        async with store(env) as db:
+            if await key_store.get_key(db, name) is not None:
+                raise UserError(f"a key named '{name}' exists already; pick another --name")
+            row, plaintext = await key_store.create_key(
+                db,
+                name=name,
+                user_id=user,
+                team_id=await find_team_id(db, team),
+                credits_pico=parse_credits(credits),
+                rpm=positive(rpm, flag="--rpm"),
+                tpm=positive(tpm, flag="--tpm"),
+                models=parse_models(models),
+                rate_multiplier=parse_multiplier(rate_multiplier) or Decimal(1),
+                expires_at=time.time() + parse_duration(expires_in, flag="--expires-in") if expires_in else None,
+                zdr=zdr,
+            )
+            return await key_json(db, row), plaintext
+
+    data, plaintext = run(work())
+    if json_out:
+        print_json({**data, "key": plaintext})
+        return
+    out = console()
+    out.print(Panel(f"[bold]{plaintext}[/bold]", title=f"key '{escape(name)}' ({data['id']})", expand=False))
+    out.print("Copy it now: olga stores only its hash and cannot show it again.")
+    if data["balance"] is not None:
+        out.print(f"Credits: ${data['balance']}")
+
+
+@app.command("list")
+def list_keys(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """List keys (never their secrets). Example: olga keys list --json"""
+    env = env_of(ctx)
+
+    async def work() -> list[dict[str, Any]]:
+        async with store(env) as db:
+            return [await key_json(db, row) for row in await key_store.list_keys(db)]
+
+    rows = run(work())
+    if json_out:
+        print_json(rows)
+    elif not rows:
+        console().print("No keys yet. Mint one with `olga keys create --name NAME`.")
+    else:
+        console().print(key_table(rows))
+
+
+@app.command("show")
+def show(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+    """Show one key by name or id. Example: olga keys show laptop"""
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with store(env) as db:
+            return await key_json(db, await find_key(db, key))
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+        return
+    table = Table(show_header=False, title=f"key {escape(data['name'])}", title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for field, value in data.items():
+        table.add_row(field, escape("-" if value is None else str(value)))
+    console().print(table)
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    key: str,
+    name: NameOpt = None,
+    user: UserOpt = None,
+    team: TeamOpt = None,
+    credits: CreditsOpt = None,
+    rpm: RpmOpt = None,
+    tpm: TpmOpt = None,
+    models: ModelsOpt = None,
+    rate_multiplier: MultOpt = None,
+    expires_in: ExpiresOpt = None,
+    zdr: Annotated[Optional[bool], typer.Option("--zdr/--no-zdr", help="Zero data retention on or off.")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Change a key's settings; --credits adds a top-up. Example: olga keys update laptop --rpm 120"""
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with store(env) as db:
+            row = await find_key(db, key)
+            fields: dict[str, Any] = {}
+            if name is not None and name != row.name:
+                if await key_store.get_key(db, name) is not None:
+                    raise UserError(f"a key named '{name}' exists already")
+                fields["name"] = name
+            if user is not None:
+                fields["user_id"] = user
+            if team is not None:
+                fields["team_id"] = await find_team_id(db, team)
+            if rpm is not None:
+                fields["rpm"] = positive(rpm, flag="--rpm")
+            if tpm is not None:
+                fields["tpm"] = positive(tpm, flag="--tpm")
+            if models is not None:
+                fields["models"] = None if models.strip() in ("", "*") else parse_models(models)
+            if rate_multiplier is not None:
+                fields["rate_multiplier"] = parse_multiplier(rate_multiplier)
+            if expires_in is not None:
+                fields["expires_at"] = time.time() + parse_duration(expires_in, flag="--expires-in")
+            if zdr is not None:
+                fields["zdr"] = zdr
+            amount = parse_credits(credits)
+            await key_store.update_key(db, row.id, **fields)
+            if amount:
+                await ledger.add_credits(db, row.id, amount, "keys update --credits")
+            return await key_json(db, await find_key(db, row.id))
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+    else:
+        console().print(f"Updated key '{escape(data['name'])}'.")
+
+
+def _set_state(ctx: typer.Context, key: str, action: str, json_out: bool) -> None:
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with store(env) as db:
+            row = await find_key(db, key)
+            if action == "delete":
+                await key_store.delete_key(db, row.id)
+            else:
+                await key_store.update_key(db, row.id, disabled=action == "disable")
+            data = await key_json(db, row)
+            data["status"] = {"delete": "deleted", "disable": "disabled", "enable": "active"}[action]
+            return data
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+    else:
+        console().print(f"Key '{escape(data['name'])}' is now {data['status']}.")
+
+
+@app.command("disable")
+def disable(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+    """Refuse the key (401) until enabled again. Example: olga keys disable laptop"""
+    _set_state(ctx, key, "disable", json_out)
+
+
+@app.command("enable")
+def enable(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+    """Accept a disabled key again. Example: olga keys enable laptop"""
+    _set_state(ctx, key, "enable", json_out)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+    """Delete a key for good; its records and charges stay. Example: olga keys delete laptop"""
+    _set_state(ctx, key, "delete", json_out)

@@ -1,0 +1,206 @@
+"""``olga providers``: connect providers, give them keys, pause and resume them.
+
+Changes go to config.toml (mode 0600); a running server picks them up on the next request.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json
+from olga_cli.config import AUTH_STYLES, PROVIDER_KINDS, ConfigFile, ProviderConfig, builtin_providers, load_config
+from olga_cli.errors import UserError
+
+app = typer.Typer(help="Providers olga forwards to, and their API keys.", no_args_is_help=True)
+
+KeyEnvOpt = Annotated[Optional[str], typer.Option("--api-key-env", help="Read the key from this environment variable.")]
+KeyOpt = Annotated[Optional[str], typer.Option("--api-key", help="The key itself (stored in config.toml, mode 0600).")]
+
+
+def _config_file(ctx: typer.Context) -> ConfigFile:
+    return ConfigFile(env_of(ctx).home / "config.toml")
+
+
+def provider_json(provider: ProviderConfig) -> dict[str, Any]:
+    usable = [s.label for s in provider.keys if s.resolve(os.environ)]
+    if provider.paused:
+        status = "paused"
+    elif provider.needs_key and not usable:
+        status = "no key"
+    else:
+        status = "ready"
+    return {
+        "name": provider.name,
+        "kind": provider.kind,
+        "base_url": provider.base_url,
+        "auth": provider.auth,
+        "keys": [{"label": s.label, "usable": s.label in usable} for s in provider.keys],
+        "status": status,
+        "builtin": provider.builtin,
+        "connect_timeout": provider.connect_timeout,
+        "first_byte_timeout": provider.first_byte_timeout,
+        "idle_timeout": provider.idle_timeout,
+        "max_retries": provider.max_retries,
+    }
+
+
+def _guard(work: Any) -> Any:
+    try:
+        return work()
+    except UserError as exc:
+        raise fail(exc.message) from None
+
+
+@app.command("list")
+def list_providers(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Providers with their status and key labels (never the keys). Example: olga providers list"""
+    config = _guard(lambda: load_config(env_of(ctx).home))
+    rows = [provider_json(p) for p in config.providers.values()]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(title="providers", title_justify="left")
+    for column in ("name", "kind", "base url", "keys", "status"):
+        table.add_column(column)
+    colours = {"ready": "green", "paused": "yellow", "no key": "red"}
+    for row in rows:
+        keys = ", ".join(k["label"] + ("" if k["usable"] else " (unset)") for k in row["keys"]) or "-"
+        status = f"[{colours.get(row['status'], 'white')}]{row['status']}[/]"
+        table.add_row(escape(row["name"]), row["kind"], escape(row["base_url"]), escape(keys), status)
+    console().print(table)
+
+
+def _check_timeout(value: float | None, flag: str) -> None:
+    if value is not None and value <= 0:
+        raise fail(f"{flag} must be a positive number of seconds")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: str,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="openai, anthropic or openai-compatible.")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="The URL an SDK takes (…/v1 for OpenAI kinds).")] = None,
+    api_key_env: KeyEnvOpt = None,
+    api_key: KeyOpt = None,
+    auth: Annotated[Optional[str], typer.Option("--auth", help="bearer, x-api-key or api-key.")] = None,
+    connect_timeout: Annotated[Optional[float], typer.Option("--connect-timeout", help="Seconds.")] = None,
+    first_byte_timeout: Annotated[Optional[float], typer.Option("--first-byte-timeout", help="Seconds.")] = None,
+    idle_timeout: Annotated[Optional[float], typer.Option("--idle-timeout", help="Seconds between chunks.")] = None,
+    max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="Extra attempts on safe failures.")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Connect a provider. Example: olga providers add vllm --kind openai-compatible --base-url http://127.0.0.1:8001/v1"""
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise fail("a provider name may hold letters, digits, '-', '_' and '.' only")
+    if kind is None and name not in builtin_providers():
+        raise fail(f"--kind is required: one of {', '.join(PROVIDER_KINDS)}")
+    if kind is not None and kind not in PROVIDER_KINDS:
+        raise fail(f"--kind must be one of {', '.join(PROVIDER_KINDS)}, not {kind!r}")
+    if auth is not None and auth not in AUTH_STYLES:
+        raise fail(f"--auth must be one of {', '.join(AUTH_STYLES)}, not {auth!r}")
+    if base_url is None and name not in builtin_providers():
+        raise fail("--base-url is required, e.g. http://127.0.0.1:8001/v1")
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise fail("--base-url must start with http:// or https://")
+    if api_key_env and api_key:
+        raise fail("give --api-key-env or --api-key, not both")
+    for value, flag in ((connect_timeout, "--connect-timeout"), (first_byte_timeout, "--first-byte-timeout"),
+                        (idle_timeout, "--idle-timeout")):
+        _check_timeout(value, flag)
+    if max_retries is not None and max_retries < 0:
+        raise fail("--max-retries must be 0 or more")
+    file = _guard(lambda: _config_file(ctx))
+    table = file.table("providers", name)
+    table.pop("removed", None)
+    for field, value in (
+        ("kind", kind), ("base_url", base_url), ("api_key_env", api_key_env), ("api_key", api_key), ("auth", auth),
+        ("connect_timeout", connect_timeout), ("first_byte_timeout", first_byte_timeout),
+        ("idle_timeout", idle_timeout), ("max_retries", max_retries),
+    ):
+        if value is not None:
+            table[field] = value
+    if kind == "openai-compatible" and not (api_key or api_key_env or table.get("api_keys")):
+        table.setdefault("needs_key", False)
+    if api_key or api_key_env:
+        table["needs_key"] = True
+    file.save()
+    provider = _guard(lambda: load_config(env_of(ctx).home)).providers[name]
+    if json_out:
+        print_json(provider_json(provider))
+    else:
+        console().print(f"Provider '{escape(name)}' saved ({provider.kind}, {escape(provider.base_url)}).")
+
+
+@app.command("add-key")
+def add_key(
+    ctx: typer.Context, name: str, api_key_env: KeyEnvOpt = None, api_key: KeyOpt = None, json_out: JsonOption = False
+) -> None:
+    """Add an API key to a provider's pool. Example: olga providers add-key openai --api-key-env OPENAI_KEY_2"""
+    if bool(api_key_env) == bool(api_key):
+        raise fail("give exactly one of --api-key-env VAR or --api-key VALUE")
+    config = _guard(lambda: load_config(env_of(ctx).home))
+    if name not in config.providers:
+        raise fail(f"no provider '{name}'; see `olga providers list`")
+    file = _guard(lambda: _config_file(ctx))
+    table = file.table("providers", name)
+    keys = list(table.get("api_keys", []))
+    count = len(config.providers[name].keys) + 1
+    keys.append({"env": api_key_env, "label": f"env:{api_key_env}"} if api_key_env else {"value": api_key, "label": f"key-{count}"})
+    table["api_keys"] = keys
+    table["needs_key"] = True
+    file.save()
+    provider = _guard(lambda: load_config(env_of(ctx).home)).providers[name]
+    if json_out:
+        print_json(provider_json(provider))
+    else:
+        console().print(f"Provider '{escape(name)}' now has {len(provider.keys)} key(s).")
+
+
+def _set_flag(ctx: typer.Context, name: str, field: str, value: bool, json_out: bool, message: str) -> None:
+    config = _guard(lambda: load_config(env_of(ctx).home))
+    if name not in config.providers:
+        raise fail(f"no provider '{name}'; see `olga providers list`")
+    file = _guard(lambda: _config_file(ctx))
+    file.table("providers", name)[field] = value
+    file.save()
+    if json_out:
+        print_json(provider_json(_guard(lambda: load_config(env_of(ctx).home)).providers[name]))
+    else:
+        console().print(message)
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
+    """Fail its requests fast with 429 until resumed. Example: olga providers pause openai"""
+    _set_flag(ctx, name, "paused", True, json_out, f"Provider '{escape(name)}' paused.")
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
+    """Serve a paused provider again. Example: olga providers resume openai"""
+    _set_flag(ctx, name, "paused", False, json_out, f"Provider '{escape(name)}' resumed.")
+
+
+@app.command("remove")
+def remove(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
+    """Disconnect a provider. Example: olga providers remove vllm"""
+    config = _guard(lambda: load_config(env_of(ctx).home))
+    if name not in config.providers:
+        raise fail(f"no provider '{name}'; see `olga providers list`")
+    file = _guard(lambda: _config_file(ctx))
+    providers = file.table("providers")
+    if name in builtin_providers():
+        providers[name] = {"removed": True}
+    else:
+        providers.pop(name, None)
+    file.save()
+    if json_out:
+        print_json({"name": name, "removed": True})
+    else:
+        console().print(f"Provider '{escape(name)}' removed.")

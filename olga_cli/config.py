@@ -1,0 +1,263 @@
+"""Configuration, resolved once into frozen objects: flag > environment > config.toml > default.
+
+``<home>/config.toml`` is optional. The CLI edits it as a TOML document (``ConfigFile``) and the server
+re-reads it when it changes, so provider and route changes apply on the next request. Built-in
+providers (``mock``, ``openai``, ``anthropic``, ``ollama``) exist without any file; a ``[providers.X]``
+table overrides or adds to them field by field.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+import tomli_w
+
+from olga_cli.errors import UserError
+from olga_cli.files import write_private
+
+ProviderKind = Literal["openai", "anthropic", "openai-compatible", "mock"]
+AuthStyle = Literal["bearer", "x-api-key", "api-key", "none"]
+PROVIDER_KINDS: tuple[str, ...] = ("openai", "anthropic", "openai-compatible")
+AUTH_STYLES: tuple[str, ...] = ("bearer", "x-api-key", "api-key")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+def resolve_home(flag: str | Path | None, environ: Mapping[str, str] | None = None) -> Path:
+    """``--home`` > ``OLGA_HOME`` > the platform's user data folder."""
+    env = os.environ if environ is None else environ
+    chosen = flag or env.get("OLGA_HOME") or platformdirs.user_data_dir("olga")
+    return Path(chosen).expanduser()
+
+
+@dataclass(frozen=True, slots=True)
+class KeySource:
+    """Where one provider API key comes from: an environment variable or a value in the config."""
+
+    label: str  # shown in lists and records instead of the key
+    env: str | None = None
+    value: str | None = None
+
+    def resolve(self, environ: Mapping[str, str]) -> str | None:
+        if self.value:
+            return self.value
+        if self.env:
+            return environ.get(self.env) or None
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    name: str
+    kind: ProviderKind
+    base_url: str
+    keys: tuple[KeySource, ...] = ()
+    auth: AuthStyle = "bearer"
+    needs_key: bool = True
+    connect_timeout: float = 10.0
+    first_byte_timeout: float = 120.0
+    idle_timeout: float = 120.0
+    max_retries: int = 2
+    retry_on: tuple[int, ...] = ()  # statuses beyond the always-safe ones (e.g. 500, 502, 504)
+    paused: bool = False
+    builtin: bool = False
+
+    @property
+    def api_format(self) -> Literal["openai", "anthropic"]:
+        return "anthropic" if self.kind == "anthropic" else "openai"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    id: str
+    provider: str
+    format: Literal["openai", "anthropic"] | None = None
+    model: str | None = None
+    to_model: str | None = None
+
+    def matches(self, api_format: str, model: str) -> bool:
+        if self.format is not None and self.format != api_format:
+            return False
+        return self.model is None or self.model == model
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    home: Path
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
+    routes: tuple[RouteRule, ...] = ()
+    fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    webhook_url: str | None = None
+    store_bodies: bool = True
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "olga.db"
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / "config.toml"
+
+
+def builtin_providers() -> dict[str, dict[str, Any]]:
+    return {
+        "mock": {"kind": "mock", "base_url": "mock://", "needs_key": False, "auth": "none"},
+        "openai": {"kind": "openai", "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY"},
+        "anthropic": {
+            "kind": "anthropic",
+            "base_url": "https://api.anthropic.com",
+            "api_key_env": "ANTHROPIC_API_KEY",
+            "auth": "x-api-key",
+        },
+        "ollama": {"kind": "openai-compatible", "base_url": "http://127.0.0.1:11434/v1", "needs_key": False},
+    }
+
+
+class ConfigFile:
+    """``config.toml`` as an editable document; written back with mode 0600 (it may hold API keys)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data: dict[str, Any] = {}
+        if path.is_file():
+            try:
+                self.data = tomllib.loads(path.read_text("utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise UserError(f"{path} is not valid TOML ({exc}); fix or remove it") from None
+
+    def table(self, *names: str) -> dict[str, Any]:
+        node = self.data
+        for name in names:
+            child = node.setdefault(name, {})
+            if not isinstance(child, dict):
+                raise UserError(f"{self.path}: [{'.'.join(names)}] must be a table")
+            node = child
+        return node
+
+    def save(self) -> None:
+        write_private(self.path, tomli_w.dumps(self.data).encode())
+
+
+def _provider(name: str, raw: Mapping[str, Any], builtin: bool) -> ProviderConfig:
+    where = f"config.toml [providers.{name}]"
+    kind = raw.get("kind", "openai-compatible")
+    if kind not in (*PROVIDER_KINDS, "mock"):
+        raise UserError(f"{where}: kind must be one of {', '.join(PROVIDER_KINDS)}")
+    base_url = str(raw.get("base_url", "")).rstrip("/")
+    if not base_url:
+        raise UserError(f"{where}: base_url is required")
+    keys: list[KeySource] = []
+    if raw.get("api_key_env"):
+        keys.append(KeySource(label=f"env:{raw['api_key_env']}", env=str(raw["api_key_env"])))
+    if raw.get("api_key"):
+        keys.append(KeySource(label="key-1", value=str(raw["api_key"])))
+    for index, extra in enumerate(raw.get("api_keys", []) or [], start=len(keys) + 1):
+        if isinstance(extra, str):
+            keys.append(KeySource(label=f"key-{index}", value=extra))
+        elif isinstance(extra, dict) and extra.get("env"):
+            keys.append(KeySource(label=str(extra.get("label") or f"env:{extra['env']}"), env=str(extra["env"])))
+        elif isinstance(extra, dict) and extra.get("value"):
+            keys.append(KeySource(label=str(extra.get("label") or f"key-{index}"), value=str(extra["value"])))
+    default_auth = "x-api-key" if kind == "anthropic" else ("none" if kind == "mock" else "bearer")
+    auth = raw.get("auth", default_auth)
+    if auth not in (*AUTH_STYLES, "none"):
+        raise UserError(f"{where}: auth must be one of {', '.join(AUTH_STYLES)}")
+
+    def number(key: str, default: float) -> float:
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise UserError(f"{where}: {key} must be a positive number of seconds")
+        return float(value)
+
+    max_retries = raw.get("max_retries", 2)
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise UserError(f"{where}: max_retries must be a whole number >= 0")
+    return ProviderConfig(
+        name=name,
+        kind=kind,
+        base_url=base_url,
+        keys=tuple(keys),
+        auth=auth,
+        needs_key=bool(raw.get("needs_key", kind != "mock")),
+        connect_timeout=number("connect_timeout", 10.0),
+        first_byte_timeout=number("first_byte_timeout", 120.0),
+        idle_timeout=number("idle_timeout", 120.0),
+        max_retries=max_retries,
+        retry_on=tuple(int(s) for s in raw.get("retry_on", []) or []),
+        paused=bool(raw.get("paused", False)),
+        builtin=builtin,
+    )
+
+
+def load_config(
+    home: Path,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    env = os.environ if environ is None else environ
+    data = ConfigFile(home / "config.toml").data
+    server = data.get("server", {}) if isinstance(data.get("server"), dict) else {}
+
+    providers_raw = builtin_providers()
+    builtin_names = set(providers_raw)
+    for name, table in (data.get("providers") or {}).items():
+        if not isinstance(table, dict):
+            raise UserError(f"config.toml: [providers.{name}] must be a table")
+        providers_raw[name] = {**providers_raw.get(name, {}), **table} if not table.get("removed") else table
+    providers = {
+        name: _provider(name, raw, name in builtin_names)
+        for name, raw in providers_raw.items()
+        if not raw.get("removed")
+    }
+
+    routes = []
+    for index, raw in enumerate(data.get("routes") or []):
+        if not isinstance(raw, dict) or not raw.get("provider"):
+            raise UserError(f"config.toml: routes[{index}] needs a provider")
+        routes.append(
+            RouteRule(
+                id=str(raw.get("id", index + 1)),
+                provider=str(raw["provider"]),
+                format=raw.get("format"),
+                model=raw.get("model"),
+                to_model=raw.get("to_model"),
+            )
+        )
+    fallbacks = {
+        str(model): tuple(str(m) for m in targets)
+        for model, targets in (data.get("fallbacks") or {}).items()
+        if isinstance(targets, list)
+    }
+
+    env_port = env.get("OLGA_PORT")
+    try:
+        resolved_port = port or (int(env_port) if env_port else int(server.get("port", DEFAULT_PORT)))
+    except ValueError:
+        raise UserError(f"OLGA_PORT must be a port number, not {env_port!r}") from None
+    max_body_mb = server.get("max_body_mb")
+    return Config(
+        home=home,
+        host=host or env.get("OLGA_HOST") or str(server.get("host", DEFAULT_HOST)),
+        port=resolved_port,
+        max_body_bytes=int(max_body_mb * 1024 * 1024) if max_body_mb else DEFAULT_MAX_BODY_BYTES,
+        providers=providers,
+        routes=tuple(routes),
+        fallbacks=fallbacks,
+        webhook_url=(data.get("alerts") or {}).get("webhook_url") if isinstance(data.get("alerts"), dict) else None,
+        store_bodies=bool(server.get("store_bodies", True)),
+        raw=data,
+    )

@@ -1,0 +1,150 @@
+"""olga's exception tree.
+
+Every error a user can meet is one of these. Each class carries the facts needed to render it later,
+by the route's API on the HTTP side (``server/errors.py``) and as one line on the CLI side
+(``cli/output.py``)::
+
+    OlgaError
+    ├── UserError                    a CLI mistake: bad flag value, unknown name (exit 1, one line)
+    └── GatewayError                 an HTTP error with a status and a contract ``code``
+        ├── InvalidRequest           400 invalid_request
+        │   └── TranslationError     400 invalid_request: a field the target API cannot express
+        ├── UnknownModelPricing      400 unknown_model_pricing
+        ├── InvalidApiKey            401 invalid_api_key
+        ├── InsufficientCredits      402 insufficient_credits
+        ├── ModelNotAllowed          403 model_not_allowed
+        ├── NotFound                 404 not_found
+        ├── RequestTooLarge          413 request_too_large
+        ├── GuardrailBlocked         422 guardrail_blocked
+        ├── UsageLimitExceeded       429 usage_limit_exceeded
+        ├── RateLimitExceeded        429 rate_limit_exceeded
+        ├── ProviderPaused           429 provider_paused
+        ├── UpstreamError            502 upstream_error
+        ├── ProviderUnavailable      503 provider_unavailable
+        └── UpstreamTimeout          504 upstream_timeout
+
+``UpstreamHTTPError`` is not an olga error: it is the provider's own error response, passed through
+to the caller as it came (or mapped into the caller's API shape when the request was translated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class OlgaError(Exception):
+    """Base of every error olga raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UserError(OlgaError):
+    """A mistake on the command line: printed as one line on stderr, exit status 1."""
+
+
+class GatewayError(OlgaError):
+    """An error answered over HTTP with ``status`` and the contract's ``code``."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.param = param
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class InvalidRequest(GatewayError):
+    status = 400
+    code = "invalid_request"
+
+
+class TranslationError(InvalidRequest):
+    """A field that cannot be carried into the provider's API; ``param`` names it."""
+
+
+class UnknownModelPricing(GatewayError):
+    status = 400
+    code = "unknown_model_pricing"
+
+
+class InvalidApiKey(GatewayError):
+    status = 401
+    code = "invalid_api_key"
+
+
+class InsufficientCredits(GatewayError):
+    status = 402
+    code = "insufficient_credits"
+
+
+class ModelNotAllowed(GatewayError):
+    status = 403
+    code = "model_not_allowed"
+
+
+class NotFound(GatewayError):
+    status = 404
+    code = "not_found"
+
+
+class RequestTooLarge(GatewayError):
+    status = 413
+    code = "request_too_large"
+
+
+class GuardrailBlocked(GatewayError):
+    status = 422
+    code = "guardrail_blocked"
+
+
+class UsageLimitExceeded(GatewayError):
+    status = 429
+    code = "usage_limit_exceeded"
+
+
+class RateLimitExceeded(GatewayError):
+    status = 429
+    code = "rate_limit_exceeded"
+
+
+class ProviderPaused(GatewayError):
+    status = 429
+    code = "provider_paused"
+
+
+class UpstreamError(GatewayError):
+    status = 502
+    code = "upstream_error"
+
+
+class ProviderUnavailable(GatewayError):
+    status = 503
+    code = "provider_unavailable"
+
+
+class UpstreamTimeout(GatewayError):
+    status = 504
+    code = "upstream_timeout"
+
+
+@dataclass
+class UpstreamHTTPError(Exception):
+    """The provider answered with an error status; its body goes back to the caller as it came."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"provider answered {self.status}: {self.body[:200]!r}"

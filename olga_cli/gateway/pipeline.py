@@ -1,0 +1,400 @@
+"""The request pipeline, top to bottom:
+
+authenticate -> parse -> plan the route -> admit (allow-lists, limits, credits) -> screen input ->
+call upstream (attempts, fallbacks) -> relay the answer (screen output, meter) -> settle -> record ->
+finish the response.
+
+Nothing here touches aiohttp or SQL: the server hands in a ``Call`` and a ``Sink``; the store is
+reached only through the recorder, after the upstream call.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from olga_cli.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamHTTPError, UpstreamTimeout
+from olga_cli.gateway import metering
+from olga_cli.gateway.allowlist import check_allowed, is_allowed
+from olga_cli.gateway.auth import authenticate
+from olga_cli.gateway.exchange import Api, Exchange, make_exchange
+from olga_cli.gateway.metering import Reservation
+from olga_cli.gateway.render import ErrorShape, render
+from olga_cli.gateway.routing import Target, check_available, pinned_provider, plan
+from olga_cli.gateway.sink import ClientGone, Sink
+from olga_cli.gateway.snapshot import KeyState
+from olga_cli.gateway.state import Gateway
+from olga_cli.gateway.upstream import UpstreamFailure, UpstreamReply
+from olga_cli.providers.relay import Facts
+from olga_cli.providers.sse import SSEParser
+from olga_cli.providers.tokens import count_tokens, estimate_prompt_tokens
+from olga_cli.providers.usage import Usage
+from olga_cli.records import Attempt, GenerationRecord, new_generation_id
+
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+# Provider errors worth another attempt (elsewhere) because the provider did not do the work.
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 503, 529})
+
+
+@dataclass(slots=True)
+class Call:
+    """One incoming request, as the server adapter saw it."""
+
+    api: Api
+    shape: ErrorShape
+    endpoint: str
+    headers: Mapping[str, str]
+    raw_body: bytes
+    provider: str | None = None
+    received: float = field(default_factory=time.perf_counter)
+    error: GatewayError | None = None  # found by the adapter (body too large), answered after auth
+
+
+@dataclass(slots=True)
+class Context:
+    """What the pipeline learns about a call on the way through."""
+
+    call: Call
+    key: KeyState
+    record: GenerationRecord
+    body: dict[str, Any] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+    reservation: Reservation | None = None
+    upstream_seconds: float = 0.0
+
+    @property
+    def streaming(self) -> bool:
+        return bool(self.body.get("stream"))
+
+
+async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
+    try:
+        key = authenticate(gw.snapshot, call.headers, gw.clock())
+    except GatewayError as error:
+        await sink.send(*render(call.shape, error))
+        return
+    ctx = Context(call, key, _new_record(gw, call, key))
+    try:
+        if call.error is not None:
+            raise call.error
+        ctx.body = parse_body(call)
+        ctx.record.model_requested = ctx.body["model"]
+        ctx.targets = plan_route(gw, ctx)
+        admit(gw, ctx)
+        try:
+            await forward(gw, ctx, sink)
+        finally:
+            if ctx.reservation is not None:
+                ctx.reservation.release()
+    except GatewayError as error:
+        await _finish_with_error(gw, ctx, sink, error)
+
+
+def parse_body(call: Call) -> dict[str, Any]:
+    try:
+        body = json.loads(call.raw_body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"The request body is not valid JSON ({exc}); send a JSON object.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise InvalidRequest("'model' must be a model name such as 'mock/echo' or 'openai/gpt-4o-mini'.", param="model")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise InvalidRequest("'stream' must be true or false.", param="stream")
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            raise InvalidRequest(f"'{name}' must be a positive integer.", param=name)
+    return body
+
+
+def plan_route(gw: Gateway, ctx: Context) -> list[Target]:
+    body = ctx.body
+    models = [body["model"]]
+    extra = body.get("models")
+    if extra is not None:
+        if not isinstance(extra, list) or not all(isinstance(m, str) and m for m in extra):
+            raise InvalidRequest("'models' must be a list of model names, tried in order.", param="models")
+        models += [m for m in extra if m != body["model"]]
+    pinned = pinned_provider(gw.config, ctx.call.provider) if ctx.call.provider else None
+    api_format = "anthropic" if ctx.call.api == "messages" else "openai"
+    targets = plan(gw.config, gw.catalog, api_format=api_format, models=models, pinned=pinned)
+    ctx.record.model = targets[0].model_id
+    ctx.record.provider = targets[0].provider.name
+    return targets
+
+
+def admit(gw: Gateway, ctx: Context) -> None:
+    """Allow-lists (403), then credits: reserve the worst case of the dearest target (402 if uncovered)."""
+    first = ctx.targets[0]
+    check_allowed(gw.snapshot, ctx.key, first.entry, first.model_id)
+    # Fallbacks outside the allow-list are skipped rather than refused: the caller asked for the first.
+    ctx.targets = [first] + [t for t in ctx.targets[1:] if is_allowed(gw.snapshot, ctx.key, t.entry, t.model_id)]
+    multiplier = metering.rate_multiplier(ctx.key, _team_multiplier(gw, ctx.key))
+    input_bound = metering.input_token_bound(ctx.call.raw_body)
+    worst, max_output = 0, 0
+    for target in ctx.targets:
+        output = metering.requested_max_output(ctx.body, target.entry)
+        cost = target.entry.worst_case_pico(input_bound, output, rate_multiplier=multiplier)
+        if cost >= worst:
+            worst, max_output = cost, output
+    ctx.reservation = metering.reserve(ctx.key, worst, max_output=max_output)
+
+
+def _team_multiplier(gw: Gateway, key: KeyState) -> Any:
+    team = gw.snapshot.teams.get(key.row.team_id) if key.row.team_id else None
+    return team.rate_multiplier if team is not None else None
+
+
+# -- calling upstream ---------------------------------------------------------------------------
+
+
+async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
+    """Try each target in turn until one answers; retry only while nothing has reached the caller."""
+    last_error: GatewayError | None = None
+    last_http_error: UpstreamHTTPError | None = None
+    for index, target in enumerate(ctx.targets):
+        is_last = index == len(ctx.targets) - 1
+        try:
+            check_available(target)
+            exchange = make_exchange(ctx.call.api, target, ctx.body, dict(ctx.call.headers))
+            key = gw.keypools.pick(target.provider)
+        except GatewayError as error:
+            if is_last and last_error is None and last_http_error is None:
+                raise
+            last_error = error
+            continue
+        started = time.perf_counter()
+        attempt = Attempt(target.provider.name, target.upstream_model, None, 0.0, key_label=key.label if key else None)
+        ctx.record.attempts.append(attempt)
+        ctx.record.model, ctx.record.provider = target.model_id, target.provider.name
+        try:
+            reply = await gw.upstreams.send(
+                target.provider, key, exchange.path, exchange.body, extra_headers=exchange.headers, method=exchange.method
+            )
+        except UpstreamFailure as failure:
+            attempt.latency_ms = _ms(time.perf_counter() - started)
+            attempt.error = f"{failure.kind}: {failure}"
+            ctx.upstream_seconds += time.perf_counter() - started
+            last_error = UpstreamError(
+                f"The provider failed on every attempt (last: {failure}). Try again later, or list fallback "
+                "models in 'models'."
+            )
+            continue
+        attempt.status = reply.status
+        if reply.status >= 400:
+            raw = await reply.read()
+            attempt.latency_ms = _ms(time.perf_counter() - started)
+            ctx.upstream_seconds += time.perf_counter() - started
+            attempt.error = _error_summary(raw)
+            if reply.status in RETRYABLE_STATUSES and not is_last:
+                continue
+            body = exchange.convert_error(reply.status, raw) if exchange.convert_error else raw
+            last_http_error = UpstreamHTTPError(reply.status, body, reply.content_type or "application/json")
+            break
+        if ctx.streaming and reply.is_event_stream:
+            await _relay_stream(gw, ctx, sink, exchange, reply, attempt, started)
+        else:
+            await _relay_whole(gw, ctx, sink, exchange, reply, attempt, started)
+        return
+    if last_http_error is not None:
+        await _finish_with_provider_error(gw, ctx, sink, last_http_error)
+        return
+    assert last_error is not None
+    if _all_timeouts(ctx):
+        last_error = UpstreamTimeout(last_error.message)
+    raise last_error
+
+
+def _all_timeouts(ctx: Context) -> bool:
+    errors = [a.error or "" for a in ctx.record.attempts]
+    return bool(errors) and all("timeout" in e.split(":", 1)[0] for e in errors)
+
+
+async def _relay_whole(
+    gw: Gateway, ctx: Context, sink: Sink, exchange: Exchange, reply: UpstreamReply, attempt: Attempt, started: float
+) -> None:
+    try:
+        raw = await reply.read()
+    except UpstreamFailure as failure:
+        attempt.error = f"{failure.kind}: {failure}"
+        attempt.latency_ms = _ms(time.perf_counter() - started)
+        raise (UpstreamTimeout if failure.is_timeout else UpstreamError)(f"The provider failed mid-answer: {failure}")
+    ctx.upstream_seconds += time.perf_counter() - started
+    attempt.latency_ms = _ms(time.perf_counter() - started)
+    converted = exchange.convert(raw)
+    status = 499 if sink.gone() else 200
+    _fill(gw, ctx, converted.facts, status=status, error="client_disconnected" if status == 499 else None)
+    _store_bodies(gw, ctx, converted.body.decode("utf-8", "replace"))
+    await _commit(gw, ctx)
+    if status == 200:
+        await sink.send(200, _headers(ctx, converted.content_type), converted.body)
+
+
+async def _relay_stream(
+    gw: Gateway, ctx: Context, sink: Sink, exchange: Exchange, reply: UpstreamReply, attempt: Attempt, started: float
+) -> None:
+    assert exchange.relay is not None
+    relay = exchange.relay()
+    parser = SSEParser()
+    record = ctx.record
+    record.streamed = True
+    await sink.start(200, {**SSE_HEADERS, "x-olga-generation-id": record.id})
+    failure: UpstreamFailure | None = None
+    try:
+        try:
+            async for chunk in reply.chunks():
+                out = [data for event in parser.feed(chunk) for data in relay.feed(event)]
+                if out:
+                    if record.ttft_ms is None:
+                        record.ttft_ms = _ms(time.perf_counter() - ctx.call.received)
+                    await sink.write(b"".join(out))
+            tail = [data for event in parser.flush() for data in relay.feed(event)]
+        except UpstreamFailure as exc:
+            failure, tail = exc, []
+        ctx.upstream_seconds += time.perf_counter() - started
+        attempt.latency_ms = _ms(time.perf_counter() - started)
+        tail += relay.finish()
+        if failure is not None:
+            attempt.error = f"{failure.kind}: {failure}"
+            _fill(gw, ctx, relay.facts, status=502, error=f"upstream_stream_broken: {failure}")
+            tail = [_stream_error_event(ctx, failure)]
+        else:
+            _fill(gw, ctx, relay.facts, status=200)
+        _store_bodies(gw, ctx, relay.facts.text)
+        await _commit(gw, ctx)
+        await sink.write(b"".join(tail))
+        await sink.end()
+    except ClientGone:
+        reply.close()  # drops the upstream connection: the provider stops generating
+        ctx.upstream_seconds += time.perf_counter() - started
+        attempt.latency_ms = _ms(time.perf_counter() - started)
+        if not record.status:
+            relay.finish()
+            _fill(gw, ctx, relay.facts, status=499, error="client_disconnected")
+            _store_bodies(gw, ctx, relay.facts.text)
+            await _commit(gw, ctx)
+
+
+def _stream_error_event(ctx: Context, failure: UpstreamFailure) -> bytes:
+    message = f"The provider's stream broke off ({failure}); the answer above is incomplete."
+    if ctx.call.shape == "anthropic":
+        payload = {"type": "error", "error": {"type": "api_error", "message": message}}
+        return f"event: error\ndata: {json.dumps(payload)}\n\n".encode()
+    payload = {"error": {"message": message, "type": "server_error", "param": None, "code": "upstream_error"}}
+    return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+# -- metering and recording ---------------------------------------------------------------------
+
+
+def _fill(gw: Gateway, ctx: Context, facts: Facts, *, status: int, error: str | None = None) -> None:
+    """Usage (estimated where the provider gave none), cost, and the settled charge."""
+    record = ctx.record
+    usage = facts.usage
+    if usage is None:
+        usage = Usage(estimate_prompt_tokens(ctx.body), count_tokens(facts.text), estimated=True)
+    target = _serving_target(ctx)
+    multiplier = metering.rate_multiplier(ctx.key, _team_multiplier(gw, ctx.key))
+    cost = target.entry.cost_pico(usage, rate_multiplier=multiplier) if target else 0
+    record.status = status
+    record.error = error
+    record.finish_reason = facts.finish_reason
+    record.upstream_id = facts.upstream_id
+    if facts.model:
+        record.model = f"{record.provider}/{facts.model}" if record.provider else facts.model
+    record.tokens_prompt = usage.prompt_tokens
+    record.tokens_completion = usage.completion_tokens
+    record.tokens_cached = usage.cached_tokens
+    record.tokens_cache_write = usage.cache_write_tokens
+    record.usage_estimated = usage.estimated
+    record.cost_pico = cost
+    if ctx.reservation is not None:
+        metering.settle(ctx.reservation, cost)
+
+
+def _serving_target(ctx: Context) -> Target | None:
+    if not ctx.record.attempts:
+        return None
+    last = ctx.record.attempts[-1]
+    return next((t for t in ctx.targets if t.provider.name == last.provider and t.upstream_model == last.model), None)
+
+
+def _store_bodies(gw: Gateway, ctx: Context, response_text: str | None) -> None:
+    if gw.config.store_bodies and not ctx.key.row.zdr:
+        ctx.record.request_body = ctx.call.raw_body.decode("utf-8", "replace")
+        ctx.record.response_body = response_text
+
+
+async def _commit(gw: Gateway, ctx: Context) -> None:
+    record = ctx.record
+    now = time.perf_counter()
+    record.latency_ms = _ms(now - ctx.call.received)
+    record.overhead_ms = max(_ms(now - ctx.call.received - ctx.upstream_seconds), 0.0)
+    await gw.recorder.write(record)
+    gw.notify(record)
+
+
+async def _finish_with_error(gw: Gateway, ctx: Context, sink: Sink, error: GatewayError) -> None:
+    ctx.record.status = error.status
+    ctx.record.error = error.code
+    if ctx.reservation is not None:
+        ctx.reservation.release()
+    _store_bodies(gw, ctx, error.message)
+    await _commit(gw, ctx)
+    status, headers, body = render(ctx.call.shape, error)
+    await sink.send(status, {**headers, "x-olga-generation-id": ctx.record.id}, body)
+
+
+async def _finish_with_provider_error(gw: Gateway, ctx: Context, sink: Sink, error: UpstreamHTTPError) -> None:
+    """The provider's own error, passed through as it came; nothing is charged for it."""
+    ctx.record.status = error.status
+    ctx.record.error = "provider_error"
+    if ctx.reservation is not None:
+        ctx.reservation.release()
+    _store_bodies(gw, ctx, error.body.decode("utf-8", "replace"))
+    await _commit(gw, ctx)
+    await sink.send(error.status, _headers(ctx, error.content_type), error.body)
+
+
+def _headers(ctx: Context, content_type: str) -> dict[str, str]:
+    return {"Content-Type": content_type, "x-olga-generation-id": ctx.record.id}
+
+
+def _new_record(gw: Gateway, call: Call, key: KeyState) -> GenerationRecord:
+    headers = call.headers
+    model = ""
+    return GenerationRecord(
+        id=new_generation_id(),
+        created_at=gw.clock(),
+        key_id=key.row.id,
+        key_name=key.row.name,
+        team_id=key.row.team_id,
+        endpoint=call.endpoint,
+        model_requested=model,
+        app=headers.get("X-Title") or headers.get("HTTP-Referer") or None,
+        request_id=headers.get("X-Request-ID") or None,
+    )
+
+
+def _error_summary(raw: bytes) -> str:
+    try:
+        parsed = json.loads(raw)
+        error = parsed.get("error") if isinstance(parsed, dict) else None
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])[:300]
+    except ValueError:
+        pass
+    return raw[:300].decode("utf-8", "replace")
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0

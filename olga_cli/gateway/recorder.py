@@ -1,0 +1,94 @@
+"""The one writer: generation records and charges committed in batches (group commit).
+
+Requests hand their record to ``Recorder.write`` and wait for the batch holding it to commit, so a
+response is only finished once its record and charge are durable. Whatever is queued when a batch
+starts writing goes into the next batch, so under load one commit serves many requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from olga_cli.records import GenerationRecord
+from olga_cli.store.generations import Extra, write_batch
+
+log = logging.getLogger("olga.recorder")
+MAX_BATCH = 512
+
+
+@dataclass(slots=True)
+class _Item:
+    record: GenerationRecord
+    extras: Sequence[Extra]
+    done: asyncio.Future[None]
+
+
+class Recorder:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.after_commit: list[Callable[[Sequence[GenerationRecord]], None]] = []
+        self.batches = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="olga-recorder")
+
+    async def write(self, record: GenerationRecord, extras: Sequence[Extra] = ()) -> None:
+        """Queue a record and wait until it is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Item(record, extras, done))
+        # Shielded: a cancelled request still gets its record written; only the wait is abandoned.
+        await asyncio.shield(done)
+
+    async def stop(self) -> None:
+        """Flush everything queued, then stop."""
+        if self._task is None:
+            return
+        self._queue.put_nowait(None)
+        await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            batch: list[_Item] = []
+            if first is None:
+                stopping = True
+            else:
+                batch.append(first)
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    stopping = True
+                else:
+                    batch.append(item)
+            if batch:
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[_Item]) -> None:
+        records = [item.record for item in batch]
+        extras = [extra for item in batch for extra in item.extras]
+        try:
+            await write_batch(self._db, records, extras)
+        except Exception as exc:  # a broken store must not hang every request: fail them loudly
+            log.exception("could not write %d records", len(batch))
+            for item in batch:
+                if not item.done.done():
+                    item.done.set_exception(exc)
+            return
+        self.batches += 1
+        for item in batch:
+            if not item.done.done():
+                item.done.set_result(None)
+        for hook in self.after_commit:
+            try:
+                hook(records)
+            except Exception:
+                log.exception("after-commit hook failed")

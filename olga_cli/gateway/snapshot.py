@@ -1,0 +1,68 @@
+"""Keys, teams and balances in memory, so no request waits on the store before going upstream.
+
+The snapshot is built from the store at start-up and refreshed when another process (the CLI)
+commits: key rows and credit totals are re-read, while spend and reservations, which only this
+process changes, are kept. A key's balance is ``credits - spent - reserved``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from olga_cli.store import keys as key_store
+from olga_cli.store import ledger
+from olga_cli.store.keys import KeyRow, TeamRow
+
+
+@dataclass(slots=True)
+class KeyState:
+    row: KeyRow
+    credits: int = 0
+    spent: int = 0
+    reserved: int = 0
+    in_flight: int = 0
+
+    @property
+    def capped(self) -> bool:
+        return self.row.credits_enabled
+
+    @property
+    def balance(self) -> int | None:
+        """What the key can still spend, reservations of requests in flight deducted."""
+        return self.credits - self.spent - self.reserved if self.capped else None
+
+    @property
+    def settled_balance(self) -> int | None:
+        return self.credits - self.spent if self.capped else None
+
+
+@dataclass(slots=True)
+class Snapshot:
+    by_hash: dict[str, KeyState] = field(default_factory=dict)
+    by_id: dict[str, KeyState] = field(default_factory=dict)
+    teams: dict[str, TeamRow] = field(default_factory=dict)
+
+    async def load(self, db: aiosqlite.Connection) -> None:
+        spent = await ledger.spend_totals(db)
+        await self.refresh(db)
+        for key_id, state in self.by_id.items():
+            state.spent = spent.get(key_id, 0)
+
+    async def refresh(self, db: aiosqlite.Connection) -> None:
+        rows = await key_store.list_keys(db, include_deleted=True)
+        credits = await ledger.credit_totals(db)
+        teams = await key_store.list_teams(db)
+        by_id: dict[str, KeyState] = {}
+        for row in rows:
+            state = self.by_id.get(row.id)
+            if state is None:
+                state = KeyState(row)
+            else:
+                state.row = row
+            state.credits = credits.get(row.id, 0)
+            by_id[row.id] = state
+        self.by_id = by_id
+        self.by_hash = {state.row.hash: state for state in by_id.values()}
+        self.teams = {team.id: team for team in teams}

@@ -1,0 +1,103 @@
+"""Everything one running gateway holds, passed explicitly to the pipeline (no module globals)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiosqlite
+
+from olga_cli.catalog import Catalog, CatalogError, load_catalog
+from olga_cli.config import Config, load_config
+from olga_cli.errors import UserError
+from olga_cli.gateway.keypool import KeyPools
+from olga_cli.gateway.recorder import Recorder
+from olga_cli.gateway.snapshot import Snapshot
+from olga_cli.gateway.upstream import Upstreams
+from olga_cli.records import GenerationRecord
+
+log = logging.getLogger("olga.gateway")
+
+Observer = Callable[[GenerationRecord], None]
+
+
+@dataclass(eq=False)
+class Gateway:
+    config: Config
+    catalog: Catalog
+    db: aiosqlite.Connection
+    snapshot: Snapshot
+    recorder: Recorder
+    upstreams: Upstreams
+    keypools: KeyPools
+    clock: Callable[[], float] = time.time
+    # Called with each record once it is committed (metrics, access log, live views).
+    observers: list[Observer] = field(default_factory=list)
+    _config_stamp: tuple[float, float] = (0.0, 0.0)
+
+    def notify(self, record: GenerationRecord) -> None:
+        for observer in self.observers:
+            try:
+                observer(record)
+            except Exception:
+                log.exception("observer failed")
+
+    # -- live changes made by the CLI -----------------------------------------------------------
+
+    def _stamp(self) -> tuple[float, float]:
+        stamps = []
+        for path in (self.config.config_path, self.config.home / "model_catalog.json"):
+            try:
+                stamps.append(path.stat().st_mtime_ns / 1e9)
+            except FileNotFoundError:
+                stamps.append(0.0)
+        return stamps[0], stamps[1]
+
+    def reload_files_if_changed(self) -> bool:
+        """Re-read config.toml and the catalog overlay when either changed; keep the old ones if broken."""
+        stamp = self._stamp()
+        if stamp == self._config_stamp:
+            return False
+        self._config_stamp = stamp
+        try:
+            config = load_config(self.config.home, host=self.config.host, port=self.config.port)
+            catalog = load_catalog(self.config.home)
+        except (UserError, CatalogError) as exc:
+            log.error("kept the previous configuration: %s", exc)
+            return False
+        self.config, self.catalog = config, catalog
+        self.keypools.set_environ(dict(os.environ))
+        return True
+
+    async def refresh_store_if_changed(self, last_version: int) -> int:
+        """Reload keys, teams and credits when another connection (the CLI) has committed."""
+        async with self.db.execute("PRAGMA data_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else last_version
+        if version != last_version:
+            await self.snapshot.refresh(self.db)
+        return version
+
+
+async def open_gateway(config: Config, *, db: aiosqlite.Connection, catalog: Catalog | None = None) -> Gateway:
+    snapshot = Snapshot()
+    await snapshot.load(db)
+    gateway = Gateway(
+        config=config,
+        catalog=catalog or load_catalog(config.home),
+        db=db,
+        snapshot=snapshot,
+        recorder=Recorder(db),
+        upstreams=Upstreams(),
+        keypools=KeyPools(dict(os.environ)),
+    )
+    gateway._config_stamp = gateway._stamp()
+    return gateway
+
+
+def home_of(gateway: Gateway) -> Path:
+    return gateway.config.home

@@ -1,0 +1,195 @@
+"""Talking to providers: one pooled ``aiohttp.ClientSession`` per provider, and the in-process mock.
+
+``Upstreams.send`` returns an ``UpstreamReply`` as soon as the provider's status and headers arrive;
+the body is then read whole (``read``) or chunk by chunk as it arrives (``chunks``), each read bounded
+by the provider's idle timeout. Closing a reply before its end drops the connection, which is how a
+cancelled request is cancelled upstream too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from olga_cli.config import ProviderConfig
+from olga_cli.providers import mock
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+class UpstreamFailure(Exception):
+    """The provider could not be reached or stopped answering; ``kind`` says how."""
+
+    def __init__(self, kind: str, message: str, *, before_send: bool = False) -> None:
+        super().__init__(message)
+        self.kind = kind  # "connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "disconnected"
+        self.before_send = before_send
+
+    @property
+    def is_timeout(self) -> bool:
+        return self.kind.endswith("timeout")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderKey:
+    label: str
+    value: str | None
+
+
+@dataclass(slots=True)
+class UpstreamReply:
+    status: int
+    headers: Mapping[str, str]
+    idle_timeout: float
+    _response: aiohttp.ClientResponse | None = None
+    _body: bytes | None = None
+    _chunks: Iterator[bytes] | None = None
+    closed: bool = field(default=False)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "application/json").split(";")[0].strip()
+
+    @property
+    def is_event_stream(self) -> bool:
+        return self.content_type == "text/event-stream"
+
+    async def read(self) -> bytes:
+        if self._body is not None:
+            return self._body
+        if self._chunks is not None:
+            return b"".join(self._chunks)
+        assert self._response is not None
+        try:
+            async with asyncio.timeout(self.idle_timeout):
+                return await self._response.read()
+        except TimeoutError:
+            raise UpstreamFailure("idle_timeout", f"no data from the provider for {self.idle_timeout:g}s") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamFailure("disconnected", f"the provider dropped the connection: {exc}") from None
+        finally:
+            self.close()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self._chunks is not None:
+            for chunk in self._chunks:
+                yield chunk
+            return
+        if self._body is not None:
+            yield self._body
+            return
+        assert self._response is not None
+        content = self._response.content
+        while True:
+            try:
+                async with asyncio.timeout(self.idle_timeout):
+                    chunk = await content.readany()
+            except TimeoutError:
+                raise UpstreamFailure(
+                    "idle_timeout", f"the provider sent nothing for {self.idle_timeout:g}s mid-stream"
+                ) from None
+            except aiohttp.ClientError as exc:
+                raise UpstreamFailure("disconnected", f"the provider dropped the stream: {exc}") from None
+            if not chunk:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self._response is not None:
+                self._response.close()
+
+
+class Upstreams:
+    """Owns the client sessions; closed once, when the server stops."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+
+    def _session(self, provider: ProviderConfig) -> aiohttp.ClientSession:
+        session = self._sessions.get(provider.name)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=provider.connect_timeout),
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+            )
+            self._sessions[provider.name] = session
+        return session
+
+    async def close(self) -> None:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
+
+    async def send(
+        self,
+        provider: ProviderConfig,
+        key: ProviderKey | None,
+        path: str,
+        body: dict[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        method: str = "POST",
+    ) -> UpstreamReply:
+        if provider.kind == "mock":
+            return _mock_reply(path, body)
+        headers = {"Content-Type": "application/json", "Accept-Encoding": "gzip, deflate"}
+        if extra_headers:
+            headers.update(extra_headers)
+        if key is not None and key.value:
+            if provider.auth == "x-api-key":
+                headers["x-api-key"] = key.value
+            elif provider.auth == "api-key":
+                headers["api-key"] = key.value
+            elif provider.auth == "bearer":
+                headers["Authorization"] = f"Bearer {key.value}"
+        if provider.kind == "anthropic":
+            headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
+        url = provider.base_url + path
+        data = None if method in ("GET", "DELETE") else json.dumps(body, separators=(",", ":")).encode()
+        session = self._session(provider)
+        try:
+            async with asyncio.timeout(provider.first_byte_timeout):
+                response = await session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=provider.connect_timeout),
+                )
+        except TimeoutError:
+            raise UpstreamFailure(
+                "first_byte_timeout",
+                f"{provider.name} did not answer within {provider.first_byte_timeout:g}s",
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise UpstreamFailure("connect", f"cannot connect to {provider.name}: {exc}", before_send=True) from None
+        except aiohttp.ServerTimeoutError as exc:
+            raise UpstreamFailure("connect_timeout", f"connecting to {provider.name} timed out: {exc}", before_send=True) from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamFailure("disconnected", f"{provider.name} dropped the connection: {exc}") from None
+        return UpstreamReply(response.status, response.headers, provider.idle_timeout, _response=response)
+
+
+def _mock_reply(path: str, body: dict[str, Any]) -> UpstreamReply:
+    model = str(body.get("model") or "echo")
+    if path == "/chat/completions":
+        if body.get("stream"):
+            return UpstreamReply(200, {"Content-Type": "text/event-stream"}, 60.0, _chunks=mock.chat_stream(body, model))
+        payload = mock.chat_completion(body, model)
+    elif path == "/embeddings":
+        payload = mock.embeddings(body, model)
+    else:
+        error = {"error": {"message": f"The mock provider does not serve {path}.", "type": "invalid_request_error",
+                           "param": None, "code": "not_found"}}
+        return UpstreamReply(404, {"Content-Type": "application/json"}, 60.0, _body=json.dumps(error).encode())
+    return UpstreamReply(200, {"Content-Type": "application/json"}, 60.0, _body=json.dumps(payload).encode())

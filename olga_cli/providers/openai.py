@@ -1,0 +1,100 @@
+"""OpenAI's wire format (Chat Completions, Embeddings) when caller and provider both speak it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from olga_cli.providers.relay import Facts
+from olga_cli.providers.sse import DONE, SSEEvent
+from olga_cli.providers.usage import from_openai
+
+# Fields olga reads itself and never sends upstream.
+OLGA_FIELDS = ("models",)
+
+
+def prepare_chat(body: dict[str, Any], upstream_model: str) -> dict[str, Any]:
+    """The body to send upstream: the provider's model name, and usage always asked for in streams."""
+    out = {k: v for k, v in body.items() if k not in OLGA_FIELDS}
+    out["model"] = upstream_model
+    if out.get("stream"):
+        options = dict(out.get("stream_options") or {})
+        options["include_usage"] = True
+        out["stream_options"] = options
+    return out
+
+
+def prepare_embeddings(body: dict[str, Any], upstream_model: str) -> dict[str, Any]:
+    out = {k: v for k, v in body.items() if k not in OLGA_FIELDS}
+    out["model"] = upstream_model
+    return out
+
+
+def chat_facts(response: Any) -> Facts:
+    if not isinstance(response, dict):
+        return Facts()
+    choices = response.get("choices") or []
+    first = choices[0] if choices and isinstance(choices[0], dict) else {}
+    message = first.get("message") or {}
+    text = message.get("content") if isinstance(message.get("content"), str) else ""
+    return Facts(
+        usage=from_openai(response.get("usage")),
+        finish_reason=first.get("finish_reason"),
+        upstream_id=response.get("id"),
+        model=response.get("model"),
+        text=text or "",
+    )
+
+
+def embeddings_facts(response: Any) -> Facts:
+    if not isinstance(response, dict):
+        return Facts()
+    return Facts(usage=from_openai(response.get("usage")), model=response.get("model"))
+
+
+class ChatPassthroughRelay:
+    """Forwards an OpenAI stream event by event, byte for byte, keeping only olga's own usage request
+    invisible: the usage-only chunk is hidden from a caller that did not ask for it."""
+
+    __slots__ = ("facts", "_client_wants_usage", "_parts")
+
+    def __init__(self, *, client_wants_usage: bool) -> None:
+        self.facts = Facts()
+        self._client_wants_usage = client_wants_usage
+        self._parts: list[str] = []
+
+    def feed(self, event: SSEEvent) -> list[bytes]:
+        data = event.data
+        if data == "[DONE]":
+            return []  # sent by finish(), after the record is committed
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            return [event.raw]
+        if not isinstance(chunk, dict):
+            return [event.raw]
+        facts = self.facts
+        if facts.upstream_id is None:
+            facts.upstream_id = chunk.get("id")
+            facts.model = chunk.get("model")
+        usage = chunk.get("usage")
+        choices = chunk.get("choices")
+        if choices:
+            for choice in choices:
+                if not isinstance(choice, dict):
+                    continue
+                delta = choice.get("delta") or {}
+                content = delta.get("content")
+                if isinstance(content, str) and choice.get("index", 0) == 0:
+                    self._parts.append(content)
+                if choice.get("finish_reason"):
+                    facts.finish_reason = choice["finish_reason"]
+        if usage:
+            facts.usage = from_openai(usage)
+            if not choices and not self._client_wants_usage:
+                return []
+        return [event.raw]
+
+    def finish(self) -> list[bytes]:
+        self.facts.text = "".join(self._parts)
+        return [DONE]

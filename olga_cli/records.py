@@ -1,0 +1,100 @@
+"""The generation record: what olga keeps about one request (contract section 7)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from olga_cli.money import pico_to_usd
+
+
+def new_generation_id() -> str:
+    # Time-ordered so ids sort by creation, random tail so they cannot be guessed.
+    return f"gen-{time.time_ns() // 1_000_000:012x}{secrets.token_hex(8)}"
+
+
+@dataclass(slots=True)
+class Attempt:
+    provider: str
+    model: str
+    status: int | None
+    latency_ms: float
+    error: str | None = None
+    key_label: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class GenerationRecord:
+    id: str
+    created_at: float  # unix seconds
+    key_id: str
+    key_name: str
+    endpoint: str
+    model_requested: str
+    team_id: str | None = None
+    app: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    upstream_id: str | None = None
+    streamed: bool = False
+    status: int = 0
+    error: str | None = None
+    finish_reason: str | None = None
+    tokens_prompt: int = 0
+    tokens_completion: int = 0
+    tokens_cached: int = 0
+    tokens_cache_write: int = 0
+    usage_estimated: bool = False
+    cost_pico: int = 0
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    overhead_ms: float = 0.0
+    request_id: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    guardrails: list[dict[str, Any]] = field(default_factory=list)
+    request_body: str | None = None
+    response_body: str | None = None
+
+    def to_json(self, *, with_bodies: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "created_at": _iso(self.created_at),
+            "key_id": self.key_id,
+            "key_name": self.key_name,
+            "team_id": self.team_id,
+            "app": self.app,
+            "endpoint": self.endpoint,
+            "model_requested": self.model_requested,
+            "model": self.model,
+            "provider": self.provider,
+            "upstream_id": self.upstream_id,
+            "streamed": self.streamed,
+            "status": self.status,
+            "error": self.error,
+            "finish_reason": self.finish_reason,
+            "tokens_prompt": self.tokens_prompt,
+            "tokens_completion": self.tokens_completion,
+            "tokens_cached": self.tokens_cached,
+            "tokens_cache_write": self.tokens_cache_write,
+            "usage_estimated": self.usage_estimated,
+            "cost": pico_to_usd(self.cost_pico),
+            "latency_ms": round(self.latency_ms, 3),
+            "ttft_ms": None if self.ttft_ms is None else round(self.ttft_ms, 3),
+            "overhead_ms": round(self.overhead_ms, 3),
+            "request_id": self.request_id,
+            "attempts": [a.to_json() for a in self.attempts],
+            "guardrails": list(self.guardrails),
+        }
+        if with_bodies:
+            data["request_body"] = self.request_body
+            data["response_body"] = self.response_body
+        return data
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}Z"

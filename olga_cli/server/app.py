@@ -1,0 +1,67 @@
+"""The aiohttp application: built by ``create_app``, resources owned by cleanup contexts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from olga_cli.config import Config
+from olga_cli.gateway.state import Gateway, open_gateway
+from olga_cli.server.middlewares import errors
+from olga_cli.server.routes import setup_routes
+from olga_cli.server.state import gateway_of, set_gateway
+from olga_cli.store.db import open_store
+
+log = logging.getLogger("olga.server")
+WATCH_INTERVAL = 0.25  # seconds: CLI changes reach the server well within the promised second
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors])
+    app.cleanup_ctx.append(_gateway_context(config))
+    app.cleanup_ctx.append(_watcher)
+    setup_routes(app)
+    return app
+
+
+def _gateway_context(config: Config):  # type: ignore[no-untyped-def]
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        db = await open_store(config.db_path)
+        gateway = await open_gateway(config, db=db)
+        gateway.recorder.start()
+        set_gateway(app, gateway)
+        try:
+            yield
+        finally:
+            # In-flight requests have finished (or the shutdown timeout passed): flush, then close.
+            await gateway.recorder.stop()
+            await gateway.upstreams.close()
+            await db.close()
+
+    return context
+
+
+async def _watcher(app: web.Application) -> AsyncIterator[None]:
+    gateway: Gateway = gateway_of(app)
+    task = asyncio.create_task(_watch(gateway), name="olga-watcher")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _watch(gateway: Gateway) -> None:
+    version = await gateway.refresh_store_if_changed(-1)
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL)
+        try:
+            gateway.reload_files_if_changed()
+            version = await gateway.refresh_store_if_changed(version)
+        except Exception:
+            log.exception("could not refresh from the store; will retry")

@@ -1,0 +1,95 @@
+"""Routes that answer from olga itself: health, the key's models, its own state, generation records."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from olga_cli import __version__
+from olga_cli.errors import GatewayError, InvalidRequest, NotFound
+from olga_cli.gateway.allowlist import is_allowed
+from olga_cli.gateway.auth import authenticate
+from olga_cli.gateway.render import render
+from olga_cli.gateway.snapshot import KeyState
+from olga_cli.gateway.state import Gateway
+from olga_cli.money import pico_to_usd
+from olga_cli.server.state import gateway_of
+from olga_cli.store.generations import get_generation
+
+
+def _error(error: GatewayError) -> web.Response:
+    status, headers, body = render("openai", error)
+    return web.Response(status=status, headers=headers, body=body)
+
+
+def _key(request: web.Request) -> tuple[Gateway, KeyState]:
+    gateway = gateway_of(request.app)
+    return gateway, authenticate(gateway.snapshot, request.headers, gateway.clock())
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+async def list_models(request: web.Request) -> web.Response:
+    try:
+        gateway, key = _key(request)
+    except GatewayError as error:
+        return _error(error)
+    data = []
+    for entry in gateway.catalog.entries():
+        provider = gateway.config.providers.get(entry.provider)
+        if provider is None or not is_allowed(gateway.snapshot, key, entry, entry.id):
+            continue
+        data.append({"id": entry.id, "object": "model", "created": 0, "owned_by": entry.provider})
+    return web.json_response({"object": "list", "data": data})
+
+
+def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:
+    row = key.row
+    team = gateway.snapshot.teams.get(row.team_id) if row.team_id else None
+    return {
+        "id": row.id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "user": row.user_id,
+        "team": team.name if team else None,
+        "credits": pico_to_usd(key.credits) if key.capped else None,
+        "balance": pico_to_usd(key.settled_balance) if key.settled_balance is not None else None,
+        "reserved": pico_to_usd(key.reserved),
+        "spent": pico_to_usd(key.spent),
+        "rate_multiplier": str(row.rate_multiplier),
+        "models": list(row.models) if row.models is not None else None,
+        "rpm": row.rpm,
+        "tpm": row.tpm,
+        "expires_at": row.expires_at,
+        "zdr": row.zdr,
+        "limits": [],
+    }
+
+
+async def key_info(request: web.Request) -> web.Response:
+    try:
+        gateway, key = _key(request)
+    except GatewayError as error:
+        return _error(error)
+    return web.json_response({"data": key_view(gateway, key)})
+
+
+async def generation(request: web.Request) -> web.Response:
+    try:
+        gateway, key = _key(request)
+        ref = request.query.get("id", "").strip()
+        if not ref:
+            raise InvalidRequest("Pass the generation id as ?id=gen-... (from the x-olga-generation-id header).", param="id")
+        record = await get_generation(gateway.db, ref, key_id=key.row.id)
+        if record is None:
+            raise NotFound(f"No generation '{ref}' for this key. Ids come from the x-olga-generation-id header.")
+    except GatewayError as error:
+        return _error(error)
+    return web.json_response({"data": record.to_json()})
+
+
+def uptime_since(started: float) -> float:
+    return time.time() - started

@@ -1,0 +1,46 @@
+"""Errors that happen outside the pipeline (unknown routes, wrong methods, bugs) in the route's API shape."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from olga_cli.errors import GatewayError, InvalidRequest, NotFound
+from olga_cli.gateway.render import render
+
+log = logging.getLogger("olga.server")
+
+
+def _shape(request: web.Request) -> str:
+    return "anthropic" if "/messages" in request.path else "openai"
+
+
+def _respond(request: web.Request, error: GatewayError) -> web.Response:
+    status, headers, body = render("anthropic" if _shape(request) == "anthropic" else "openai", error)
+    return web.Response(status=status, headers=headers, body=body)
+
+
+class _Internal(GatewayError):
+    status = 500
+    code = "internal_error"
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return _respond(request, NotFound(f"No route {request.method} {request.path}. olga serves /v1/chat/completions, "
+                                          "/v1/messages, /v1/responses, /v1/embeddings and /v1/models."))
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        error = InvalidRequest(f"{request.method} is not allowed on {request.path}; use {allowed}.")
+        error.status = 405
+        return _respond(request, error)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _respond(request, _Internal("olga hit an unexpected error; it has been logged. Try again."))

@@ -1,0 +1,47 @@
+"""The proxied API routes: read the body within the size limit, hand the call to the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from olga_cli.errors import RequestTooLarge
+from olga_cli.gateway import pipeline
+from olga_cli.gateway.exchange import Api
+from olga_cli.gateway.render import ErrorShape
+from olga_cli.server.sink import AiohttpSink
+from olga_cli.server.state import gateway_of
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        received = pipeline.time.perf_counter()
+        gateway = gateway_of(request.app)
+        too_large = False
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raw, too_large = b"", True
+        call = pipeline.Call(
+            api=api,
+            shape=shape,
+            endpoint=request.path,
+            headers=request.headers,
+            raw_body=raw,
+            provider=request.match_info.get("provider"),
+            received=received,
+        )
+        if too_large:
+            call.error = RequestTooLarge(
+                f"The request body is larger than the {gateway.config.max_body_bytes // (1024 * 1024)} MiB limit; "
+                "send less, or raise [server] max_body_mb in config.toml."
+            )
+        sink = AiohttpSink(request)
+        await pipeline.handle(gateway, call, sink)
+        assert sink.response is not None
+        return sink.response
+
+    return handle

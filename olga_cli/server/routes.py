@@ -1,0 +1,31 @@
+"""The whole URL table. Every /v1 route also answers under /api/v1."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from olga_cli.server import info
+from olga_cli.server.proxy import proxy_handler
+
+PROVIDER = "{provider:[A-Za-z0-9][A-Za-z0-9_.-]*}"
+
+
+def setup_routes(app: web.Application) -> None:
+    chat = proxy_handler("chat", "openai")
+    responses = proxy_handler("responses", "openai")
+    messages = proxy_handler("messages", "anthropic")
+    embeddings = proxy_handler("embeddings", "openai")
+    app.router.add_get("/health", info.health)
+    for prefix in ("/v1", "/api/v1"):
+        app.router.add_post(f"{prefix}/chat/completions", chat)
+        app.router.add_post(f"{prefix}/responses", responses)
+        app.router.add_post(f"{prefix}/messages", messages)
+        app.router.add_post(f"{prefix}/embeddings", embeddings)
+        app.router.add_get(f"{prefix}/models", info.list_models)
+        app.router.add_get(f"{prefix}/generation", info.generation)
+        app.router.add_get(f"{prefix}/key", info.key_info)
+        app.router.add_post(f"{prefix}/{PROVIDER}/chat/completions", chat)
+        app.router.add_post(f"{prefix}/{PROVIDER}/responses", responses)
+        app.router.add_post(f"{prefix}/{PROVIDER}/messages", messages)
+        app.router.add_post(f"{prefix}/{PROVIDER}/v1/messages", messages)
+        app.router.add_post(f"{prefix}/{PROVIDER}/embeddings", embeddings)

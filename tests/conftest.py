@@ -1,0 +1,43 @@
+"""Each test gets its own olga home; fake providers are real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.gateway import RunningGateway, mint_key, point_openai_at, start_gateway
+from tests.fakes.openai_upstream import FakeOpenAI
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "olga-home"
+    monkeypatch.setenv("OLGA_HOME", str(path))
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    fake = await FakeOpenAI().start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def gateway(home: Path, fake_openai: FakeOpenAI, api_key: str) -> AsyncIterator[RunningGateway]:
+    """olga with its openai provider pointed at the fake (``api_key`` is minted before it starts)."""
+    point_openai_at(home, fake_openai.url)
+    running = await start_gateway(home)
+    yield running
+    await running.close()
+
+
+@pytest.fixture
+async def api_key(home: Path) -> str:
+    """An uncapped key, minted before the gateway starts."""
+    _, plaintext = await mint_key(home, name="tester")
+    return plaintext

@@ -1,0 +1,164 @@
+"""A fake OpenAI: a real aiohttp server on 127.0.0.1 speaking OpenAI's wire format, scriptable per request.
+
+By default ``/v1/chat/completions`` answers ``reply`` (non-streaming, or streaming with a role chunk,
+content chunks, a finish chunk, the usage chunk only when ``stream_options.include_usage`` is set, then
+``[DONE]``), with ``usage`` as configured. Push ``Script`` items to change what the next requests get:
+an error status and body, a delay before the headers, a hang, or a stream cut after N chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Script:
+    status: int = 200
+    body: dict[str, Any] | None = None  # an error body (or a whole custom response body)
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the status line
+    hang: bool = False  # never answer
+    cut_after: int | None = None  # stream: drop the connection after this many content chunks
+    chunk_delay: float = 0.0  # seconds between stream chunks
+    reply: str | None = None
+    usage: dict[str, Any] | None = None
+    no_usage: bool = False  # answer without any usage (like some compatible servers)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def error_body(message: str, type_: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.reply = "Hello from the fake provider."
+        self.usage: dict[str, Any] = {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}
+        self.model_suffix = "-2024-07-18"
+        self.scripts: deque[Script] = deque()
+        self.requests: list[Received] = []
+        self.stream_cancelled = asyncio.Event()
+        self.streams_finished = 0
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- control -------------------------------------------------------------------------------
+
+    def script(self, *items: Script) -> None:
+        self.scripts.extend(items)
+
+    @property
+    def last(self) -> Received:
+        return self.requests[-1]
+
+    async def start(self) -> FakeOpenAI:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    async def _take(self, request: web.Request) -> tuple[Script, dict[str, Any]]:
+        body = await request.json()
+        self.requests.append(Received(request.path, dict(request.headers), body))
+        script = self.scripts.popleft() if self.scripts else Script()
+        if script.hang:
+            await asyncio.sleep(3600)
+        if script.delay:
+            await asyncio.sleep(script.delay)
+        return script, body
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        script, body = await self._take(request)
+        if script.status >= 400:
+            return web.json_response(script.body or error_body("scripted failure"), status=script.status,
+                                     headers=script.headers)
+        reply = script.reply if script.reply is not None else self.reply
+        usage = None if script.no_usage else (script.usage or self.usage)
+        model = str(body.get("model")) + self.model_suffix
+        completion_id = f"chatcmpl-fake{time.time_ns()}"
+        if not body.get("stream"):
+            payload: dict[str, Any] = script.body or {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply, "refusal": None},
+                             "logprobs": None, "finish_reason": "stop"}],
+                "service_tier": "default",
+                "system_fingerprint": "fp_fake",
+            }
+            if usage is not None and script.body is None:
+                payload["usage"] = usage
+            return web.json_response(payload, headers=script.headers)
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8", **script.headers})
+        await response.prepare(request)
+        base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                "system_fingerprint": "fp_fake"}
+        extra = {"usage": None} if include_usage else {}
+
+        async def send(data: dict[str, Any]) -> None:
+            await response.write(f"data: {json.dumps(data)}\n\n".encode())
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
+
+        try:
+            await send(chunk({"role": "assistant", "content": "", "refusal": None}))
+            pieces = [reply[i : i + 4] for i in range(0, len(reply), 4)]
+            for index, piece in enumerate(pieces):
+                if script.cut_after is not None and index >= script.cut_after:
+                    assert request.transport is not None
+                    request.transport.close()  # the provider drops the stream mid-way
+                    return response
+                if script.chunk_delay:
+                    await asyncio.sleep(script.chunk_delay)
+                await send(chunk({"content": piece}))
+            await send(chunk({}, "stop"))
+            if include_usage and usage is not None:
+                await send({**base, "choices": [], "usage": usage})
+            await response.write(b"data: [DONE]\n\n")
+            await response.write_eof()
+            self.streams_finished += 1
+        except (ConnectionError, asyncio.CancelledError):
+            self.stream_cancelled.set()
+            raise
+        return response
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        script, body = await self._take(request)
+        if script.status >= 400:
+            return web.json_response(script.body or error_body("scripted failure"), status=script.status)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        tokens = sum(len(str(i).split()) for i in inputs)
+        return web.json_response({
+            "object": "list",
+            "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i in range(len(inputs))],
+            "model": body.get("model"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        })
