@@ -341,7 +341,8 @@ class ChatStreamToMessages:
         self._tool_blocks: dict[int, int] = {}  # Chat tool_calls index -> Anthropic block index
         self._started = False
         self._stopped = False
-        self._refused = False
+        self._refused = False  # the provider sent refusal text
+        self._answered = False  # the provider sent answer text
         self._error: JSON | None = None
 
     @property
@@ -353,7 +354,7 @@ class ChatStreamToMessages:
         """Anthropic's stop_reason, as the caller sees it."""
         if self._finish_reason is None:
             return None
-        if self._refused and not self._text:
+        if self._refused and not self._answered:
             return "refusal"
         return CHAT_TO_ANTHROPIC_STOP.get(self._finish_reason, "end_turn")
 
@@ -390,6 +391,7 @@ class ChatStreamToMessages:
             delta = choice.get("delta") or {}
             text = delta.get("content")
             if text:
+                self._answered = True
                 out += self._text_delta(text)
             if delta.get("refusal"):
                 self._refused = True
