@@ -6,7 +6,7 @@
     fake.fail(529)                                   # {"type": "error", "error": {"type": "overloaded_error", ...}}
     fake.reply(text="partial", stream_error={"type": "overloaded_error", "message": "Overloaded"})
     ... AsyncAnthropic(base_url=fake.url, api_key="sk-ant-test") ...
-    fake.requests  # [(path, headers, json body), ...]
+    fake.requests  # [(path, headers with lower-case names, json body), ...]
     await fake.close()
 
 Scripted replies are used in order, one per ``POST /v1/messages``; when none is left the default
@@ -214,7 +214,7 @@ class FakeAnthropic:
             body = await request.json()
         except (ValueError, UnicodeDecodeError):
             body = None
-        self.requests.append((request.path, dict(request.headers), body))
+        self.requests.append((request.path, {k.lower(): v for k, v in request.headers.items()}, body))
         if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
             return body, web.json_response(error_body(401, "x-api-key header is required"), status=401)
         if not request.headers.get("anthropic-version"):
