@@ -81,7 +81,11 @@ def to_anthropic_error(status: int, body: Any) -> dict[str, Any]:
     if isinstance(body, dict) and body.get("type") == "error" and isinstance(body.get("error"), dict):
         return body
     error: dict[str, Any] = {"type": anthropic_error_type(status), "message": error_message(status, body)}
-    code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
+    code = (
+        body.get("error", {}).get("code")
+        if isinstance(body, dict) and isinstance(body.get("error"), dict)
+        else None
+    )
     if code:
         error["code"] = code
     return {"type": "error", "error": error}
@@ -135,5 +139,11 @@ def stream_error_event(
         return encode_event({"type": "error", "error": {"type": type, "message": message}}, event="error")
     if api == "chat":
         return encode_event({"error": {"message": message, "type": type, "param": None, "code": code}})
-    data = {"type": "error", "code": code or type, "message": message, "param": None, "sequence_number": sequence_number}
+    data = {
+        "type": "error",
+        "code": code or type,
+        "message": message,
+        "param": None,
+        "sequence_number": sequence_number,
+    }
     return encode_event(data, event="error")

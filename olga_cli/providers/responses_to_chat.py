@@ -19,13 +19,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from olga_cli.providers import usage as usage_mod
+from olga_cli.providers.chat_stream_to_responses import (
+    ChatStreamToResponses,  # the stream half, re-exported
+)
 from olga_cli.providers.messages_to_chat import MaxTokensField
-from olga_cli.providers.sse import SSEEvent, encode_event
+from olga_cli.providers.responses_objects import call_item, message_item, response_object, response_status
 from olga_cli.providers.translate_common import (
     JSON,
     as_dict,
     as_list,
-    chunk_json,
     is_set,
     new_id,
     now,
@@ -33,6 +35,8 @@ from olga_cli.providers.translate_common import (
     refuse_unknown,
 )
 from olga_cli.providers.usage import Usage
+
+__all__ = ["ChatStreamToResponses", "chat_response_to_responses", "responses_request_to_chat"]
 
 _KNOWN_FIELDS = frozenset(
     {
@@ -67,9 +71,13 @@ def responses_request_to_chat(
         if is_set(body.get(field)):
             raise refuse(field, message)
     if body.get("store") is True:
-        raise refuse("store", "Responses cannot be stored by a provider that speaks another API; send `store: false`.")
+        raise refuse(
+            "store", "Responses cannot be stored by a provider that speaks another API; send `store: false`."
+        )
     if body.get("truncation") not in (None, "disabled"):
-        raise refuse("truncation", "Automatic truncation cannot be translated; send `truncation: \"disabled\"`.")
+        raise refuse(
+            "truncation", 'Automatic truncation cannot be translated; send `truncation: "disabled"`.'
+        )
 
     messages: list[JSON] = []
     if body.get("instructions"):
@@ -79,8 +87,15 @@ def responses_request_to_chat(
 
     if isinstance(body.get("max_output_tokens"), int):
         out[max_tokens_field] = body["max_output_tokens"]
-    for name in ("temperature", "top_p", "parallel_tool_calls", "user", "safety_identifier",
-                 "prompt_cache_key", "prompt_cache_retention"):  # fmt: skip
+    for name in (
+        "temperature",
+        "top_p",
+        "parallel_tool_calls",
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+    ):
         if body.get(name) is not None:
             out[name] = body[name]
     if body.get("service_tier") is not None:
@@ -106,9 +121,15 @@ def responses_request_to_chat(
     if reasoning is not None:
         reasoning = as_dict(reasoning, "reasoning")
         if is_set(reasoning.get("summary")) or is_set(reasoning.get("generate_summary")):
-            raise refuse("reasoning.summary", "Reasoning summaries cannot be translated; remove `reasoning.summary`.")
-        refuse_unknown(reasoning, frozenset({"effort", "summary", "generate_summary"}), target="Chat Completions",
-                       prefix="reasoning.")  # fmt: skip
+            raise refuse(
+                "reasoning.summary", "Reasoning summaries cannot be translated; remove `reasoning.summary`."
+            )
+        refuse_unknown(
+            reasoning,
+            frozenset({"effort", "summary", "generate_summary"}),
+            target="Chat Completions",
+            prefix="reasoning.",
+        )
         if reasoning.get("effort") is not None:
             out["reasoning_effort"] = reasoning["effort"]
 
@@ -134,7 +155,10 @@ def _input_messages(value: Any) -> list[JSON]:
             call = {
                 "id": str(item.get("call_id") or ""),
                 "type": "function",
-                "function": {"name": str(item.get("name", "")), "arguments": str(item.get("arguments") or "")},
+                "function": {
+                    "name": str(item.get("name", "")),
+                    "arguments": str(item.get("arguments") or ""),
+                },
             }
             last = out[-1] if out else None
             if last is not None and last["role"] == "assistant":
@@ -177,7 +201,9 @@ def _message(item: JSON, param: str) -> JSON:
             chat_parts.append({"type": "text", "text": str(part.get("text", ""))})
         elif kind == "input_image":
             if not part.get("image_url"):
-                raise refuse(f"{where}.file_id", "Images uploaded to OpenAI cannot be translated; send `image_url`.")
+                raise refuse(
+                    f"{where}.file_id", "Images uploaded to OpenAI cannot be translated; send `image_url`."
+                )
             image: JSON = {"url": str(part["image_url"])}
             if part.get("detail") not in (None, "auto"):
                 image["detail"] = part["detail"]
@@ -199,7 +225,9 @@ def _text_parts(content: Any, param: str, *, allowed: set[str]) -> list[JSON]:
     for j, raw in enumerate(as_list(content, param)):
         part = as_dict(raw, f"{param}[{j}]")
         if part.get("type") not in allowed:
-            raise refuse(f"{param}[{j}].type", f"Content of type {part.get('type')!r} cannot be used here; send text.")
+            raise refuse(
+                f"{param}[{j}].type", f"Content of type {part.get('type')!r} cannot be used here; send text."
+            )
         parts.append({"type": "text", "text": str(part.get("text", part.get("refusal", "")))})
     return parts
 
@@ -210,9 +238,16 @@ def _tool(tool: JSON, param: str) -> JSON:
             f"{param}.type",
             f"Built-in tool {tool.get('type')!r} cannot be translated for this provider; send function tools.",
         )
-    refuse_unknown(tool, frozenset({"type", "name", "description", "parameters", "strict"}),
-                   target="Chat Completions", prefix=f"{param}.")  # fmt: skip
-    function: JSON = {"name": str(tool.get("name", "")), "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
+    refuse_unknown(
+        tool,
+        frozenset({"type", "name", "description", "parameters", "strict"}),
+        target="Chat Completions",
+        prefix=f"{param}.",
+    )
+    function: JSON = {
+        "name": str(tool.get("name", "")),
+        "parameters": tool.get("parameters") or {"type": "object", "properties": {}},
+    }
     if tool.get("description"):
         function["description"] = tool["description"]
     if tool.get("strict") is not None:
@@ -225,7 +260,9 @@ def _tool_choice(choice: Any) -> Any:
         return choice
     if isinstance(choice, dict) and choice.get("type") == "function" and choice.get("name"):
         return {"type": "function", "function": {"name": str(choice["name"])}}
-    raise refuse("tool_choice", "Only auto, none, required or a named function tool_choice can be translated.")
+    raise refuse(
+        "tool_choice", "Only auto, none, required or a named function tool_choice can be translated."
+    )
 
 
 def _response_format(fmt: Any) -> JSON | None:
@@ -249,79 +286,6 @@ def _response_format(fmt: Any) -> JSON | None:
 # ---------------------------------------------------------------------------------------- responses
 
 
-def _status(finish_reason: str | None) -> tuple[str, JSON | None]:
-    if finish_reason == "length":
-        return "incomplete", {"reason": "max_output_tokens"}
-    if finish_reason == "content_filter":
-        return "incomplete", {"reason": "content_filter"}
-    return "completed", None
-
-
-def responses_usage(usage: Usage) -> JSON:
-    body = usage_mod.to_responses(usage)
-    body["input_tokens_details"]["cache_write_tokens"] = usage.cache_write_tokens
-    return body
-
-
-def response_object(
-    request: Mapping[str, Any],
-    *,
-    response_id: str,
-    model: str,
-    created_at: int,
-    status: str,
-    output: list[JSON],
-    usage: Usage | None,
-    incomplete_details: JSON | None = None,
-    error: JSON | None = None,
-) -> JSON:
-    """A Response object echoing ``request``'s settings, as OpenAI returns it."""
-    text: JSON = request["text"] if isinstance(request.get("text"), dict) else {}
-    reasoning: JSON = request["reasoning"] if isinstance(request.get("reasoning"), dict) else {}
-    return {
-        "id": response_id,
-        "object": "response",
-        "created_at": created_at,
-        "status": status,
-        "background": False,
-        "error": error,
-        "incomplete_details": incomplete_details,
-        "instructions": request.get("instructions"),
-        "max_output_tokens": request.get("max_output_tokens"),
-        "max_tool_calls": None,
-        "model": model,
-        "output": output,
-        "parallel_tool_calls": request.get("parallel_tool_calls", True),
-        "previous_response_id": None,
-        "reasoning": {"effort": reasoning.get("effort"), "summary": None},
-        "service_tier": request.get("service_tier") or "default",
-        "store": False,
-        "temperature": request.get("temperature", 1.0),
-        "text": {"format": {"type": "text"}, "verbosity": "medium", **text},
-        "tool_choice": request.get("tool_choice", "auto"),
-        "tools": list(request.get("tools") or []),
-        "top_p": request.get("top_p", 1.0),
-        "truncation": "disabled",
-        "usage": responses_usage(usage) if usage is not None else None,
-        "user": request.get("user"),
-        "metadata": dict(request.get("metadata") or {}),
-    }
-
-
-def _message_item(item_id: str, text: str, *, refusal: bool, status: str) -> JSON:
-    part: JSON = (
-        {"type": "refusal", "refusal": text}
-        if refusal
-        else {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-    )
-    return {"id": item_id, "type": "message", "status": status, "role": "assistant", "content": [part]}
-
-
-def _call_item(item_id: str, call_id: str, name: str, arguments: str, *, status: str) -> JSON:
-    return {"id": item_id, "type": "function_call", "status": status, "arguments": arguments,
-            "call_id": call_id, "name": name}  # fmt: skip
-
-
 def chat_response_to_responses(
     resp: JSON, *, model: str, request: Mapping[str, Any], created_at: int | None = None
 ) -> JSON:
@@ -333,16 +297,21 @@ def chat_response_to_responses(
     if isinstance(content, list):
         content = "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     if content:
-        output.append(_message_item(new_id("msg_"), content, refusal=False, status="completed"))
+        output.append(message_item(new_id("msg_"), content, refusal=False, status="completed"))
     elif message.get("refusal"):
-        output.append(_message_item(new_id("msg_"), str(message["refusal"]), refusal=True, status="completed"))
+        output.append(message_item(new_id("msg_"), str(message["refusal"]), refusal=True, status="completed"))
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
         output.append(
-            _call_item(new_id("fc_"), str(call.get("id", "")), str(function.get("name", "")),
-                       str(function.get("arguments") or ""), status="completed")  # fmt: skip
+            call_item(
+                new_id("fc_"),
+                str(call.get("id", "")),
+                str(function.get("name", "")),
+                str(function.get("arguments") or ""),
+                status="completed",
+            )
         )
-    status, incomplete = _status(choice.get("finish_reason"))
+    status, incomplete = response_status(choice.get("finish_reason"))
     return response_object(
         request,
         response_id=str(resp.get("id") or new_id("resp_")),
@@ -353,227 +322,3 @@ def chat_response_to_responses(
         usage=usage_mod.from_openai(resp.get("usage")) or Usage(),
         incomplete_details=incomplete,
     )
-
-
-class _Item:
-    """One output item under construction in the stream."""
-
-    __slots__ = ("call_id", "done", "id", "index", "kind", "name", "refusal", "text")
-
-    def __init__(self, kind: str, item_id: str, index: int, *, call_id: str = "", name: str = "") -> None:
-        self.kind, self.id, self.index = kind, item_id, index
-        self.call_id, self.name = call_id, name
-        self.text = ""  # output text, or function-call arguments
-        self.refusal = False
-        self.done = False
-
-    def json(self, status: str) -> JSON:
-        if self.kind == "message":
-            return _message_item(self.id, self.text, refusal=self.refusal, status=status)
-        return _call_item(self.id, self.call_id, self.name, self.text, status=status)
-
-
-class ChatStreamToResponses:
-    """Chat Completion chunks in, the Responses event sequence (encoded SSE) out."""
-
-    def __init__(self, model: str, request: Mapping[str, Any], *, created_at: int | None = None) -> None:
-        self._model = model
-        self._request = request
-        self._created_at = created_at if created_at is not None else now()
-        self._id: str | None = None
-        self._upstream_id: str | None = None
-        self._seq = 0
-        self._items: list[_Item] = []
-        self._message: _Item | None = None  # the message item still open
-        self._calls: dict[int, _Item] = {}  # Chat tool_calls index -> item
-        self._open_call: _Item | None = None
-        self._usage: Usage | None = None
-        self._finish_reason: str | None = None
-        self._started = False
-        self._completed = False
-        self._error: JSON | None = None
-
-    @property
-    def usage(self) -> Usage | None:
-        return self._usage
-
-    @property
-    def finish_reason(self) -> str | None:
-        return self._finish_reason
-
-    @property
-    def upstream_id(self) -> str | None:
-        return self._upstream_id
-
-    @property
-    def text(self) -> str:
-        return "".join(item.text for item in self._items if item.kind == "message")
-
-    @property
-    def error(self) -> JSON | None:
-        return self._error
-
-    def feed(self, event: SSEEvent) -> list[bytes]:
-        chunk = chunk_json(event)
-        if chunk is None or self._error is not None:
-            return []
-        return self.feed_chunk(chunk)
-
-    def feed_chunk(self, chunk: JSON) -> list[bytes]:
-        if self._error is not None or self._completed:
-            return []
-        if isinstance(chunk.get("error"), dict):
-            error = chunk["error"]
-            return self.fail(str(error.get("message", "")), type=str(error.get("type") or "api_error"),
-                             code=error.get("code"))  # fmt: skip
-        out = self._start(chunk)
-        if chunk.get("usage"):
-            self._usage = usage_mod.from_openai(chunk["usage"])
-        for choice in chunk.get("choices") or []:
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if delta.get("content"):
-                out += self._text(str(delta["content"]), refusal=False)
-            if delta.get("refusal"):
-                out += self._text(str(delta["refusal"]), refusal=True)
-            for call in delta.get("tool_calls") or []:
-                out += self._call(call)
-            if choice.get("finish_reason"):
-                self._finish_reason = choice["finish_reason"]
-        return out
-
-    def finish(self, *, usage: Usage | None = None) -> list[bytes]:
-        """Close the stream; ``usage`` overrides the counts from the chunks (a composed translator's)."""
-        if self._error is not None or self._completed:
-            return []
-        if usage is not None:
-            self._usage = usage
-        out = self._start({}) + self._close_message() + self._close_call()
-        self._completed = True
-        status, incomplete = _status(self._finish_reason)
-        response = self._response(status, usage=self._usage or Usage(), incomplete_details=incomplete)
-        kind = "response.completed" if status == "completed" else "response.incomplete"
-        out.append(self._event(kind, {"response": response}))
-        return out
-
-    def fail(self, message: str, *, type: str = "api_error", code: str | None = None) -> list[bytes]:
-        """An ``error`` event, then ``response.failed`` holding the output produced so far."""
-        out = self._start({})
-        self._error = {"code": code or type, "message": message}
-        out.append(self._event("error", {"code": code or type, "message": message, "param": None}))
-        response = self._response("failed", usage=self._usage, error=dict(self._error))
-        out.append(self._event("response.failed", {"response": response}))
-        return out
-
-    # ------------------------------------------------------------------ event building
-    def _event(self, kind: str, data: JSON) -> bytes:
-        body = {"type": kind, **data, "sequence_number": self._seq}
-        self._seq += 1
-        return encode_event(body, event=kind)
-
-    def _response(self, status: str, *, usage: Usage | None, **extra: Any) -> JSON:
-        final = status != "in_progress"
-        output = [item.json("completed" if item.done else ("incomplete" if final else "in_progress"))
-                  for item in self._items] if final else []  # fmt: skip
-        return response_object(
-            self._request,
-            response_id=self._id or "",
-            model=self._model,
-            created_at=self._created_at,
-            status=status,
-            output=output,
-            usage=usage,
-            **extra,
-        )
-
-    def _start(self, chunk: JSON) -> list[bytes]:
-        if self._started:
-            return []
-        self._started = True
-        self._upstream_id = chunk.get("id")
-        self._id = self._upstream_id or new_id("resp_")
-        response = self._response("in_progress", usage=None)
-        return [
-            self._event("response.created", {"response": response}),
-            self._event("response.in_progress", {"response": response}),
-        ]
-
-    def _add_item(self, item: _Item) -> list[bytes]:
-        self._items.append(item)
-        return [self._event("response.output_item.added", {"output_index": item.index, "item": _added_json(item)})]
-
-    def _text(self, text: str, *, refusal: bool) -> list[bytes]:
-        out = self._close_call()
-        item = self._message
-        if item is None:
-            item = self._message = _Item("message", new_id("msg_"), len(self._items))
-            item.refusal = refusal
-            out += self._add_item(item)
-            part: JSON = {"type": "refusal", "refusal": ""} if refusal else {
-                "type": "output_text", "text": "", "annotations": [], "logprobs": []}  # fmt: skip
-            out.append(self._event("response.content_part.added",
-                                   {"item_id": item.id, "output_index": item.index, "content_index": 0, "part": part}))  # fmt: skip
-        item.text += text
-        if item.refusal:
-            out.append(self._event("response.refusal.delta",
-                                   {"item_id": item.id, "output_index": item.index, "content_index": 0, "delta": text}))  # fmt: skip
-        else:
-            out.append(self._event("response.output_text.delta", {
-                "item_id": item.id, "output_index": item.index, "content_index": 0, "delta": text, "logprobs": []}))  # fmt: skip
-        return out
-
-    def _close_message(self) -> list[bytes]:
-        item = self._message
-        if item is None:
-            return []
-        self._message = None
-        item.done = True
-        where = {"item_id": item.id, "output_index": item.index, "content_index": 0}
-        if item.refusal:
-            out = [self._event("response.refusal.done", {**where, "refusal": item.text})]
-            part: JSON = {"type": "refusal", "refusal": item.text}
-        else:
-            out = [self._event("response.output_text.done", {**where, "text": item.text, "logprobs": []})]
-            part = {"type": "output_text", "text": item.text, "annotations": [], "logprobs": []}
-        out.append(self._event("response.content_part.done", {**where, "part": part}))
-        out.append(self._event("response.output_item.done", {"output_index": item.index, "item": item.json("completed")}))
-        return out
-
-    def _call(self, call: JSON) -> list[bytes]:
-        position = int(call.get("index", 0))
-        function = call.get("function") or {}
-        item = self._calls.get(position)
-        out: list[bytes] = []
-        if item is None:
-            out += self._close_message() + self._close_call()
-            item = _Item("function_call", new_id("fc_"), len(self._items),
-                         call_id=str(call.get("id") or new_id("call_")), name=str(function.get("name") or ""))  # fmt: skip
-            self._calls[position] = self._open_call = item
-            out += self._add_item(item)
-        arguments = function.get("arguments")
-        if arguments:
-            item.text += arguments
-            if not item.done:
-                out.append(self._event("response.function_call_arguments.delta",
-                                       {"item_id": item.id, "output_index": item.index, "delta": arguments}))  # fmt: skip
-            # A late delta for a call already done (never sent by OpenAI) still reaches the final response.
-        return out
-
-    def _close_call(self) -> list[bytes]:
-        item = self._open_call
-        if item is None:
-            return []
-        self._open_call = None
-        item.done = True
-        return [
-            self._event("response.function_call_arguments.done",
-                        {"item_id": item.id, "output_index": item.index, "name": item.name, "arguments": item.text}),  # fmt: skip
-            self._event("response.output_item.done", {"output_index": item.index, "item": item.json("completed")}),
-        ]
-
-
-def _added_json(item: _Item) -> JSON:
-    if item.kind == "message":
-        return {"id": item.id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}
-    return _call_item(item.id, item.call_id, item.name, "", status="in_progress")

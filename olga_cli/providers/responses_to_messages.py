@@ -40,7 +40,9 @@ def responses_request_to_messages(body: JSON, *, upstream_model: str, default_ma
     """A Responses request body -> an Anthropic Messages request body for ``upstream_model``."""
     chat = responses_request_to_chat(body, upstream_model=upstream_model)
     try:
-        return chat_request_to_messages(chat, upstream_model=upstream_model, default_max_tokens=default_max_tokens)
+        return chat_request_to_messages(
+            chat, upstream_model=upstream_model, default_max_tokens=default_max_tokens
+        )
     except TranslationError as error:
         if error.param in _RESPONSES_PARAM:
             error.param = _RESPONSES_PARAM[error.param]

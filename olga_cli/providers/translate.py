@@ -70,12 +70,20 @@ def translate_request(
     """
     needs_translation(caller, provider)
     if (caller, provider) == ("chat", "messages"):
-        return chat_request_to_messages(body, upstream_model=upstream_model, default_max_tokens=default_max_tokens)
+        return chat_request_to_messages(
+            body, upstream_model=upstream_model, default_max_tokens=default_max_tokens
+        )
     if (caller, provider) == ("messages", "chat"):
-        return messages_request_to_chat(body, upstream_model=upstream_model, max_tokens_field=max_tokens_field)
+        return messages_request_to_chat(
+            body, upstream_model=upstream_model, max_tokens_field=max_tokens_field
+        )
     if (caller, provider) == ("responses", "chat"):
-        return responses_request_to_chat(body, upstream_model=upstream_model, max_tokens_field=max_tokens_field)
-    return responses_request_to_messages(body, upstream_model=upstream_model, default_max_tokens=default_max_tokens)
+        return responses_request_to_chat(
+            body, upstream_model=upstream_model, max_tokens_field=max_tokens_field
+        )
+    return responses_request_to_messages(
+        body, upstream_model=upstream_model, default_max_tokens=default_max_tokens
+    )
 
 
 def translate_response(
@@ -96,7 +104,9 @@ def translate_response(
     return messages_response_to_responses(resp, model=model, request=request)
 
 
-def stream_translator(*, caller: Api, provider: Api, model: str, request: Mapping[str, Any]) -> StreamTranslator:
+def stream_translator(
+    *, caller: Api, provider: Api, model: str, request: Mapping[str, Any]
+) -> StreamTranslator:
     """A fresh translator for one streamed answer; feed it the provider's parsed SSE events."""
     needs_translation(caller, provider)
     if (caller, provider) == ("chat", "messages"):

@@ -183,8 +183,8 @@ def refuse_unknown(body: Mapping[str, Any], known: frozenset[str], *, target: st
         if name not in known:
             raise refuse(
                 f"{prefix}{name}",
-                f"`{prefix}{name}` cannot be translated for a {target} provider; remove it or route the "
-                "request to a provider that speaks this API.",
+                f"`{prefix}{name}` cannot be translated for a provider that speaks {target}; remove it or "
+                "route the request to a provider that speaks the API you are calling.",
             )
 
 

@@ -90,7 +90,14 @@ class Reply:
         if self.text is not None:
             blocks.append({"type": "text", "text": self.text})
         for i, tool in enumerate(self.tool_uses):
-            blocks.append({"type": "tool_use", "id": tool.id or f"toolu_fake{i:02d}", "name": tool.name, "input": tool.input})
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": tool.id or f"toolu_fake{i:02d}",
+                    "name": tool.name,
+                    "input": tool.input,
+                }
+            )
         return blocks
 
 
@@ -116,26 +123,52 @@ def stream_events(reply: Reply, *, model: str) -> list[bytes]:
     """Every SSE event of the streamed answer for ``reply``, as Anthropic sends them."""
     message = message_body(reply, model=model)
     start_usage = dict(reply.usage(), output_tokens=1)
-    events = [sse("message_start", {"type": "message_start", "message": {**message, "content": [], "stop_reason": None,
-                                                                         "stop_sequence": None, "usage": start_usage}})]  # fmt: skip
+    events = [
+        sse(
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    **message,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": start_usage,
+                },
+            },
+        )
+    ]
     for index, block in enumerate(message["content"]):
         if block["type"] == "thinking":
             start = {"type": "thinking", "thinking": "", "signature": ""}
-            deltas = [{"type": "thinking_delta", "thinking": piece} for piece in _pieces(block["thinking"], reply.text_chunk)]
+            deltas = [
+                {"type": "thinking_delta", "thinking": piece}
+                for piece in _pieces(block["thinking"], reply.text_chunk)
+            ]
             deltas.append({"type": "signature_delta", "signature": block["signature"]})
         elif block["type"] == "text":
             start = {"type": "text", "text": ""}
-            deltas = [{"type": "text_delta", "text": piece} for piece in _pieces(block["text"], reply.text_chunk)]
+            deltas = [
+                {"type": "text_delta", "text": piece} for piece in _pieces(block["text"], reply.text_chunk)
+            ]
         else:
             start = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
             arguments = json.dumps(block["input"])
             deltas = [{"type": "input_json_delta", "partial_json": ""}]
-            deltas += [{"type": "input_json_delta", "partial_json": p} for p in _pieces(arguments, reply.json_chunk)]
-        events.append(sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
+            deltas += [
+                {"type": "input_json_delta", "partial_json": p} for p in _pieces(arguments, reply.json_chunk)
+            ]
+        events.append(
+            sse(
+                "content_block_start", {"type": "content_block_start", "index": index, "content_block": start}
+            )
+        )
         if index == 0:
             events.append(sse("ping", {"type": "ping"}))
         for delta in deltas:
-            events.append(sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+            events.append(
+                sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+            )
         if reply.stream_error is not None:
             events.append(sse("error", {"type": "error", "error": reply.stream_error}))
             return events
@@ -146,9 +179,16 @@ def stream_events(reply: Reply, *, model: str) -> list[bytes]:
             events.append(sse("error", {"type": "error", "error": reply.stream_error}))
             return events
     delta_usage = {k: v for k, v in reply.usage().items()}
-    events.append(sse("message_delta", {"type": "message_delta",
-                                        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": reply.stop_sequence},
-                                        "usage": delta_usage}))  # fmt: skip
+    events.append(
+        sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": reply.stop_sequence},
+                "usage": delta_usage,
+            },
+        )
+    )
     events.append(sse("message_stop", {"type": "message_stop"}))
     return events
 
@@ -180,10 +220,19 @@ class FakeAnthropic:
         self._script.append(reply)
         return reply
 
-    def fail(self, status: int, body: dict[str, Any] | None = None, *, message: str | None = None,
-             headers: dict[str, str] | None = None, delay: float = 0.0) -> Reply:  # fmt: skip
+    def fail(
+        self,
+        status: int,
+        body: dict[str, Any] | None = None,
+        *,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> Reply:
         """Script the next answer as an error: Anthropic's error body for ``status`` unless ``body`` is given."""
-        return self.reply(status=status, error=body or error_body(status, message), headers=dict(headers or {}), delay=delay)
+        return self.reply(
+            status=status, error=body or error_body(status, message), headers=dict(headers or {}), delay=delay
+        )
 
     @property
     def pending(self) -> int:
@@ -218,7 +267,9 @@ class FakeAnthropic:
         if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
             return body, web.json_response(error_body(401, "x-api-key header is required"), status=401)
         if not request.headers.get("anthropic-version"):
-            return body, web.json_response(error_body(400, "anthropic-version: header is required"), status=400)
+            return body, web.json_response(
+                error_body(400, "anthropic-version: header is required"), status=400
+            )
         if not isinstance(body, dict):
             return body, web.json_response(error_body(400, "request body must be a JSON object"), status=400)
         return body, None
@@ -235,11 +286,18 @@ class FakeAnthropic:
             await asyncio.sleep(reply.delay)
         headers = {"request-id": "req_" + uuid.uuid4().hex[:20], **reply.headers}
         if reply.status != 200:
-            return web.json_response(reply.error or error_body(reply.status), status=reply.status, headers=headers)
+            return web.json_response(
+                reply.error or error_body(reply.status), status=reply.status, headers=headers
+            )
         if not body.get("stream"):
             return web.json_response(message_body(reply, model=body["model"]), headers=headers)
-        response = web.StreamResponse(headers={"content-type": "text/event-stream; charset=utf-8",
-                                               "cache-control": "no-cache", **headers})  # fmt: skip
+        response = web.StreamResponse(
+            headers={
+                "content-type": "text/event-stream; charset=utf-8",
+                "cache-control": "no-cache",
+                **headers,
+            }
+        )
         await response.prepare(request)
         for event in stream_events(reply, model=body["model"]):
             await response.write(event)

@@ -61,15 +61,23 @@ def chat_stream(script: ChatScript, *, model: str = "gpt-4o-mini-2024-07-18") ->
         body.update(extra)
         return encode_event(body)
 
-    first: dict[str, Any] = {"role": "assistant", "content": "" if not script.calls else None, "refusal": None}
+    first: dict[str, Any] = {
+        "role": "assistant",
+        "content": "" if not script.calls else None,
+        "refusal": None,
+    }
     out = [chunk(first)]
     for piece in _pieces(script.text, script.text_chunk):
         out.append(chunk({"content": piece}))
     for piece in _pieces(script.refusal, script.text_chunk):
         out.append(chunk({"refusal": piece}))
     for i, call in enumerate(script.calls):
-        head = {"index": i, "id": call.id or f"call_{i:03d}abc", "type": "function",
-                "function": {"name": call.name, "arguments": ""}}  # fmt: skip
+        head = {
+            "index": i,
+            "id": call.id or f"call_{i:03d}abc",
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
         out.append(chunk({"tool_calls": [head]}))
         for piece in _pieces(json.dumps(call.arguments), script.args_chunk):
             out.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
@@ -81,9 +89,13 @@ def chat_stream(script: ChatScript, *, model: str = "gpt-4o-mini-2024-07-18") ->
             "completion_tokens": script.completion_tokens,
             "total_tokens": script.prompt_tokens + script.completion_tokens,
             "prompt_tokens_details": {"cached_tokens": script.cached_tokens, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
-        }  # fmt: skip
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
         body = json.loads(chunk({}).decode()[len("data: ") :])
         body["choices"] = []
         body["usage"] = usage

@@ -7,6 +7,7 @@ the way it would fail for a user.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,15 +43,21 @@ def _response(raw: bytes, path: str) -> httpx2.Response:
 def anthropic_final_message(raw: bytes) -> ParsedMessage[Any]:
     """The Message the anthropic SDK's MessageStream rebuilds from ``raw`` (raises on an error event)."""
     client = anthropic.Anthropic(api_key="test", base_url=_URL, max_retries=0)
-    stream = AnthropicStream(cast_to=RawMessageStreamEvent, response=_response(raw, "/v1/messages"), client=client)
+    stream = AnthropicStream(
+        cast_to=RawMessageStreamEvent, response=_response(raw, "/v1/messages"), client=client
+    )
     return MessageStream(stream, anthropic.NOT_GIVEN).get_final_message()
 
 
 def openai_final_completion(raw: bytes, *, tools: Iterable[Any] = ()) -> ParsedChatCompletion[Any]:
     """The ChatCompletion the openai SDK's ChatCompletionStream rebuilds from ``raw``."""
     client = openai.OpenAI(api_key="test", base_url=_URL + "/v1", max_retries=0)
-    raw_stream = OpenAIStream(cast_to=ChatCompletionChunk, response=_response(raw, "/v1/chat/completions"), client=client)
-    stream = ChatCompletionStream(raw_stream=raw_stream, response_format=openai.omit, input_tools=list(tools) or openai.omit)
+    raw_stream = OpenAIStream(
+        cast_to=ChatCompletionChunk, response=_response(raw, "/v1/chat/completions"), client=client
+    )
+    stream = ChatCompletionStream(
+        raw_stream=raw_stream, response_format=openai.omit, input_tools=list(tools) or openai.omit
+    )
     for _ in stream:
         pass
     return stream.get_final_completion()
@@ -58,14 +65,22 @@ def openai_final_completion(raw: bytes, *, tools: Iterable[Any] = ()) -> ParsedC
 
 def openai_chat_chunks(raw: bytes) -> list[ChatCompletionChunk]:
     client = openai.OpenAI(api_key="test", base_url=_URL + "/v1", max_retries=0)
-    return list(OpenAIStream(cast_to=ChatCompletionChunk, response=_response(raw, "/v1/chat/completions"), client=client))
+    return list(
+        OpenAIStream(
+            cast_to=ChatCompletionChunk, response=_response(raw, "/v1/chat/completions"), client=client
+        )
+    )
 
 
 def openai_final_response(raw: bytes) -> tuple[ParsedResponse[Any], list[Any]]:
     """The Response the openai SDK's ResponseStream rebuilds from ``raw``, and the events it yielded."""
     client = openai.OpenAI(api_key="test", base_url=_URL + "/v1", max_retries=0)
-    raw_stream = OpenAIStream(cast_to=ResponseStreamEvent, response=_response(raw, "/v1/responses"), client=client)  # type: ignore[arg-type]
-    stream = ResponseStream(raw_stream=raw_stream, text_format=openai.omit, input_tools=openai.omit, starting_after=None)
+    raw_stream = OpenAIStream(
+        cast_to=ResponseStreamEvent, response=_response(raw, "/v1/responses"), client=client
+    )  # type: ignore[arg-type]
+    stream = ResponseStream(
+        raw_stream=raw_stream, text_format=openai.omit, input_tools=openai.omit, starting_after=None
+    )
     events = list(stream)
     return stream.get_final_response(), events
 
@@ -78,7 +93,7 @@ def parse_events(raw: bytes) -> list[SSEEvent]:
 def split(raw: bytes, cuts: Iterable[int]) -> list[bytes]:
     """``raw`` cut at the given offsets (any offsets: they are sorted and clipped)."""
     points = sorted({min(max(cut, 0), len(raw)) for cut in cuts} | {0, len(raw)})
-    return [raw[a:b] for a, b in zip(points, points[1:]) if b > a]
+    return [raw[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
 def run_translator(translator: Any, chunks: Iterable[bytes]) -> bytes:

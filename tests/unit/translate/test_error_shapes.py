@@ -19,19 +19,40 @@ from tests.unit.translate.sdk_streams import anthropic_final_message, openai_cha
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(400, "invalid_request_error"), (401, "authentication_error"), (403, "permission_error"),
-     (404, "not_found_error"), (413, "request_too_large"), (429, "rate_limit_error"), (500, "api_error"),
-     (529, "overloaded_error"), (502, "api_error"), (503, "api_error"), (422, "invalid_request_error")],
-)  # fmt: skip
+    [
+        (400, "invalid_request_error"),
+        (401, "authentication_error"),
+        (403, "permission_error"),
+        (404, "not_found_error"),
+        (413, "request_too_large"),
+        (429, "rate_limit_error"),
+        (500, "api_error"),
+        (529, "overloaded_error"),
+        (502, "api_error"),
+        (503, "api_error"),
+        (422, "invalid_request_error"),
+    ],
+)
 def test_anthropic_error_type_by_status(status: int, kind: str) -> None:
     assert anthropic_error_type(status) == kind
 
 
 def test_openai_error_becomes_anthropic_shape() -> None:
-    body = {"error": {"message": "Rate limit reached for gpt-4o", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}
+    body = {
+        "error": {
+            "message": "Rate limit reached for gpt-4o",
+            "type": "requests",
+            "param": None,
+            "code": "rate_limit_exceeded",
+        }
+    }
     assert to_anthropic_error(429, body) == {
         "type": "error",
-        "error": {"type": "rate_limit_error", "message": "Rate limit reached for gpt-4o", "code": "rate_limit_exceeded"},
+        "error": {
+            "type": "rate_limit_error",
+            "message": "Rate limit reached for gpt-4o",
+            "code": "rate_limit_exceeded",
+        },
     }
 
 
@@ -44,12 +65,16 @@ def test_anthropic_error_becomes_openai_shape() -> None:
 
 def test_errors_already_in_the_target_shape_pass_unchanged() -> None:
     anthropic_body = {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}}
-    openai_body = {"error": {"message": "bad", "type": "invalid_request_error", "param": "messages", "code": None}}
+    openai_body = {
+        "error": {"message": "bad", "type": "invalid_request_error", "param": "messages", "code": None}
+    }
     assert to_anthropic_error(400, anthropic_body) == anthropic_body
     assert to_openai_error(400, openai_body) == openai_body
 
 
-@pytest.mark.parametrize("body", [b"<html>Bad Gateway</html>", "upstream connect error", None, {"detail": "x"}])
+@pytest.mark.parametrize(
+    "body", [b"<html>Bad Gateway</html>", "upstream connect error", None, {"detail": "x"}]
+)
 def test_non_standard_bodies_still_give_a_message(body: object) -> None:
     anthropic_shape = map_error(502, body, to="anthropic")
     assert anthropic_shape["type"] == "error" and anthropic_shape["error"]["type"] == "api_error"
@@ -69,8 +94,12 @@ def test_openai_sdk_raises_the_status_error_for_a_translated_body() -> None:
     import httpx2
 
     client = openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0)
-    body = to_openai_error(429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})
-    response = httpx2.Response(429, json=body, request=httpx2.Request("POST", "http://127.0.0.1:9/v1/chat/completions"))
+    body = to_openai_error(
+        429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+    )
+    response = httpx2.Response(
+        429, json=body, request=httpx2.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    )
     error = client._make_status_error_from_response(response)
     assert isinstance(error, openai.RateLimitError) and "slow down" in error.message
 
@@ -80,13 +109,21 @@ def test_openai_sdk_raises_the_status_error_for_a_translated_body() -> None:
 
 def test_messages_stream_error_event_raises_in_the_anthropic_sdk() -> None:
     raw = stream_error_event("messages", "Overloaded", "overloaded_error")
-    assert raw == b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
-    start = (b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message",'
-             b'"role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,'
-             b'"usage":{"input_tokens":1,"output_tokens":1}}}\n\n')  # fmt: skip
+    assert (
+        raw
+        == b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    )
+    start = (
+        b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message",'
+        b'"role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,'
+        b'"usage":{"input_tokens":1,"output_tokens":1}}}\n\n'
+    )
     with pytest.raises(anthropic.APIStatusError, match="Overloaded") as info:
         anthropic_final_message(start + raw)
-    assert info.value.body == {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    assert info.value.body == {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    }
 
 
 def test_chat_stream_error_event_raises_in_the_openai_sdk() -> None:
@@ -94,7 +131,12 @@ def test_chat_stream_error_event_raises_in_the_openai_sdk() -> None:
     assert parse_events(raw)[0].event is None
     with pytest.raises(openai.APIError, match="The provider failed") as info:
         openai_chat_chunks(raw)
-    assert info.value.body == {"message": "The provider failed", "type": "server_error", "param": None, "code": "upstream_error"}
+    assert info.value.body == {
+        "message": "The provider failed",
+        "type": "server_error",
+        "param": None,
+        "code": "upstream_error",
+    }
 
 
 def test_responses_stream_error_event_is_a_response_error_event() -> None:

@@ -37,69 +37,169 @@ def test_max_tokens_field_can_be_the_legacy_one_for_compatible_servers() -> None
 
 
 def test_system_string_and_blocks() -> None:
-    assert to_chat({"system": "Be brief.", "messages": [{"role": "user", "content": "Hi"}]})["messages"][0] == {
-        "role": "system", "content": "Be brief."}  # fmt: skip
-    out = to_chat({"system": [{"type": "text", "text": "A", "cache_control": {"type": "ephemeral"}},
-                              {"type": "text", "text": "B"}], "messages": [{"role": "user", "content": "Hi"}]})  # fmt: skip
-    assert out["messages"][0] == {"role": "system", "content": [{"type": "text", "text": "A"}, {"type": "text", "text": "B"}]}
+    assert to_chat({"system": "Be brief.", "messages": [{"role": "user", "content": "Hi"}]})["messages"][
+        0
+    ] == {"role": "system", "content": "Be brief."}
+    out = to_chat(
+        {
+            "system": [
+                {"type": "text", "text": "A", "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": "B"},
+            ],
+            "messages": [{"role": "user", "content": "Hi"}],
+        }
+    )
+    assert out["messages"][0] == {
+        "role": "system",
+        "content": [{"type": "text", "text": "A"}, {"type": "text", "text": "B"}],
+    }
 
 
 def test_images_base64_and_url_become_image_url_parts() -> None:
-    out = to_chat({"messages": [{"role": "user", "content": [
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
-        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.jpg"}},
-        {"type": "text", "text": "Compare."},
-    ]}]})  # fmt: skip
-    assert out["messages"] == [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
-        {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}},
-        {"type": "text", "text": "Compare."},
-    ]}]  # fmt: skip
+    out = to_chat(
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "image",
+                            "source": {"type": "base64", "media_type": "image/png", "data": PNG},
+                        },
+                        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.jpg"}},
+                        {"type": "text", "text": "Compare."},
+                    ],
+                }
+            ]
+        }
+    )
+    assert out["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+                {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}},
+                {"type": "text", "text": "Compare."},
+            ],
+        }
+    ]
 
 
 def test_tool_use_history_and_parallel_results() -> None:
-    out = to_chat({"messages": [
-        {"role": "user", "content": "Weather in Paris and Rome?"},
-        {"role": "assistant", "content": [
-            {"type": "thinking", "thinking": "let me see", "signature": "sig"},
-            {"type": "text", "text": "Checking."},
-            {"type": "tool_use", "id": "toolu_1", "name": "w", "input": {"city": "Paris"}},
-            {"type": "tool_use", "id": "toolu_2", "name": "w", "input": {"city": "Rome"}}]},
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"},
-            {"type": "tool_result", "tool_use_id": "toolu_2", "content": [{"type": "text", "text": "25C"}]},
-            {"type": "text", "text": "Which is warmer?"}]},
-    ]})  # fmt: skip
+    out = to_chat(
+        {
+            "messages": [
+                {"role": "user", "content": "Weather in Paris and Rome?"},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "thinking", "thinking": "let me see", "signature": "sig"},
+                        {"type": "text", "text": "Checking."},
+                        {"type": "tool_use", "id": "toolu_1", "name": "w", "input": {"city": "Paris"}},
+                        {"type": "tool_use", "id": "toolu_2", "name": "w", "input": {"city": "Rome"}},
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"},
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "toolu_2",
+                            "content": [{"type": "text", "text": "25C"}],
+                        },
+                        {"type": "text", "text": "Which is warmer?"},
+                    ],
+                },
+            ]
+        }
+    )
     assert out["messages"] == [
         {"role": "user", "content": "Weather in Paris and Rome?"},
-        {"role": "assistant", "content": "Checking.", "tool_calls": [
-            {"id": "toolu_1", "type": "function", "function": {"name": "w", "arguments": '{"city":"Paris"}'}},
-            {"id": "toolu_2", "type": "function", "function": {"name": "w", "arguments": '{"city":"Rome"}'}}]},
+        {
+            "role": "assistant",
+            "content": "Checking.",
+            "tool_calls": [
+                {
+                    "id": "toolu_1",
+                    "type": "function",
+                    "function": {"name": "w", "arguments": '{"city":"Paris"}'},
+                },
+                {
+                    "id": "toolu_2",
+                    "type": "function",
+                    "function": {"name": "w", "arguments": '{"city":"Rome"}'},
+                },
+            ],
+        },
         {"role": "tool", "tool_call_id": "toolu_1", "content": "18C"},
         {"role": "tool", "tool_call_id": "toolu_2", "content": "25C"},
         {"role": "user", "content": "Which is warmer?"},
-    ]  # fmt: skip
+    ]
 
 
 def test_tool_result_error_flag_is_kept_as_a_marker() -> None:
-    out = to_chat({"messages": [
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "boom", "is_error": True}]}]})  # fmt: skip
+    out = to_chat(
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": "t", "content": "boom", "is_error": True}
+                    ],
+                }
+            ]
+        }
+    )
     assert out["messages"] == [{"role": "tool", "tool_call_id": "t", "content": "[tool error] boom"}]
 
 
 def test_image_inside_a_tool_result_is_refused() -> None:
-    error = refused({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]}]}]})  # fmt: skip
+    error = refused(
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "t",
+                            "content": [
+                                {
+                                    "type": "image",
+                                    "source": {"type": "base64", "media_type": "image/png", "data": PNG},
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
     assert error.param == "messages[0].content[0].content[0].type"
 
 
 def test_tools_tool_choice_and_disable_parallel() -> None:
-    tools = [{"name": "w", "description": "weather", "input_schema": {"type": "object", "properties": {}},
-              "cache_control": {"type": "ephemeral"}}]  # fmt: skip
+    tools = [
+        {
+            "name": "w",
+            "description": "weather",
+            "input_schema": {"type": "object", "properties": {}},
+            "cache_control": {"type": "ephemeral"},
+        }
+    ]
     base = {"messages": [{"role": "user", "content": "x"}], "tools": tools}
     out = to_chat(base)
-    assert out["tools"] == [{"type": "function", "function": {"name": "w", "description": "weather",
-                                                              "parameters": {"type": "object", "properties": {}}}}]  # fmt: skip
+    assert out["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "w",
+                "description": "weather",
+                "parameters": {"type": "object", "properties": {}},
+            },
+        }
+    ]
     assert to_chat({**base, "tool_choice": {"type": "auto"}})["tool_choice"] == "auto"
     assert to_chat({**base, "tool_choice": {"type": "any"}})["tool_choice"] == "required"
     assert to_chat({**base, "tool_choice": {"type": "none"}})["tool_choice"] == "none"
@@ -109,14 +209,26 @@ def test_tools_tool_choice_and_disable_parallel() -> None:
 
 
 def test_server_tools_are_refused() -> None:
-    error = refused({"messages": [{"role": "user", "content": "x"}],
-                     "tools": [{"type": "web_search_20250305", "name": "web_search"}]})  # fmt: skip
+    error = refused(
+        {
+            "messages": [{"role": "user", "content": "x"}],
+            "tools": [{"type": "web_search_20250305", "name": "web_search"}],
+        }
+    )
     assert error.param == "tools[0].type"
 
 
 def test_stop_sequences_sampling_user_and_stream() -> None:
-    out = to_chat({"messages": [{"role": "user", "content": "x"}], "stop_sequences": ["END"], "temperature": 0.2,
-                   "top_p": 0.8, "metadata": {"user_id": "u-1"}, "stream": True})  # fmt: skip
+    out = to_chat(
+        {
+            "messages": [{"role": "user", "content": "x"}],
+            "stop_sequences": ["END"],
+            "temperature": 0.2,
+            "top_p": 0.8,
+            "metadata": {"user_id": "u-1"},
+            "stream": True,
+        }
+    )
     assert out["stop"] == ["END"]
     assert (out["temperature"], out["top_p"], out["user"]) == (0.2, 0.8, "u-1")
     assert out["stream"] is True and out["stream_options"] == {"include_usage": True}
@@ -124,19 +236,35 @@ def test_stop_sequences_sampling_user_and_stream() -> None:
 
 def test_structured_output_becomes_strict_json_schema() -> None:
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
-    out = to_chat({"messages": [{"role": "user", "content": "x"}],
-                   "output_config": {"format": {"type": "json_schema", "schema": schema}}})  # fmt: skip
-    assert out["response_format"] == {"type": "json_schema", "json_schema": {"name": "response", "schema": schema, "strict": True}}
+    out = to_chat(
+        {
+            "messages": [{"role": "user", "content": "x"}],
+            "output_config": {"format": {"type": "json_schema", "schema": schema}},
+        }
+    )
+    assert out["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "response", "schema": schema, "strict": True},
+    }
 
 
 def test_thinking_config_is_refused_but_disabled_thinking_is_fine() -> None:
-    error = refused({"messages": [{"role": "user", "content": "x"}], "thinking": {"type": "enabled", "budget_tokens": 2048}})
+    error = refused(
+        {
+            "messages": [{"role": "user", "content": "x"}],
+            "thinking": {"type": "enabled", "budget_tokens": 2048},
+        }
+    )
     assert error.param == "thinking"
-    assert "thinking" not in to_chat({"messages": [{"role": "user", "content": "x"}], "thinking": {"type": "disabled"}})
+    assert "thinking" not in to_chat(
+        {"messages": [{"role": "user", "content": "x"}], "thinking": {"type": "disabled"}}
+    )
 
 
-@pytest.mark.parametrize(("field", "value"), [("top_k", 5), ("container", "c"), ("mcp_servers", [{}]),
-                                              ("output_config", {"effort": "high"})])  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("top_k", 5), ("container", "c"), ("mcp_servers", [{}]), ("output_config", {"effort": "high"})],
+)
 def test_fields_chat_cannot_express_are_refused(field: str, value: Any) -> None:
     error = refused({"messages": [{"role": "user", "content": "x"}], field: value})
     assert error.param is not None and error.param.startswith(field)
@@ -151,8 +279,20 @@ def chat_completion(message: dict[str, Any], finish_reason: str = "stop", **extr
         "object": "chat.completion",
         "created": 1700000000,
         "model": "gpt-4o-mini-2024-07-18",
-        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish_reason, "logprobs": None}],
-        "usage": {"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35, "prompt_tokens_details": {"cached_tokens": 10}},
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", **message},
+                "finish_reason": finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": 30,
+            "completion_tokens": 5,
+            "total_tokens": 35,
+            "prompt_tokens_details": {"cached_tokens": 10},
+        },
         **extra,
     }
 
@@ -167,14 +307,33 @@ def test_text_completion_becomes_a_message() -> None:
         "content": [{"type": "text", "text": "Hello!"}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
-        "usage": {"input_tokens": 20, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 10, "output_tokens": 5},
+        "usage": {
+            "input_tokens": 20,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 10,
+            "output_tokens": 5,
+        },
     }
 
 
 def test_tool_calls_become_tool_use_blocks() -> None:
-    out = chat_response_to_messages(chat_completion({"content": None, "tool_calls": [
-        {"id": "call_1", "type": "function", "function": {"name": "w", "arguments": '{"city":"Paris"}'}},
-        {"id": "call_2", "type": "function", "function": {"name": "t", "arguments": ""}}]}, "tool_calls"), model="m")  # fmt: skip
+    out = chat_response_to_messages(
+        chat_completion(
+            {
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "w", "arguments": '{"city":"Paris"}'},
+                    },
+                    {"id": "call_2", "type": "function", "function": {"name": "t", "arguments": ""}},
+                ],
+            },
+            "tool_calls",
+        ),
+        model="m",
+    )
     assert out["content"] == [
         {"type": "tool_use", "id": "call_1", "name": "w", "input": {"city": "Paris"}},
         {"type": "tool_use", "id": "call_2", "name": "t", "input": {}},
@@ -182,19 +341,44 @@ def test_tool_calls_become_tool_use_blocks() -> None:
     assert out["stop_reason"] == "tool_use"
 
 
-@pytest.mark.parametrize(("finish", "stop"), [("stop", "end_turn"), ("length", "max_tokens"),
-                                              ("tool_calls", "tool_use"), ("content_filter", "refusal")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("finish", "stop"),
+    [
+        ("stop", "end_turn"),
+        ("length", "max_tokens"),
+        ("tool_calls", "tool_use"),
+        ("content_filter", "refusal"),
+    ],
+)
 def test_finish_reasons_map_to_stop_reasons(finish: str, stop: str) -> None:
-    assert chat_response_to_messages(chat_completion({"content": "x"}, finish), model="m")["stop_reason"] == stop
+    assert (
+        chat_response_to_messages(chat_completion({"content": "x"}, finish), model="m")["stop_reason"] == stop
+    )
 
 
 def test_refusal_becomes_text_with_refusal_stop_reason() -> None:
-    out = chat_response_to_messages(chat_completion({"content": None, "refusal": "I can't help with that."}), model="m")
+    out = chat_response_to_messages(
+        chat_completion({"content": None, "refusal": "I can't help with that."}), model="m"
+    )
     assert out["content"] == [{"type": "text", "text": "I can't help with that."}]
     assert out["stop_reason"] == "refusal"
 
 
 def test_provider_tool_arguments_that_are_not_json_are_an_upstream_error() -> None:
     with pytest.raises(UpstreamError):
-        chat_response_to_messages(chat_completion({"content": None, "tool_calls": [
-            {"id": "c", "type": "function", "function": {"name": "w", "arguments": '{"city": "Par'}}]}, "length"), model="m")  # fmt: skip
+        chat_response_to_messages(
+            chat_completion(
+                {
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c",
+                            "type": "function",
+                            "function": {"name": "w", "arguments": '{"city": "Par'},
+                        }
+                    ],
+                },
+                "length",
+            ),
+            model="m",
+        )
