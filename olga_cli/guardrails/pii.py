@@ -1,0 +1,309 @@
+"""Personal data: emails, phone numbers, payment cards, US SSNs, IBANs and IP addresses.
+
+Every candidate found by a regex is then judged: check digits (Luhn, IBAN mod 97), number plans,
+and the words just before it ("card", "phone", "order #", "version") set its confidence, so a
+threshold cuts look-alikes such as order numbers, dates and version strings. The regexes are compiled
+once at import and each runs only when a cheap test (an `@`, a digit, a `:`) says it can match.
+
+Decisions on look-alikes, kept consistent by the labelled tests:
+- a dotted quad after a version/section word ("version 1.2.3.4", "v1.2.3.4") is not an IP address;
+  loopback, unspecified and broadcast addresses identify no one and score below the default 0.5;
+- a 13-19 digit number failing Luhn is not a card; one passing Luhn but with an unknown issuer
+  prefix, or introduced as an order/invoice/tracking number, scores below 0.5;
+- a phone number needs a `+country` prefix, a North American 3-3-4 shape with a valid area code, or
+  a national trunk-0 shape (the last only counts next to a word like "phone" or "call");
+- `name@2x.png` (an image file name) and `git@github.com:org/repo` (an SSH remote) are not emails.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from olga_cli.guardrails.checksums import IBAN_LENGTHS, iban_valid, luhn_valid
+from olga_cli.guardrails.detector import Match
+from olga_cli.guardrails.scan import finditer_in, windows
+from olga_cli.guardrails.spec import GuardrailType
+
+_EMAIL = re.compile(
+    r"(?<![\w.%+\-])[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]{0,63}"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24})(?![\w\-])"
+)
+_SSH_PATH = re.compile(r":[\w~./\-]")
+_FILE_EXTENSIONS = frozenset(
+    ("png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "pdf", "js", "mjs", "ts",
+     "tsx", "jsx", "css", "scss", "html", "htm", "json", "yaml", "yml", "md", "txt", "py", "rb", "go",
+     "rs", "java", "kt", "swift", "cpp", "hpp", "zip", "gz", "tar", "mp3", "mp4", "mov", "wav", "woff",
+     "woff2", "ttf")
+)  # fmt: skip
+
+# 13-19 digits, optionally grouped by single spaces or dashes.
+_CARD = re.compile(r"(?<![\w.,+\-])\d(?:[ \-]?\d){12,18}(?![\w]|[.,\-]\d)")
+_SSN = re.compile(r"(?<![\w\-])(?!000|666|9\d\d)\d{3}([\- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w\-]|\.\d)")
+_SSN_BARE = re.compile(r"(?<![\w\-])(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4}(?![\w\-]|\.\d)")
+_PHONE_INTL = re.compile(r"(?<![\w+])\+\d[\d \-.()]{5,22}\d(?![\w]|[.\-]\d)")
+_PHONE_NANP = re.compile(
+    r"(?<![\w+.\-])(?:(?:\+?1)[ .\-]?)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([ .\-]))"
+    r"[2-9]\d\d([ .\-])\d{4}(?![\w]|[.\-]\d)"
+)
+_PHONE_TRUNK = re.compile(r"(?<![\w+.\-])0\d{1,4}[ \-]\d{2,4}(?:[ \-]\d{2,4}){1,2}(?![\w]|[.\-]\d)")
+_PHONE_BARE = re.compile(r"(?<![\w+.\-])\d{10,11}(?![\w]|[.\-]\d)")
+# Starts with the country letters (not `\b`) so the engine can skip lower-case text quickly.
+_IBAN = re.compile(r"[A-Z]{2}(?<![A-Za-z0-9_][A-Z]{2})\d\d(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+# Six or more digits in groups separated by at most two of ` -.()/`: where cards, phones and SSNs
+# can be. They are judged inside these runs only.
+_NUMBER_RUN = re.compile(r"\d(?:[ \-.()/]{0,2}\d){5,}")
+_DROP_SEPARATORS = str.maketrans("", "", " -.()/")
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+# Starts with a digit, the lookbehind after it, so the engine skips non-digits quickly.
+_IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}(?:\.\d{1,3}){3}(?![\w]|\.\d)")
+_IPV4_STRICT = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)"
+)
+
+# The words just before a candidate: "card ending", "call me at", "order #", "SSN:".
+_CARD_CONTEXT = re.compile(
+    r"(?i)\b(?:card|visa|master ?card|amex|american express|discover|cc|credit|debit|payment|pay with)"
+    r"\b\W{0,12}(?:\w+\W+){0,3}\Z"
+)
+_NOT_CARD_CONTEXT = re.compile(
+    r"(?i)(?:\b(?:order|invoice|tracking|shipment|parcel|ref|reference|ticket|case|account|acct|id|no)\b"
+    r"\W{0,4}(?:(?:number|num|no|id)\b\W{0,4})?|#\s?)\Z"
+)
+_PHONE_CONTEXT = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|sms|text me|contact|ring|dial)"
+    r"\b\W{0,12}(?:\w+\W+){0,3}\Z"
+)
+_SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|social security|soc\.? sec\.?|taxpayer)\b\W{0,12}(?:\w+\W+){0,3}\Z")
+_VERSION_CONTEXT = re.compile(
+    r"(?i)(?:\bv|\b(?:version|ver|release|build|rev|revision|firmware|patch|update|section|chapter|"
+    r"clause|step|item|figure|table|rule|article)\.?\s*(?:number|no\.?|#)?\s*)\Z"
+)
+_NON_IDENTIFYING_IPV4 = frozenset({"0.0.0.0", "127.0.0.1", "255.255.255.255"})
+
+# The tail of a text that may still grow into an entity: a token that could be (part of) an email or
+# an IP, a run of digit groups (card, phone, SSN), or an IBAN in groups of four.
+_TAIL = re.compile(r"(?:[A-Za-z0-9._%+\-@:]+|\+?\(?\d[\d \-.()/]*|[A-Z]{2}\d{2}[ A-Z0-9]*|\+)\Z")
+_TAIL_WINDOW = 160
+
+
+def _context_before(text: str, start: int) -> str:
+    return text[max(0, start - 48) : start]
+
+
+def _card_confidence(digits: str, before: str) -> float:
+    if not luhn_valid(digits):
+        return 0.0
+    length = len(digits)
+    prefix2 = int(digits[:2])
+    prefix4 = int(digits[:4])
+    known = (
+        (digits[0] == "4" and length in (13, 16, 19))
+        or ((51 <= prefix2 <= 55 or 2221 <= prefix4 <= 2720) and length == 16)
+        or (prefix2 in (34, 37) and length == 15)
+        or ((digits.startswith("6011") or prefix2 == 65 or 644 <= int(digits[:3]) <= 649) and length >= 16)
+        or (3528 <= prefix4 <= 3589 and length >= 16)
+        or ((300 <= int(digits[:3]) <= 305 or prefix2 in (36, 38, 39)) and length >= 14)
+        or (prefix2 == 62 and length >= 16)
+    )
+    confidence = 0.85 if known else 0.4
+    if _CARD_CONTEXT.search(before):
+        confidence += 0.1
+    elif _NOT_CARD_CONTEXT.search(before):
+        confidence -= 0.4
+    return max(0.0, min(confidence, 0.99))
+
+
+def _phone_confidence(text: str, start: int, base: float) -> float:
+    if _PHONE_CONTEXT.search(_context_before(text, start)):
+        return min(0.97, base + 0.35)
+    return base
+
+
+def _separators_consistent(candidate: str) -> bool:
+    seps = {char for char in candidate if not char.isdigit()}
+    return len(seps) <= 1
+
+
+def _drop_phones_inside_numbers(matches: list[Match]) -> list[Match]:
+    """Digit groups inside a checked card, IBAN or SSN are that entity, not also a phone number."""
+    checked = [m for m in matches if m.entity in ("credit_card", "iban", "ssn") and m.confidence >= 0.5]
+    if not checked:
+        return matches
+    return [
+        m
+        for m in matches
+        if m.entity != "phone" or not any(c.start <= m.start and m.end <= c.end for c in checked)
+    ]
+
+
+def _ipv6_windows(text: str) -> list[tuple[int, int]]:
+    """Where an IPv6 address can be: around a `::`, or where seven colons fall within 39 characters."""
+    found = windows(text, ("::",), before=40, after=48)
+    if text.count(":") >= 7:
+        colons: list[int] = []
+        index = text.find(":")
+        while index != -1:
+            colons.append(index)
+            index = text.find(":", index + 1)
+        dense = [
+            (max(0, colons[i] - 5), colons[i + 6] + 6)
+            for i in range(len(colons) - 6)
+            if colons[i + 6] - colons[i] <= 36
+        ]
+        if dense:
+            found = sorted(found + dense)
+    return found
+
+
+class PiiDetector:
+    """Finds `email`, `phone`, `credit_card`, `ssn`, `iban` and `ip_address`."""
+
+    @property
+    def type(self) -> GuardrailType:
+        return "pii"
+
+    @property
+    def lookbehind(self) -> int:
+        return 64
+
+    def detect(self, text: str) -> list[Match]:
+        matches: list[Match] = []
+        if "@" in text:
+            self._emails(text, matches)
+        for run in _NUMBER_RUN.finditer(text):
+            self._numbers(text, run, matches)
+        self._ibans(text, matches)
+        if "." in text:
+            self._ipv4(text, matches)
+        spans = _ipv6_windows(text)
+        if spans:
+            self._ipv6(text, spans, matches)
+        return _drop_phones_inside_numbers(matches)
+
+    def _numbers(self, text: str, run: re.Match[str], out: list[Match]) -> None:
+        """Judge one run of digit groups: only the shapes its digit count allows are tried."""
+        digits = len(run.group().translate(_DROP_SEPARATORS))
+        span = (max(0, run.start() - 2), min(len(text), run.end() + 3))
+        self._phones(text, span, out)
+        if digits >= 9:
+            self._ssns(text, span, out)
+        if digits >= 12:
+            self._cards(text, span, out)
+
+    def pending_start(self, text: str) -> int:
+        offset = max(0, len(text) - _TAIL_WINDOW)
+        tail = _TAIL.search(text, offset)
+        return tail.start() if tail else len(text)
+
+    # Each finder appends to `out` rather than building lists to concatenate.
+
+    def _emails(self, text: str, out: list[Match]) -> None:
+        spans = windows(text, ("@",), before=72, after=272)
+        for m in finditer_in(_EMAIL, text, spans):
+            image_name = m.group(1).lower() in _FILE_EXTENSIONS
+            ssh_remote = _SSH_PATH.match(text, m.end()) is not None
+            out.append(Match("email", m.start(), m.end(), 0.3 if image_name or ssh_remote else 0.95))
+
+    def _cards(self, text: str, span: tuple[int, int], out: list[Match]) -> None:
+        for m in _CARD.finditer(text, *span):
+            candidate = m.group()
+            if not _separators_consistent(candidate):
+                continue
+            digits = candidate.replace(" ", "").replace("-", "")
+            confidence = _card_confidence(digits, _context_before(text, m.start()))
+            if confidence > 0.0:
+                out.append(Match("credit_card", m.start(), m.end(), confidence))
+
+    def _ssns(self, text: str, span: tuple[int, int], out: list[Match]) -> None:
+        for m in _SSN.finditer(text, *span):
+            in_context = _SSN_CONTEXT.search(_context_before(text, m.start())) is not None
+            if m.group(1) == " " and not in_context:
+                continue
+            confidence = 0.97 if in_context else 0.85
+            out.append(Match("ssn", m.start(), m.end(), confidence))
+        for m in _SSN_BARE.finditer(text, *span):
+            if _SSN_CONTEXT.search(_context_before(text, m.start())):
+                out.append(Match("ssn", m.start(), m.end(), 0.75))
+
+    def _phones(self, text: str, span: tuple[int, int], out: list[Match]) -> None:
+        found: list[Match] = []
+        if "+" in text[span[0] : span[1]]:
+            for m in _PHONE_INTL.finditer(text, *span):
+                candidate = m.group()
+                digits = sum(char.isdigit() for char in candidate)
+                if not 8 <= digits <= 15 or "  " in candidate or candidate.count("(") != candidate.count(")"):
+                    continue
+                found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), 0.9)))
+        for m in _PHONE_NANP.finditer(text, *span):
+            # "415-555.2671" mixes separators: more likely two numbers than one phone.
+            if m.group(3) is not None and m.group(3) != m.group(4):
+                continue
+            found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), 0.8)))
+        for m in _PHONE_TRUNK.finditer(text, *span):
+            if _separators_consistent(m.group()):
+                found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), 0.4)))
+        for m in _PHONE_BARE.finditer(text, *span):
+            if _PHONE_CONTEXT.search(_context_before(text, m.start())):
+                found.append(Match("phone", m.start(), m.end(), 0.7))
+        # The shapes overlap ("+1 415 555 2671" is both international and North American): one
+        # number is one match, the longest and most confident.
+        found.sort(key=lambda match: (match.start, -(match.end - match.start), -match.confidence))
+        last_end = -1
+        for match in found:
+            if match.start >= last_end:
+                out.append(match)
+                last_end = match.end
+
+    def _ibans(self, text: str, out: list[Match]) -> None:
+        for m in _IBAN.finditer(text):
+            candidate = m.group()
+            compact = candidate.replace(" ", "")
+            expected = IBAN_LENGTHS.get(compact[:2], len(compact))
+            if len(compact) > expected:
+                # The groups ran into a following code ("... 0130 00 ABCD"): try the country's length.
+                compact = compact[:expected]
+                end = m.start()
+                taken = 0
+                while taken < expected:
+                    if text[end] != " ":
+                        taken += 1
+                    end += 1
+            else:
+                end = m.end()
+            if iban_valid(compact):
+                out.append(Match("iban", m.start(), end, 0.95))
+
+    def _ipv4(self, text: str, out: list[Match]) -> None:
+        for m in _IPV4.finditer(text):
+            if _IPV4_STRICT.fullmatch(m.group()) is None:
+                continue
+            before = text[max(0, m.start() - 24) : m.start()]
+            if _VERSION_CONTEXT.search(before):
+                confidence = 0.2
+            elif m.group() in _NON_IDENTIFYING_IPV4:
+                confidence = 0.4
+            else:
+                confidence = 0.9
+            out.append(Match("ip_address", m.start(), m.end(), confidence))
+
+    def _ipv6(self, text: str, spans: list[tuple[int, int]], out: list[Match]) -> None:
+        for m in finditer_in(_IPV6, text, spans):
+            candidate = m.group()
+            if candidate.count(":") < 2:
+                continue
+            try:
+                address = ipaddress.IPv6Address(candidate)
+            except ValueError:
+                continue
+            groups = [group for group in candidate.replace(".", ":").split(":") if group]
+            if address.is_loopback or address.is_unspecified:
+                confidence = 0.4
+            elif len(groups) >= 3:
+                confidence = 0.9
+            elif any(len(group) == 4 for group in groups):
+                confidence = 0.6
+            else:
+                confidence = 0.3
+            out.append(Match("ip_address", m.start(), m.end(), confidence))

@@ -1,0 +1,184 @@
+"""Applying a stage's guardrails to one text: detect once per type, judge per guardrail, act.
+
+A `Screen` is built once per request and stage from the guardrails that apply (key, team and global
+ones, chosen by the caller). Each detector runs once per text however many guardrails of its type
+there are; each guardrail then keeps the matches of its entities at or above its threshold.
+Actions: `block` marks the result blocked (the caller answers 422), `redact` replaces the match in
+place with `[ENTITY]`, `log` only records. Violations carry offsets, never the matched text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from olga_cli.guardrails.detector import Detector, Match
+from olga_cli.guardrails.injection import PromptInjectionDetector
+from olga_cli.guardrails.pii import PiiDetector
+from olga_cli.guardrails.secrets import SecretsDetector
+from olga_cli.guardrails.spec import GuardrailSpec, GuardrailType, Stage, Violation
+
+
+def default_detectors() -> dict[GuardrailType, Detector]:
+    """The built-in detector for each guardrail type."""
+    return {"pii": PiiDetector(), "secrets": SecretsDetector(), "prompt-injection": PromptInjectionDetector()}
+
+
+def redaction_token(guardrail_type: GuardrailType, entity: str) -> str:
+    """What replaces a redacted match: `[EMAIL]`, `[OPENAI_API_KEY]`, `[PROMPT_INJECTION]`."""
+    if guardrail_type == "prompt-injection":
+        return "[PROMPT_INJECTION]"
+    return f"[{entity.upper()}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A match that crossed one guardrail's threshold: the violation before it gets its offsets
+    shifted into the caller's coordinates."""
+
+    spec: GuardrailSpec
+    match: Match
+
+    def violation(
+        self, stage: Stage, field: str, *, shift: int = 0, start: int | None = None, end: int | None = None
+    ) -> Violation:
+        return Violation(
+            guardrail_id=self.spec.id,
+            guardrail_name=self.spec.name,
+            type=self.spec.type,
+            stage=stage,
+            entity=self.match.entity,
+            action=self.spec.action,
+            start=shift + (self.match.start if start is None else start),
+            end=shift + (self.match.end if end is None else end),
+            confidence=self.match.confidence,
+            field=field,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenResult:
+    """One text after screening: `text` is redacted where a guardrail said so."""
+
+    text: str
+    violations: tuple[Violation, ...] = ()
+    blocked: Violation | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.violations) and any(v.action == "redact" for v in self.violations)
+
+
+@dataclass(slots=True)
+class ScreenOutcome:
+    """Everything a request or response body produced: its violations and the first block."""
+
+    violations: list[Violation] = field(default_factory=list)
+    blocked: Violation | None = None
+
+    def add(self, result: ScreenResult) -> None:
+        self.violations.extend(result.violations)
+        if self.blocked is None and result.blocked is not None:
+            self.blocked = result.blocked
+
+    @property
+    def blocking(self) -> list[Violation]:
+        return [v for v in self.violations if v.action == "block"]
+
+    def block_message(self) -> str | None:
+        """The 422 message: guardrail, stage and entity types, never the matched text."""
+        if self.blocked is None:
+            return None
+        return describe_block(self.blocking)
+
+
+def describe_block(blocking: Sequence[Violation]) -> str:
+    first = blocking[0]
+    entities = sorted({v.entity for v in blocking if v.guardrail_id == first.guardrail_id})
+    return (
+        f"guardrail {first.guardrail_name!r} ({first.type}) blocked the {first.stage}: "
+        f"detected {', '.join(entities)}"
+    )
+
+
+class Screen:
+    """The guardrails of one stage, ready to screen texts. Cheap to build; holds no per-text state."""
+
+    def __init__(
+        self,
+        specs: Iterable[GuardrailSpec],
+        stage: Stage,
+        *,
+        detectors: Mapping[GuardrailType, Detector] | None = None,
+    ) -> None:
+        self.stage: Stage = stage
+        available = detectors if detectors is not None else default_detectors()
+        grouped: dict[GuardrailType, list[GuardrailSpec]] = {}
+        for spec in specs:
+            if spec.applies_to(stage):
+                grouped.setdefault(spec.type, []).append(spec)
+        self._groups: tuple[tuple[Detector, tuple[GuardrailSpec, ...]], ...] = tuple(
+            (available[kind], tuple(kind_specs)) for kind, kind_specs in grouped.items()
+        )
+        self.specs: tuple[GuardrailSpec, ...] = tuple(s for _, group in self._groups for s in group)
+        # Context a detector needs before a match: what a stream keeps of already-emitted text.
+        self.lookbehind = max((detector.lookbehind for detector, _ in self._groups), default=0)
+
+    @property
+    def active(self) -> bool:
+        return bool(self._groups)
+
+    def hits(self, text: str) -> list[Hit]:
+        """Every (guardrail, match) pair that counts, in text order."""
+        found: list[Hit] = []
+        if not text:
+            return found
+        for detector, specs in self._groups:
+            for match in detector.detect(text):
+                for spec in specs:
+                    if spec.wants(match.entity, match.confidence):
+                        found.append(Hit(spec, match))
+        found.sort(key=lambda hit: (hit.match.start, -hit.match.end))
+        return found
+
+    def pending_start(self, text: str) -> int:
+        """Where the tail that could still grow into a match begins (stream holdback)."""
+        return min((detector.pending_start(text) for detector, _ in self._groups), default=len(text))
+
+    def screen_text(self, text: str, *, field: str = "") -> ScreenResult:
+        if not self._groups or not text:
+            return ScreenResult(text)
+        hits = self.hits(text)
+        if not hits:
+            return ScreenResult(text)
+        violations = tuple(hit.violation(self.stage, field) for hit in hits)
+        blocked = next((v for v in violations if v.action == "block"), None)
+        return ScreenResult(redact(text, hits), violations, blocked)
+
+
+def redact(text: str, hits: Sequence[Hit], *, lo: int = 0, hi: int | None = None) -> str:
+    """`text[lo:hi]` with every redacting hit replaced by its token; overlapping hits merge into one
+    token (the earliest-starting, longest hit names it). Hits are clipped to [lo, hi)."""
+    hi = len(text) if hi is None else hi
+    spans: list[tuple[int, int, str]] = []
+    for hit in hits:
+        if hit.spec.action != "redact":
+            continue
+        start, end = max(hit.match.start, lo), min(hit.match.end, hi)
+        if start < end:
+            spans.append((start, end, redaction_token(hit.spec.type, hit.match.entity)))
+    if not spans:
+        return text[lo:hi]
+    spans.sort(key=lambda span: (span[0], -span[1]))
+    pieces: list[str] = []
+    cursor = lo  # end of what has been consumed: text copied or covered by a token
+    for start, end, token in spans:
+        if start < cursor:
+            # Overlaps the span just replaced: its token covers this one too.
+            cursor = max(cursor, end)
+            continue
+        pieces.append(text[cursor:start])
+        pieces.append(token)
+        cursor = end
+    pieces.append(text[cursor:hi])
+    return "".join(pieces)
