@@ -214,7 +214,9 @@ async def usage(db: aiosqlite.Connection, *, since: float | None, until: float, 
     async def collect(sql: str, params: tuple[Any, ...]) -> None:
         async with db.execute(sql, params) as cursor:
             async for row in cursor:
-                part = UsageRow(str(row[0]), *(int(v or 0) for v in row[1:7]), float(row[7] or 0.0))
+                counts = [int(v or 0) for v in row[1:7]]
+                part = UsageRow(str(row[0]), counts[0], counts[1], counts[2], counts[3], counts[4], counts[5],
+                                float(row[7] or 0.0))
                 groups.setdefault(part.group, UsageRow(part.group)).add(part)
 
     sums = "SUM(requests), SUM(errors), SUM(tokens_prompt), SUM(tokens_completion), SUM(tokens_cached), " \
@@ -326,3 +328,14 @@ async def count_before(db: aiosqlite.Connection, before: float) -> int:
     async with db.execute("SELECT COUNT(*) FROM generations WHERE created_at < ?", (before,)) as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+async def find_key_id(db: aiosqlite.Connection, ref: str) -> str | None:
+    """A key's id by id or name, deleted keys included (their records stay): live ones first."""
+    async with db.execute(
+        "SELECT id FROM keys WHERE id = ? OR name = ? ORDER BY id = ? DESC, deleted_at IS NULL DESC, created_at DESC"
+        " LIMIT 1",
+        (ref, ref, ref),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else str(row[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from pathlib import Path
@@ -48,3 +49,8 @@ async def seed(home: Path, records: list[GenerationRecord]) -> None:
         await write_batch(db, records)
     finally:
         await db.close()
+
+
+def seed_now(home: Path, records: list[GenerationRecord]) -> None:
+    """For synchronous tests (the CLI runs its own event loop)."""
+    asyncio.run(seed(home, records))

@@ -1,0 +1,237 @@
+"""``olga logs``: recent requests as a table, live with ``--follow``; ``olga logs prune`` for retention.
+
+``--follow`` polls the store by rowid, whichever process (an ``olga serve`` in another terminal, or
+none yet) writes the records: each poll reads only what was committed since the last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from pathlib import Path
+from typing import Annotated, Optional
+
+import aiosqlite
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from olga_cli.catalog import CatalogError, load_catalog
+from olga_cli.cli.common import (
+    JsonOption,
+    console,
+    env_of,
+    fail,
+    parse_duration,
+    print_json,
+    print_json_line,
+    run,
+    store,
+)
+from olga_cli.cli.render import access_line, logs_table
+from olga_cli.errors import UserError
+from olga_cli.records import GenerationRecord
+from olga_cli.store import reports
+
+FOLLOW_INTERVAL = 0.25  # seconds between polls: a new record shows well within a second
+FOLLOW_BATCH = 1000
+
+# No help= here: the callback's docstring (with its examples) is the help of `olga logs`.
+app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="How many of the newest records to show.")]
+KeyOpt = Annotated[Optional[str], typer.Option("--key", help="Only this key (name or id).")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Only this model, as requested or as served.")]
+StatusOpt = Annotated[
+    Optional[str], typer.Option("--status", help="Only this HTTP status: a code (429), a class (4xx, 5xx) or 'error'.")
+]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only records newer than this, e.g. 90m, 24h, 7d.")]
+
+
+def parse_status(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    value = text.strip().lower()
+    if value in ("error", "errors"):
+        return (400, 599)
+    if len(value) == 3 and value.endswith("xx") and value[0] in "12345":
+        low = int(value[0]) * 100
+        return (low, low + 99)
+    if value.isdigit() and 100 <= int(value) <= 599:
+        return (int(value), int(value))
+    raise UserError(f"--status takes a code such as 429, a class such as 5xx, or 'error'; not {text!r}")
+
+
+async def resolve_filters(
+    db: aiosqlite.Connection,
+    *,
+    key: str | None,
+    models: tuple[str, ...],
+    status: str | None,
+    since: str | None,
+    now: float,
+) -> reports.LogFilter:
+    key_id = None
+    if key is not None:
+        key_id = await reports.find_key_id(db, key)
+        if key_id is None:
+            raise UserError(f"no key named or with id '{key}'; see `olga keys list`")
+    return reports.LogFilter(
+        key_id=key_id,
+        models=models,
+        status=parse_status(status),
+        since=None if since is None else now - parse_duration(since, flag="--since"),
+    )
+
+
+@app.callback()
+def logs(
+    ctx: typer.Context,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep showing new requests until Ctrl-C.")] = False,
+    limit: LimitOpt = 50,
+    key: KeyOpt = None,
+    model: ModelOpt = None,
+    status: StatusOpt = None,
+    since: SinceOpt = None,
+    wide: Annotated[bool, typer.Option("--wide", "-w", help="Also show each generation id and error.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON lines, one record each.")] = False,
+) -> None:
+    """Recent requests, newest last: what happened, what it cost, what failed and why.
+
+    Errors show in red, guardrail blocks in magenta. `olga logs prune` removes old records.
+
+    Examples: olga logs --limit 20 --status 5xx ; olga logs --follow --key laptop
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if limit <= 0:
+        raise fail("--limit must be a positive whole number")
+    env = env_of(ctx)
+    models = _catalog_names(env.home, model)
+
+    async def work() -> None:
+        async with store(env) as db:
+            now = time.time()
+            filters = await resolve_filters(db, key=key, models=models, status=status, since=since, now=now)
+            mark = await reports.high_water(db)
+            rows = await reports.latest(db, filters, limit=limit)
+            if not follow:
+                _print_page([r for _, r in rows], json_out=json_out, wide=wide)
+                return
+            await _follow(db, filters, rows=[r for _, r in rows], mark=mark, limit=limit, json_out=json_out, wide=wide)
+
+    try:
+        run(work())
+    except KeyboardInterrupt:
+        # Ctrl-C is how --follow is meant to end: not an error.
+        raise typer.Exit(0) from None
+
+
+def _catalog_names(home: Path, model: str | None) -> tuple[str, ...]:
+    """The name as typed plus the catalog id it resolves to (gpt-4o-mini -> openai/gpt-4o-mini)."""
+    if model is None:
+        return ()
+    names = {model}
+    try:
+        entry = load_catalog(home).resolve(model)
+    except CatalogError:
+        entry = None
+    if entry is not None:
+        names.add(entry.id)
+    return tuple(sorted(names))
+
+
+def _print_page(records: list[GenerationRecord], *, json_out: bool, wide: bool) -> None:
+    if json_out:
+        for record in records:
+            print_json_line(record.to_json())
+        return
+    out = console()
+    if not records:
+        out.print("No requests recorded yet (or none match). Send one through `olga serve`.")
+        return
+    out.print(logs_table(records, wide=wide, title=f"last {len(records)} requests"))
+
+
+async def _follow(
+    db: aiosqlite.Connection,
+    filters: reports.LogFilter,
+    *,
+    rows: list[GenerationRecord],
+    mark: int,
+    limit: int,
+    json_out: bool,
+    wide: bool,
+) -> None:
+    out = console()
+    live_table = out.is_terminal and not json_out
+    shown: deque[GenerationRecord] = deque(rows, maxlen=limit)
+    if not live_table:
+        for record in rows:
+            print_json_line(record.to_json()) if json_out else out.print(access_line(record), markup=False)
+
+    def view() -> Table:
+        return logs_table(list(shown), wide=wide, title="following new requests (Ctrl-C to stop)")
+
+    live = Live(view(), console=out, auto_refresh=False, transient=False) if live_table else None
+    if live is not None:
+        live.start()
+    try:
+        while True:
+            top = await reports.high_water(db)
+            if top < mark:  # the newest records were deleted: start again from what is there
+                mark = top
+            fresh: list[GenerationRecord] = []
+            while mark < top:
+                batch = await reports.after(db, filters, after_rowid=mark, up_to=top, limit=FOLLOW_BATCH)
+                fresh += [r for _, r in batch]
+                mark = batch[-1][0] if len(batch) == FOLLOW_BATCH else top
+            if fresh:
+                if live is not None:
+                    shown.extend(fresh)
+                    live.update(view(), refresh=True)
+                else:
+                    for record in fresh:
+                        if json_out:
+                            print_json_line(record.to_json())
+                        else:
+                            out.print(access_line(record), markup=False, highlight=False)
+            await asyncio.sleep(FOLLOW_INTERVAL)
+    finally:
+        if live is not None:
+            live.stop()
+
+
+@app.command("prune")
+def prune(
+    ctx: typer.Context,
+    older_than: Annotated[str, typer.Option("--older-than", help="Age of the records to remove, e.g. 30d.")],
+    bodies_only: Annotated[
+        bool, typer.Option("--bodies-only", help="Keep the records, drop only their request and response bodies.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be removed.")] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Remove old records (or just their bodies). Balances, the ledger and `olga usage` totals stay.
+
+    Example: olga logs prune --older-than 30d --bodies-only
+    """
+    env = env_of(ctx)
+
+    async def work() -> tuple[int, float]:
+        before = time.time() - parse_duration(older_than, flag="--older-than")
+        async with store(env) as db:
+            if dry_run:
+                return await reports.count_before(db, before), before
+            return await reports.prune(db, before=before, bodies_only=bodies_only), before
+
+    count, before = run(work())
+    what = "records" if not bodies_only else "records' bodies"
+    if json_out:
+        print_json({"pruned": 0 if dry_run else count, "would_prune": count if dry_run else None,
+                    "bodies_only": bodies_only, "before": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(before))})
+    elif dry_run:
+        console().print(f"{count:,} records are older than {older_than}; nothing removed (--dry-run).")
+    else:
+        console().print(f"Removed {count:,} {what} older than {older_than}. The ledger and usage totals are unchanged.")
