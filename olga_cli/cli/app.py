@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from olga_cli import __version__
-from olga_cli.cli import credits, keys, logs, models, providers
+from olga_cli.cli import credits, keys, logs, models, providers, usage
 from olga_cli.cli.common import Env
 from olga_cli.cli.generation import generation
 from olga_cli.cli.serve import serve
@@ -47,6 +47,7 @@ app.add_typer(credits.app, name="credits")
 app.add_typer(providers.app, name="providers")
 app.add_typer(models.app, name="models")
 app.add_typer(logs.app, name="logs")
+app.command("usage")(usage.usage)
 
 
 def main() -> None:

@@ -330,19 +330,23 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
 
 # -- olga usage ---------------------------------------------------------------------------------
 
-BAR_WIDTH = 16
+MAX_BAR = 20
 
 
 def group_label(usage: Usage, group: str) -> str:
     if usage.by in ("key", "team"):
-        name = usage.names.get(group)
         if not group:
             return "(no team)" if usage.by == "team" else "-"
+        name = usage.names.get(group)
         return f"{name} ({group})" if name else group
     return group or ("(none)" if usage.by == "app" else "-")
 
 
-def usage_view(usage: Usage, *, now: float | None = None) -> Group:
+def usage_view(usage: Usage, *, width: int = 100, now: float | None = None) -> Group:
+    """Totals, then one row per group with a bar for each of requests, tokens and cost.
+
+    The bars share whatever width the numbers leave, so the table fits the terminal.
+    """
     totals = usage.totals
     span = "all time" if usage.since is None else f"since {fmt_time(usage.since, now=now)}"
     head = Text.assemble(
@@ -353,27 +357,33 @@ def usage_view(usage: Usage, *, now: float | None = None) -> Group:
     )
     if not usage.rows:
         return Group(head, Text("no requests in this window", style="dim"))
-    table = Table(pad_edge=False, expand=False)
-    table.add_column(usage.by, overflow="fold")
-    table.add_column("requests", justify="right")
-    table.add_column("", no_wrap=True, style="cyan")
-    table.add_column("tokens in/out", justify="right")
-    table.add_column("", no_wrap=True, style="blue")
-    table.add_column("cost", justify="right")
-    table.add_column("", no_wrap=True, style="green")
-    table.add_column("errors", justify="right")
-    table.add_column("avg latency", justify="right")
+    labels = [group_label(usage, row.group) for row in usage.rows]
+    cells = [
+        (fmt_int(r.requests), f"{fmt_compact(r.tokens_prompt)}/{fmt_compact(r.tokens_completion)}", fmt_cost(r.cost_pico),
+         fmt_int(r.errors) if r.errors else "-", fmt_ms(r.latency_ms_total / r.requests if r.requests else None))
+        for r in usage.rows
+    ]
+    label_width = min(max(len(usage.by), *(len(label) for label in labels)), 32)
+    numbers = sum(max(len(h), *(len(c[i]) for c in cells)) for i, h in
+                  enumerate(("requests", "tokens in/out", "cost", "errors", "avg latency")))
+    bar_width = max(3, min(MAX_BAR, (width - label_width - numbers - 2 * 8) // 3))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False)
+    table.add_column(usage.by, overflow="fold", max_width=32)
+    for header, style in (("requests", "cyan"), ("tokens in/out", "blue"), ("cost", "green")):
+        table.add_column(header, justify="right", no_wrap=True)
+        table.add_column("", no_wrap=True, style=style, min_width=bar_width)
+    table.add_column("errors", justify="right", no_wrap=True)
+    table.add_column("avg latency", justify="right", no_wrap=True)
     top_requests = max(r.requests for r in usage.rows)
     top_tokens = max(r.tokens for r in usage.rows)
     top_cost = max(r.cost_pico for r in usage.rows)
-    for row in usage.rows:
+    for row, label, (requests, tokens, cost, errors, latency) in zip(usage.rows, labels, cells):
         table.add_row(
-            escape(group_label(usage, row.group)),
-            fmt_int(row.requests), bar(row.requests, top_requests, BAR_WIDTH),
-            f"{fmt_compact(row.tokens_prompt)}/{fmt_compact(row.tokens_completion)}", bar(row.tokens, top_tokens, BAR_WIDTH),
-            fmt_cost(row.cost_pico), bar(row.cost_pico, top_cost, BAR_WIDTH),
-            fmt_int(row.errors) if row.errors else "-",
-            fmt_ms(row.latency_ms_total / row.requests if row.requests else None),
+            escape(label),
+            requests, bar(row.requests, top_requests, bar_width),
+            tokens, bar(row.tokens, top_tokens, bar_width),
+            cost, bar(row.cost_pico, top_cost, bar_width),
+            errors, latency,
             style="red" if row.requests and row.errors == row.requests else None,
         )
     return Group(head, table)

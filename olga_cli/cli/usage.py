@@ -1,0 +1,74 @@
+"""``olga usage``: requests, tokens and cost over a window, broken down and drawn as bars."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+
+from olga_cli.cli.common import JsonOption, console, env_of, fail, parse_duration, print_json, run, store
+from olga_cli.cli.render import usage_row_json, usage_view
+from olga_cli.store import reports
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def usage_json(report: reports.Usage) -> dict[str, Any]:
+    totals = usage_row_json(report, report.totals)
+    totals.pop(report.by, None)
+    totals.pop("name", None)
+    return {
+        "since": _iso(report.since),
+        "until": _iso(report.until),
+        "by": report.by,
+        "totals": totals,
+        "rows": [usage_row_json(report, row) for row in report.rows],
+    }
+
+
+def write_csv(report: reports.Usage) -> None:
+    rows = [usage_row_json(report, row) for row in report.rows]
+    columns = [report.by] + (["name"] if report.by in ("key", "team") else []) + [
+        "requests", "errors", "tokens_prompt", "tokens_completion", "tokens_cached", "cost", "avg_latency_ms"]
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+
+
+def usage(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option("--since", help="Window: 24h, 7d, 30d (any duration), or 'all'.")] = "24h",
+    by: Annotated[str, typer.Option("--by", help="Break down by key, team, model, provider, app or day (UTC).")] = "model",
+    json_out: JsonOption = False,
+    csv_out: Annotated[bool, typer.Option("--csv", help="CSV for spreadsheets (money in exact USD).")] = False,
+) -> None:
+    """Requests, tokens and cost over a window, with a bar chart per group.
+
+    Examples: olga usage --since 7d --by key ; olga usage --since 30d --by day --csv > usage.csv
+    """
+    if by not in reports.GROUPS:
+        raise fail(f"--by takes one of {', '.join(reports.GROUPS)}; not {by!r}")
+    if json_out and csv_out:
+        raise fail("choose one of --json and --csv")
+    env = env_of(ctx)
+
+    async def work() -> reports.Usage:
+        now = time.time()
+        start = None if since.strip().lower() == "all" else now - parse_duration(since, flag="--since")
+        async with store(env) as db:
+            return await reports.usage(db, since=start, until=now, by=by)  # type: ignore[arg-type]
+
+    report = run(work())
+    if json_out:
+        print_json(usage_json(report))
+    elif csv_out:
+        write_csv(report)
+    else:
+        out = console()
+        out.print(usage_view(report, width=out.width))
