@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from olga_cli.guardrails.checksums import IBAN_LENGTHS, iban_valid, luhn_valid
+from olga_cli.guardrails.checksums import iban_valid, luhn_valid
 from olga_cli.guardrails.detector import Match
 from olga_cli.guardrails.scan import finditer_in, windows
 from olga_cli.guardrails.spec import GuardrailType
@@ -258,22 +258,8 @@ class PiiDetector:
 
     def _ibans(self, text: str, out: list[Match]) -> None:
         for m in _IBAN.finditer(text):
-            candidate = m.group()
-            compact = candidate.replace(" ", "")
-            expected = IBAN_LENGTHS.get(compact[:2], len(compact))
-            if len(compact) > expected:
-                # The groups ran into a following code ("... 0130 00 ABCD"): try the country's length.
-                compact = compact[:expected]
-                end = m.start()
-                taken = 0
-                while taken < expected:
-                    if text[end] != " ":
-                        taken += 1
-                    end += 1
-            else:
-                end = m.end()
-            if iban_valid(compact):
-                out.append(Match("iban", m.start(), end, 0.95))
+            if iban_valid(m.group().replace(" ", "")):
+                out.append(Match("iban", m.start(), m.end(), 0.95))
 
     def _ipv4(self, text: str, out: list[Match]) -> None:
         for m in _IPV4.finditer(text):
