@@ -1,49 +1,68 @@
-"""``olga generation ID``: one request's record, explained."""
+"""``olga generation ID``: one request's record, explained (routing, usage, cost, guardrails, timings)."""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
+import aiosqlite
 import typer
-from rich.markup import escape
-from rich.table import Table
 
+from olga_cli.catalog import CatalogError, load_catalog
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
+from olga_cli.cli.render import CostBreakdown, cost_breakdown, generation_panel
 from olga_cli.errors import UserError
+from olga_cli.records import GenerationRecord
+from olga_cli.store import keys as key_store
 from olga_cli.store.generations import get_generation
+
+
+async def _rate_multiplier(db: aiosqlite.Connection, record: GenerationRecord) -> Decimal:
+    """The key's multiplier times its team's, as they are now (the record does not keep them)."""
+    key = await key_store.get_key_any(db, record.key_id)
+    multiplier = key.rate_multiplier if key is not None else Decimal(1)
+    team_id = record.team_id or (key.team_id if key is not None else None)
+    team = await key_store.get_team(db, team_id) if team_id else None
+    return multiplier * team.rate_multiplier if team is not None else multiplier
+
+
+def _breakdown(home: Any, record: GenerationRecord, multiplier: Decimal) -> CostBreakdown | None:
+    if not record.attempts:
+        return None
+    last = record.attempts[-1]
+    try:
+        entry = load_catalog(home).resolve_for_provider(last.provider, last.model)
+    except CatalogError:
+        return None
+    return None if entry is None else cost_breakdown(record, entry, multiplier)
 
 
 def generation(
     ctx: typer.Context,
     generation_id: str = typer.Argument(..., metavar="ID", help="olga id (gen-...) or the provider's response id."),
+    bodies: Annotated[bool, typer.Option("--bodies", help="Also show the stored request and response bodies.")] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Explain one request: routing, attempts, usage, cost, timings. Example: olga generation gen-0192ab..."""
+    """Explain one request: routing attempts, usage, cost by price and multiplier, guardrails, timings.
+
+    Example: olga generation gen-0192ab...  (ids are in the x-olga-generation-id header and `olga logs -w`)
+    """
     env = env_of(ctx)
 
-    async def work() -> dict[str, Any]:
+    async def work() -> tuple[GenerationRecord, Decimal]:
         async with store(env) as db:
             record = await get_generation(db, generation_id)
             if record is None:
-                raise UserError(f"no generation '{generation_id}'; ids are in the x-olga-generation-id header and `olga logs`")
-            return record.to_json()
+                raise UserError(
+                    f"no generation '{generation_id}'; ids are in the x-olga-generation-id header and `olga logs --wide`"
+                )
+            return record, await _rate_multiplier(db, record)
 
-    data = run(work())
+    record, multiplier = run(work())
+    breakdown = _breakdown(env.home, record, multiplier)
     if json_out:
+        data = record.to_json(with_bodies=bodies)
+        data["cost_breakdown"] = breakdown.to_json() if breakdown is not None else None
         print_json({"data": data})
         return
-    table = Table(show_header=False, title=f"generation {data['id']}", title_justify="left")
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    for field in ("created_at", "key_name", "app", "endpoint", "model_requested", "model", "provider", "upstream_id",
-                  "streamed", "status", "error", "finish_reason", "tokens_prompt", "tokens_completion", "tokens_cached",
-                  "usage_estimated", "cost", "latency_ms", "ttft_ms", "overhead_ms", "request_id"):
-        value = data.get(field)
-        table.add_row(field, escape("-" if value is None else str(value)))
-    for index, attempt in enumerate(data["attempts"], start=1):
-        table.add_row(f"attempt {index}", escape(
-            f"{attempt['provider']}/{attempt['model']} status={attempt['status']} {attempt['latency_ms']:.1f} ms"
-            + (f" error={attempt['error']}" if attempt.get("error") else "")))
-    for event in data["guardrails"]:
-        table.add_row("guardrail", escape(str(event)))
-    console().print(table)
+    console().print(generation_panel(record, breakdown, bodies=bodies))

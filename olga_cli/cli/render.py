@@ -20,7 +20,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from olga_cli.money import pico_to_display, pico_to_usd
+from olga_cli.catalog import ModelEntry
+from olga_cli.money import per_mtok_to_pico_per_token, pico_to_display, pico_to_usd
+from olga_cli.providers.usage import Usage as TokenUsage
 from olga_cli.records import GenerationRecord
 from olga_cli.store.reports import Usage, UsageRow
 
@@ -214,7 +216,7 @@ class CostBreakdown:
             "model": self.model_id,
             "lines": [
                 {"what": line.what, "tokens": line.tokens, "usd_per_mtok": str(line.price_per_mtok),
-                 "cost": pico_to_usd(int(line.pico)) if line.pico == int(line.pico) else str(line.pico / 10**12)}
+                 "cost": _usd_exact(line.pico)[1:]}
                 for line in self.lines
             ],
             "model_multiplier": str(self.model_multiplier),
@@ -225,6 +227,33 @@ class CostBreakdown:
         }
 
 
+def cost_breakdown(record: GenerationRecord, entry: ModelEntry, rate_multiplier: Decimal) -> CostBreakdown:
+    """The record's cost, line by line, from ``entry``'s prices (the same formula the gateway charges)."""
+    cached_rate = entry.cached_input_per_mtok if entry.cached_input_per_mtok is not None else entry.input_per_mtok
+    write_rate = entry.cache_write_per_mtok if entry.cache_write_per_mtok is not None else entry.input_per_mtok
+    usage = TokenUsage(record.tokens_prompt, record.tokens_completion, record.tokens_cached, record.tokens_cache_write)
+    lines = [
+        CostLine("input", usage.uncached_prompt_tokens, entry.input_per_mtok,
+                 per_mtok_to_pico_per_token(usage.uncached_prompt_tokens * entry.input_per_mtok)),
+    ]
+    if usage.cached_tokens:
+        lines.append(CostLine("cached input", usage.cached_tokens, cached_rate,
+                              per_mtok_to_pico_per_token(usage.cached_tokens * cached_rate)))
+    if usage.cache_write_tokens:
+        lines.append(CostLine("cache write", usage.cache_write_tokens, write_rate,
+                              per_mtok_to_pico_per_token(usage.cache_write_tokens * write_rate)))
+    lines.append(CostLine("output", usage.completion_tokens, entry.output_per_mtok,
+                          per_mtok_to_pico_per_token(usage.completion_tokens * entry.output_per_mtok)))
+    return CostBreakdown(
+        model_id=entry.id,
+        lines=tuple(lines),
+        model_multiplier=entry.multiplier,
+        rate_multiplier=rate_multiplier,
+        computed_pico=entry.cost_pico(usage, rate_multiplier=rate_multiplier),
+        recorded_pico=record.cost_pico,
+    )
+
+
 def _kv(rows: Sequence[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
@@ -232,6 +261,10 @@ def _kv(rows: Sequence[tuple[str, str]]) -> Table:
     for label, value in rows:
         table.add_row(label, value)
     return table
+
+
+def _heading(text: str) -> Text:
+    return Text("\n" + text, style="bold underline")
 
 
 def _usd_exact(pico: Decimal) -> str:
@@ -257,7 +290,7 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
     ])
     parts: list[RenderableType] = [request]
 
-    attempts = Table(title="routing attempts", title_justify="left", title_style="bold", pad_edge=False)
+    attempts = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True)
     for column in ("#", "provider", "model", "key", "status", "latency", "error"):
         attempts.add_column(column, justify="right" if column in ("#", "status", "latency") else "left",
                             overflow="fold")
@@ -268,7 +301,8 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
             "-" if attempt.status is None else str(attempt.status), fmt_ms(attempt.latency_ms),
             escape(attempt.error or "-"), style="red" if failed else None,
         )
-    parts.append(attempts if record.attempts else Text("no upstream attempt (answered by olga itself)", style="dim"))
+    parts += [_heading("routing attempts"),
+              attempts if record.attempts else Text("no upstream attempt (answered by olga itself)", style="dim")]
 
     usage_rows = [
         ("prompt", fmt_int(record.tokens_prompt)),
@@ -279,9 +313,9 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
     ]
     if record.usage_estimated:
         usage_rows.append(("", "[yellow]estimated: the provider reported no usage[/yellow]"))
-    parts += [Text("usage", style="bold"), _kv(usage_rows)]
+    parts += [_heading("usage"), _kv(usage_rows)]
 
-    parts.append(Text("cost", style="bold"))
+    parts.append(_heading("cost"))
     if breakdown is None:
         parts.append(_kv([("recorded", f"${pico_to_usd(record.cost_pico)}"),
                           ("", "[dim]the serving model is no longer in the catalog[/dim]")]))
@@ -301,10 +335,12 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
                 f"${pico_to_usd(breakdown.computed_pico)} (they changed since, or nothing was charged)",
                 style="yellow"))
 
-    parts.append(Text("guardrails", style="bold"))
+    parts.append(_heading("guardrails"))
     if record.guardrails:
         events = Table(pad_edge=False, box=None)
-        names = sorted({k for event in record.guardrails for k in event})
+        known = ("guardrail", "stage", "entity", "action", "position")
+        found = {k for event in record.guardrails for k in event}
+        names = [k for k in known if k in found] + sorted(found - set(known))
         for name in names:
             events.add_column(name)
         for event in record.guardrails:
@@ -315,7 +351,7 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
         parts.append(Text("none fired", style="dim"))
 
     upstream = max(record.latency_ms - record.overhead_ms, 0.0)
-    parts += [Text("timings", style="bold"), _kv([
+    parts += [_heading("timings"), _kv([
         ("total", fmt_ms(record.latency_ms)),
         ("first token", fmt_ms(record.ttft_ms)),
         ("upstream", fmt_ms(upstream)),
@@ -323,7 +359,7 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
     ])]
     if bodies:
         for label, body in (("request body", record.request_body), ("response body", record.response_body)):
-            parts += [Text(label, style="bold"), Text(body if body is not None else "(not stored)",
+            parts += [_heading(label), Text(body if body is not None else "(not stored)",
                                                       style="" if body is not None else "dim")]
     return Panel(Group(*parts), title=f"generation {record.id}", title_align="left", expand=False)
 
