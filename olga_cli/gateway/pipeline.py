@@ -21,6 +21,7 @@ from olga_cli.gateway import metering
 from olga_cli.gateway.allowlist import check_allowed, is_allowed
 from olga_cli.gateway.auth import authenticate
 from olga_cli.gateway.exchange import Api, Exchange, make_exchange
+from olga_cli.gateway.limits import Ticket, demand_of
 from olga_cli.gateway.metering import Reservation
 from olga_cli.gateway.render import ErrorShape, render
 from olga_cli.gateway.routing import Target, check_available, pinned_provider, plan
@@ -67,6 +68,7 @@ class Context:
     body: dict[str, Any] = field(default_factory=dict)
     targets: list[Target] = field(default_factory=list)
     reservation: Reservation | None = None
+    limits: Ticket | None = None  # the hold on usage and rate limits, settled from the record
     upstream_seconds: float = 0.0
 
     @property
@@ -93,6 +95,8 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
         finally:
             if ctx.reservation is not None:
                 ctx.reservation.release()
+            if ctx.limits is not None:
+                ctx.limits.release()
     except GatewayError as error:
         await _finish_with_error(gw, ctx, sink, error)
 
@@ -133,7 +137,8 @@ def plan_route(gw: Gateway, ctx: Context) -> list[Target]:
 
 
 def admit(gw: Gateway, ctx: Context) -> None:
-    """Allow-lists (403), then credits: reserve the worst case of the dearest target (402 if uncovered)."""
+    """Allow-lists (403), credits (402: reserve the worst case of the dearest target), then rate and
+    usage limits (429)."""
     first = ctx.targets[0]
     check_allowed(gw.snapshot, ctx.key, first.entry, first.model_id)
     # Fallbacks outside the allow-list are skipped rather than refused: the caller asked for the first.
@@ -147,6 +152,10 @@ def admit(gw: Gateway, ctx: Context) -> None:
         if cost >= worst:
             worst, max_output = cost, output
     ctx.reservation = metering.reserve(ctx.key, worst, max_output=max_output)
+    # Rate and usage limits (429) last: a request admitted here counts, whatever its outcome.
+    ctx.limits = gw.limits.admit(
+        gw.snapshot, ctx.key, demand_of(ctx.body, cost=worst, tokens=input_bound + max_output), now=ctx.record.created_at
+    )
 
 
 def _team_multiplier(gw: Gateway, key: KeyState) -> Any:
@@ -247,7 +256,7 @@ async def _relay_stream(
     parser = SSEParser()
     record = ctx.record
     record.streamed = True
-    await sink.start(200, {**SSE_HEADERS, "x-olga-generation-id": record.id})
+    await sink.start(200, {**SSE_HEADERS, **_headers(ctx, SSE_HEADERS["Content-Type"])})
     failure: UpstreamFailure | None = None
     try:
         try:
@@ -339,7 +348,9 @@ async def _commit(gw: Gateway, ctx: Context) -> None:
     now = time.perf_counter()
     record.latency_ms = _ms(now - ctx.call.received)
     record.overhead_ms = max(_ms(now - ctx.call.received - ctx.upstream_seconds), 0.0)
-    await gw.recorder.write(record)
+    settled = gw.limits.settle(ctx.limits, record)  # usage counted and alerts raised, stored with the record
+    await gw.recorder.write(record, settled.extras)
+    gw.limits.announce(settled.alerts)
     gw.notify(record)
 
 
@@ -351,7 +362,8 @@ async def _finish_with_error(gw: Gateway, ctx: Context, sink: Sink, error: Gatew
     _store_bodies(gw, ctx, error.message)
     await _commit(gw, ctx)
     status, headers, body = render(ctx.call.shape, error)
-    await sink.send(status, {**headers, "x-olga-generation-id": ctx.record.id}, body)
+    rate_headers = gw.limits.headers(ctx.key, ctx.limits, gw.clock())
+    await sink.send(status, {**rate_headers, **headers, "x-olga-generation-id": ctx.record.id}, body)
 
 
 async def _finish_with_provider_error(gw: Gateway, ctx: Context, sink: Sink, error: UpstreamHTTPError) -> None:
@@ -366,7 +378,8 @@ async def _finish_with_provider_error(gw: Gateway, ctx: Context, sink: Sink, err
 
 
 def _headers(ctx: Context, content_type: str) -> dict[str, str]:
-    return {"Content-Type": content_type, "x-olga-generation-id": ctx.record.id}
+    rate_headers = ctx.limits.headers if ctx.limits is not None else {}
+    return {"Content-Type": content_type, "x-olga-generation-id": ctx.record.id, **rate_headers}
 
 
 def _new_record(gw: Gateway, call: Call, key: KeyState) -> GenerationRecord:

@@ -13,7 +13,9 @@ import aiosqlite
 
 from olga_cli.store import keys as key_store
 from olga_cli.store import ledger
+from olga_cli.store import limits as limit_store
 from olga_cli.store.keys import KeyRow, TeamRow
+from olga_cli.store.limits import LimitRow
 
 
 @dataclass(slots=True)
@@ -43,6 +45,8 @@ class Snapshot:
     by_hash: dict[str, KeyState] = field(default_factory=dict)
     by_id: dict[str, KeyState] = field(default_factory=dict)
     teams: dict[str, TeamRow] = field(default_factory=dict)
+    # Usage limits by (scope, key or team id), as defined with `olga limits add`.
+    limits: dict[tuple[str, str], tuple[LimitRow, ...]] = field(default_factory=dict)
 
     async def load(self, db: aiosqlite.Connection) -> None:
         spent = await ledger.spend_totals(db)
@@ -66,3 +70,7 @@ class Snapshot:
         self.by_id = by_id
         self.by_hash = {state.row.hash: state for state in by_id.values()}
         self.teams = {team.id: team for team in teams}
+        limits: dict[tuple[str, str], tuple[LimitRow, ...]] = {}
+        for limit in await limit_store.list_limits(db):
+            limits[(limit.scope, limit.scope_id)] = (*limits.get((limit.scope, limit.scope_id), ()), limit)
+        self.limits = limits

@@ -15,6 +15,7 @@ from olga_cli.catalog import Catalog, CatalogError, load_catalog
 from olga_cli.config import Config, load_config
 from olga_cli.errors import UserError
 from olga_cli.gateway.keypool import KeyPools
+from olga_cli.gateway.limits import Limits
 from olga_cli.gateway.recorder import Recorder
 from olga_cli.gateway.snapshot import Snapshot
 from olga_cli.gateway.upstream import Upstreams
@@ -37,6 +38,8 @@ class Gateway:
     clock: Callable[[], float] = time.time
     # Called with each record once it is committed (metrics, access log, live views).
     observers: list[Observer] = field(default_factory=list)
+    # Usage and rate limits: counters per key and team, sliding minutes, alerts for the webhook.
+    limits: Limits = field(default_factory=Limits)
     _config_stamp: tuple[float, float] = (0.0, 0.0)
 
     def notify(self, record: GenerationRecord) -> None:
@@ -96,6 +99,7 @@ async def open_gateway(config: Config, *, db: aiosqlite.Connection, catalog: Cat
         keypools=KeyPools(dict(os.environ)),
     )
     gateway._config_stamp = gateway._stamp()
+    await gateway.limits.load(db)
     return gateway
 
 

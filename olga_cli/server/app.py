@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from olga_cli.config import Config
+from olga_cli.gateway.alerts import deliver_alerts
 from olga_cli.gateway.state import Gateway, open_gateway
 from olga_cli.server.middlewares import errors
 from olga_cli.server.routes import setup_routes
@@ -24,6 +25,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors])
     app.cleanup_ctx.append(_gateway_context(config))
     app.cleanup_ctx.append(_watcher)
+    app.cleanup_ctx.append(_alert_delivery)
     setup_routes(app)
     return app
 
@@ -65,3 +67,17 @@ async def _watch(gateway: Gateway) -> None:
             version = await gateway.refresh_store_if_changed(version)
         except Exception:
             log.exception("could not refresh from the store; will retry")
+
+
+async def _alert_delivery(app: web.Application) -> AsyncIterator[None]:
+    """Limit alerts go to the webhook from this task, never from a request."""
+    gateway: Gateway = gateway_of(app)
+    task = asyncio.create_task(
+        deliver_alerts(gateway.limits, lambda: gateway.config.webhook_url), name="olga-alert-delivery"
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

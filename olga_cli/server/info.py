@@ -13,6 +13,7 @@ from olga_cli.gateway.auth import authenticate
 from olga_cli.gateway.render import render
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
+from olga_cli.gateway.windows import iso
 from olga_cli.money import pico_to_usd
 from olga_cli.server.state import gateway_of
 from olga_cli.store.generations import get_generation
@@ -49,6 +50,8 @@ async def list_models(request: web.Request) -> web.Response:
 def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:
     row = key.row
     team = gateway.snapshot.teams.get(row.team_id) if row.team_id else None
+    # usage (spend, requests, tokens) in each current window, every limit of the key and its team, rpm/tpm
+    report = gateway.limits.key_report(gateway.snapshot, key, gateway.clock())
     return {
         "id": row.id,
         "name": row.name,
@@ -63,9 +66,11 @@ def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:
         "models": list(row.models) if row.models is not None else None,
         "rpm": row.rpm,
         "tpm": row.tpm,
-        "expires_at": row.expires_at,
+        "expires_at": iso(row.expires_at),
         "zdr": row.zdr,
-        "limits": [],
+        "usage": report["usage"],
+        "limits": report["limits"],
+        "rate_limits": report["rate_limits"],
     }
 
 

@@ -1,0 +1,409 @@
+"""Usage limits and rate limits on the hot path: check and reserve at admission, settle on the record.
+
+Usage is counted per key and per team per UTC day, in memory, so a window (daily, weekly, monthly,
+all-time) is a sum over days with no reset job: a new day simply starts empty. A request is admitted
+while every limit of its key and team is below its threshold, counting the reservations of requests
+in flight (worst-case cost and tokens, one request); it then holds its own reservation. So N
+concurrent requests overshoot a limit by at most the reservation of the last one admitted, and
+nothing between check and reserve awaits.
+
+Every admitted request counts one request, whatever its outcome, and settles to the cost and tokens
+(input + output) of its generation record. What it counted is written with the record (an
+``admissions`` row, summed per day into ``usage_daily`` by a trigger), which is exactly what ``load``
+rebuilds the counters from at start-up. A request that leaves no record (cancelled) counts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from olga_cli.errors import UsageLimitExceeded
+from olga_cli.gateway.ratelimit import RateHold, RateLimiter, RateLimits, explicit_max_output, go_duration
+from olga_cli.gateway.snapshot import KeyState, Snapshot
+from olga_cli.gateway.windows import WINDOWS, Window, day_of, first_day, iso, period_start, resets_at
+from olga_cli.money import pico_to_usd
+from olga_cli.providers.tokens import estimate_prompt_tokens
+from olga_cli.records import GenerationRecord
+from olga_cli.store import limits as limit_store
+from olga_cli.store.generations import Extra
+from olga_cli.store.limits import AlertRow, DayUsage, LimitRow, Scope
+
+log = logging.getLogger("olga.limits")
+OUTBOX_SIZE = 1000  # alerts waiting for the webhook; beyond that they are only recorded
+
+
+@dataclass(slots=True)
+class Amounts:
+    cost: int = 0
+    requests: int = 0
+    tokens: int = 0
+
+    def of(self, metric: str) -> int:
+        return self.cost if metric == "cost" else self.requests if metric == "requests" else self.tokens
+
+    def add(self, other: Amounts, sign: int = 1) -> None:
+        self.cost += sign * other.cost
+        self.requests += sign * other.requests
+        self.tokens += sign * other.tokens
+
+
+class ScopeUsage:
+    """One key's or team's usage: settled per UTC day, and held per day by requests in flight."""
+
+    __slots__ = ("days", "held", "total", "total_held")
+
+    def __init__(self) -> None:
+        self.days: dict[int, Amounts] = {}
+        self.held: dict[int, Amounts] = {}
+        self.total = Amounts()
+        self.total_held = Amounts()
+
+    @classmethod
+    def from_days(cls, days: Mapping[int, DayUsage]) -> ScopeUsage:
+        usage = cls()
+        for day, row in days.items():
+            usage.settle(day, Amounts(row.cost, row.requests, row.tokens))
+        return usage
+
+    def used(self, window: str, day: int, metric: str, *, held: bool = True) -> int:
+        if window == "all-time":
+            return self.total.of(metric) + (self.total_held.of(metric) if held else 0)
+        total = 0
+        for d in range(first_day(window, day), day + 1):
+            amounts = self.days.get(d)
+            if amounts is not None:
+                total += amounts.of(metric)
+            if held:
+                amounts = self.held.get(d)
+                if amounts is not None:
+                    total += amounts.of(metric)
+        return total
+
+    def hold(self, day: int, amounts: Amounts, sign: int = 1) -> None:
+        self.held.setdefault(day, Amounts()).add(amounts, sign)
+        self.total_held.add(amounts, sign)
+
+    def settle(self, day: int, amounts: Amounts) -> None:
+        self.days.setdefault(day, Amounts()).add(amounts)
+        self.total.add(amounts)
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """What one request may use, held against limits while it is in flight."""
+
+    cost: int  # worst case, picodollars (the credits reservation)
+    tokens: int  # worst case: an upper bound on input plus the output allowed
+    rate_tokens: int  # counted against --tpm: estimated input plus the max_tokens asked for
+
+
+@dataclass(slots=True)
+class _Watch:
+    """A limit with alert thresholds, looked at again when the request settles."""
+
+    limit: LimitRow
+    scope_name: str
+    usage: ScopeUsage
+
+
+@dataclass(slots=True)
+class Alert:
+    row: AlertRow
+    scope_name: str
+
+    @property
+    def extra(self) -> Extra:
+        return limit_store.alert_insert(self.row)
+
+    def payload(self) -> dict[str, Any]:
+        row = self.row
+        return {
+            "type": "usage_limit.alert",
+            **alert_view(row, self.scope_name),
+            "text": (
+                f"olga: {row.scope} '{self.scope_name}' reached {row.percent}% of its {row.window} {row.metric} limit "
+                f"({amount(row.metric, row.usage)} of {amount(row.metric, row.threshold)})"
+            ),
+        }
+
+
+@dataclass(slots=True)
+class Settlement:
+    """What settling a request adds to its record's batch, and the alerts to announce once committed."""
+
+    extras: list[Extra] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class Ticket:
+    """One admitted request's hold on its key's and team's limits."""
+
+    key_id: str
+    team_id: str | None
+    at: float
+    day: int
+    reserved: Amounts
+    scopes: list[ScopeUsage]
+    rate: RateHold
+    headers: dict[str, str]
+    watches: list[_Watch] = field(default_factory=list)
+    released: bool = False
+    settled: bool = False
+
+    def release(self) -> None:
+        """Give the reservation back (idempotent); settling later still counts what was used."""
+        if self.released:
+            return
+        self.released = True
+        for usage in self.scopes:
+            usage.hold(self.day, self.reserved, -1)
+        self.rate.release()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookPolicy:
+    attempts: int = 5
+    backoff: float = 1.0  # seconds before the first retry, doubled each time
+    timeout: float = 10.0
+
+
+class Limits:
+    """Every key's and team's usage, every key's sliding minute, and the alerts raised so far."""
+
+    def __init__(self) -> None:
+        self.scopes: dict[tuple[str, str], ScopeUsage] = {}
+        self.rates = RateLimiter()
+        self.fired: set[tuple[int, int, int]] = set()
+        self.outbox: asyncio.Queue[Alert] = asyncio.Queue(OUTBOX_SIZE)
+        self.webhook = WebhookPolicy()
+
+    async def load(self, db: aiosqlite.Connection) -> None:
+        """Rebuild from the store: usage per day, the last minute of requests, alerts already raised."""
+        self.scopes = {scope: ScopeUsage.from_days(days) for scope, days in (await limit_store.usage_by_day(db)).items()}
+        await limit_store.prune_admissions(db)
+        self.rates.load(await limit_store.recent_admissions(db))
+        self.fired = await limit_store.fired_alerts(db)
+
+    def usage(self, scope: str, scope_id: str) -> ScopeUsage:
+        usage = self.scopes.get((scope, scope_id))
+        if usage is None:
+            usage = self.scopes[(scope, scope_id)] = ScopeUsage()
+        return usage
+
+    # -- admission and settlement --------------------------------------------------------------
+
+    def admit(self, snapshot: Snapshot, key: KeyState, demand: Demand, *, now: float) -> Ticket:
+        """429 if a rate limit or a usage limit of the key or its team is reached; else hold the demand."""
+        rates = rate_limits_of(key)
+        self.rates.check(rates, now)
+        day = day_of(now)
+        watches: list[_Watch] = []
+        usages: list[ScopeUsage] = []
+        for scope, scope_id, name in scopes_of(snapshot, key):
+            usage = self.usage(scope, scope_id)
+            usages.append(usage)
+            for limit in snapshot.limits.get((scope, scope_id), ()):
+                used = usage.used(limit.window, day, limit.metric)
+                if used >= limit.threshold:
+                    raise self._refusal(limit, name, usage, day, now, self.rates.headers(rates, now))
+                if limit.alerts:
+                    watches.append(_Watch(limit, name, usage))
+        reserved = Amounts(demand.cost, 1, demand.tokens)
+        for usage in usages:
+            usage.hold(day, reserved)
+        hold = self.rates.hold(rates, now, demand.rate_tokens)
+        return Ticket(
+            key.row.id, key.row.team_id, now, day, reserved, usages, hold, self.rates.headers(rates, now), watches
+        )
+
+    def settle(self, ticket: Ticket | None, record: GenerationRecord) -> Settlement:
+        """Count what the request used, from its record: the statements to commit with it, the alerts raised."""
+        if ticket is None or ticket.settled:
+            return Settlement()
+        ticket.settled = True
+        ticket.release()
+        actual = Amounts(record.cost_pico, 1, record.tokens_prompt + record.tokens_completion)
+        for usage in ticket.scopes:
+            usage.settle(ticket.day, actual)
+        ticket.rate.settle(actual.tokens)
+        alerts = self._raise_alerts(ticket, record)
+        admission = limit_store.admission_insert(
+            generation_id=record.id, key_id=ticket.key_id, team_id=ticket.team_id, at=ticket.at,
+            cost=actual.cost, tokens=actual.tokens,
+        )
+        return Settlement([admission, *(alert.extra for alert in alerts)], alerts)
+
+    def _raise_alerts(self, ticket: Ticket, record: GenerationRecord) -> list[Alert]:
+        raised: list[Alert] = []
+        for watch in ticket.watches:
+            limit = watch.limit
+            used = watch.usage.used(limit.window, ticket.day, limit.metric, held=False)
+            first = first_day(limit.window, ticket.day)
+            for percent in limit.alerts:
+                mark = (limit.id, first, percent)
+                if mark in self.fired or used * 100 < percent * limit.threshold:
+                    continue
+                self.fired.add(mark)
+                row = AlertRow(
+                    id=0, limit_id=limit.id, scope=limit.scope, scope_id=limit.scope_id, metric=limit.metric,
+                    window=limit.window, period_day=first, percent=percent, threshold=limit.threshold, usage=used,
+                    generation_id=record.id, created_at=record.created_at,
+                )
+                raised.append(Alert(row, watch.scope_name))
+        return raised
+
+    def announce(self, alerts: Sequence[Alert]) -> None:
+        """Queue committed alerts for the webhook (delivered in the background, see ``alerts.py``)."""
+        for alert in alerts:
+            try:
+                self.outbox.put_nowait(alert)
+            except asyncio.QueueFull:
+                log.warning("webhook queue full: alert for limit %s only recorded", alert.row.limit_id)
+
+    def headers(self, key: KeyState, ticket: Ticket | None, now: float) -> dict[str, str]:
+        """The x-ratelimit-* headers for a response of this key."""
+        return ticket.headers if ticket is not None else self.rates.headers(rate_limits_of(key), now)
+
+    def _refusal(
+        self, limit: LimitRow, name: str, usage: ScopeUsage, day: int, now: float, rate_headers: dict[str, str]
+    ) -> UsageLimitExceeded:
+        settled = usage.used(limit.window, day, limit.metric, held=False)
+        in_flight = usage.used(limit.window, day, limit.metric) - settled
+        used = f"{amount(limit.metric, settled)}"
+        if in_flight:
+            used += f" (plus {amount(limit.metric, in_flight)} held by requests in flight)"
+        what = (
+            f"Usage limit reached: {limit.scope} '{name}' has used {used} of its {limit.window} {limit.metric} "
+            f"limit of {amount(limit.metric, limit.threshold)} (limit {limit.id})."
+        )
+        reset = resets_at(limit.window, now)
+        if reset is None:
+            return UsageLimitExceeded(
+                f"{what} An all-time limit never resets: raise or remove it (`olga limits list`).",
+                headers={"x-should-retry": "false", **rate_headers},
+            )
+        seconds = max(math.ceil(reset - now), 1)
+        return UsageLimitExceeded(
+            f"{what} It resets at {iso(reset)} (in {go_duration(seconds)}); wait until then or raise the limit "
+            "(`olga limits list`).",
+            # Retry-After is the reset; x-should-retry stops the SDKs retrying a budget as if it were transient.
+            headers={"Retry-After": str(seconds), "x-should-retry": "false", **rate_headers},
+        )
+
+    # -- what GET /v1/key shows ------------------------------------------------------------------
+
+    def key_report(self, snapshot: Snapshot, key: KeyState, now: float) -> dict[str, Any]:
+        report = usage_report(
+            [
+                (scope, scope_id, name, self.usage(scope, scope_id), snapshot.limits.get((scope, scope_id), ()))
+                for scope, scope_id, name in scopes_of(snapshot, key)
+            ],
+            now,
+        )
+        report["rate_limits"] = self.rates.state(rate_limits_of(key), now)
+        return report
+
+
+def demand_of(body: Mapping[str, Any], *, cost: int, tokens: int) -> Demand:
+    """The request's hold: worst-case cost and tokens, and its --tpm estimate."""
+    asked = explicit_max_output(body.get(n) for n in ("max_completion_tokens", "max_tokens", "max_output_tokens"))
+    return Demand(cost=cost, tokens=tokens, rate_tokens=estimate_prompt_tokens(dict(body)) + asked)
+
+
+def rate_limits_of(key: KeyState) -> RateLimits:
+    return RateLimits(key.row.id, key.row.name, key.row.rpm, key.row.tpm)
+
+
+def scopes_of(snapshot: Snapshot, key: KeyState) -> list[tuple[Scope, str, str]]:
+    """(scope, id, name) of the key and of its team: a key is held to both sets of limits."""
+    row = key.row
+    scopes: list[tuple[Scope, str, str]] = [("key", row.id, row.name)]
+    if row.team_id:
+        team = snapshot.teams.get(row.team_id)
+        scopes.append(("team", row.team_id, team.name if team else row.team_id))
+    return scopes
+
+
+# -- views, shared by GET /v1/key and the CLI ----------------------------------------------------
+
+
+def amount(metric: str, value: int) -> str:
+    if metric == "cost":
+        return f"${pico_to_usd(value)}"
+    return f"{value} {metric}"
+
+
+def json_amount(metric: str, value: int) -> str | int:
+    """Money as an exact decimal string of USD, counts as integers."""
+    return pico_to_usd(value) if metric == "cost" else value
+
+
+def window_view(usage: ScopeUsage, window: Window, now: float) -> dict[str, Any]:
+    day = day_of(now)
+    return {
+        "spend": pico_to_usd(usage.used(window, day, "cost", held=False)),
+        "requests": usage.used(window, day, "requests", held=False),
+        "tokens": usage.used(window, day, "tokens", held=False),
+        "started_at": iso(period_start(window, now)),
+        "resets_at": iso(resets_at(window, now)),
+    }
+
+
+def limit_view(limit: LimitRow, scope_name: str, usage: ScopeUsage, now: float) -> dict[str, Any]:
+    day = day_of(now)
+    settled = usage.used(limit.window, day, limit.metric, held=False)
+    in_flight = usage.used(limit.window, day, limit.metric) - settled
+    return {
+        "id": limit.id,
+        "scope": limit.scope,
+        "scope_id": limit.scope_id,
+        "scope_name": scope_name,
+        "metric": limit.metric,
+        "window": limit.window,
+        "threshold": json_amount(limit.metric, limit.threshold),
+        "usage": json_amount(limit.metric, settled),
+        "in_flight": json_amount(limit.metric, in_flight),
+        "remaining": json_amount(limit.metric, max(limit.threshold - settled - in_flight, 0)),
+        "percent": round(settled * 100 / limit.threshold, 2),
+        "reached": settled + in_flight >= limit.threshold,
+        "resets_at": iso(resets_at(limit.window, now)),
+        "alerts": list(limit.alerts),
+    }
+
+
+def alert_view(row: AlertRow, scope_name: str) -> dict[str, Any]:
+    start = None if row.window == "all-time" else row.period_day * 86400.0
+    return {
+        "limit_id": row.limit_id,
+        "scope": row.scope,
+        "scope_id": row.scope_id,
+        "scope_name": scope_name,
+        "metric": row.metric,
+        "window": row.window,
+        "percent": row.percent,
+        "threshold": json_amount(row.metric, row.threshold),
+        "usage": json_amount(row.metric, row.usage),
+        "window_started_at": iso(start),
+        "generation_id": row.generation_id,
+        "created_at": iso(row.created_at),
+    }
+
+
+def usage_report(
+    scopes: Iterable[tuple[str, str, str, ScopeUsage, Iterable[LimitRow]]], now: float
+) -> dict[str, Any]:
+    """``usage`` of the first scope (the key) in each current window, and every limit of every scope."""
+    report: dict[str, Any] = {"usage": None, "limits": []}
+    for index, (_scope, _scope_id, name, usage, limits) in enumerate(scopes):
+        if index == 0:
+            report["usage"] = {window: window_view(usage, window, now) for window in WINDOWS}
+        report["limits"].extend(limit_view(limit, name, usage, now) for limit in limits)
+    return report

@@ -1,0 +1,56 @@
+"""The counters rebuilt from the store at start-up are exactly those the running gateway had."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from olga_cli.gateway.limits import Demand, Limits
+from olga_cli.gateway.windows import WINDOWS, day_of
+from olga_cli.store import limits as limit_store
+from olga_cli.store.db import open_store
+from olga_cli.store.generations import write_batch
+from tests.unit.limits.builders import key, limit, record, snapshot, team
+
+NOW = 1_795_000_000.0  # 2026-11-18, a Wednesday
+DEMAND = Demand(cost=9_000_000, tokens=90, rate_tokens=40)
+
+
+async def test_usage_minute_and_alerts_survive_a_restart(tmp_path: Path) -> None:
+    alice, bob = key("key_a", name="alice", team_id="team_1"), key("key_b", name="bob")
+    snap = snapshot([alice, bob], [team()], [limit(1, "team_1", "requests", "monthly", 100, alerts=(1, 50))])
+    running = Limits()
+    db = await open_store(tmp_path / "olga.db")
+    try:
+        # Records over three weeks, written as the gateway does; one request is cancelled before its record.
+        plan = [(alice, NOW - 20 * 86400, True), (bob, NOW - 3 * 86400, True), (alice, NOW - 86400, False),
+                (alice, NOW - 30, True), (bob, NOW - 10, True), (alice, NOW - 5, False), (alice, NOW, True)]
+        for index, (state, at, recorded) in enumerate(plan):
+            ticket = running.admit(snap, state, DEMAND, now=at)
+            if not recorded:
+                ticket.release()
+                continue
+            rec = record(state, at, cost=1_000_000 * (index + 1), prompt=10 * index, completion=index,
+                         gen_id=f"gen-{index}")
+            await write_batch(db, [rec], running.settle(ticket, rec).extras)
+        rebuilt = Limits()
+        await rebuilt.load(db)
+        stored_alerts = await limit_store.list_alerts(db, [("team", "team_1")])
+    finally:
+        await db.close()
+
+    for scope in (("key", "key_a"), ("key", "key_b"), ("team", "team_1")):
+        for window in WINDOWS:
+            for metric in ("cost", "requests", "tokens"):
+                for at in (NOW, NOW + 86400, NOW + 40 * 86400):
+                    day = day_of(at)
+                    assert rebuilt.usage(*scope).used(window, day, metric) == running.usage(*scope).used(
+                        window, day, metric
+                    ), (scope, window, metric, at)
+    for key_id in ("key_a", "key_b"):
+        before, after = running.rates.minute(key_id, NOW + 1), rebuilt.rates.minute(key_id, NOW + 1)
+        assert (after.requests, after.tokens) == (before.requests, before.tokens)
+    assert rebuilt.fired == running.fired and rebuilt.fired
+    # 1% of the monthly limit was crossed by the first team request in October and again in November.
+    assert sorted((a.percent, a.usage, a.generation_id) for a in stored_alerts) == [(1, 1, "gen-0"), (1, 1, "gen-3")]
+    assert rebuilt.usage("key", "key_a").used("all-time", day_of(NOW), "cost") == (1 + 4 + 7) * 1_000_000
+    assert rebuilt.usage("team", "team_1").used("all-time", day_of(NOW), "requests") == 3
