@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import sys
@@ -52,6 +53,31 @@ def fail(message: str) -> typer.Exit:
     """Print one line on stderr; the caller raises the returned Exit."""
     sys.stderr.write(f"error: {message}\n")
     return typer.Exit(1)
+
+
+def guard_commands(typer_app: typer.Typer) -> None:
+    """Wrap every command so that an olga error raised anywhere in it is one line and exit 1."""
+    for info in typer_app.registered_commands:
+        if info.callback is not None and not getattr(info.callback, "_olga_guarded", False):
+            info.callback = _guarded(info.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            guard_commands(group.typer_instance)
+            callback = group.typer_instance.registered_callback
+            if callback is not None and callback.callback is not None and not getattr(callback.callback, "_olga_guarded", False):
+                callback.callback = _guarded(callback.callback)
+
+
+def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (OlgaError, StoreError) as exc:
+            raise fail(getattr(exc, "message", str(exc))) from None
+
+    wrapper._olga_guarded = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:

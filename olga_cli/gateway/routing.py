@@ -81,6 +81,10 @@ def target_for(
             upstream = entry.upstream if entry.provider == provider.name else name
             return Target(provider, entry, upstream)
     entry = catalog.resolve(model)
+    prefix, slash, name = model.partition("/")
+    if entry is None and slash and prefix in config.providers:
+        # "myproxy/gpt-4o-mini": a provider the user connected, serving a model the catalog prices.
+        return target_for(config, catalog, api_format=api_format, model=name, pinned=config.providers[prefix])
     if entry is None:
         raise _unknown(model)
     return Target(_provider_of(config, entry.provider, model), entry, entry.upstream)
