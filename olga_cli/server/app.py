@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
 from olga_cli.config import Config
 from olga_cli.gateway.alerts import deliver_alerts
-from olga_cli.gateway.state import Gateway, open_gateway
+from olga_cli.gateway.state import Gateway, Observer, open_gateway
+from olga_cli.server.metrics import install_metrics
 from olga_cli.server.middlewares import errors
+from olga_cli.server.retention import retention_context
 from olga_cli.server.routes import setup_routes
 from olga_cli.server.state import gateway_of, set_gateway
 from olga_cli.store.db import open_store
@@ -21,19 +23,23 @@ log = logging.getLogger("olga.server")
 WATCH_INTERVAL = 0.25  # seconds: CLI changes reach the server well within the promised second
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, *, observers: Sequence[Observer] = ()) -> web.Application:
+    """The gateway app; ``observers`` are called with each committed record (e.g. the access log)."""
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors])
-    app.cleanup_ctx.append(_gateway_context(config))
+    metrics = install_metrics(app)
+    app.cleanup_ctx.append(_gateway_context(config, [metrics.observe, *observers]))
     app.cleanup_ctx.append(_watcher)
+    app.cleanup_ctx.append(retention_context())
     app.cleanup_ctx.append(_alert_delivery)
     setup_routes(app)
     return app
 
 
-def _gateway_context(config: Config):  # type: ignore[no-untyped-def]
+def _gateway_context(config: Config, observers: Sequence[Observer] = ()):  # type: ignore[no-untyped-def]
     async def context(app: web.Application) -> AsyncIterator[None]:
         db = await open_store(config.db_path)
         gateway = await open_gateway(config, db=db)
+        gateway.observers.extend(observers)
         gateway.recorder.start()
         set_gateway(app, gateway)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from olga_cli.server import info
+from olga_cli.server.metrics import metrics_handler
 from olga_cli.server.proxy import proxy_handler
 
 PROVIDER = "{provider:[A-Za-z0-9][A-Za-z0-9_.-]*}"
@@ -16,6 +17,7 @@ def setup_routes(app: web.Application) -> None:
     messages = proxy_handler("messages", "anthropic")
     embeddings = proxy_handler("embeddings", "openai")
     app.router.add_get("/health", info.health)
+    app.router.add_get("/metrics", metrics_handler)
     for prefix in ("/v1", "/api/v1"):
         app.router.add_post(f"{prefix}/chat/completions", chat)
         app.router.add_post(f"{prefix}/responses", responses)

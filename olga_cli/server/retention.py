@@ -1,0 +1,108 @@
+"""Retention: the server prunes old records by itself when config.toml asks it to.
+
+```toml
+[retention]
+days = 90          # delete records older than this
+bodies_days = 7    # keep records, drop request/response bodies older than this
+```
+
+The pruning runs in a background task shortly after start and then hourly, on a connection of its
+own (the recorder's is busy with its transactions), in small batches. The ledger and the usage totals
+are never touched, so balances and `olga usage` stay whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from olga_cli.config import Config
+from olga_cli.server.state import gateway_of
+from olga_cli.store import reports
+from olga_cli.store.db import open_store
+
+log = logging.getLogger("olga.retention")
+FIRST_RUN_DELAY = 1.0  # seconds after start: let the server come up first
+INTERVAL = 3600.0
+DAY = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    days: int | None = None
+    bodies_days: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.days is not None or self.bodies_days is not None
+
+
+def retention_of(config: Config) -> Retention:
+    """``[retention]`` from config.toml; a bad value is logged and ignored rather than stopping the server."""
+    table = config.raw.get("retention")
+    if not isinstance(table, dict):
+        return Retention()
+
+    def days(name: str) -> int | None:
+        value: Any = table.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            log.error("config.toml [retention] %s must be a whole number of days > 0; ignored", name)
+            return None
+        return value
+
+    return Retention(days=days("days"), bodies_days=days("bodies_days"))
+
+
+async def apply_retention(config: Config, *, now: float | None = None) -> tuple[int, int]:
+    """Prune once; returns (records deleted, records whose bodies were dropped)."""
+    policy = retention_of(config)
+    if not policy.active:
+        return 0, 0
+    moment = time.time() if now is None else now
+    db = await open_store(config.db_path)
+    try:
+        blanked = deleted = 0
+        if policy.bodies_days is not None:
+            blanked = await reports.prune(db, before=moment - policy.bodies_days * DAY, bodies_only=True)
+        if policy.days is not None:
+            deleted = await reports.prune(db, before=moment - policy.days * DAY)
+    finally:
+        await db.close()
+    if deleted or blanked:
+        log.info("retention: deleted %d records, dropped the bodies of %d", deleted, blanked)
+    return deleted, blanked
+
+
+def retention_context(
+    *, first_delay: float = FIRST_RUN_DELAY, interval: float = INTERVAL
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context running ``apply_retention`` in the background with the live config."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            await asyncio.sleep(first_delay)
+            while True:
+                try:
+                    await apply_retention(gateway_of(app).config)
+                except Exception:
+                    log.exception("retention pruning failed; will retry")
+                await asyncio.sleep(interval)
+
+        task = asyncio.create_task(loop(), name="olga-retention")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return context
