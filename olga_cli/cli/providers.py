@@ -6,15 +6,18 @@ Changes go to config.toml (mode 0600); a running server picks them up on the nex
 from __future__ import annotations
 
 import os
+import time
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json
+from olga_cli.cli.common import Env, JsonOption, console, env_of, fail, print_json, run, store
 from olga_cli.config import AUTH_STYLES, PROVIDER_KINDS, ConfigFile, ProviderConfig, builtin_providers, load_config
 from olga_cli.errors import UserError
+from olga_cli.store import provider_health
+from olga_cli.store.provider_health import KeyHealthRow
 
 app = typer.Typer(help="Providers olga forwards to, and their API keys.", no_args_is_help=True)
 
@@ -26,8 +29,11 @@ def _config_file(ctx: typer.Context) -> ConfigFile:
     return ConfigFile(env_of(ctx).home / "config.toml")
 
 
-def provider_json(provider: ProviderConfig) -> dict[str, Any]:
-    usable = [s.label for s in provider.keys if s.resolve(os.environ)]
+def provider_json(provider: ProviderConfig, health: list[KeyHealthRow] | None = None) -> dict[str, Any]:
+    """A provider as `list --json` shows it. A key the running server found rate-limited or rejected
+    carries ``state`` ("rate_limited" until ``until``, or "invalid" with the provider's ``status``)."""
+    keys = [_key_json(provider, source, health or [], time.time()) for source in provider.keys]
+    usable = [k["label"] for k in keys if k["usable"]]
     if provider.paused:
         status = "paused"
     elif provider.needs_key and not usable:
@@ -39,7 +45,7 @@ def provider_json(provider: ProviderConfig) -> dict[str, Any]:
         "kind": provider.kind,
         "base_url": provider.base_url,
         "auth": provider.auth,
-        "keys": [{"label": s.label, "usable": s.label in usable} for s in provider.keys],
+        "keys": keys,
         "status": status,
         "builtin": provider.builtin,
         "connect_timeout": provider.connect_timeout,
@@ -47,6 +53,33 @@ def provider_json(provider: ProviderConfig) -> dict[str, Any]:
         "idle_timeout": provider.idle_timeout,
         "max_retries": provider.max_retries,
     }
+
+
+def _key_json(provider: ProviderConfig, source: Any, health: list[KeyHealthRow], now: float) -> dict[str, Any]:
+    value = source.resolve(os.environ)
+    row: dict[str, Any] = {"label": source.label, "usable": bool(value)}
+    mark = next((h for h in health if h.provider == provider.name and h.key_label == source.label), None)
+    if mark is None or (value and provider_health.fingerprint(value) != mark.fingerprint):
+        return row  # no mark, or one about a key that has since been replaced
+    if mark.state == "invalid":
+        row.update(usable=False, state="invalid", status=mark.status, reason=mark.reason)
+    elif mark.state == "rate_limited" and mark.until is not None and mark.until > now:
+        row.update(state="rate_limited", until=mark.until, reason=mark.reason)
+    return row
+
+
+def _health(env: Env) -> list[KeyHealthRow]:
+    """Key marks written by the server, if a store exists (listing providers never creates one)."""
+    if not (env.home / "olga.db").exists():
+        return []
+
+    async def read() -> list[KeyHealthRow]:
+        async with store(env) as db:
+            marks, _ = await provider_health.load(db)
+            return marks
+
+    result: list[KeyHealthRow] = run(read())
+    return result
 
 
 def _guard(work: Any) -> Any:
@@ -60,7 +93,8 @@ def _guard(work: Any) -> Any:
 def list_providers(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Providers with their status and key labels (never the keys). Example: olga providers list"""
     config = _guard(lambda: load_config(env_of(ctx).home))
-    rows = [provider_json(p) for p in config.providers.values()]
+    health = _health(env_of(ctx))
+    rows = [provider_json(p, health) for p in config.providers.values()]
     if json_out:
         print_json(rows)
         return
@@ -69,10 +103,18 @@ def list_providers(ctx: typer.Context, json_out: JsonOption = False) -> None:
         table.add_column(column)
     colours = {"ready": "green", "paused": "yellow", "no key": "red"}
     for row in rows:
-        keys = ", ".join(k["label"] + ("" if k["usable"] else " (unset)") for k in row["keys"]) or "-"
+        keys = ", ".join(k["label"] + _key_note(k) for k in row["keys"]) or "-"
         status = f"[{colours.get(row['status'], 'white')}]{row['status']}[/]"
         table.add_row(escape(row["name"]), row["kind"], escape(row["base_url"]), escape(keys), status)
     console().print(table)
+
+
+def _key_note(key: dict[str, Any]) -> str:
+    if key.get("state") == "invalid":
+        return f" (invalid: rejected with {key.get('status')})"
+    if key.get("state") == "rate_limited":
+        return f" (rate-limited for {max(key['until'] - time.time(), 0):.0f}s)"
+    return "" if key["usable"] else " (unset)"
 
 
 def _check_timeout(value: float | None, flag: str) -> None:
@@ -183,7 +225,16 @@ def pause(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
 
 @app.command("resume")
 def resume(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
-    """Serve a paused provider again. Example: olga providers resume openai"""
+    """Serve a paused provider again, giving rejected or resting keys another chance.
+    Example: olga providers resume openai"""
+    env = env_of(ctx)
+    if name in _guard(lambda: load_config(env.home)).providers:
+
+        async def reset() -> None:
+            async with store(env) as db:
+                await provider_health.reset(db, name, now=time.time())
+
+        run(reset())
     _set_flag(ctx, name, "paused", False, json_out, f"Provider '{escape(name)}' resumed.")
 
 

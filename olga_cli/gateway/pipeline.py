@@ -14,34 +14,36 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from olga_cli.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamHTTPError, UpstreamTimeout
+from olga_cli.errors import GatewayError, InvalidRequest, UpstreamHTTPError
 from olga_cli.gateway import metering
 from olga_cli.gateway.allowlist import check_allowed, is_allowed
 from olga_cli.gateway.auth import authenticate
-from olga_cli.gateway.exchange import Api, Exchange, make_exchange
+from olga_cli.gateway.disconnect import unless_gone
+from olga_cli.gateway.exchange import Api
+from olga_cli.gateway.failover import Failover, Served
 from olga_cli.gateway.limits import Ticket, demand_of
 from olga_cli.gateway.metering import Reservation
 from olga_cli.gateway.render import ErrorShape, render
-from olga_cli.gateway.routing import Target, check_available, pinned_provider, plan
+from olga_cli.gateway.routing import Target, pinned_provider, plan
 from olga_cli.gateway.sink import ClientGone, Sink
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream import UpstreamFailure, UpstreamReply
-from olga_cli.providers.relay import Facts
+from olga_cli.gateway.upstream import UpstreamFailure
+from olga_cli.providers.error_shapes import stream_error_event
+from olga_cli.providers.relay import Facts, StreamRelay
 from olga_cli.providers.sse import SSEParser
 from olga_cli.providers.tokens import count_tokens, estimate_prompt_tokens
 from olga_cli.providers.usage import Usage
-from olga_cli.records import Attempt, GenerationRecord, new_generation_id
+from olga_cli.records import GenerationRecord, new_generation_id
+from olga_cli.store.generations import Extra
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
 }
-# Provider errors worth another attempt (elsewhere) because the provider did not do the work.
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 503, 529})
 
 
 @dataclass(slots=True)
@@ -70,6 +72,7 @@ class Context:
     reservation: Reservation | None = None
     limits: Ticket | None = None  # the hold on usage and rate limits, settled from the record
     upstream_seconds: float = 0.0
+    extras: list[Extra] = field(default_factory=list)  # statements committed with the record (key health)
 
     @property
     def streaming(self) -> bool:
@@ -167,139 +170,141 @@ def _team_multiplier(gw: Gateway, key: KeyState) -> Any:
 
 
 async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
-    """Try each target in turn until one answers; retry only while nothing has reached the caller."""
-    last_error: GatewayError | None = None
-    last_http_error: UpstreamHTTPError | None = None
-    for index, target in enumerate(ctx.targets):
-        is_last = index == len(ctx.targets) - 1
-        try:
-            check_available(target)
-            exchange = make_exchange(ctx.call.api, target, ctx.body, dict(ctx.call.headers))
-            key = gw.keypools.pick(target.provider)
-        except GatewayError as error:
-            if is_last and last_error is None and last_http_error is None:
-                raise
-            last_error = error
-            continue
-        started = time.perf_counter()
-        attempt = Attempt(target.provider.name, target.upstream_model, None, 0.0, key_label=key.label if key else None)
-        ctx.record.attempts.append(attempt)
-        ctx.record.model, ctx.record.provider = target.model_id, target.provider.name
-        try:
-            reply = await gw.upstreams.send(
-                target.provider, key, exchange.path, exchange.body, extra_headers=exchange.headers, method=exchange.method
-            )
-        except UpstreamFailure as failure:
-            attempt.latency_ms = _ms(time.perf_counter() - started)
-            attempt.error = f"{failure.kind}: {failure}"
-            ctx.upstream_seconds += time.perf_counter() - started
-            last_error = UpstreamError(
-                f"The provider failed on every attempt (last: {failure}). Try again later, or list fallback "
-                "models in 'models'."
-            )
-            continue
-        attempt.status = reply.status
-        if reply.status >= 400:
-            raw = await reply.read()
-            attempt.latency_ms = _ms(time.perf_counter() - started)
-            ctx.upstream_seconds += time.perf_counter() - started
-            attempt.error = _error_summary(raw)
-            if reply.status in RETRYABLE_STATUSES and not is_last:
-                continue
-            body = exchange.convert_error(reply.status, raw) if exchange.convert_error else raw
-            last_http_error = UpstreamHTTPError(reply.status, body, reply.content_type or "application/json")
-            break
-        if ctx.streaming and reply.is_event_stream:
-            await _relay_stream(gw, ctx, sink, exchange, reply, attempt, started)
-        else:
-            await _relay_whole(gw, ctx, sink, exchange, reply, attempt, started)
-        return
-    if last_http_error is not None:
-        await _finish_with_provider_error(gw, ctx, sink, last_http_error)
-        return
-    assert last_error is not None
-    if _all_timeouts(ctx):
-        last_error = UpstreamTimeout(last_error.message)
-    raise last_error
+    """Try the targets in turn (``Failover``: retries, fallbacks) until a reply is relayed.
 
-
-def _all_timeouts(ctx: Context) -> bool:
-    errors = [a.error or "" for a in ctx.record.attempts]
-    return bool(errors) and all("timeout" in e.split(":", 1)[0] for e in errors)
-
-
-async def _relay_whole(
-    gw: Gateway, ctx: Context, sink: Sink, exchange: Exchange, reply: UpstreamReply, attempt: Attempt, started: float
-) -> None:
+    Nothing is retried once any byte of a reply has reached the caller. A caller who leaves while
+    olga waits is recorded as 499 and the upstream request is cancelled at once.
+    """
+    failover = Failover(gw, ctx)
+    served: Served | None = None
     try:
-        raw = await reply.read()
+        while True:
+            served = None
+            try:
+                served = await unless_gone(sink, failover.next())
+            except UpstreamHTTPError as error:
+                await _finish_with_provider_error(gw, ctx, sink, error)
+                return
+            relay = _relay_stream if ctx.streaming and served.reply.is_event_stream else _relay_whole
+            failure = await relay(gw, ctx, sink, served, failover)
+            if failure is None:
+                return
+            failover.broke(served, failure)
+    except ClientGone:
+        failover.gone(served)
+        if served is not None:
+            served.reply.close()
+        if not ctx.record.status:
+            await _client_gone(gw, ctx, sink, charged=served is not None or failover.abandoned)
+
+
+async def _client_gone(gw: Gateway, ctx: Context, sink: Sink, *, charged: bool) -> None:
+    """The caller left before an answer: 499, charged for the prompt if the provider was working on it."""
+    if charged:
+        _fill(gw, ctx, Facts(), status=499, error="client_disconnected")
+    else:
+        ctx.record.status, ctx.record.error = 499, "client_disconnected"
+    _store_bodies(gw, ctx, None)
+    await _commit(gw, ctx)
+    await sink.send(499, _headers(ctx, "application/json"), b"")  # nobody reads it; the server needs one
+
+
+async def _relay_whole(gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover) -> UpstreamFailure | None:
+    """Read, convert, meter, record, send. A failure while reading is returned, not answered: the
+    caller has seen nothing yet, so another attempt may serve it."""
+    exchange, reply, attempt = served.exchange, served.reply, served.attempt
+    try:
+        raw = await unless_gone(sink, reply.read())
     except UpstreamFailure as failure:
-        attempt.error = f"{failure.kind}: {failure}"
-        attempt.latency_ms = _ms(time.perf_counter() - started)
-        raise (UpstreamTimeout if failure.is_timeout else UpstreamError)(f"The provider failed mid-answer: {failure}")
-    ctx.upstream_seconds += time.perf_counter() - started
-    attempt.latency_ms = _ms(time.perf_counter() - started)
+        failover.took(attempt, served.started)
+        return failure
+    failover.took(attempt, served.started)
+    failover.succeeded(served)
     converted = exchange.convert(raw)
     status = 499 if sink.gone() else 200
     _fill(gw, ctx, converted.facts, status=status, error="client_disconnected" if status == 499 else None)
     _store_bodies(gw, ctx, converted.body.decode("utf-8", "replace"))
     await _commit(gw, ctx)
-    if status == 200:
-        await sink.send(200, _headers(ctx, converted.content_type), converted.body)
+    await sink.send(status, _headers(ctx, converted.content_type), converted.body if status == 200 else b"")
+    return None
 
 
-async def _relay_stream(
-    gw: Gateway, ctx: Context, sink: Sink, exchange: Exchange, reply: UpstreamReply, attempt: Attempt, started: float
-) -> None:
+async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover) -> UpstreamFailure | None:
+    """Relay a stream event by event, the caller's headers going out with the first event.
+
+    A stream that fails before its first event is returned like any failed attempt. After that a
+    failure ends the stream with an error event in the caller's API (and is never retried), and a
+    caller who leaves closes the upstream connection at once; either way the record keeps what was
+    used (estimated where the provider sent no usage).
+    """
+    exchange, reply, attempt = served.exchange, served.reply, served.attempt
     assert exchange.relay is not None
     relay = exchange.relay()
     parser = SSEParser()
     record = ctx.record
-    record.streamed = True
-    await sink.start(200, {**SSE_HEADERS, **_headers(ctx, SSE_HEADERS["Content-Type"])})
+    tail: list[bytes] = []
+
+    async def begin() -> None:
+        if not record.streamed:
+            record.streamed = True
+            await sink.start(200, {**SSE_HEADERS, **_headers(ctx, SSE_HEADERS["Content-Type"])})
+
+    async def pump() -> None:
+        async for chunk in reply.chunks():
+            out = [data for event in parser.feed(chunk) for data in relay.feed(event)]
+            if out:
+                if record.ttft_ms is None:
+                    record.ttft_ms = _ms(time.perf_counter() - ctx.call.received)
+                await begin()
+                await sink.write(b"".join(out))
+        tail.extend(data for event in parser.flush() for data in relay.feed(event))
+
     failure: UpstreamFailure | None = None
     try:
         try:
-            async for chunk in reply.chunks():
-                out = [data for event in parser.feed(chunk) for data in relay.feed(event)]
-                if out:
-                    if record.ttft_ms is None:
-                        record.ttft_ms = _ms(time.perf_counter() - ctx.call.received)
-                    await sink.write(b"".join(out))
-            tail = [data for event in parser.flush() for data in relay.feed(event)]
+            await unless_gone(sink, pump())
         except UpstreamFailure as exc:
-            failure, tail = exc, []
-        ctx.upstream_seconds += time.perf_counter() - started
-        attempt.latency_ms = _ms(time.perf_counter() - started)
-        tail += relay.finish()
+            failure = exc
+        failover.took(attempt, served.started)
+        if failure is not None and not record.streamed:
+            reply.close()
+            return failure
         if failure is not None:
-            attempt.error = f"{failure.kind}: {failure}"
-            _fill(gw, ctx, relay.facts, status=502, error=f"upstream_stream_broken: {failure}")
-            tail = [_stream_error_event(ctx, failure)]
+            failover.broke_late(served, failure)
+            tail = _broken_stream_tail(ctx, relay, failure)
+            _fill(gw, ctx, relay.facts, status=502, error="upstream_error")
         else:
+            failover.succeeded(served)
+            tail += relay.finish()
             _fill(gw, ctx, relay.facts, status=200)
         _store_bodies(gw, ctx, relay.facts.text)
         await _commit(gw, ctx)
+        await begin()
         await sink.write(b"".join(tail))
         await sink.end()
     except ClientGone:
         reply.close()  # drops the upstream connection: the provider stops generating
-        ctx.upstream_seconds += time.perf_counter() - started
-        attempt.latency_ms = _ms(time.perf_counter() - started)
+        failover.gone(served)
         if not record.status:
+            failover.took(attempt, served.started)
             relay.finish()
             _fill(gw, ctx, relay.facts, status=499, error="client_disconnected")
             _store_bodies(gw, ctx, relay.facts.text)
             await _commit(gw, ctx)
+    return None
 
 
-def _stream_error_event(ctx: Context, failure: UpstreamFailure) -> bytes:
-    message = f"The provider's stream broke off ({failure}); the answer above is incomplete."
-    if ctx.call.shape == "anthropic":
-        payload = {"type": "error", "error": {"type": "api_error", "message": message}}
-        return f"event: error\ndata: {json.dumps(payload)}\n\n".encode()
-    payload = {"error": {"message": message, "type": "server_error", "param": None, "code": "upstream_error"}}
-    return f"data: {json.dumps(payload)}\n\n".encode()
+def _broken_stream_tail(ctx: Context, relay: StreamRelay, failure: UpstreamFailure) -> list[bytes]:
+    """The end of a stream the provider broke off: one error event in the caller's API."""
+    message = f"The provider's stream broke off ({failure}); the answer above is incomplete. Retry the request."
+    fail = getattr(relay, "fail", None)
+    if callable(fail):  # a translating relay ends its own API's way (Responses: error, response.failed)
+        return list(fail(message, type="api_error", code="upstream_error"))
+    relay.finish()  # completes the facts; the normal ending it returns is not sent
+    api: Literal["chat", "messages", "responses"] = "messages" if ctx.call.api == "messages" else (
+        "responses" if ctx.call.api == "responses" else "chat"
+    )
+    return [stream_error_event(api, message, "api_error" if api == "messages" else "server_error", "upstream_error")]
 
 
 # -- metering and recording ---------------------------------------------------------------------
@@ -349,7 +354,7 @@ async def _commit(gw: Gateway, ctx: Context) -> None:
     record.latency_ms = _ms(now - ctx.call.received)
     record.overhead_ms = max(_ms(now - ctx.call.received - ctx.upstream_seconds), 0.0)
     settled = gw.limits.settle(ctx.limits, record)  # usage counted and alerts raised, stored with the record
-    await gw.recorder.write(record, settled.extras)
+    await gw.recorder.write(record, [*ctx.extras, *settled.extras])
     gw.limits.announce(settled.alerts)
     gw.notify(record)
 
@@ -374,7 +379,7 @@ async def _finish_with_provider_error(gw: Gateway, ctx: Context, sink: Sink, err
         ctx.reservation.release()
     _store_bodies(gw, ctx, error.body.decode("utf-8", "replace"))
     await _commit(gw, ctx)
-    await sink.send(error.status, _headers(ctx, error.content_type), error.body)
+    await sink.send(error.status, {**error.headers, **_headers(ctx, error.content_type)}, error.body)
 
 
 def _headers(ctx: Context, content_type: str) -> dict[str, str]:
@@ -396,17 +401,6 @@ def _new_record(gw: Gateway, call: Call, key: KeyState) -> GenerationRecord:
         app=headers.get("X-Title") or headers.get("HTTP-Referer") or None,
         request_id=headers.get("X-Request-ID") or None,
     )
-
-
-def _error_summary(raw: bytes) -> str:
-    try:
-        parsed = json.loads(raw)
-        error = parsed.get("error") if isinstance(parsed, dict) else None
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])[:300]
-    except ValueError:
-        pass
-    return raw[:300].decode("utf-8", "replace")
 
 
 def _ms(seconds: float) -> float:

@@ -17,6 +17,7 @@ from olga_cli.errors import UserError
 from olga_cli.gateway.keypool import KeyPools
 from olga_cli.gateway.limits import Limits
 from olga_cli.gateway.recorder import Recorder
+from olga_cli.gateway.retry import Resilience
 from olga_cli.gateway.snapshot import Snapshot
 from olga_cli.gateway.upstream import Upstreams
 from olga_cli.records import GenerationRecord
@@ -40,6 +41,8 @@ class Gateway:
     observers: list[Observer] = field(default_factory=list)
     # Usage and rate limits: counters per key and team, sliding minutes, alerts for the webhook.
     limits: Limits = field(default_factory=Limits)
+    # Circuit breakers and the (injectable) sleep, clock and dice of retrying.
+    resilience: Resilience = field(default_factory=Resilience)
     _config_stamp: tuple[float, float] = (0.0, 0.0)
 
     def notify(self, record: GenerationRecord) -> None:
@@ -83,6 +86,7 @@ class Gateway:
         version = int(row[0]) if row else last_version
         if version != last_version:
             await self.snapshot.refresh(self.db)
+            await self.keypools.load_health(self.db)  # `olga providers resume` clears key marks
         return version
 
 
@@ -99,6 +103,7 @@ async def open_gateway(config: Config, *, db: aiosqlite.Connection, catalog: Cat
         keypools=KeyPools(dict(os.environ)),
     )
     gateway._config_stamp = gateway._stamp()
+    await gateway.keypools.load_health(db)
     await gateway.limits.load(db)
     return gateway
 

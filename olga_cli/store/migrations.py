@@ -279,8 +279,29 @@ async def m002_limits(db: aiosqlite.Connection) -> None:
         )
 
 
+async def m005_provider_health(db: aiosqlite.Connection) -> None:
+    """Provider API key health as the server saw it (rate-limited, rejected), for `olga providers list`."""
+    await run_script(
+        db,
+        """
+        CREATE TABLE provider_health (
+            provider TEXT NOT NULL,
+            key_label TEXT NOT NULL,       -- '*' marks a reset by `olga providers resume`
+            fingerprint TEXT NOT NULL,     -- a short hash telling keys apart, never the key
+            state TEXT NOT NULL,           -- rate_limited | invalid | reset
+            status INTEGER,
+            reason TEXT,
+            until REAL,                    -- rate_limited: when the key may be used again (unix seconds)
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (provider, key_label)
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", m001_initial),
     ("004_reporting", m004_reporting),
     ("002_limits", m002_limits),
+    ("005_provider_health", m005_provider_health),
 ]

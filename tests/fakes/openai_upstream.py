@@ -30,6 +30,7 @@ class Script:
     reply: str | None = None
     usage: dict[str, Any] | None = None
     no_usage: bool = False  # answer without any usage (like some compatible servers)
+    cut_before_first: bool = False  # stream: headers and a keep-alive comment, then drop before any event
 
 
 @dataclass
@@ -51,6 +52,9 @@ class FakeOpenAI:
         self.scripts: deque[Script] = deque()
         self.requests: list[Received] = []
         self.stream_cancelled = asyncio.Event()
+        # Set when a caller (olga) gave up on a request while the fake was still waiting to answer it
+        # (a delay or a hang): what a provider sees of a cancelled request.
+        self.wait_abandoned = asyncio.Event()
         self.streams_finished = 0
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -87,10 +91,20 @@ class FakeOpenAI:
         self.requests.append(Received(request.path, dict(request.headers), body))
         script = self.scripts.popleft() if self.scripts else Script()
         if script.hang:
-            await asyncio.sleep(3600)
+            await self._wait(request, 3600)
         if script.delay:
-            await asyncio.sleep(script.delay)
+            await self._wait(request, script.delay)
         return script, body
+
+    async def _wait(self, request: web.Request, seconds: float) -> None:
+        """Sleep, but notice a caller who hangs up meanwhile (then answer nobody, quickly)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while loop.time() < end:
+            if request.transport is None or request.transport.is_closing():
+                self.wait_abandoned.set()
+                raise asyncio.CancelledError()
+            await asyncio.sleep(min(0.02, max(end - loop.time(), 0)))
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         script, body = await self._take(request)
@@ -118,6 +132,11 @@ class FakeOpenAI:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8", **script.headers})
         await response.prepare(request)
+        if script.cut_before_first:
+            await response.write(b": keep-alive\n\n")
+            assert request.transport is not None
+            request.transport.close()
+            return response
         base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
                 "system_fingerprint": "fp_fake"}
         extra = {"usage": None} if include_usage else {}

@@ -1,0 +1,355 @@
+"""One request's way through its targets: attempts, retries with backoff, fallbacks, and their record.
+
+``Failover.next()`` returns the next upstream reply worth relaying (a status below 400), trying each
+target in plan order. On a failure ``retry.classify_*`` decides: the same target again (another key,
+after a backoff or the provider's ``retry-after``), the next target, or the end. The end is the
+provider's own error passed through (``UpstreamHTTPError``: a client error, a 429, a context-length
+400 nothing larger can take) or an olga error: 504 when every attempt timed out, 503 when no key or
+provider was usable, 502 otherwise.
+
+The pipeline calls ``next()`` again when a reply fails before anything of it reached the caller
+(``broke``); once the caller has seen a byte, nothing is retried. Every attempt, and every target
+skipped without one (paused, circuit open, no usable key, context window too small), is appended to
+the record's ``attempts``, with the key's label, never the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from olga_cli.errors import (
+    GatewayError,
+    ProviderUnavailable,
+    UpstreamError,
+    UpstreamHTTPError,
+    UpstreamTimeout,
+)
+from olga_cli.gateway import retry
+from olga_cli.gateway.exchange import Exchange, make_exchange
+from olga_cli.gateway.keypool import NoActiveKeys
+from olga_cli.gateway.retry import RetryPolicy, Verdict
+from olga_cli.gateway.routing import Target, check_available
+from olga_cli.gateway.upstream import ProviderKey, UpstreamFailure, UpstreamReply
+from olga_cli.records import Attempt
+from olga_cli.store.generations import Extra
+
+if TYPE_CHECKING:
+    from olga_cli.gateway.pipeline import Context
+    from olga_cli.gateway.state import Gateway
+
+
+@dataclass(slots=True)
+class Served:
+    """A reply that may be relayed: status and headers are in, the body is not read yet."""
+
+    target: Target
+    exchange: Exchange
+    reply: UpstreamReply
+    attempt: Attempt
+    key: ProviderKey | None
+    started: float  # perf_counter when the request was sent
+
+
+@dataclass(slots=True)
+class _Outcome:
+    target: Target
+    verdict: Verdict
+    message: str
+    http: UpstreamHTTPError | None = None
+    key: ProviderKey | None = None
+
+
+class Failover:
+    def __init__(self, gw: Gateway, ctx: Context) -> None:
+        self._gw = gw
+        self._ctx = ctx
+        self._policy: RetryPolicy = retry.policy_of(gw.config)
+        self._timing = gw.resilience.timing
+        self._deadline = self._timing.monotonic() + self._policy.deadline - (time.perf_counter() - ctx.call.received)
+        self._index = 0
+        self._retries = 0  # retries spent on the current target
+        self._tried = False  # the current target has had an attempt
+        self._exchange: Exchange | None = None
+        self._delay = 0.0
+        self._last_target: Target | None = None
+        self._window: int | None = None  # after a context-length 400: only larger windows will do
+        self._skips: list[GatewayError] = []
+        self._last: _Outcome | None = None
+        self._only_timeouts = True
+        self._attempts = 0
+        self._probe: str | None = None  # the provider whose half-open probe this request is
+        self.abandoned = False  # the caller left while a request was out at the provider
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    async def next(self) -> Served:
+        targets = self._ctx.targets
+        while self._index < len(targets):
+            target = targets[self._index]
+            if not self._tried and not self._enter(target):
+                continue
+            if self._delay:
+                if not self._fits(self._delay):
+                    self._advance()
+                    continue
+                await self._timing.sleep(self._delay)
+                self._delay = 0.0
+            if not self._fits(0.0):
+                break  # the total deadline has passed: no new attempt of any kind
+            if self._retries and self._circuit_open(target):
+                self._advance()  # failures (here or in other requests) opened its circuit meanwhile
+                continue
+            try:
+                key = self._gw.keypools.pick(target.provider, now=self._gw.clock())
+            except NoActiveKeys as error:
+                if not self._wait_for_key(target, error):
+                    self._end_probe(target, "release")
+                    self._skip(target, error, record=self._last_target is not target)
+                continue
+            served = await self._attempt(target, key)
+            if served is not None:
+                return served
+        raise self._final_error()
+
+    def _enter(self, target: Target) -> bool:
+        """First look at a target: skip it (and say why) unless it can take the request now."""
+        window = target.entry.context_window
+        if self._window is not None and (window is None or window <= self._window):
+            self._skip(target, None, reason=f"its context window ({window}) is not larger than {self._window}")
+            return False
+        try:
+            check_available(target)
+            self._exchange = make_exchange(self._ctx.call.api, target, self._ctx.body, dict(self._ctx.call.headers))
+            breakers, cooldown = self._gw.resilience.breakers, self._policy.breaker_cooldown
+            now = self._timing.monotonic()
+            admission = breakers.admit(target.provider.name, now=now, cooldown=cooldown)
+            if admission == "skip":
+                wait = breakers.retry_in(target.provider.name, now=now, cooldown=cooldown)
+                raise ProviderUnavailable(
+                    f"Provider '{target.provider.name}' failed repeatedly; olga skips it for {wait:.0f}s more "
+                    "(circuit open), then tries it again. Retry later or list fallback models in 'models'.",
+                    headers={"Retry-After": str(max(1, round(wait)))},
+                )
+            self._probe = target.provider.name if admission == "probe" else None
+        except GatewayError as error:
+            self._skip(target, error)
+            return False
+        self._tried = True
+        return True
+
+    async def _attempt(self, target: Target, key: ProviderKey | None) -> Served | None:
+        exchange = self._exchange
+        assert exchange is not None
+        record = self._ctx.record
+        attempt = Attempt(target.provider.name, target.upstream_model, None, 0.0, key_label=key.label if key else None)
+        record.attempts.append(attempt)
+        record.model, record.provider = target.model_id, target.provider.name
+        started = time.perf_counter()
+        self._attempts += 1
+        self._last_target = target
+        try:
+            reply = await self._gw.upstreams.send(
+                target.provider, key, exchange.path, exchange.body, extra_headers=exchange.headers, method=exchange.method
+            )
+            attempt.status = reply.status
+            if reply.status < 400:
+                return Served(target, exchange, reply, attempt, key, started)
+            raw = await reply.read()
+        except UpstreamFailure as failure:
+            self.took(attempt, started)
+            attempt.error = f"{failure.kind}: {failure}"
+            self._failed(target, key, retry.classify_failure(failure, target.provider), str(failure))
+            return None
+        except asyncio.CancelledError:
+            self.took(attempt, started)
+            attempt.error = "client_disconnected: the caller went away; the request was cancelled upstream"
+            self.abandoned = True
+            self._end_probe(target, "release")
+            raise
+        self.took(attempt, started)
+        summary = _error_summary(raw)
+        attempt.error = summary
+        verdict = retry.classify_status(reply.status, raw, target.provider)
+        body = exchange.convert_error(reply.status, raw) if exchange.convert_error else raw
+        headers = {k: v for k, v in reply.headers.items() if k.lower() in ("retry-after", "retry-after-ms")}
+        http = UpstreamHTTPError(reply.status, body, reply.content_type or "application/json", headers)
+        self._failed(target, key, verdict, f"{target.provider.name} answered {reply.status}: {summary}",
+                     http=http, asked=retry.retry_after(reply.headers, now=self._gw.clock()))
+        if verdict.final:
+            raise http
+        return None
+
+    # -- after an attempt -------------------------------------------------------------------------
+
+    def succeeded(self, served: Served) -> None:
+        """The reply was relayed to its end (or the caller left while it was fine)."""
+        self._end_probe(served.target, "success")
+        self._gw.keypools.worked(served.target.provider.name, served.key)
+
+    def broke(self, served: Served, failure: UpstreamFailure) -> None:
+        """The reply failed before any of it reached the caller: ``next()`` may try again."""
+        served.attempt.error = f"{failure.kind}: {failure}"
+        self._failed(served.target, served.key, retry.classify_failure(failure, served.target.provider), str(failure))
+
+    def broke_late(self, served: Served, failure: UpstreamFailure) -> None:
+        """The reply failed after the caller saw part of it: recorded; never retried."""
+        served.attempt.error = f"{failure.kind}: {failure}"
+        self._end_probe(served.target, "failure")
+
+    def gone(self, served: Served | None) -> None:
+        """The caller left: a probe in progress proved nothing either way."""
+        if served is not None:
+            self._end_probe(served.target, "release")
+
+    def _failed(
+        self,
+        target: Target,
+        key: ProviderKey | None,
+        verdict: Verdict,
+        message: str,
+        *,
+        http: UpstreamHTTPError | None = None,
+        asked: float | None = None,
+    ) -> None:
+        gw, provider = self._gw, target.provider
+        self._end_probe(target, "release" if verdict.breaker == "neutral" else verdict.breaker)
+        now = gw.clock()
+        if key is not None and verdict.key == "rest":
+            rest = retry.key_rest(self._policy, gw.keypools.strikes(provider.name, key) + 1, asked)
+            self._keep(gw.keypools.rate_limited(provider.name, key, now=now, rest=rest, reason=message))
+        elif key is not None and verdict.key == "reject":
+            assert http is not None
+            self._keep(gw.keypools.rejected(provider.name, key, now=now, status=http.status, reason=message))
+        self._last = _Outcome(target, verdict, message, http, key)
+        self._only_timeouts = self._only_timeouts and verdict.timeout
+        if verdict.final:
+            return
+        if verdict.key == "reject":
+            if key is not None and provider.needs_key:
+                return  # another key of the same provider, straight away; a rejected key costs no retry
+            self._advance()  # no pool to turn to: asking again would be rejected again
+            return
+        if verdict.retry and self._retries < provider.max_retries:
+            delay = self._retry_delay(target, verdict, asked)
+            if delay is not None and self._fits(delay):
+                self._retries += 1
+                self._delay = delay
+                return
+        if verdict.larger_window:
+            self._window = target.entry.context_window or 0
+        self._advance()
+
+    def _retry_delay(self, target: Target, verdict: Verdict, asked: float | None) -> float | None:
+        """How long to wait before trying ``target`` again; None when the wait is too long to sit out."""
+        policy = self._policy
+        if verdict.key == "rest" and target.provider.needs_key:
+            now = self._gw.clock()
+            if self._gw.keypools.healthy(target.provider, now=now):
+                return 0.0  # another key carries on while this one rests
+            back = self._gw.keypools.earliest_return(target.provider, now=now)
+            return back if back is not None and back <= policy.max_wait else None
+        if asked is not None:
+            return asked if asked <= policy.max_wait else None  # a long rest: better try elsewhere
+        return retry.backoff(policy, self._retries + 1, self._timing.random)
+
+    def _wait_for_key(self, target: Target, error: NoActiveKeys) -> bool:
+        """Mid-retry, every key is resting: wait for the first one back if that is soon enough."""
+        wait = error.retry_after
+        if self._last is None or self._last.target is not target or wait is None:
+            return False
+        if self._retries >= target.provider.max_retries or wait > self._policy.max_wait or not self._fits(wait):
+            return False
+        self._retries += 1
+        self._delay = max(wait, 0.0)
+        return True
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+
+    def _advance(self) -> None:
+        self._index += 1
+        self._retries, self._tried, self._delay, self._exchange = 0, False, 0.0, None
+
+    def _skip(self, target: Target, error: GatewayError | None, *, reason: str | None = None, record: bool = True) -> None:
+        if error is not None:
+            self._skips.append(error)
+        if record:
+            code = error.code if error is not None else "skipped"
+            message = error.message if error is not None else reason
+            self._ctx.record.attempts.append(
+                Attempt(target.provider.name, target.upstream_model, None, 0.0, error=f"{code}: {message}")
+            )
+        self._advance()
+
+    def _fits(self, delay: float) -> bool:
+        return self._timing.monotonic() + delay <= self._deadline
+
+    def took(self, attempt: Attempt, started: float) -> None:
+        """The attempt's latency, and the time olga spent waiting on providers (not its overhead)."""
+        elapsed = time.perf_counter() - started
+        attempt.latency_ms = elapsed * 1000.0
+        self._ctx.upstream_seconds += elapsed
+
+    def _circuit_open(self, target: Target) -> bool:
+        state = self._gw.resilience.breakers.state(
+            target.provider.name, now=self._timing.monotonic(), cooldown=self._policy.breaker_cooldown
+        )
+        return state == "open"
+
+    def _keep(self, extra: Extra | None) -> None:
+        if extra is not None:
+            self._ctx.extras.append(extra)
+
+    def _end_probe(self, target: Target, signal: str) -> None:
+        """Tell the breaker how the provider did: a success or failure counts whoever saw it;
+        ``release`` (no verdict) only ends this request's own half-open probe."""
+        name = target.provider.name
+        breakers = self._gw.resilience.breakers
+        if signal == "success":
+            breakers.success(name)
+        elif signal == "failure":
+            breakers.failure(name, now=self._timing.monotonic(), threshold=self._policy.breaker_threshold)
+        elif self._probe == name:
+            breakers.release(name)
+        if self._probe == name:
+            self._probe = None
+
+    def _final_error(self) -> Exception:
+        last = self._last
+        if last is None:
+            if self._skips:
+                return self._skips[0]  # about the model the caller asked for first
+            return UpstreamError("The request could not be sent before its deadline; try again.")
+        attempts = self._attempts
+        if self._only_timeouts:
+            return UpstreamTimeout(
+                f"The provider timed out on every attempt ({attempts}; last: {last.message}). Try again later, "
+                "raise --first-byte-timeout, or list fallback models in 'models'."
+            )
+        if last.http is not None:
+            if last.verdict.key == "reject":
+                return ProviderUnavailable(
+                    f"No active API keys for provider '{last.target.provider.name}': the provider rejected "
+                    f"{last.key.label if last.key else 'its key'} ({last.message}). Add a working key with "
+                    f"`olga providers add-key {last.target.provider.name} --api-key-env VAR`."
+                )
+            if last.http.status == 429 or last.verdict.larger_window:
+                return last.http  # the provider's own answer says best what to do
+        return UpstreamError(
+            f"The provider failed on every attempt ({attempts}; last: {last.message}). Try again later, "
+            "or list fallback models in 'models'."
+        )
+
+
+def _error_summary(raw: bytes) -> str:
+    try:
+        parsed = json.loads(raw)
+        error = parsed.get("error") if isinstance(parsed, dict) else None
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])[:300]
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return raw[:300].decode("utf-8", "replace")
