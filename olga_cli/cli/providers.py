@@ -160,13 +160,12 @@ def add(
     file = _guard(lambda: _config_file(ctx))
     table = file.table("providers", name)
     table.pop("removed", None)
-    for field, value in (
-        ("kind", kind), ("base_url", base_url), ("api_key_env", api_key_env), ("api_key", api_key), ("auth", auth),
-        ("connect_timeout", connect_timeout), ("first_byte_timeout", first_byte_timeout),
-        ("idle_timeout", idle_timeout), ("max_retries", max_retries),
-    ):
-        if value is not None:
-            table[field] = value
+    fields: dict[str, object] = {
+        "kind": kind, "base_url": base_url, "api_key_env": api_key_env, "api_key": api_key, "auth": auth,
+        "connect_timeout": connect_timeout, "first_byte_timeout": first_byte_timeout,
+        "idle_timeout": idle_timeout, "max_retries": max_retries,
+    }
+    table.update({field: value for field, value in fields.items() if value is not None})
     if kind == "openai-compatible" and not (api_key or api_key_env or table.get("api_keys")):
         table.setdefault("needs_key", False)
     if api_key or api_key_env:

@@ -33,7 +33,7 @@ def echo_text(body: dict[str, Any]) -> tuple[str, str]:
     text = _text_of(last.get("content")) if last else ""
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     if isinstance(limit, int) and limit > 0 and count_tokens(text) > limit:
-        pieces, kept = _PIECES.findall(text), []
+        pieces, kept = _PIECES.findall(text), list[str]()
         for piece in pieces:
             if count_tokens("".join(kept + [piece])) > limit:
                 break

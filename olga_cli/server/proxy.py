@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -18,7 +19,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        received = pipeline.time.perf_counter()
+        received = time.perf_counter()
         gateway = gateway_of(request.app)
         too_large = False
         try:
