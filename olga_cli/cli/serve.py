@@ -1,28 +1,109 @@
-"""``olga serve``: run the gateway until Ctrl-C (or SIGTERM), then finish in-flight requests and flush."""
+"""``olga serve``: run the gateway until Ctrl-C (or SIGTERM), then finish in-flight requests and flush.
+
+Once listening it prints a banner (where it listens, which providers can be used, what to paste
+into the SDKs, one curl line to try) and then one access-log line per request, as text or JSON lines,
+from an observer the gateway calls with each committed record.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Annotated, Optional
+import os
+import sys
+from typing import IO, Annotated, Any, Optional
 
 import typer
 from aiohttp import web
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from olga_cli import __version__
 from olga_cli.cli.common import console, env_of, fail
-from olga_cli.config import load_config
+from olga_cli.cli.env import gateway_url
+from olga_cli.cli.render import access_json, access_line, row_style
+from olga_cli.config import Config, ProviderConfig, load_config
 from olga_cli.errors import UserError
+from olga_cli.gateway.state import Observer
+from olga_cli.records import GenerationRecord
 from olga_cli.server.app import create_app
 
 SHUTDOWN_TIMEOUT = 30.0
+LOG_FORMATS = ("text", "json")
+
+
+def provider_status(provider: ProviderConfig, environ: dict[str, str]) -> tuple[str, str]:
+    """("ready" | "paused" | "no key", what to do about it)."""
+    if provider.paused:
+        return "paused", f"olga providers resume {provider.name}"
+    if provider.needs_key and not any(source.resolve(environ) for source in provider.keys):
+        variables = [source.env for source in provider.keys if source.env]
+        hint = f"set {' or '.join(variables)}" if variables else f"olga providers add-key {provider.name} ..."
+        return "no key", hint
+    return "ready", ""
+
+
+def curl_line(base: str) -> str:
+    body = '{"model": "mock/echo", "messages": [{"role": "user", "content": "Hello, olga"}]}'
+    return (f'curl {base}/v1/chat/completions -H "Authorization: Bearer $OLGA_KEY" '
+            f"-H \"Content-Type: application/json\" -d '{body}'")
+
+
+def banner(config: Config, environ: dict[str, str]) -> Group:
+    base = gateway_url(config)
+    head = Text.assemble(("olga ", "bold"), (__version__, "bold"), "  listening on ", (base, "bold cyan"),
+                         "  home ", (str(config.home), "dim"))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    parts = []
+    for provider in config.providers.values():
+        status, hint = provider_status(provider, environ)
+        colour = {"ready": "green", "paused": "yellow"}.get(status, "red")
+        mark = "✓" if status == "ready" else "✗"
+        parts.append(f"[{colour}]{mark} {escape(provider.name)}[/]" + (f" [dim]({status}: {escape(hint)})[/dim]" if hint else ""))
+    grid.add_row("providers", "  ".join(parts) or "[red]none[/red]")
+    grid.add_row("OpenAI SDK", f'OpenAI(base_url="{base}/v1", api_key=OLGA_KEY)')
+    grid.add_row("Anthropic SDK", f'Anthropic(base_url="{base}", api_key=OLGA_KEY)')
+    grid.add_row("a key", "olga keys create --name laptop   [dim]or run a program with one: olga run -- COMMAND[/dim]")
+    grid.add_row("watch", "olga logs --follow   [dim]Ctrl-C stops the server[/dim]")
+    # The curl line is printed apart, unwrapped, so it can be copied whole.
+    return Group(head, grid, Text("try it:", style="bold"))
+
+
+def access_logger(log_format: str, stream: IO[str] | None = None) -> Observer:
+    """An observer printing one line per committed record: text (coloured on a terminal) or JSON."""
+    if log_format == "json":
+        out = stream or sys.stdout
+
+        def write_json(record: GenerationRecord) -> None:
+            out.write(json.dumps(access_json(record)) + "\n")
+            out.flush()
+
+        return write_json
+    text_console = Console(file=stream, highlight=False) if stream is not None else console()
+
+    def write_text(record: GenerationRecord) -> None:
+        text_console.print(Text(access_line(record), style=row_style(record)), soft_wrap=True)
+
+    return write_text
 
 
 def serve(
     ctx: typer.Context,
     host: Annotated[Optional[str], typer.Option("--host", help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option("--port", help="Port (default 8000).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No access log, only the banner and errors.")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="Access log as text or json (JSON lines).")] = "text",
 ) -> None:
-    """Start the gateway on 127.0.0.1:8000. Example: olga serve --port 8080"""
+    """Start the gateway on 127.0.0.1:8000, with an access log line per request.
+
+    Example: olga serve --port 8080 --log-format json
+    """
+    if log_format not in LOG_FORMATS:
+        raise fail(f"--log-format takes one of {', '.join(LOG_FORMATS)}")
     env = env_of(ctx)
     try:
         config = load_config(env.home, host=host, port=port)
@@ -30,17 +111,21 @@ def serve(
         raise fail(exc.message) from None
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     out = console()
-    base = f"http://{config.host}:{config.port}"
-    out.print(f"olga {__version__} serving on {base} (home {config.home})")
-    out.print(f"  OpenAI SDK:    base_url={base}/v1")
-    out.print(f"  Anthropic SDK: base_url={base}")
+    observers = [] if quiet else [access_logger(log_format)]
+
+    def announce(*_: Any, **__: Any) -> None:
+        # aiohttp calls this once the port is bound, so a busy port never shows a banner.
+        out.print(banner(config, dict(os.environ)))
+        out.print(curl_line(gateway_url(config)), soft_wrap=True, markup=False)
+        out.file.flush()
+
     try:
         web.run_app(
-            create_app(config),
+            create_app(config, observers=observers),
             host=config.host,
             port=config.port,
             access_log=None,
-            print=None,
+            print=announce,
             shutdown_timeout=SHUTDOWN_TIMEOUT,
             handle_signals=True,
         )

@@ -1,0 +1,126 @@
+"""``olga env --key-name NAME``: mint a key and print the variables that point the SDKs at olga.
+
+``eval "$(olga env --key-name shell)"`` and every OpenAI or Anthropic SDK started from that shell
+talks to the local gateway with its own olga key.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from collections.abc import Mapping
+from typing import Annotated, Any, Optional
+
+import aiosqlite
+import typer
+
+from olga_cli.cli.common import JsonOption, env_of, fail, parse_duration, parse_models, print_json, run, store
+from olga_cli.config import Config, load_config
+from olga_cli.errors import UserError
+from olga_cli.money import usd_to_pico
+from olga_cli.store import keys as key_store
+from olga_cli.store.keys import KeyRow
+
+SHELLS = ("sh", "fish")
+
+
+def gateway_url(config: Config) -> str:
+    """Where clients reach the gateway: a wildcard bind address is reached through loopback."""
+    host = config.host
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{config.port}"
+
+
+def sdk_variables(base: str, key: str) -> dict[str, str]:
+    """What the official SDKs read: OpenAI's base URL ends in /v1, Anthropic's is the root."""
+    return {
+        "OPENAI_BASE_URL": f"{base}/v1",
+        "OPENAI_API_KEY": key,
+        "ANTHROPIC_BASE_URL": base,
+        "ANTHROPIC_API_KEY": key,
+    }
+
+
+def export_lines(variables: Mapping[str, str], *, shell: str = "sh") -> str:
+    if shell == "fish":
+        return "".join(f"set -gx {name} {shlex.quote(value)};\n" for name, value in variables.items())
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in variables.items())
+
+
+async def mint_for_env(
+    db: aiosqlite.Connection,
+    *,
+    name: str,
+    credits: str | None = None,
+    team: str | None = None,
+    models: str | None = None,
+    expires_in: float | None = None,
+) -> tuple[KeyRow, str]:
+    """Mint a key with the options `olga run` and `olga env` share; user mistakes raise UserError."""
+    if await key_store.get_key(db, name) is not None:
+        raise UserError(f"a key named '{name}' exists already; pick another name")
+    team_id = None
+    if team is not None:
+        found = await key_store.get_team(db, team)
+        if found is None:
+            raise UserError(f"no team '{team}'; create it with `olga teams create {team}`")
+        team_id = found.id
+    credits_pico = None
+    if credits is not None:
+        try:
+            credits_pico = usd_to_pico(credits, what="--credits")
+        except ValueError as exc:
+            raise UserError(f"{exc} (give USD such as 1 or 0.50)") from None
+    return await key_store.create_key(
+        db,
+        name=name,
+        team_id=team_id,
+        credits_pico=credits_pico,
+        models=parse_models(models),
+        expires_at=None if expires_in is None else time.time() + expires_in,
+    )
+
+
+def env(
+    ctx: typer.Context,
+    key_name: Annotated[Optional[str], typer.Option("--key-name", help="Name of the key to mint for this shell.")] = None,
+    credits: Annotated[Optional[str], typer.Option("--credits", help="Prepaid credits in USD.")] = None,
+    team: Annotated[Optional[str], typer.Option("--team", help="Team name or id for the key.")] = None,
+    models: Annotated[Optional[str], typer.Option("--models", help="Allowed models, comma-separated.")] = None,
+    expires_in: Annotated[Optional[str], typer.Option("--expires-in", help="Lifetime such as 8h or 7d.")] = None,
+    shell: Annotated[str, typer.Option("--shell", help="sh (bash, zsh) or fish.")] = "sh",
+    json_out: JsonOption = False,
+) -> None:
+    """Mint a key and print OPENAI_/ANTHROPIC_ BASE_URL and API_KEY as export lines (the key is shown once).
+
+    Example: eval "$(olga env --key-name my-shell --credits 2)"
+    """
+    if not key_name:
+        raise fail("--key-name is required, e.g. `olga env --key-name my-shell`")
+    if shell not in SHELLS:
+        raise fail(f"--shell takes one of {', '.join(SHELLS)}")
+    environment = env_of(ctx)
+    try:
+        config = load_config(environment.home)
+    except UserError as exc:
+        raise fail(exc.message) from None
+
+    async def work() -> tuple[KeyRow, str]:
+        lifetime = None if expires_in is None else parse_duration(expires_in, flag="--expires-in")
+        async with store(environment) as db:
+            return await mint_for_env(db, name=key_name, credits=credits, team=team, models=models, expires_in=lifetime)
+
+    row, plaintext = run(work())
+    variables = sdk_variables(gateway_url(config), plaintext)
+    if json_out:
+        data: dict[str, Any] = {"id": row.id, "name": row.name, "key": plaintext, "variables": variables}
+        print_json(data)
+        return
+    sys.stdout.write(export_lines(variables, shell=shell))
+    sys.stderr.write(f"# minted key '{row.name}' ({row.id}); it is shown only here. Revoke: olga keys delete {row.name}\n")
