@@ -94,6 +94,9 @@ class UpstreamReply:
                     "idle_timeout", f"the provider sent nothing for {self.idle_timeout:g}s mid-stream"
                 ) from None
             except aiohttp.ClientError as exc:
+                rest = _salvage(content)
+                if rest:
+                    yield rest  # what the provider sent before the break still belongs to the answer
                 raise UpstreamFailure("disconnected", f"the provider dropped the stream: {exc}") from None
             if not chunk:
                 return
@@ -104,6 +107,19 @@ class UpstreamReply:
             self.closed = True
             if self._response is not None:
                 self._response.close()
+
+
+def _salvage(content: aiohttp.StreamReader) -> bytes:
+    """Bytes that arrived before the connection broke. aiohttp raises the error before handing over
+    what it buffered, so the end of an answer cut right after it was sent would be lost; its private
+    reader is the only way to them (guarded: a future aiohttp without it just loses them again)."""
+    if not getattr(content, "_buffer", None):
+        return b""
+    try:
+        data = content._read_nowait(-1)
+    except (AttributeError, TypeError, ValueError, RuntimeError, TimeoutError):
+        return b""  # an aiohttp that reads differently: the tail is lost, the failure is still reported
+    return data if isinstance(data, bytes) else b""
 
 
 class Upstreams:

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import openai
+from multidict import CIMultiDict
 from typer.testing import CliRunner, Result
 
 from olga_cli.cli.app import app as cli_app
@@ -57,12 +58,12 @@ class Olga:
     def sdk(self) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(base_url=self.running.v1, api_key=self.key, max_retries=0)
 
-    async def post(self, payload: dict[str, Any], path: str = "/chat/completions") -> tuple[int, dict[str, str], Any]:
+    async def post(self, payload: dict[str, Any], path: str = "/chat/completions") -> tuple[int, CIMultiDict[str], Any]:
         async with aiohttp.ClientSession() as session:
             async with session.post(self.running.v1 + path, json=payload,
                                     headers={"Authorization": f"Bearer {self.key}"}) as reply:
                 raw = await reply.read()
-                return reply.status, dict(reply.headers), json.loads(raw) if raw else None
+                return reply.status, CIMultiDict(reply.headers), json.loads(raw) if raw else None
 
     async def record(self, generation_id: str, *, wait: float = 2.0) -> GenerationRecord:
         """The record, polled for up to ``wait`` seconds (a disconnected caller's record has no response to wait on)."""
