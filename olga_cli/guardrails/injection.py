@@ -28,11 +28,9 @@ from olga_cli.guardrails.detector import Match
 from olga_cli.guardrails.scan import finditer_in, folded_windows
 from olga_cli.guardrails.spec import GuardrailType
 from olga_cli.guardrails.unicode_tricks import (
-    BIDI_RUN,
-    INVISIBLE_RUN,
-    MIXED_WORD,
-    TAG_RUN,
-    VARIATION_RUN,
+    HIDDEN_ANY,
+    HIDDEN_RUN,
+    SCRIPT_JUNCTION,
     Folded,
     fold,
     is_confusable,
@@ -49,6 +47,8 @@ class _Phrase:
     score: _Scorer
     # How far before a keyword a match can start (the regex runs in windows around the keywords).
     before: int = 8
+    # How far after a keyword's start a match can end (a stream holds that much after a keyword).
+    after: int = 100
 
 
 def _fixed(value: float) -> _Scorer:
@@ -107,6 +107,7 @@ _PHRASES: tuple[_Phrase, ...] = (
             r"before\s+this|previously|said\s+before|prior)"
         ),
         _fixed(0.92),
+        after=90,
     ),
     _Phrase(
         "instruction_override",
@@ -117,6 +118,7 @@ _PHRASES: tuple[_Phrase, ...] = (
         ),
         _fixed(0.88),
         before=16,
+        after=80,
     ),
     _Phrase(
         "instruction_override",
@@ -127,6 +129,7 @@ _PHRASES: tuple[_Phrase, ...] = (
         ),
         _fixed(0.72),
         before=24,
+        after=24,
     ),
     _Phrase(
         "instruction_override",
@@ -136,6 +139,7 @@ _PHRASES: tuple[_Phrase, ...] = (
             r"(?:settings|filters|protocols|safeguards|programming|alignment)\b"
         ),
         _fixed(0.85),
+        after=60,
     ),
     _Phrase(
         "role_hijack",
@@ -148,12 +152,14 @@ _PHRASES: tuple[_Phrase, ...] = (
         ),
         _fixed(0.9),
         before=16,
+        after=80,
     ),
     _Phrase(
         "role_hijack",
         ("anything",),
         re.compile(r"(?i)\bdo\s+anything\s+now\b"),
         _fixed(0.9),
+        after=16,
     ),
     _Phrase(
         "role_hijack",
@@ -164,6 +170,7 @@ _PHRASES: tuple[_Phrase, ...] = (
         ),
         lambda m: 0.88 if m.group("strong") else 0.6,
         before=16,
+        after=24,
     ),
     _Phrase(
         "role_hijack",
@@ -175,6 +182,7 @@ _PHRASES: tuple[_Phrase, ...] = (
             r"ethic(?:s|al\s+\w+)|morals|censorship|content\s+polic(?:y|ies)|safety)"
         ),
         _fixed(0.87),
+        after=130,
     ),
     _Phrase(
         "role_hijack",
@@ -185,6 +193,7 @@ _PHRASES: tuple[_Phrase, ...] = (
         ),
         _fixed(0.85),
         before=20,
+        after=16,
     ),
     _Phrase(
         "system_prompt_extraction",
@@ -200,6 +209,7 @@ _PHRASES: tuple[_Phrase, ...] = (
         ),
         lambda m: _extraction_score(m),
         before=120,
+        after=48,
     ),
     _Phrase(
         "system_prompt_extraction",
@@ -211,6 +221,7 @@ _PHRASES: tuple[_Phrase, ...] = (
         ),
         lambda m: 0.3 if m.group("tail") else (0.85 if "system" in m.group("what").lower() else 0.7),
         before=60,
+        after=48,
     ),
     _Phrase(
         "system_prompt_extraction",
@@ -224,6 +235,7 @@ _PHRASES: tuple[_Phrase, ...] = (
         ),
         lambda m: 0.93 if m.group("start") else 0.8,
         before=120,
+        after=36,
     ),
     _Phrase(
         "delimiter_injection",
@@ -234,6 +246,7 @@ _PHRASES: tuple[_Phrase, ...] = (
             r"|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>"
         ),
         _fixed(0.9),
+        after=24,
     ),
     _Phrase(
         "delimiter_injection",
@@ -246,6 +259,7 @@ _PHRASES: tuple[_Phrase, ...] = (
         ),
         lambda m: 0.72 if (m.group("hdr") or m.group("role") is None or m.group("role").isupper()) else 0.35,
         before=16,
+        after=40,
     ),
 )
 
@@ -273,8 +287,8 @@ _BASE64_RUN = re.compile(
 )
 _MAX_DECODE = 65536
 _WORDS = re.compile(r"[A-Za-z]{2,}")
-_TAIL_BASE64 = re.compile(r"[A-Za-z0-9+/=]{16,}\Z")
 _PHRASE_WINDOW = 120
+_HOLD_WINDOW = 160
 _PHRASE_AFTER = 200
 
 
@@ -309,25 +323,38 @@ class PromptInjectionDetector:
 
     def detect(self, text: str) -> list[Match]:
         matches: list[Match] = []
-        folded = fold(text)
-        view = folded.text if folded else text
-        self._phrases(text, view, folded, matches)
-        if not text.isascii():
-            self._invisible(text, matches)
-            self._homoglyph_words(text, matches)
+        if text.isascii():
+            self._phrases(text, text, None, matches)
+        else:
+            junction = SCRIPT_JUNCTION.search(text)
+            folded = fold(text, mixed_scripts=junction is not None)
+            self._phrases(text, folded.text if folded else text, folded, matches)
+            hidden = HIDDEN_ANY.search(text)
+            if hidden is not None:
+                self._invisible(text, hidden.start(), matches)
+            if junction is not None:
+                self._homoglyph_words(text, junction.start(), matches)
         if len(text) >= 24:
             self._encoded(text, matches)
         return matches
 
     def pending_start(self, text: str) -> int:
-        # A phrase spans a few words: hold back a window, started at a word boundary.
-        start = max(0, len(text) - _PHRASE_WINDOW)
-        if start:
-            space = text.find(" ", start)
-            start = space + 1 if space != -1 else start
-        run = _TAIL_BASE64.search(text, max(0, len(text) - 4096))
-        if run is not None:
-            start = min(start, run.start())
+        size = len(text)
+        # The last word may be a keyword (or a base64 run, or invisible characters) still arriving.
+        words = text.rsplit(None, 1)
+        start = size if not words or text[-1].isspace() else size - len(words[-1])
+        # A phrase is anchored on its keyword: hold from just before any keyword whose phrase could
+        # still be completed by text yet to come.
+        offset = max(0, size - _HOLD_WINDOW)
+        lowered = text[offset:].lower()
+        if len(lowered) != size - offset:
+            return min(start, offset)
+        for phrase in _PHRASES:
+            lo = max(0, len(lowered) - phrase.after)
+            for keyword in phrase.keywords:
+                found = lowered.find(keyword, lo)
+                if found != -1:
+                    start = min(start, max(0, offset + found - phrase.before))
         return start
 
     @staticmethod
@@ -349,44 +376,39 @@ class PromptInjectionDetector:
                 out.append(Match(entity, start, end, confidence))
 
     @staticmethod
-    def _invisible(text: str, out: list[Match]) -> None:
-        for m in TAG_RUN.finditer(text):
-            # Emoji subdivision flags (England, Scotland, Wales) are a black flag plus tag letters.
-            if m.start() > 0 and text[m.start() - 1] == "\U0001f3f4" and m.group().endswith("\U000e007f"):
-                continue
-            out.append(Match("invisible_unicode", m.start(), m.end(), 0.95))
-        for m in VARIATION_RUN.finditer(text):
-            if m.end() - m.start() >= 2:
-                out.append(Match("invisible_unicode", m.start(), m.end(), 0.9))
-        for m in BIDI_RUN.finditer(text):
-            out.append(Match("invisible_unicode", m.start(), m.end(), 0.55))
-        for m in INVISIBLE_RUN.finditer(text):
-            run = m.group()
-            length = len(run)
-            before = text[m.start() - 1] if m.start() else " "
-            after = text[m.end()] if m.end() < len(text) else " "
-            if length >= 3:
-                confidence = 0.85
-            elif length == 2 and run != "\u200d\u200d":
-                confidence = 0.6
-            elif (
-                run not in ("\u00ad", "\u200d", "\u200c")
-                and before.isascii()
-                and before.isalpha()
-                and (after.isascii() and after.isalpha())
-            ):
-                # A zero-width space inside an English word breaks up a keyword.
+    def _invisible(text: str, start: int, out: list[Match]) -> None:
+        for m in HIDDEN_RUN.finditer(text, start):
+            kind = m.lastgroup
+            confidence = 0.0
+            if kind == "tag":
+                # Emoji subdivision flags (England, Scotland, Wales) are a black flag plus tag letters.
+                flag = (
+                    m.start() > 0 and text[m.start() - 1] == "\U0001f3f4" and m.group().endswith("\U000e007f")
+                )
+                confidence = 0.0 if flag else 0.95
+            elif kind == "variation":
+                confidence = 0.9 if m.end() - m.start() >= 2 else 0.0
+            elif kind == "bidi":
                 confidence = 0.55
             else:
-                continue
-            out.append(Match("invisible_unicode", m.start(), m.end(), confidence))
+                confidence = _invisible_run_confidence(text, m.start(), m.end())
+            if confidence:
+                out.append(Match("invisible_unicode", m.start(), m.end(), confidence))
 
     @staticmethod
-    def _homoglyph_words(text: str, out: list[Match]) -> None:
-        for m in MIXED_WORD.finditer(text):
-            word = m.group()
-            if any(is_confusable(char) for char in word):
-                out.append(Match("homoglyph", m.start(), m.end(), 0.45))
+    def _homoglyph_words(text: str, start: int, out: list[Match]) -> None:
+        last_end = -1
+        for junction in SCRIPT_JUNCTION.finditer(text, start):
+            if junction.start() < last_end:
+                continue
+            word_start, word_end = junction.start(), junction.end()
+            while word_start > 0 and _is_letter(text[word_start - 1]):
+                word_start -= 1
+            while word_end < len(text) and _is_letter(text[word_end]):
+                word_end += 1
+            last_end = word_end
+            if any(is_confusable(char) for char in text[word_start:word_end]):
+                out.append(Match("homoglyph", word_start, word_end, 0.45))
 
     @classmethod
     def _encoded(cls, text: str, out: list[Match]) -> None:
@@ -404,6 +426,24 @@ class PromptInjectionDetector:
             best = max((match.confidence for match in inner), default=0.0)
             confidence = max(0.9, best) if best >= 0.45 else 0.4
             out.append(Match("encoded_instructions", m.start(), m.end(), confidence))
+
+
+def _invisible_run_confidence(text: str, start: int, end: int) -> float:
+    run = text[start:end]
+    if len(run) >= 3:
+        return 0.85
+    if len(run) == 2:
+        return 0.0 if run == "\u200d\u200d" else 0.6
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    # A zero-width space inside an English word breaks up a keyword; joiners and soft hyphens inside
+    # words are ordinary typography.
+    inside_word = before.isascii() and before.isalpha() and after.isascii() and after.isalpha()
+    return 0.55 if inside_word and run not in ("\u00ad", "\u200d", "\u200c") else 0.0
+
+
+def _is_letter(char: str) -> bool:
+    return char.isalpha()
 
 
 def _disguise(span: str) -> str:

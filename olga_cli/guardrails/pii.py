@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 
 from olga_cli.guardrails.checksums import iban_valid, luhn_valid
 from olga_cli.guardrails.detector import Match
-from olga_cli.guardrails.scan import finditer_in, windows
+from olga_cli.guardrails.scan import finditer_in, trailing_run, windows
 from olga_cli.guardrails.spec import GuardrailType
 
 _EMAIL = re.compile(
@@ -78,13 +79,17 @@ _PHONE_CONTEXT = re.compile(
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|social security|soc\.? sec\.?|taxpayer)\b\W{0,12}(?:\w+\W+){0,3}\Z")
 _VERSION_CONTEXT = re.compile(
     r"(?i)(?:\bv|\b(?:version|ver|release|build|rev|revision|firmware|patch|update|section|chapter|"
-    r"clause|step|item|figure|table|rule|article)\.?\s*(?:number|no\.?|#)?\s*)\Z"
+    r"clause|step|item|figure|table|rule|article)s?\.?[\s\"':=]*(?:number|no\.?|#)?[\s\"':=]*)\Z"
 )
 _NON_IDENTIFYING_IPV4 = frozenset({"0.0.0.0", "127.0.0.1", "255.255.255.255"})
 
 # The tail of a text that may still grow into an entity: a token that could be (part of) an email or
 # an IP, a run of digit groups (card, phone, SSN), or an IBAN in groups of four.
-_TAIL = re.compile(r"(?:[A-Za-z0-9._%+\-@:]+|\+?\(?\d[\d \-.()/]*|[A-Z]{2}\d{2}[ A-Z0-9]*|\+)\Z")
+_TOKEN_CHARS = string.ascii_letters + string.digits + "._%+-@:"
+_DIGIT_GROUP_CHARS = string.digits + " -.()/+"
+_DIGIT_GROUP_START = re.compile(r"[+(\d]")
+_IBAN_CHARS = string.ascii_uppercase + string.digits + " "
+_IBAN_HEAD = re.compile(r"[A-Z]{2}\d{2}")
 _TAIL_WINDOW = 160
 
 
@@ -193,9 +198,19 @@ class PiiDetector:
             self._cards(text, span, out)
 
     def pending_start(self, text: str) -> int:
-        offset = max(0, len(text) - _TAIL_WINDOW)
-        tail = _TAIL.search(text, offset)
-        return tail.start() if tail else len(text)
+        # A token that could be (part of) an email or IP address ...
+        start = trailing_run(text, _TOKEN_CHARS, limit=_TAIL_WINDOW)
+        # ... digit groups of a card, phone or SSN still arriving ...
+        run = trailing_run(text, _DIGIT_GROUP_CHARS, limit=_TAIL_WINDOW)
+        first = _DIGIT_GROUP_START.search(text, run)
+        if first is not None:
+            start = min(start, first.start())
+        # ... or an IBAN written in groups of four.
+        run = trailing_run(text, _IBAN_CHARS, limit=_TAIL_WINDOW)
+        head = _IBAN_HEAD.search(text, run) if run < len(text) else None
+        if head is not None:
+            start = min(start, head.start())
+        return start
 
     # Each finder appends to `out` rather than building lists to concatenate.
 

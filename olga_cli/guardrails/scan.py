@@ -53,3 +53,11 @@ def folded_windows(
     if found and len(lowered) != len(text):
         return [(0, len(text))]
     return found
+
+
+def trailing_run(text: str, chars: str, *, limit: int) -> int:
+    """Start of the run of `chars` that ends `text`, looking at most `limit` characters back
+    (`len(text)` when the text does not end in one). Linear, unlike a `[...]+\\Z` search."""
+    size = len(text)
+    tail = text[max(0, size - limit) :]
+    return size - (len(tail) - len(tail.rstrip(chars)))

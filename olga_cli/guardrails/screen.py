@@ -64,10 +64,6 @@ class ScreenResult:
     violations: tuple[Violation, ...] = ()
     blocked: Violation | None = None
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.violations) and any(v.action == "redact" for v in self.violations)
-
 
 @dataclass(slots=True)
 class ScreenOutcome:
@@ -80,6 +76,11 @@ class ScreenOutcome:
         self.violations.extend(result.violations)
         if self.blocked is None and result.blocked is not None:
             self.blocked = result.blocked
+
+    @property
+    def redacted(self) -> bool:
+        """Whether a text of the body was rewritten."""
+        return any(v.action == "redact" for v in self.violations)
 
     @property
     def blocking(self) -> list[Violation]:

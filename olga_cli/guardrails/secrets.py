@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections import Counter
 from dataclasses import dataclass
 
 from olga_cli.guardrails.detector import Match
-from olga_cli.guardrails.scan import finditer_in, folded_windows
+from olga_cli.guardrails.scan import finditer_in, folded_windows, trailing_run
 from olga_cli.guardrails.spec import GuardrailType
 
 
@@ -164,7 +165,8 @@ _ASSIGNMENT_WORDS = ("key", "secret", "token", "passw", "pwd", "credential")
 _PLACEHOLDER = re.compile(r"(?i)example|x{6,}|\*{4,}|your[_\-]|placeholder|changeme|dummy|redacted")
 
 # The tail that may still grow into a secret: a token (keys, URLs, base64) or a PEM label in the making.
-_TAIL = re.compile(r"(?:[A-Za-z0-9_\-./+=:~%]+|-{1,5}(?:BEGIN[ A-Z0-9]*)?)\Z")
+_TOKEN_CHARS = string.ascii_letters + string.digits + "_-./+=:~%"
+_PEM_LABEL_TAIL = re.compile(r"-{1,5}(?:BEGIN[ A-Z0-9]*)?\Z")
 _TAIL_WINDOW = 512
 
 
@@ -219,8 +221,10 @@ class SecretsDetector:
         return matches
 
     def pending_start(self, text: str) -> int:
-        tail = _TAIL.search(text, max(0, len(text) - _TAIL_WINDOW))
-        start = tail.start() if tail else len(text)
+        start = trailing_run(text, _TOKEN_CHARS, limit=_TAIL_WINDOW)
+        label = _PEM_LABEL_TAIL.search(text, max(0, len(text) - 48))
+        if label is not None:
+            start = min(start, label.start())
         # A private key block still open: hold it from its label until its END line arrives.
         begin = text.rfind("-----BEGIN")
         if begin != -1 and _PEM_END.search(text, begin) is None:

@@ -31,6 +31,10 @@ _RESCAN_FLOOR = 1024
 _RESCAN_GROWTH = 1.125
 
 
+def _word_piece(text: str) -> bool:
+    return text.isascii() and text.isalnum()
+
+
 @dataclass(slots=True)
 class _Lane:
     context: str = ""  # the end of already-released original text, for detectors' lookbehind
@@ -64,9 +68,13 @@ class StreamScreener:
         lane = self._lane(key)
         if self._blocked is not None or lane.finished:
             return "", []
+        continues_word = bool(lane.pending) and _word_piece(lane.pending[-1]) and _word_piece(delta)
         lane.pending += delta
         size = len(lane.pending)
-        if _RESCAN_FLOOR < size <= self.max_holdback and size < lane.scanned * _RESCAN_GROWTH:
+        if size <= self.max_holdback and (
+            # A piece of the word still arriving cannot complete anything: the last word is held anyway.
+            continues_word or (size > _RESCAN_FLOOR and size < lane.scanned * _RESCAN_GROWTH)
+        ):
             return "", []
         return self._release(key, lane, final=False)
 

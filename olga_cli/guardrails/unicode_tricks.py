@@ -32,12 +32,20 @@ BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 TAG_RANGE = (0xE0000, 0xE007F)
 VARIATION_SUPPLEMENT = (0xE0100, 0xE01EF)
 
-INVISIBLE_RUN = re.compile(f"[{INVISIBLE}]+")
-BIDI_RUN = re.compile(f"[{BIDI_CONTROLS}]+")
-TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
-VARIATION_RUN = re.compile("[\U000e0100-\U000e01ef]+")
-# A word mixing ASCII letters with letters of another script.
-MIXED_WORD = re.compile(r"[^\W\d_]*(?:[A-Za-z][^\W\d_A-Za-z]|[^\W\d_A-Za-z][A-Za-z])[^\W\d_]*")
+# Runs of hidden characters, by kind, found in one pass.
+HIDDEN_RUN = re.compile(
+    "(?P<tag>[\U000e0000-\U000e007f]+)|(?P<variation>[\U000e0100-\U000e01ef]+)"
+    f"|(?P<bidi>[{BIDI_CONTROLS}]+)|(?P<invisible>[{INVISIBLE}]+)"
+)
+# Any hidden character at all: one character class, which the engine scans for quickly.
+HIDDEN_ANY = re.compile(f"[{INVISIBLE}{BIDI_CONTROLS}\U000e0000-\U000e01ef]")
+# Characters `fold` changes besides the Cyrillic/Greek look-alikes, which only matter inside a word
+# that also has ASCII letters (a script junction): fullwidth and mathematical letters, hidden ones.
+_FOLD_TRIGGER = re.compile(
+    f"[\uff01-\uff5e\U0001d400-\U0001d7ff{INVISIBLE}{BIDI_CONTROLS}\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
+)
+# Where an ASCII letter touches a letter of another script: the middle of a mixed-script word.
+SCRIPT_JUNCTION = re.compile(r"[A-Za-z][^\W\d_A-Za-z]|[^\W\d_A-Za-z][A-Za-z]")
 
 
 def _build_table() -> dict[int, str | None]:
@@ -77,9 +85,17 @@ class Folded:
         return index + bisect.bisect_left(self._deletions, index)
 
 
-def fold(text: str) -> Folded | None:
-    """The text as a reader would read it, or None when it is plain already (the common case)."""
+def fold(text: str, *, mixed_scripts: bool | None = None) -> Folded | None:
+    """The text as a reader would read it, or None when it is plain already (the common case).
+
+    `mixed_scripts` passes on a known answer to `SCRIPT_JUNCTION.search(text)`, which is the
+    costly part of deciding."""
     if text.isascii():
+        return None
+    if mixed_scripts is None:
+        mixed_scripts = SCRIPT_JUNCTION.search(text) is not None
+    if not mixed_scripts and _FOLD_TRIGGER.search(text) is None:
+        # Cyrillic or Greek text on its own is just text; a disguised English word mixes scripts.
         return None
     folded = text.translate(_FOLD_TABLE)
     if len(folded) == len(text):

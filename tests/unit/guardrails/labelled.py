@@ -137,6 +137,7 @@ PII: list[Case] = [
     _neg("pii", "Upgrade to version 1.2.3.4 before Monday."),
     _neg("pii", "Tag v10.2.0.1 is the release candidate."),
     _neg("pii", "See section 1.2.3.4 of the spec."),
+    _neg("pii", '{"name": "agent", "version": "1.2.3.4"}'),
     _neg("pii", "Bind to 0.0.0.0 and test on 127.0.0.1."),
     _neg("pii", "The OID 1.3.6.1.4.1 identifies the vendor."),
     _neg("pii", "256.1.1.1 is not a valid address."),

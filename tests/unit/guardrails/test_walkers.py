@@ -56,7 +56,7 @@ def test_chat_request_texts_cover_messages_parts_tool_calls_and_tool_results() -
         "prediction.content",
     ]
     outcome = screen_request("chat", body, REDACT)
-    assert len(outcome.violations) == 3
+    assert len(outcome.violations) == 3 and outcome.redacted and outcome.blocked is None
     assert body["messages"][1]["content"][0]["text"] == "mail [EMAIL]"
     assert json.loads(body["messages"][2]["tool_calls"][0]["function"]["arguments"]) == {"to": "[EMAIL]"}
     assert body["messages"][3]["content"] == "sent to [EMAIL]"
@@ -245,3 +245,4 @@ def test_a_block_anywhere_in_the_body_blocks_the_request_and_names_the_field() -
     outcome = screen_request("chat", body, BLOCK)
     assert outcome.blocked is not None and outcome.blocked.field == "messages[1].content"
     assert body["messages"][1]["content"] == f"I am {EMAIL}"
+    assert not outcome.redacted
