@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from olga_cli import __version__
-from olga_cli.cli import credits, env, keys, logs, models, providers, run, usage
+from olga_cli.cli import credits, doctor, env, keys, logs, models, providers, run, usage
 from olga_cli.cli.common import Env, guard_commands
 from olga_cli.cli.generation import generation
 from olga_cli.cli.serve import serve
@@ -50,6 +50,7 @@ app.add_typer(logs.app, name="logs")
 app.command("usage")(usage.usage)
 app.command("env")(env.env)
 app.command("run", context_settings=run.CONTEXT_SETTINGS)(run.run)
+app.command("doctor")(doctor.doctor)
 
 # Register commands above this line: every command is wrapped so user mistakes never show a traceback.
 guard_commands(app)
