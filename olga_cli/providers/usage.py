@@ -34,14 +34,21 @@ def _int(value: Any) -> int:
 
 
 def from_openai(usage: Any) -> Usage | None:
-    """Chat Completions or Embeddings ``usage`` (also the Responses API's ``input_tokens`` names)."""
+    """Chat Completions or Embeddings ``usage`` (also the Responses API's ``input_tokens`` names).
+
+    OpenAI counts cache reads and writes inside ``prompt_tokens``; they are clamped so that the parts
+    never add up to more than the whole (each input token is priced once).
+    """
     if not isinstance(usage, dict):
         return None
     prompt = _int(usage.get("prompt_tokens", usage.get("input_tokens")))
     completion = _int(usage.get("completion_tokens", usage.get("output_tokens")))
     details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
-    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
-    return Usage(prompt, completion, min(cached, prompt))
+    if not isinstance(details, dict):
+        details = {}
+    cached = min(_int(details.get("cached_tokens")), prompt)
+    written = min(_int(details.get("cache_write_tokens")), prompt - cached)
+    return Usage(prompt, completion, cached, written)
 
 
 def from_anthropic(usage: Any) -> Usage | None:
@@ -59,8 +66,11 @@ def to_openai(usage: Usage) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
     }
-    if usage.cached_tokens:
-        body["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    if usage.cached_tokens or usage.cache_write_tokens:
+        body["prompt_tokens_details"] = {
+            "cached_tokens": usage.cached_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+        }
     return body
 
 
@@ -76,7 +86,8 @@ def to_anthropic(usage: Usage) -> dict[str, Any]:
 def to_responses(usage: Usage) -> dict[str, Any]:
     return {
         "input_tokens": usage.prompt_tokens,
-        "input_tokens_details": {"cached_tokens": usage.cached_tokens},
+        # The openai SDK's ResponseUsage requires both details.
+        "input_tokens_details": {"cached_tokens": usage.cached_tokens, "cache_write_tokens": usage.cache_write_tokens},
         "output_tokens": usage.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": usage.total_tokens,

@@ -465,7 +465,7 @@ def test_text_response_becomes_a_chat_completion() -> None:
             "prompt_tokens": 16,
             "completion_tokens": 3,
             "total_tokens": 19,
-            "prompt_tokens_details": {"cached_tokens": 4},
+            "prompt_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 2},
         },
         "system_fingerprint": None,
     }
