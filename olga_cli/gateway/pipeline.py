@@ -271,8 +271,10 @@ async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, f
             return failure
         if failure is not None:
             failover.broke_late(served, failure)
-            tail = _broken_stream_tail(ctx, relay, failure)
-            _fill(gw, ctx, relay.facts, status=502, error="upstream_error")
+            tail = broken_stream_tail(ctx.call.api, relay, failure)
+            timed_out = failure.is_timeout
+            _fill(gw, ctx, relay.facts, status=504 if timed_out else 502,
+                  error="upstream_timeout" if timed_out else "upstream_error")
         else:
             failover.succeeded(served)
             tail += relay.finish()
@@ -294,17 +296,21 @@ async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, f
     return None
 
 
-def _broken_stream_tail(ctx: Context, relay: StreamRelay, failure: UpstreamFailure) -> list[bytes]:
-    """The end of a stream the provider broke off: one error event in the caller's API."""
-    message = f"The provider's stream broke off ({failure}); the answer above is incomplete. Retry the request."
+def broken_stream_tail(api: str, relay: StreamRelay, failure: UpstreamFailure) -> list[bytes]:
+    """The end of a stream the provider broke off or stalled: one error event in the caller's API."""
+    what = "went silent" if failure.is_timeout else "broke off"
+    message = f"The provider's stream {what} ({failure}); the answer above is incomplete. Retry the request."
+    code = "upstream_timeout" if failure.is_timeout else "upstream_error"
     fail = getattr(relay, "fail", None)
     if callable(fail):  # a translating relay ends its own API's way (Responses: error, response.failed)
-        return list(fail(message, type="api_error", code="upstream_error"))
+        return list(fail(message, type="api_error", code=code))
     relay.finish()  # completes the facts; the normal ending it returns is not sent
-    api: Literal["chat", "messages", "responses"] = "messages" if ctx.call.api == "messages" else (
-        "responses" if ctx.call.api == "responses" else "chat"
-    )
-    return [stream_error_event(api, message, "api_error" if api == "messages" else "server_error", "upstream_error")]
+    wire: Literal["chat", "messages", "responses"] = "chat"
+    if api == "messages":
+        wire = "messages"
+    elif api == "responses":
+        wire = "responses"
+    return [stream_error_event(wire, message, "api_error" if wire == "messages" else "server_error", code)]
 
 
 # -- metering and recording ---------------------------------------------------------------------

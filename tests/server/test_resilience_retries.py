@@ -11,7 +11,8 @@ import openai
 import pytest
 
 from tests.fakes.openai_upstream import FakeOpenAI, Script, error_body
-from tests.server.resilience_support import CHAT, SECOND_MODEL, Olga, add_second_provider, free_port, start_olga
+from tests.fakes.gateway import point_openai_at
+from tests.server.resilience_support import CHAT, SECOND_MODEL, Olga, add_second_provider, cli, free_port, start_olga
 
 FAST = {"backoff_base": 0.02, "backoff_max": 0.05}
 
@@ -107,7 +108,9 @@ async def test_every_attempt_failing_is_502_upstream_error_and_nothing_is_charge
 async def test_a_hang_hits_the_first_byte_timeout_504_and_the_provider_sees_the_cancel(
     home: Path, fake_openai: FakeOpenAI
 ) -> None:
-    olga = await start_olga(home, fake_openai, openai_extra={"first_byte_timeout": 0.3}, resilience=FAST)
+    point_openai_at(home, fake_openai.url)
+    cli("providers", "add", "openai", "--first-byte-timeout", "0.3", "--connect-timeout", "0.5", "--idle-timeout", "1")
+    olga = await start_olga(home, fake_openai, resilience=FAST)
     try:
         fake_openai.script(Script(hang=True))
         started = time.monotonic()

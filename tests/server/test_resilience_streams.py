@@ -157,3 +157,21 @@ async def test_a_client_that_leaves_while_waiting_for_a_whole_answer_cancels_the
     assert (record.status, record.error, record.usage_estimated) == (499, "client_disconnected", True)
     assert record.tokens_completion == 0 and record.cost_pico == charges[0]
     assert (record.attempts[0].error or "").startswith("client_disconnected")
+
+
+async def test_a_stream_that_goes_silent_ends_with_a_timeout_event(home: Path, fake_openai: FakeOpenAI) -> None:
+    olga = await start_olga(home, fake_openai, openai_extra={"idle_timeout": 0.2, "retry_on": [504]})
+    try:
+        fake_openai.script(Script(reply=LONG_REPLY, chunk_delay=0.6))  # the role chunk, then silence
+        async with aiohttp.ClientSession() as session:
+            async with session.post(olga.running.v1 + "/chat/completions", json=stream_request(),
+                                    headers={"Authorization": f"Bearer {olga.key}"}) as reply:
+                generation_id = reply.headers["x-olga-generation-id"]
+                events = sse_events(await reply.read())
+        assert json.loads(events[-1])["error"]["code"] == "upstream_timeout"
+        assert len(fake_openai.requests) == 1  # begun, so not retried even though 504 is in retry_on
+        record = await olga.record(generation_id)
+        assert (record.status, record.error) == (504, "upstream_timeout")
+        assert (record.attempts[0].error or "").startswith("idle_timeout")
+    finally:
+        await olga.close()
