@@ -9,6 +9,7 @@ import typer
 
 from olga_cli import __version__
 from olga_cli.cli import credits, doctor, env, keys, logs, models, providers, run, usage
+from olga_cli.cli.completion import enable_completion
 from olga_cli.cli.common import Env, guard_commands
 from olga_cli.cli.generation import generation
 from olga_cli.cli.serve import serve
@@ -57,4 +58,5 @@ guard_commands(app)
 
 
 def main() -> None:
-    app()
+    enable_completion()
+    app(prog_name="olga")  # also names the completion variable _OLGA_COMPLETE under `python -m`

@@ -1,0 +1,1 @@
+complete --command olga --no-files --arguments "(env _OLGA_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) olga)" --condition "env _OLGA_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) olga"
