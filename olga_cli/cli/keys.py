@@ -25,6 +25,7 @@ from olga_cli.cli.common import (
     store,
 )
 from olga_cli.errors import UserError
+from olga_cli.gateway.limits import stored_report
 from olga_cli.money import pico_to_usd, to_decimal, usd_to_pico
 from olga_cli.store import keys as key_store
 from olga_cli.store import ledger
@@ -84,6 +85,11 @@ def parse_credits(text: str | None, *, flag: str = "--credits") -> int | None:
 async def key_json(db: aiosqlite.Connection, row: KeyRow) -> dict[str, Any]:
     credits, spent = await ledger.key_totals(db, row.id)
     team = await key_store.get_team(db, row.team_id) if row.team_id else None
+    # Usage in each current window, every limit of the key and its team with usage and reset, alerts.
+    scopes: list[tuple[Any, str, str]] = [("key", row.id, row.name)]
+    if team is not None:
+        scopes.append(("team", team.id, team.name))
+    report = await stored_report(db, scopes, time.time())
     return {
         "id": row.id,
         "name": row.name,
@@ -102,6 +108,9 @@ async def key_json(db: aiosqlite.Connection, row: KeyRow) -> dict[str, Any]:
         "expires_at": _iso(row.expires_at),
         "zdr": row.zdr,
         "created_at": _iso(row.created_at),
+        "usage": report["usage"],
+        "limits": report["limits"],
+        "alerts": report["alerts"],
     }
 
 
@@ -208,12 +217,17 @@ def show(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
     if json_out:
         print_json(data)
         return
+    from olga_cli.cli.limits import print_report  # cli.limits imports this module
+
     table = Table(show_header=False, title=f"key {escape(data['name'])}", title_justify="left")
     table.add_column("field", style="bold")
     table.add_column("value")
     for field, value in data.items():
-        table.add_row(field, escape("-" if value is None else str(value)))
-    console().print(table)
+        if field not in ("usage", "limits", "alerts"):
+            table.add_row(field, escape("-" if value is None else str(value)))
+    out = console()
+    out.print(table)
+    print_report(out, data)
 
 
 @app.command("update")

@@ -407,3 +407,21 @@ def usage_report(
             report["usage"] = {window: window_view(usage, window, now) for window in WINDOWS}
         report["limits"].extend(limit_view(limit, name, usage, now) for limit in limits)
     return report
+
+
+async def stored_report(
+    db: aiosqlite.Connection, scopes: Sequence[tuple[Scope, str, str]], now: float, *, alerts: int = 20
+) -> dict[str, Any]:
+    """The report of ``GET /v1/key`` read from the store (settled usage only), with the latest alerts.
+
+    ``scopes`` are (scope, id, name), the key (or team) first: ``usage`` is the first scope's.
+    """
+    entries = []
+    for scope, scope_id, name in scopes:
+        usage = ScopeUsage.from_days(await limit_store.scope_usage_by_day(db, scope, scope_id))
+        entries.append((scope, scope_id, name, usage, await limit_store.list_limits(db, scope=scope, scope_id=scope_id)))
+    report = usage_report(entries, now)
+    names = {(scope, scope_id): name for scope, scope_id, name in scopes}
+    rows = await limit_store.list_alerts(db, list(names), limit=alerts)
+    report["alerts"] = [alert_view(row, names[(row.scope, row.scope_id)]) for row in rows]
+    return report

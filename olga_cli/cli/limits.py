@@ -1,0 +1,233 @@
+"""``olga limits``: usage limits on a key or a team (cost, requests or tokens per window), with alerts."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Optional
+
+import aiosqlite
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
+from olga_cli.cli.keys import find_key
+from olga_cli.errors import UserError
+from olga_cli.gateway.limits import ScopeUsage, limit_view
+from olga_cli.gateway.windows import METRICS, WINDOWS
+from olga_cli.money import usd_to_pico
+from olga_cli.store import keys as key_store
+from olga_cli.store import limits as limit_store
+from olga_cli.store.limits import LimitRow, Scope
+
+app = typer.Typer(help="Usage limits on keys and teams: cost, requests or tokens per window.", no_args_is_help=True)
+
+KeyOpt = Annotated[Optional[str], typer.Option("--key", help="The key (name or id) the limit applies to.")]
+TeamOpt = Annotated[Optional[str], typer.Option("--team", help="The team (name or id) the limit applies to.")]
+
+
+def parse_metric(text: str) -> str:
+    if text not in METRICS:
+        raise UserError(f"--metric must be one of {', '.join(METRICS)}, not {text!r}")
+    return text
+
+
+def parse_window(text: str) -> str:
+    if text not in WINDOWS:
+        raise UserError(f"--window must be one of {', '.join(WINDOWS)}, not {text!r}")
+    return text
+
+
+def parse_threshold(metric: str, text: str) -> int:
+    """USD for cost (kept as picodollars), a whole number of requests or tokens otherwise."""
+    if metric == "cost":
+        try:
+            value = usd_to_pico(text, what="--threshold")
+        except ValueError as exc:
+            raise UserError(f"{exc} (a cost threshold is USD, such as 10 or 0.50)") from None
+    else:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UserError(f"--threshold for {metric} must be a whole number, not {text!r}") from None
+    if value <= 0:
+        raise UserError("--threshold must be greater than 0")
+    return value
+
+
+def parse_alerts(text: str | None) -> tuple[int, ...]:
+    if text is None:
+        return ()
+    try:
+        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise UserError(f"--alert takes percentages of the threshold such as 50,80,100, not {text!r}") from None
+    if not values or any(not 1 <= value <= 100 for value in values):
+        raise UserError("--alert takes percentages between 1 and 100, such as 50,80,100")
+    return values
+
+
+async def _scope(db: aiosqlite.Connection, key: str | None, team: str | None) -> tuple[Scope, str, str]:
+    if (key is None) == (team is None):
+        raise UserError("give exactly one of --key KEY or --team TEAM")
+    if key is not None:
+        row = await find_key(db, key)
+        return "key", row.id, row.name
+    assert team is not None
+    found = await key_store.get_team(db, team)
+    if found is None:
+        raise UserError(f"no team named or with id '{team}'; see `olga teams list`")
+    return "team", found.id, found.name
+
+
+async def _scope_name(db: aiosqlite.Connection, limit: LimitRow) -> str:
+    if limit.scope == "key":
+        row = await key_store.get_key_any(db, limit.scope_id)
+        return row.name if row else limit.scope_id
+    team = await key_store.get_team(db, limit.scope_id)
+    return team.name if team else limit.scope_id
+
+
+async def limit_json(db: aiosqlite.Connection, limit: LimitRow) -> dict[str, Any]:
+    """The limit with its current usage (settled, from the store) and when it resets."""
+    usage = ScopeUsage.from_days(await limit_store.scope_usage_by_day(db, limit.scope, limit.scope_id))
+    return limit_view(limit, await _scope_name(db, limit), usage, time.time())
+
+
+def _short(ts: str | None) -> str:
+    """``2026-11-23T00:00:00Z`` -> ``2026-11-23 00:00Z`` (windows reset on whole minutes)."""
+    return "never" if ts is None else ts[:10] + " " + ts[11:16] + "Z"
+
+
+def limits_table(rows: list[dict[str, Any]], *, title: str = "limits") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "for", "limit", "usage", "used", "resets", "alerts"):
+        table.add_column(column, overflow="fold", justify="right" if column in ("usage", "used") else "left")
+    for row in rows:
+        money = "$" if row["metric"] == "cost" else ""
+        used = f"{row['percent']:g}%"
+        table.add_row(
+            str(row["id"]), f"{row['scope']} {escape(row['scope_name'])}", f"{row['window']} {row['metric']}",
+            f"{money}{row['usage']} of {money}{row['threshold']}", f"[red]{used}[/red]" if row["reached"] else used,
+            _short(row["resets_at"]), "/".join(str(a) for a in row["alerts"]) + "%" if row["alerts"] else "-",
+        )
+    return table
+
+
+def print_report(out: Console, data: dict[str, Any]) -> None:
+    """Usage per window, limits and recent alerts of a key or team (``olga keys show``, ``olga teams show``)."""
+    usage = Table(title="usage", title_justify="left")
+    for column in ("window", "spend", "requests", "tokens", "resets"):
+        usage.add_column(column, justify="left" if column in ("window", "resets") else "right")
+    for window, row in data["usage"].items():
+        usage.add_row(window, f"${row['spend']}", str(row["requests"]), str(row["tokens"]), _short(row["resets_at"]))
+    out.print(usage)
+    if data["limits"]:
+        out.print(limits_table(data["limits"]))
+    if data["alerts"]:
+        alerts = Table(title="alerts", title_justify="left")
+        for column in ("when", "limit", "scope", "reached", "usage"):
+            alerts.add_column(column)
+        for alert in data["alerts"]:
+            money = alert["metric"] == "cost"
+            alerts.add_row(
+                _short(alert["created_at"]), f"{alert['limit_id']} ({alert['window']} {alert['metric']})",
+                f"{alert['scope']} {escape(alert['scope_name'])}", f"{alert['percent']}%",
+                f"${alert['usage']}" if money else str(alert["usage"]),
+            )
+        out.print(alerts)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    key: KeyOpt = None,
+    team: TeamOpt = None,
+    metric: Annotated[str, typer.Option("--metric", help="cost (USD), requests or tokens (input + output).")] = "",
+    window: Annotated[
+        str, typer.Option("--window", help="daily (00:00 UTC), weekly (Monday), monthly (the 1st) or all-time.")
+    ] = "",
+    threshold: Annotated[str, typer.Option("--threshold", help="USD for cost, else a count.")] = "",
+    alert: Annotated[
+        Optional[str], typer.Option("--alert", help="Percentages that raise an alert, e.g. 50,80,100.")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Cap a key or a team; at the threshold requests get 429 until the window resets.
+
+    Example: olga limits add --team research --metric cost --window monthly --threshold 100 --alert 80,100
+    """
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        if not metric or not window or not threshold:
+            raise UserError("--metric, --window and --threshold are required, e.g. --metric cost --window daily --threshold 5")
+        chosen_metric = parse_metric(metric)
+        chosen_window = parse_window(window)
+        value = parse_threshold(chosen_metric, threshold)
+        percents = parse_alerts(alert)
+        async with store(env) as db:
+            scope, scope_id, _name = await _scope(db, key, team)
+            row = await limit_store.create_limit(
+                db, scope=scope, scope_id=scope_id, metric=chosen_metric, window=chosen_window, threshold=value,
+                alerts=percents,
+            )
+            return await limit_json(db, row)
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+    else:
+        console().print(
+            f"Added limit {data['id']}: {data['scope']} '{escape(data['scope_name'])}', {data['window']} "
+            f"{data['metric']} up to {'$' if data['metric'] == 'cost' else ''}{data['threshold']}."
+        )
+
+
+@app.command("list")
+def list_limits(ctx: typer.Context, key: KeyOpt = None, team: TeamOpt = None, json_out: JsonOption = False) -> None:
+    """Every limit with its usage and reset, or those of one key or team. Example: olga limits list --json"""
+    env = env_of(ctx)
+
+    async def work() -> list[dict[str, Any]]:
+        async with store(env) as db:
+            if key is None and team is None:
+                rows = await limit_store.list_limits(db)
+            else:
+                scope, scope_id, _name = await _scope(db, key, team)
+                rows = await limit_store.list_limits(db, scope=scope, scope_id=scope_id)
+            return [await limit_json(db, row) for row in rows]
+
+    rows = run(work())
+    if json_out:
+        print_json(rows)
+    elif not rows:
+        console().print("No limits. Add one with `olga limits add --key KEY --metric cost --window daily --threshold 5`.")
+    else:
+        console().print(limits_table(rows))
+
+
+@app.command("remove")
+def remove(ctx: typer.Context, limit_id: Annotated[str, typer.Argument(metavar="ID")], json_out: JsonOption = False) -> None:
+    """Remove a limit by id (from `olga limits list`). Example: olga limits remove 3"""
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        try:
+            number = int(limit_id)
+        except ValueError:
+            raise UserError(f"a limit id is a number from `olga limits list`, not {limit_id!r}") from None
+        async with store(env) as db:
+            row = await limit_store.get_limit(db, number)
+            if row is None:
+                raise UserError(f"no limit {number}; see `olga limits list`")
+            data = await limit_json(db, row)
+            await limit_store.remove_limit(db, number)
+            return {**data, "status": "removed"}
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+    else:
+        console().print(f"Removed limit {data['id']}.")

@@ -1,0 +1,195 @@
+"""``olga teams``: keys that share usage limits, a model allow-list and a rate multiplier."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Optional
+
+import aiosqlite
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from olga_cli.cli.common import JsonOption, console, env_of, parse_models, print_json, run, store
+from olga_cli.cli.keys import parse_multiplier
+from olga_cli.errors import UserError
+from olga_cli.gateway.limits import stored_report
+from olga_cli.gateway.windows import iso
+from olga_cli.store import keys as key_store
+from olga_cli.store import limits as limit_store
+from olga_cli.store.keys import TeamRow
+
+app = typer.Typer(help="Teams: keys that share limits, an allow-list and a rate multiplier.", no_args_is_help=True)
+
+ModelsOpt = Annotated[
+    Optional[str], typer.Option("--models", help="Models the team's keys may use, comma-separated ('*': any).")
+]
+MultOpt = Annotated[Optional[str], typer.Option("--rate-multiplier", help="Multiplies every cost of the team's keys.")]
+
+
+async def find_team(db: aiosqlite.Connection, ref: str) -> TeamRow:
+    team = await key_store.get_team(db, ref)
+    if team is None:
+        raise UserError(f"no team named or with id '{ref}'; see `olga teams list`")
+    return team
+
+
+def _models(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None or text.strip() in ("", "*") else parse_models(text)
+
+
+async def team_json(db: aiosqlite.Connection, team: TeamRow, *, report: bool = True) -> dict[str, Any]:
+    keys = [row for row in await key_store.list_keys(db) if row.team_id == team.id]
+    data: dict[str, Any] = {
+        "id": team.id,
+        "name": team.name,
+        "models": list(team.models) if team.models is not None else None,
+        "rate_multiplier": str(team.rate_multiplier),
+        "keys": [row.name for row in keys],
+        "created_at": iso(team.created_at),
+    }
+    if report:
+        data.update(await stored_report(db, [("team", team.id, team.name)], time.time()))
+    return data
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: str,
+    models: ModelsOpt = None,
+    rate_multiplier: MultOpt = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create a team; add keys with `olga keys create --team NAME`. Example: olga teams create research --models openai/*"""
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        allowed = _models(models)
+        multiplier = parse_multiplier(rate_multiplier)
+        async with store(env) as db:
+            if await key_store.get_team(db, name) is not None:
+                raise UserError(f"a team named '{name}' exists already; pick another name")
+            kwargs: dict[str, Any] = {"models": allowed}
+            if multiplier is not None:
+                kwargs["rate_multiplier"] = multiplier
+            return await team_json(db, await key_store.create_team(db, name=name, **kwargs))
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+    else:
+        console().print(f"Created team '{escape(data['name'])}' ({data['id']}).")
+
+
+@app.command("list")
+def list_teams(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """List teams with their keys. Example: olga teams list --json"""
+    env = env_of(ctx)
+
+    async def work() -> list[dict[str, Any]]:
+        async with store(env) as db:
+            return [await team_json(db, team) for team in await key_store.list_teams(db)]
+
+    rows = run(work())
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        console().print("No teams yet. Create one with `olga teams create NAME`.")
+        return
+    table = Table(title="olga teams", title_justify="left")
+    for column in ("name", "id", "keys", "models", "multiplier", "spent today", "limits"):
+        table.add_column(column, justify="right" if column == "spent today" else "left")
+    for team in rows:
+        table.add_row(
+            escape(team["name"]), team["id"], escape(", ".join(team["keys"]) or "-"),
+            escape(", ".join(team["models"]) if team["models"] is not None else "any"), team["rate_multiplier"],
+            f"${team['usage']['daily']['spend']}", str(len(team["limits"])),
+        )
+    console().print(table)
+
+
+@app.command("show")
+def show(ctx: typer.Context, team: str, json_out: JsonOption = False) -> None:
+    """A team, its keys, its usage in each window and its limits. Example: olga teams show research"""
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with store(env) as db:
+            return await team_json(db, await find_team(db, team))
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+        return
+    from olga_cli.cli.limits import print_report
+
+    out = console()
+    out.print(f"[bold]team {escape(data['name'])}[/bold] ({data['id']})")
+    out.print(f"keys: {escape(', '.join(data['keys']) or '-')}")
+    out.print(f"models: {escape(', '.join(data['models'])) if data['models'] is not None else 'any'}")
+    out.print(f"rate multiplier: {data['rate_multiplier']}")
+    print_report(out, data)
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    team: str,
+    name: Annotated[Optional[str], typer.Option("--name", help="A new name.")] = None,
+    models: ModelsOpt = None,
+    rate_multiplier: MultOpt = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Rename a team or change its allow-list or multiplier. Example: olga teams update research --models '*'"""
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        multiplier = parse_multiplier(rate_multiplier)
+        async with store(env) as db:
+            row = await find_team(db, team)
+            fields: dict[str, Any] = {}
+            if name is not None and name != row.name:
+                if await key_store.get_team(db, name) is not None:
+                    raise UserError(f"a team named '{name}' exists already")
+                fields["name"] = name
+            if models is not None:
+                fields["models"] = _models(models)
+            if multiplier is not None:
+                fields["rate_multiplier"] = multiplier
+            await key_store.update_team(db, row.id, **fields)
+            return await team_json(db, await find_team(db, row.id))
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+    else:
+        console().print(f"Updated team '{escape(data['name'])}'.")
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, team: str, json_out: JsonOption = False) -> None:
+    """Delete a team: its keys stay, without a team; its limits go. Example: olga teams delete research"""
+    env = env_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with store(env) as db:
+            row = await find_team(db, team)
+            data = await team_json(db, row, report=False)
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await key_store.delete_team(db, row.id)
+                await limit_store.remove_limits_of(db, "team", row.id)
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            return {**data, "status": "deleted"}
+
+    data = run(work())
+    if json_out:
+        print_json(data)
+    else:
+        left = f"; {len(data['keys'])} key(s) left it" if data["keys"] else ""
+        console().print(f"Deleted team '{escape(data['name'])}'{left}.")
