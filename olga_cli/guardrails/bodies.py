@@ -7,7 +7,7 @@ from typing import Any
 
 from olga_cli.guardrails.screen import Screen, ScreenOutcome
 from olga_cli.guardrails.spec import Api
-from olga_cli.guardrails.walkers import TextSlot, request_texts, response_texts
+from olga_cli.guardrails.walkers import TextSlot, drop_logprobs, request_texts, response_texts
 
 
 def screen_request(api: Api, body: Mapping[str, Any], screen: Screen) -> ScreenOutcome:
@@ -16,8 +16,12 @@ def screen_request(api: Api, body: Mapping[str, Any], screen: Screen) -> ScreenO
 
 
 def screen_response(api: Api, body: Mapping[str, Any], screen: Screen) -> ScreenOutcome:
-    """Screen every text the user will get in a non-streamed response; redacts `body` in place."""
-    return _screen_slots(response_texts(api, body), screen)
+    """Screen every text the user will get in a non-streamed response; redacts `body` in place
+    (token log-probabilities go too when anything was redacted, as they spell the text out)."""
+    outcome = _screen_slots(response_texts(api, body), screen)
+    if outcome.redacted:
+        drop_logprobs(api, body)
+    return outcome
 
 
 def _screen_slots(slots: Iterator[TextSlot], screen: Screen) -> ScreenOutcome:

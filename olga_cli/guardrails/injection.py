@@ -346,8 +346,12 @@ class PromptInjectionDetector:
         # A phrase is anchored on its keyword: hold from just before any keyword whose phrase could
         # still be completed by text yet to come.
         offset = max(0, size - _HOLD_WINDOW)
-        lowered = text[offset:].lower()
-        if len(lowered) != size - offset:
+        tail = text[offset:]
+        folded = fold(tail)
+        # Keywords are looked for as a reader sees them; folding only deletes characters, so a
+        # folded position is at or before the original one, and holding from it holds enough.
+        lowered = (folded.text if folded else tail).lower()
+        if len(lowered) != len(folded.text if folded else tail):
             return min(start, offset)
         for phrase in _PHRASES:
             lo = max(0, len(lowered) - phrase.after)

@@ -129,6 +129,11 @@ class Screen:
     def active(self) -> bool:
         return bool(self._groups)
 
+    @property
+    def may_change_text(self) -> bool:
+        """Whether a guardrail here redacts or blocks (a `log`-only screen never alters output)."""
+        return any(spec.action != "log" for spec in self.specs)
+
     def hits(self, text: str) -> list[Hit]:
         """Every (guardrail, match) pair that counts, in text order."""
         found: list[Hit] = []

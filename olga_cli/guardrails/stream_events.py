@@ -24,7 +24,7 @@ from typing import Any
 from olga_cli.guardrails.screen import Screen
 from olga_cli.guardrails.spec import Api, Violation
 from olga_cli.guardrails.stream import StreamScreener
-from olga_cli.guardrails.walkers import TextSlot, response_texts, responses_output_item
+from olga_cli.guardrails.walkers import TextSlot, drop_logprobs, response_texts, responses_output_item
 
 _CHAT_FIELDS = ("content", "refusal", "reasoning_content")
 _ANTHROPIC_DELTAS = {"text_delta": "text", "input_json_delta": "partial_json", "thinking_delta": "thinking"}
@@ -79,6 +79,9 @@ class StreamEventScreener:
             return []
         if not self.screen.active or not isinstance(event, dict):
             return [event]
+        if self.screen.may_change_text:
+            # Token log-probabilities spell out text that is held back or will be redacted.
+            drop_logprobs(self.api, event)
         if self.api == "chat":
             out = self._chat(event)
         elif self.api == "messages":

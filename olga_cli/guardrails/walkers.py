@@ -245,6 +245,31 @@ def responses_output_item(item: dict[str, Any], output_index: int) -> Iterator[T
     yield from _responses_item(item, f"output[{output_index}]", output=True)
 
 
+def drop_logprobs(api: Api, body: Any) -> None:
+    """Remove token log-probabilities from a response or stream event: each token's text would
+    repeat what a redaction removed (and in a stream, what is still held back)."""
+    if not isinstance(body, dict):
+        return
+    if api == "chat":
+        for _, choice in _dicts(body.get("choices")):
+            if choice.get("logprobs") is not None:
+                choice["logprobs"] = None
+    elif api == "responses":
+        # A text delta/done event, a content part, an output item, or a whole response.
+        parts: list[dict[str, Any]] = [body]
+        for key in ("part", "item", "response"):
+            if isinstance(body.get(key), dict):
+                parts.append(body[key])
+        items = [p for p in parts if "content" in p]
+        for holder in parts:
+            items += [item for _, item in _dicts(holder.get("output"))]
+        for item in items:
+            parts += [part for _, part in _dicts(item.get("content"))]
+        for part in parts:
+            if isinstance(part.get("logprobs"), list):
+                part["logprobs"] = []
+
+
 # --- Embeddings --------------------------------------------------------------------------------
 
 

@@ -111,7 +111,14 @@ def chat_stream(*, finish: bool = True) -> list[dict[str, Any]]:
                 "usage": {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14},
             }
         )
-    return events  # fmt: skip
+    for event in events:
+        # Token log-probabilities carry the text too: they must not outrun the screen.
+        for choice in event["choices"]:
+            piece = choice["delta"].get("content")
+            if piece:
+                token = {"token": piece, "logprob": -0.1, "bytes": list(piece.encode()), "top_logprobs": []}
+                choice["logprobs"] = {"content": [token]}
+    return events
 
 
 def chat_final(events: list[Any]) -> Any:
@@ -310,7 +317,12 @@ def responses_stream() -> list[dict[str, Any]]:
     ]
     for number, event in enumerate(events):
         event["sequence_number"] = number
-    return events  # fmt: skip
+    for event in events:
+        # Token log-probabilities carry the text too: they must not outrun the screen.
+        if event["type"] in ("response.output_text.delta", "response.output_text.done"):
+            event["logprobs"] = [{"token": event.get("delta", ANSWER), "logprob": -0.1, "top_logprobs": []}]
+    done_message["content"][0]["logprobs"] = [{"token": ANSWER, "logprob": -0.1, "top_logprobs": []}]
+    return events
 
 
 def test_responses_stream_is_redacted_in_deltas_and_in_every_full_text_event() -> None:

@@ -246,3 +246,22 @@ def test_a_block_anywhere_in_the_body_blocks_the_request_and_names_the_field() -
     assert outcome.blocked is not None and outcome.blocked.field == "messages[1].content"
     assert body["messages"][1]["content"] == f"I am {EMAIL}"
     assert not outcome.redacted
+
+
+def test_redacting_a_response_drops_token_logprobs_that_would_spell_the_text_out() -> None:
+    def body() -> dict[str, Any]:
+        logprobs = {"content": [{"token": EMAIL, "logprob": -0.1, "top_logprobs": []}]}
+        message = {"role": "assistant", "content": f"hi {EMAIL}"}
+        return {"choices": [{"index": 0, "message": message, "logprobs": logprobs}]}
+
+    redacted = body()
+    screen_response("chat", redacted, REDACT_OUT)
+    assert redacted["choices"][0]["logprobs"] is None
+    logged = body()
+    screen_response("chat", logged, Screen([GuardrailSpec("g", "audit", "pii", "output", "log")], "output"))
+    assert logged == body()
+
+    part = {"type": "output_text", "text": f"hi {EMAIL}", "logprobs": [{"token": EMAIL, "logprob": -0.1}]}
+    responses_body: dict[str, Any] = {"output": [{"type": "message", "content": [part]}]}
+    screen_response("responses", responses_body, REDACT_OUT)
+    assert part == {"type": "output_text", "text": "hi [EMAIL]", "logprobs": []}
