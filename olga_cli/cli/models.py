@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -20,7 +21,10 @@ def list_models(
     provider: Annotated[Optional[str], typer.Option("--provider", help="Only this provider's models.")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Models with prices (USD per million tokens). Example: olga models list --provider anthropic"""
+    """Models by provider, with aliases, prices (USD per million tokens) and context windows.
+
+    Example: olga models list --provider anthropic
+    """
     try:
         catalog = load_catalog(env_of(ctx).home)
     except CatalogError as exc:
@@ -31,19 +35,27 @@ def list_models(
         return
     if not entries:
         raise fail(f"no models for provider '{provider}'" if provider else "the catalog is empty")
-    table = Table(title=f"models (catalog {catalog.version})", title_justify="left")
-    for column, justify in (("model", "left"), ("aliases", "left"), ("input", "right"), ("cached", "right"),
-                            ("output", "right"), ("context", "right"), ("max out", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    entries.sort(key=lambda e: (e.provider, e.id))
+    table = Table(title=f"models (catalog {catalog.version})", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False)
+    for column, justify in (("provider", "left"), ("name", "left"), ("aliases", "left"), ("input", "right"),
+                            ("cached", "right"), ("output", "right"), ("×", "right"), ("context", "right"),
+                            ("max out", "right")):
+        table.add_column(column, justify=justify, overflow="fold", no_wrap=justify == "right")  # type: ignore[arg-type]
     for e in entries:
+        name = e.id.split("/", 1)[1] if e.id.startswith(e.provider + "/") else e.id
         table.add_row(
-            escape(e.id),
-            escape(", ".join(a for a in e.aliases if a != e.upstream)) or "-",
+            escape(e.provider),
+            escape(name),
+            escape(", ".join(a for a in e.aliases if a not in (e.upstream, name))) or "-",
             f"${e.input_per_mtok}",
             "-" if e.cached_input_per_mtok is None else f"${e.cached_input_per_mtok}",
             f"${e.output_per_mtok}",
+            "" if e.multiplier == 1 else str(e.multiplier),
             f"{e.context_window:,}" if e.context_window else "-",
             f"{e.max_output_tokens:,}" if e.max_output_tokens else "-",
         )
-    console().print(table)
-    console().print("Prices in USD per million tokens.")
+    out = console()
+    out.print(table)
+    out.print("Prices in USD per million tokens; × is a model's cost multiplier. "
+              "Name a model as provider/name or by an alias.")
