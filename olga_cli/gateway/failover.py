@@ -113,6 +113,7 @@ class Failover:
             served = await self._attempt(target, key)
             if served is not None:
                 return served
+        self._drop_probe()
         raise self._final_error()
 
     def _enter(self, target: Target) -> bool:
@@ -270,6 +271,7 @@ class Failover:
     # -- bookkeeping ------------------------------------------------------------------------------
 
     def _advance(self) -> None:
+        self._drop_probe()
         self._index += 1
         self._retries, self._tried, self._delay, self._exchange = 0, False, 0.0, None
 
@@ -302,6 +304,12 @@ class Failover:
     def _keep(self, extra: Extra | None) -> None:
         if extra is not None:
             self._ctx.extras.append(extra)
+
+    def _drop_probe(self) -> None:
+        """Leaving a target whose half-open probe this request held, without a verdict."""
+        if self._probe is not None:
+            self._gw.resilience.breakers.release(self._probe)
+            self._probe = None
 
     def _end_probe(self, target: Target, signal: str) -> None:
         """Tell the breaker how the provider did: a success or failure counts whoever saw it;

@@ -258,3 +258,15 @@ async def test_attempts_name_key_labels_never_keys(tmp_path: Path) -> None:
     await failover.next()
     assert "sk-secret" not in json.dumps([a.to_json() for a in ctx.record.attempts])
     assert all(a.latency_ms >= 0 for a in ctx.record.attempts)
+
+
+async def test_a_probe_left_without_a_verdict_lets_the_next_request_probe(tmp_path: Path) -> None:
+    """The probing request runs out of time before sending: it must not hold the half-open circuit."""
+    gw, clock = make_gateway(tmp_path, Upstream(ok()), breaker_cooldown=30, deadline=1e-9)
+    for _ in range(5):
+        gw.resilience.breakers.failure("a", now=clock.now, threshold=5)
+    clock.now += 30
+    with pytest.raises(UpstreamError, match="deadline"):
+        await request(gw, [target(provider("a", "sk-a"))])[0].next()
+    gw.config = Config(home=tmp_path)
+    assert (await request(gw, [target(provider("a", "sk-a"))])[0].next()).reply.status == 200
