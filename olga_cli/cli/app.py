@@ -17,7 +17,7 @@ from olga_cli.config import resolve_home
 
 app = typer.Typer(
     name="olga",
-    help="olga: a local LLM gateway for developers.",
+    help="olga: a local LLM gateway for developers. Example: olga serve, then olga logs --follow",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -12,7 +12,8 @@ from rich.table import Table
 from olga_cli.catalog import CatalogError, load_catalog
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json
 
-app = typer.Typer(help="Models olga knows and what they cost.", no_args_is_help=True)
+app = typer.Typer(help="Models olga knows and what they cost. Example: olga models list --provider openai",
+                  no_args_is_help=True)
 
 
 @app.command("list")
