@@ -2,15 +2,18 @@
 
 Typical use by the gateway::
 
-    screen = Screen(specs, "input")                      # specs: the key's, team's and global ones
+    specs = [...]                                        # the key's, team's and global GuardrailSpecs
+    screen = Screen(specs, "input")                      # once per request and stage
     outcome = screen_request("chat", body, screen)       # redacts body in place
-    if outcome.blocked: raise GuardrailBlocked(outcome.block_message())
+    if outcome.blocked:                                  # 422 guardrail_blocked
+        raise GuardrailBlocked(outcome.block_message())  # names guardrail, stage, entity types
+    record(v.as_record() for v in outcome.violations)    # metadata only, never the matched text
 
     out = Screen(specs, "output")
-    screen_response("chat", response_body, out)          # non-streamed
+    screen_response("chat", response_body, out)          # non-streamed: redacts in place
     events = StreamEventScreener("chat", out)            # streamed: per parsed SSE data object
     for event in events.process(chunk): send(event)
-    if events.blocked: ...                               # stop relaying, answer with an error event
+    if events.blocked: ...                               # stop relaying, send an error event
     for event in events.finish(): send(event)            # at end of stream, before [DONE]
 """
 

@@ -62,7 +62,7 @@ class StreamEventScreener:
         self._chat_envelope: dict[str, Any] = {}
         self._anthropic_kinds: dict[int, str] = {}
         self._sequence: int | None = None
-        self._item_ids: dict[int, Any] = {}
+        self._delta_templates: dict[str, dict[str, Any]] = {}
         self._blocked: Violation | None = None
 
     @property
@@ -191,12 +191,13 @@ class StreamEventScreener:
         kind = event.get("type")
         if not isinstance(kind, str):
             return [event]
-        if "item_id" in event:
-            self._item_ids[event.get("output_index", 0)] = event["item_id"]
         family, _, stage = kind.rpartition(".")
         if family in _RESPONSES_TEXT:
             key = _responses_key(event, _RESPONSES_TEXT[family][0])
             if stage == "delta":
+                if key not in self._delta_templates:
+                    skip = ("delta", "logprobs", "sequence_number", "obfuscation")
+                    self._delta_templates[key] = {k: v for k, v in event.items() if k not in skip}
                 released = self.screener.feed(key, event.get("delta") or "")[0]
                 if not released:
                     return []
@@ -233,24 +234,10 @@ class StreamEventScreener:
         return [self._responses_delta(key, rest)] if rest else []
 
     def _responses_delta(self, key: str, text: str) -> dict[str, Any]:
-        """A delta event carrying held-back text for lane `key` (`output[i]...`)."""
-        output_index = int(key[len("output[") : key.index("]")])
-        rest = key[key.index("].") + 2 :]
-        event: dict[str, Any] = {"output_index": output_index, "delta": text}
-        if output_index in self._item_ids:
-            event["item_id"] = self._item_ids[output_index]
-        if rest == "arguments":
-            event["type"] = "response.function_call_arguments.delta"
-        elif rest == "input":
-            event["type"] = "response.custom_tool_call_input.delta"
-        elif rest.startswith("summary["):
-            event["type"] = "response.reasoning_summary_text.delta"
-            event["summary_index"] = int(rest[len("summary[") : rest.index("]")])
-        else:
-            event["type"] = (
-                "response.refusal.delta" if rest.endswith(".refusal") else "response.output_text.delta"
-            )
-            event["content_index"] = int(rest[len("content[") : rest.index("]")])
+        """A delta event carrying held-back text for lane `key`, shaped like the lane's own deltas."""
+        event = {**self._delta_templates[key], "delta": text}
+        if event.get("type") == "response.output_text.delta":
+            event["logprobs"] = []
         return event
 
     def _settle_slots(self, slots: Iterator[TextSlot]) -> list[Any]:
