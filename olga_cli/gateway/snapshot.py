@@ -1,8 +1,8 @@
-"""Keys, teams and balances in memory, so no request waits on the store before going upstream.
+"""Keys, teams, balances and usage-limit definitions in memory, so no request waits on the store.
 
 The snapshot is built from the store at start-up and refreshed when another process (the CLI)
-commits: key rows and credit totals are re-read, while spend and reservations, which only this
-process changes, are kept. A key's balance is ``credits - spent - reserved``.
+commits: key, team and limit rows and credit totals are re-read, while spend and reservations,
+which only this process changes, are kept. A key's balance is ``credits - spent - reserved``.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import openai
@@ -48,11 +49,13 @@ async def test_headers_follow_the_state_on_whole_streamed_and_refused_responses(
     _, key = await mint_key(home, name="metered", rpm=5, tpm=1000, models=("openai/gpt-4o-mini",))
     running = await start_gateway(home)
     clock = Clock(T0).install(running)
-    body = {"model": "openai/gpt-4o-mini", "max_tokens": 50, "messages": [{"role": "user", "content": "Say hello"}]}
+    body: dict[str, Any] = {
+        "model": "openai/gpt-4o-mini", "max_tokens": 50, "messages": [{"role": "user", "content": "Say hello"}],
+    }
     estimate = estimate_prompt_tokens(body) + 50  # what a request holds against --tpm while in flight
     try:
         client = openai.AsyncOpenAI(base_url=running.v1, api_key=key, max_retries=0)
-        first = await client.chat.completions.with_raw_response.create(**body)  # type: ignore[call-overload]
+        first = await client.chat.completions.with_raw_response.create(**body)
         headers = first.headers
         assert headers["x-ratelimit-limit-requests"] == "5"
         assert headers["x-ratelimit-remaining-requests"] == "4"
@@ -62,7 +65,8 @@ async def test_headers_follow_the_state_on_whole_streamed_and_refused_responses(
         assert headers["x-ratelimit-reset-tokens"] == "1m0s"
 
         clock.now = T0 + 15
-        async with client.chat.completions.with_streaming_response.create(**body, stream=True) as streamed:
+        streaming = client.chat.completions.with_streaming_response.create(**body, stream=True)
+        async with streaming as streamed:
             assert streamed.headers["x-ratelimit-remaining-requests"] == "3"
             # The first request settled at its real 19 tokens; the second holds its estimate.
             assert streamed.headers["x-ratelimit-remaining-tokens"] == str(1000 - 19 - estimate)

@@ -6,6 +6,7 @@ import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import anthropic
@@ -31,7 +32,9 @@ async def test_two_hundred_concurrent_requests_cannot_overshoot_a_cent_a_day(hom
     # Each request may cost up to its reservation (every byte of the body a token, plus max_tokens) and
     # really costs a little less, so a few bursts are needed to reach the cent.
     fake_openai.usage = {"prompt_tokens": 6000, "completion_tokens": 500, "total_tokens": 6500}
-    body = {"model": "openai/gpt-4o-mini", "max_tokens": 500, "messages": [{"role": "user", "content": "word " * 1600}]}
+    body: dict[str, Any] = {
+        "model": "openai/gpt-4o-mini", "max_tokens": 500, "messages": [{"role": "user", "content": "word " * 1600}],
+    }
     entry = load_catalog(home).resolve("openai/gpt-4o-mini")
     assert entry is not None
     running = await start_gateway(home)
@@ -73,7 +76,7 @@ async def test_a_weekly_token_limit_refuses_until_monday(home: Path, fake_openai
     clock = Clock(WEDNESDAY).install(running)
     try:
         async with aiohttp.ClientSession() as session:
-            body = {"model": "openai/gpt-4o-mini", "stream": stream}
+            body: dict[str, Any] = {"model": "openai/gpt-4o-mini", "stream": stream}
             assert (await chat(session, running, key, **body))[0] == 200
             assert (await chat(session, running, key, **body))[0] == 200  # 19 < 30: admitted
             status, headers, data = await chat(session, running, key, **body)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import aiosqlite
 
 from olga_cli.gateway.limits import Demand, Limits
 from olga_cli.gateway.windows import WINDOWS, day_of
 from olga_cli.store import limits as limit_store
-from olga_cli.store.db import open_store
+from olga_cli.store.db import migrate, open_store
 from olga_cli.store.generations import write_batch
+from olga_cli.store.migrations import MIGRATIONS
 from tests.unit.limits.builders import key, limit, record, snapshot, team
 
 NOW = 1_795_000_000.0  # 2026-11-18, a Wednesday
@@ -54,3 +58,25 @@ async def test_usage_minute_and_alerts_survive_a_restart(tmp_path: Path) -> None
     assert sorted((a.percent, a.usage, a.generation_id) for a in stored_alerts) == [(1, 1, "gen-0"), (1, 1, "gen-3")]
     assert rebuilt.usage("key", "key_a").used("all-time", day_of(NOW), "cost") == (1 + 4 + 7) * 1_000_000
     assert rebuilt.usage("team", "team_1").used("all-time", day_of(NOW), "requests") == 3
+
+
+async def test_the_migration_counts_the_usage_recorded_before_limits_existed(tmp_path: Path) -> None:
+    """Records written before migration 002 count: those that went to a provider, by their key and team."""
+    db = await aiosqlite.connect(tmp_path / "olga.db", isolation_level=None)
+    try:
+        await db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+        for name, migration in MIGRATIONS:
+            if name != "002_limits":
+                await migration(db)
+                await db.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
+        alice = key("key_a", team_id="team_1")
+        sent = record(alice, NOW, cost=5, prompt=3, completion=4, gen_id="gen-sent")
+        refused = record(alice, NOW + 1, reached=False, gen_id="gen-refused")
+        await write_batch(db, [sent, refused])
+        assert await migrate(db) == ["002_limits"]
+        usage = await limit_store.usage_by_day(db)
+    finally:
+        await db.close()
+    day = day_of(NOW)
+    for scope in (("key", "key_a"), ("team", "team_1")):
+        assert usage[scope] == {day: limit_store.DayUsage(cost=5, requests=1, tokens=7)}
