@@ -10,7 +10,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import typer.completion
+# Typer keeps its completion machinery in private modules and re-exports none of it; these two
+# functions are what its own --install-completion uses, pinned by tests/cli/test_completions.py.
+from typer._completion_classes import completion_init
+from typer._completion_shared import get_completion_script
 
 PROG = "olga"
 COMPLETE_VAR = "_OLGA_COMPLETE"
@@ -19,11 +22,11 @@ FILES = {"bash": "olga.bash", "zsh": "_olga", "fish": "olga.fish"}
 
 def enable_completion() -> None:
     """Register the shells' completion classes, so `_OLGA_COMPLETE=complete_bash olga` answers."""
-    typer.completion.completion_init()
+    completion_init()
 
 
 def completion_script(shell: str) -> str:
-    return typer.completion.get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR, shell=shell) + "\n"
+    return get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR, shell=shell) + "\n"
 
 
 def write_completions(directory: Path) -> list[Path]:
