@@ -29,8 +29,12 @@ async def deliver_alerts(limits: Limits, webhook_url: Callable[[], str | None]) 
         while True:
             alert = await limits.outbox.get()
             url = webhook_url()
-            if url:
+            if not url:
+                continue
+            try:
                 await post_alert(session, url, alert.payload(), limits.webhook)
+            except Exception:  # one bad alert or URL must not end delivery for the ones after it
+                log.exception("could not deliver an alert for limit %s", alert.row.limit_id)
 
 
 async def post_alert(session: aiohttp.ClientSession, url: str, payload: dict[str, Any], policy: WebhookPolicy) -> bool:
@@ -43,6 +47,8 @@ async def post_alert(session: aiohttp.ClientSession, url: str, payload: dict[str
                 if 200 <= reply.status < 300:
                     return True
                 retry, why = reply.status >= 500 or reply.status in _RETRY_STATUSES, f"HTTP {reply.status}"
+        except aiohttp.InvalidURL:
+            retry, why = False, "[alerts] webhook_url in config.toml is not a valid URL"
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             retry, why = True, f"{type(exc).__name__}: {exc}"
         if not retry or attempt == policy.attempts:
