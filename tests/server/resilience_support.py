@@ -59,11 +59,18 @@ class Olga:
         return openai.AsyncOpenAI(base_url=self.running.v1, api_key=self.key, max_retries=0)
 
     async def post(self, payload: dict[str, Any], path: str = "/chat/completions") -> tuple[int, CIMultiDict[str], Any]:
-        async with aiohttp.ClientSession() as session:
-            async with session.post(self.running.v1 + path, json=payload,
-                                    headers={"Authorization": f"Bearer {self.key}"}) as reply:
-                raw = await reply.read()
-                return reply.status, CIMultiDict(reply.headers), json.loads(raw) if raw else None
+        auth = {"Authorization": f"Bearer {self.key}"}
+        async with aiohttp.ClientSession() as session, session.post(self.running.v1 + path, json=payload,
+                                                                    headers=auth) as reply:
+            raw = await reply.read()
+            return reply.status, CIMultiDict(reply.headers), json.loads(raw) if raw else None
+
+    async def post_raw(self, payload: dict[str, Any]) -> tuple[int, CIMultiDict[str], bytes]:
+        """A chat request read to its end as bytes (a stream, as the caller received it)."""
+        auth = {"Authorization": f"Bearer {self.key}"}
+        async with aiohttp.ClientSession() as session, session.post(self.running.v1 + "/chat/completions",
+                                                                    json=payload, headers=auth) as reply:
+            return reply.status, CIMultiDict(reply.headers), await reply.read()
 
     async def record(self, generation_id: str, *, wait: float = 2.0) -> GenerationRecord:
         """The record, polled for up to ``wait`` seconds (a disconnected caller's record has no response to wait on)."""

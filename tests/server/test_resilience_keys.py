@@ -39,7 +39,7 @@ async def test_a_key_rejected_with_401_is_set_aside_shown_invalid_and_resume_giv
     olga: Olga, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Script(status=401, body=error_body("Incorrect API key provided", code="invalid_api_key")))
-    status, headers, body = await olga.post(CHAT)
+    status, headers, _ = await olga.post(CHAT)
     assert status == 200  # served by the other key, at once
     record = await olga.record(headers["x-olga-generation-id"])
     assert [(a.status, a.key_label) for a in record.attempts] == [(401, "key-1"), (200, "key-3")]

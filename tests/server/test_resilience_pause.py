@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.openai_upstream import FakeOpenAI, Script, error_body
-from tests.server.resilience_support import CHAT, SECOND_MODEL, Olga, add_second_provider, cli_async, eventually, start_olga
+from tests.server.resilience_support import (
+    CHAT,
+    SECOND_MODEL,
+    Olga,
+    add_second_provider,
+    cli_async,
+    eventually,
+    start_olga,
+)
 
 
 @pytest.fixture

@@ -10,9 +10,17 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.fakes.openai_upstream import FakeOpenAI, Script, error_body
 from tests.fakes.gateway import point_openai_at
-from tests.server.resilience_support import CHAT, SECOND_MODEL, Olga, add_second_provider, cli, free_port, start_olga
+from tests.fakes.openai_upstream import FakeOpenAI, Script, error_body
+from tests.server.resilience_support import (
+    CHAT,
+    SECOND_MODEL,
+    Olga,
+    add_second_provider,
+    cli,
+    free_port,
+    start_olga,
+)
 
 FAST = {"backoff_base": 0.02, "backoff_max": 0.05}
 
@@ -147,7 +155,7 @@ async def test_a_context_length_400_falls_over_to_a_larger_window_without_markin
     try:
         too_long = error_body("This model's maximum context length is 128000 tokens.", code="context_length_exceeded")
         fake_openai.script(Script(status=400, body=too_long))
-        status, headers, body = await olga.post({**CHAT, "models": [SECOND_MODEL]})
+        status, _, body = await olga.post({**CHAT, "models": [SECOND_MODEL]})
         assert status == 200 and body["model"] == "gpt-4o-mini-served-by-second"
         # With a threshold of one failure, a blamed provider would now be skipped: it is not.
         status, _, _ = await olga.post(CHAT)

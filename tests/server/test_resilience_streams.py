@@ -16,7 +16,14 @@ from olga_cli.providers.tokens import count_tokens
 from olga_cli.store.db import open_store
 from olga_cli.store.generations import recent_generations
 from tests.fakes.openai_upstream import FakeOpenAI, Script
-from tests.server.resilience_support import CHAT, SECOND_MODEL, Olga, add_second_provider, sse_events, start_olga
+from tests.server.resilience_support import (
+    CHAT,
+    SECOND_MODEL,
+    Olga,
+    add_second_provider,
+    sse_events,
+    start_olga,
+)
 
 LONG_REPLY = "one two three four five six seven eight nine ten eleven twelve"  # 4-character pieces: 16 chunks
 
@@ -50,12 +57,9 @@ async def test_a_stream_cut_after_5_chunks_ends_with_an_error_event_and_is_never
     olga: Olga, fake_openai: FakeOpenAI, second: FakeOpenAI
 ) -> None:
     fake_openai.script(Script(reply=LONG_REPLY, cut_after=5))
-    async with aiohttp.ClientSession() as session:
-        async with session.post(olga.running.v1 + "/chat/completions", json=stream_request(),
-                                headers={"Authorization": f"Bearer {olga.key}"}) as reply:
-            assert reply.status == 200
-            generation_id = reply.headers["x-olga-generation-id"]
-            raw = await reply.read()  # the stream ends cleanly: no broken chunked transfer
+    status, headers, raw = await olga.post_raw(stream_request())  # ends cleanly: no broken chunked transfer
+    assert status == 200
+    generation_id = headers["x-olga-generation-id"]
     events = sse_events(raw)
     chunks = [json.loads(e) for e in events[:-1]]
     pieces = [c["choices"][0]["delta"].get("content", "") for c in chunks]
@@ -163,11 +167,8 @@ async def test_a_stream_that_goes_silent_ends_with_a_timeout_event(home: Path, f
     olga = await start_olga(home, fake_openai, openai_extra={"idle_timeout": 0.2, "retry_on": [504]})
     try:
         fake_openai.script(Script(reply=LONG_REPLY, chunk_delay=0.6))  # the role chunk, then silence
-        async with aiohttp.ClientSession() as session:
-            async with session.post(olga.running.v1 + "/chat/completions", json=stream_request(),
-                                    headers={"Authorization": f"Bearer {olga.key}"}) as reply:
-                generation_id = reply.headers["x-olga-generation-id"]
-                events = sse_events(await reply.read())
+        _, headers, raw = await olga.post_raw(stream_request())
+        generation_id, events = headers["x-olga-generation-id"], sse_events(raw)
         assert json.loads(events[-1])["error"]["code"] == "upstream_timeout"
         assert len(fake_openai.requests) == 1  # begun, so not retried even though 504 is in retry_on
         record = await olga.record(generation_id)

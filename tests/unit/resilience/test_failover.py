@@ -13,7 +13,13 @@ import pytest
 
 from olga_cli.catalog import load_catalog
 from olga_cli.config import Config, KeySource, ProviderConfig
-from olga_cli.errors import ProviderPaused, ProviderUnavailable, UpstreamError, UpstreamHTTPError, UpstreamTimeout
+from olga_cli.errors import (
+    ProviderPaused,
+    ProviderUnavailable,
+    UpstreamError,
+    UpstreamHTTPError,
+    UpstreamTimeout,
+)
 from olga_cli.gateway.failover import Failover
 from olga_cli.gateway.keypool import KeyPools
 from olga_cli.gateway.retry import Resilience, Timing, backoff, policy_of
@@ -114,7 +120,7 @@ async def test_503_is_retried_after_a_jittered_exponential_backoff(tmp_path: Pat
 
 async def test_retries_are_bounded_by_max_retries_then_the_fallback_serves(tmp_path: Path) -> None:
     upstream = Upstream(err(529), err(529), ok())
-    failover, _, ctx, clock = setup(tmp_path, upstream, [target(provider("a", "sk-a", max_retries=1)), target(provider("b", "sk-b"))])
+    failover, _, _, clock = setup(tmp_path, upstream, [target(provider("a", "sk-a", max_retries=1)), target(provider("b", "sk-b"))])
     await failover.next()
     assert upstream.sent == [("a", "key-1"), ("a", "key-1"), ("b", "key-1")]
     assert len(clock.slept) == 1  # a fallback goes at once
