@@ -7,8 +7,9 @@ then measures:
 - each detector alone and a screen with one guardrail of every type (redacting), in microseconds
   per KB (best and median of several runs);
 - a Chat Completions request body of many messages through `screen_request`;
-- stream screening of the same text fed in 16-character deltas (about four tokens): microseconds
-  per KB and per delta, and the characters held back (mean and max) after each delta.
+- stream screening of the same text fed in 16-character deltas and in one-word deltas (about a
+  token each, as models stream): microseconds per KB and per delta, and the characters held back
+  (mean and max) after each delta, with and without a prompt-injection output guardrail.
 
 The target is well under 1 ms (1000 us) per KB for the full screen.
 
@@ -26,6 +27,7 @@ import datetime as dt
 import json
 import platform
 import random
+import re
 import statistics
 import string
 import sys
@@ -117,15 +119,28 @@ def per_kb(samples: list[float], size: int) -> dict[str, float]:
     }
 
 
-def stream_run(screen: Screen, text: str, delta: int) -> tuple[str, list[int]]:
+def stream_run(screen: Screen, deltas: list[str]) -> tuple[str, list[int]]:
     screener = StreamScreener(screen)
     out: list[str] = []
     held: list[int] = []
-    for start in range(0, len(text), delta):
-        out.append(screener.feed("choices[0].message.content", text[start : start + delta])[0])
+    for delta in deltas:
+        out.append(screener.feed("choices[0].message.content", delta)[0])
         held.append(screener.held("choices[0].message.content"))
     out.append(screener.finish("choices[0].message.content")[0])
     return "".join(out), held
+
+
+def stream_report(screen: Screen, deltas: list[str], size: int, repeats: int) -> dict[str, Any]:
+    streamed, held = stream_run(screen, deltas)
+    samples = timed(lambda: stream_run(screen, deltas), repeats)
+    return {
+        **per_kb(samples, size),
+        "deltas": len(deltas),
+        "median_us_per_delta": round(statistics.median(samples) / len(deltas) * 1e6, 1),
+        "held_mean_chars": round(statistics.mean(held), 1),
+        "held_max_chars": max(held),
+        "same_as_whole_text": streamed == screen.screen_text("".join(deltas)).text,
+    }
 
 
 def main() -> None:
@@ -165,21 +180,15 @@ def main() -> None:
 
     results["chat_request_100_messages"] = per_kb(timed(request, args.repeats), size)
 
-    streamed, held = stream_run(output_screen, text, 16)
-    stream_samples = timed(lambda: stream_run(output_screen, text, 16), max(3, args.repeats // 3))
-    results["stream_16_char_deltas"] = {
-        **per_kb(stream_samples, size),
-        "median_us_per_delta": round(statistics.median(stream_samples) / len(held) * 1e6, 1),
-        "held_mean_chars": round(statistics.mean(held), 1),
-        "held_max_chars": max(held),
-        "same_as_whole_text": streamed == screened.text,
-    }
-    pii_only = Screen(specs[:2], "output")
-    _, held_pii = stream_run(pii_only, text, 16)
-    results["stream_16_char_deltas_pii_secrets_only"] = {
-        "held_mean_chars": round(statistics.mean(held_pii), 1),
-        "held_max_chars": max(held_pii),
-    }
+    # Streams: fixed 16-character deltas, and one word per delta (about one token, as models send).
+    fixed = [text[i : i + 16] for i in range(0, size, 16)]
+    words = re.findall(r"\s*\S+|\s+$", text)
+    stream_repeats = max(3, args.repeats // 3)
+    results["stream_16_char_deltas"] = stream_report(output_screen, fixed, size, stream_repeats)
+    results["stream_word_deltas"] = stream_report(output_screen, words, size, stream_repeats)
+    results["stream_word_deltas_pii_secrets_only"] = stream_report(
+        Screen(specs[:2], "output"), words, size, stream_repeats
+    )
 
     report = {
         "benchmark": "guardrails",

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from olga_cli.guardrails.detector import Match
-from olga_cli.guardrails.scan import finditer_in, folded_windows
+from olga_cli.guardrails.scan import KeywordIndex, finditer_in, merge_windows
 from olga_cli.guardrails.spec import GuardrailType
 from olga_cli.guardrails.unicode_tricks import (
     HIDDEN_ANY,
@@ -287,6 +287,7 @@ _BASE64_RUN = re.compile(
 )
 _MAX_DECODE = 65536
 _WORDS = re.compile(r"[A-Za-z]{2,}")
+_KEYWORDS = KeywordIndex(phrase.keywords for phrase in _PHRASES)
 _PHRASE_WINDOW = 120
 _HOLD_WINDOW = 160
 _PHRASE_AFTER = 200
@@ -350,23 +351,28 @@ class PromptInjectionDetector:
         folded = fold(tail)
         # Keywords are looked for as a reader sees them; folding only deletes characters, so a
         # folded position is at or before the original one, and holding from it holds enough.
-        lowered = (folded.text if folded else tail).lower()
-        if len(lowered) != len(folded.text if folded else tail):
+        view = folded.text if folded else tail
+        lowered = view.lower()
+        if len(lowered) != len(view):
             return min(start, offset)
-        for phrase in _PHRASES:
-            lo = max(0, len(lowered) - phrase.after)
-            for keyword in phrase.keywords:
-                found = lowered.find(keyword, lo)
-                if found != -1:
-                    start = min(start, max(0, offset + found - phrase.before))
+        end = len(lowered)
+        for index, positions in _KEYWORDS.occurrences(lowered).items():
+            phrase = _PHRASES[index]
+            for position in positions:
+                if position >= end - phrase.after:
+                    start = min(start, max(0, offset + position - phrase.before))
         return start
 
     @staticmethod
     def _phrases(original: str, view: str, folded: Folded | None, out: list[Match]) -> None:
         lowered = view.lower()
-        for phrase in _PHRASES:
+        size = len(view)
+        # Lower-casing keeps offsets except for a few letters (such as 'İ'); then scan everything.
+        whole = [(0, size)] if len(lowered) != size else None
+        for index, positions in _KEYWORDS.occurrences(lowered).items():
+            phrase = _PHRASES[index]
             # Every match contains one of the phrase's keywords: scan only around them.
-            spans = folded_windows(view, lowered, phrase.keywords, before=phrase.before, after=_PHRASE_AFTER)
+            spans = whole or merge_windows(positions, size, before=phrase.before, after=_PHRASE_AFTER)
             for m in finditer_in(phrase.regex, view, spans):
                 confidence = phrase.score(m)
                 start, end = m.start(), m.end()

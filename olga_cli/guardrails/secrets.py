@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from olga_cli.guardrails.detector import Match
-from olga_cli.guardrails.scan import finditer_in, folded_windows, trailing_run
+from olga_cli.guardrails.scan import KeywordIndex, finditer_in, merge_windows, trailing_run
 from olga_cli.guardrails.spec import GuardrailType
 
 
@@ -162,6 +162,10 @@ _ASSIGNMENT = re.compile(
     r"(?:[:=]|:=|=>)\s*[\"']?([A-Za-z0-9/+_\-.=~]{16,256})(?![A-Za-z0-9/+_\-.=~])"
 )
 _ASSIGNMENT_WORDS = ("key", "secret", "token", "passw", "pwd", "credential")
+# Which patterns can match: their literals in the text (case-sensitive ones), or their labels in the
+# lower-cased text (case-insensitive ones, then the assignment words as one more group).
+_LITERALS = KeywordIndex(() if p.folded else p.literals for p in _PATTERNS)
+_LABELS = KeywordIndex([*(p.literals if p.folded else () for p in _PATTERNS), _ASSIGNMENT_WORDS])
 _PLACEHOLDER = re.compile(r"(?i)example|x{6,}|\*{4,}|your[_\-]|placeholder|changeme|dummy|redacted")
 
 # The tail that may still grow into a secret: a token (keys, URLs, base64) or a PEM label in the making.
@@ -193,16 +197,22 @@ class SecretsDetector:
         return 96
 
     def detect(self, text: str) -> list[Match]:
-        folded: str | None = None
         matches: list[Match] = []
-        for pattern in _PATTERNS:
+        size = len(text)
+        folded = text.lower()
+        present = _LITERALS.occurrences(text)
+        labels = _LABELS.occurrences(folded)
+        # Lower-casing keeps offsets except for a few letters (such as 'İ'); then scan everything.
+        whole = [(0, size)]
+        offsets_kept = len(folded) == size
+        for index, pattern in enumerate(_PATTERNS):
             if pattern.folded:
                 # Case-insensitive patterns cannot jump to a literal: run them near the label only.
-                if folded is None:
-                    folded = text.lower()
-                spans = folded_windows(text, folded, pattern.literals, before=32, after=320)
-            elif any(literal in text for literal in pattern.literals):
-                spans = [(0, len(text))]
+                if index not in labels:
+                    continue
+                spans = merge_windows(labels[index], size, before=32, after=320) if offsets_kept else whole
+            elif index in present:
+                spans = whole
             else:
                 continue
             for m in finditer_in(pattern.regex, text, spans):
@@ -213,10 +223,9 @@ class SecretsDetector:
                 matches.append(
                     Match(pattern.entity, m.start(pattern.group), m.end(pattern.group), confidence)
                 )
-        if folded is None:
-            folded = text.lower()
-        spans = folded_windows(text, folded, _ASSIGNMENT_WORDS, before=16, after=320)
-        if spans:
+        assignments = labels.get(len(_PATTERNS))
+        if assignments:
+            spans = merge_windows(assignments, size, before=16, after=320) if offsets_kept else whole
             self._assignments(text, spans, matches)
         return matches
 
