@@ -1,7 +1,14 @@
 """One request's conversation with one provider, for a pair of (caller's API, provider's API).
 
 An ``Exchange`` knows the upstream path and body, how to turn the provider's answer into the caller's,
-and how to relay a stream. Same-API pairs pass bytes through untouched; other pairs translate.
+and how to relay a stream. Same-API pairs pass bytes through untouched; other pairs translate
+(``providers.translate``), provider errors included (``convert_error``)::
+
+    caller      openai / openai-compatible / mock        anthropic
+    chat        passthrough                              translated (Messages)
+    messages    translated (Chat)                        passthrough
+    responses   passthrough (openai), else via Chat      translated (Messages)
+    embeddings  passthrough                              -
 """
 
 from __future__ import annotations
@@ -11,10 +18,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from olga_cli.errors import InvalidRequest
+from olga_cli.catalog import DEFAULT_MAX_OUTPUT
+from olga_cli.config import ProviderConfig
+from olga_cli.errors import InvalidRequest, UpstreamError
 from olga_cli.gateway.routing import Target
-from olga_cli.providers import openai
-from olga_cli.providers.relay import Facts, StreamRelay
+from olga_cli.providers import anthropic, openai, openai_responses
+from olga_cli.providers.messages_to_chat import MaxTokensField
+from olga_cli.providers.relay import Facts, StreamRelay, TranslatedRelay
+from olga_cli.providers.translate import (
+    stream_translator,
+    translate_error,
+    translate_request,
+    translate_response,
+)
+from olga_cli.providers.translate_common import Api as WireApi
 
 Api = Literal["chat", "messages", "responses", "embeddings"]
 
@@ -66,11 +83,118 @@ def _embeddings_to_openai(body: dict[str, Any], target: Target, headers: dict[st
     )
 
 
+def _messages_to_anthropic(body: dict[str, Any], target: Target, headers: dict[str, str]) -> Exchange:
+    """Same API: the body as the caller wrote it, its anthropic-version and anthropic-beta headers too."""
+    return Exchange(
+        path="/v1/messages",
+        body=anthropic.prepare_messages(body, target.upstream_model, default_max_tokens=default_max_tokens(target)),
+        convert=_passthrough(anthropic.message_facts),
+        relay=anthropic.MessagesPassthroughRelay,
+        headers=anthropic.forwarded_headers(headers),
+    )
+
+
+def _responses_to_openai(body: dict[str, Any], target: Target, headers: dict[str, str]) -> Exchange:
+    if target.provider.kind != "openai":
+        # The mock and OpenAI-compatible servers speak Chat Completions only.
+        return _translated(body, target, caller="responses", provider="chat", path="/chat/completions")
+    return Exchange(
+        path="/responses",
+        body=openai_responses.prepare_responses(body, target.upstream_model),
+        convert=_passthrough(openai_responses.response_facts),
+        relay=openai_responses.ResponsesPassthroughRelay,
+    )
+
+
+def _messages_to_openai(body: dict[str, Any], target: Target, headers: dict[str, str]) -> Exchange:
+    return _translated(body, target, caller="messages", provider="chat", path="/chat/completions")
+
+
+def _chat_to_anthropic(body: dict[str, Any], target: Target, headers: dict[str, str]) -> Exchange:
+    return _translated(body, target, caller="chat", provider="messages", path="/v1/messages")
+
+
+def _responses_to_anthropic(body: dict[str, Any], target: Target, headers: dict[str, str]) -> Exchange:
+    return _translated(body, target, caller="responses", provider="messages", path="/v1/messages")
+
+
+# Anthropic requires max_tokens. When a caller sends none, olga asks for the model's maximum output,
+# capped: a long enough answer for nearly any request, short enough that a non-streamed answer comes
+# back within the provider's time limits. (Credits are reserved for the model's full maximum anyway.)
+MAX_TOKENS_CAP = 16384
+
+
+def default_max_tokens(target: Target) -> int:
+    return min(target.entry.max_output_tokens or DEFAULT_MAX_OUTPUT, MAX_TOKENS_CAP)
+
+
+def _max_tokens_field(provider: ProviderConfig) -> MaxTokensField:
+    # OpenAI's current models want max_completion_tokens; compatible servers mostly know only max_tokens.
+    return "max_completion_tokens" if provider.kind == "openai" else "max_tokens"
+
+
+def _translated(body: dict[str, Any], target: Target, *, caller: WireApi, provider: WireApi, path: str) -> Exchange:
+    """A pair that translates: the request now (a ``TranslationError`` names a field that cannot go),
+    the answer, the stream and the provider's errors on the way back."""
+    upstream = translate_request(
+        body,
+        caller=caller,
+        provider=provider,
+        upstream_model=target.upstream_model,
+        default_max_tokens=default_max_tokens(target),
+        max_tokens_field=_max_tokens_field(target.provider),
+    )
+
+    def convert(raw: bytes) -> Converted:
+        try:
+            answer = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            answer = None
+        if not isinstance(answer, dict):
+            raise UpstreamError(f"Provider '{target.provider.name}' sent an answer that is not a JSON object; retry.")
+        facts = anthropic.message_facts(answer) if provider == "messages" else openai.chat_facts(answer)
+        shown = facts.model or target.upstream_model
+        out = translate_response(answer, caller=caller, provider=provider, model=shown, request=body)
+        facts.finish_reason = _finish_reason(caller, out)
+        return Converted(_dump(out), facts)
+
+    def relay() -> StreamRelay:
+        translator = stream_translator(caller=caller, provider=provider, model=target.upstream_model, request=body)
+        return TranslatedRelay(translator)
+
+    def convert_error(status: int, raw: bytes) -> bytes:
+        try:
+            parsed: Any = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            parsed = raw
+        return _dump(translate_error(status, parsed, caller=caller))
+
+    return Exchange(path=path, body=upstream, convert=convert, relay=relay, convert_error=convert_error)
+
+
+def _finish_reason(caller: WireApi, out: dict[str, Any]) -> str | None:
+    """How the translated answer ended, in the caller's API (Chat's words for a Responses caller)."""
+    if caller == "responses":
+        return openai_responses.finish_reason_of(out)
+    choices = out.get("choices") or [{}]
+    reason = out.get("stop_reason") if caller == "messages" else choices[0].get("finish_reason")
+    return str(reason) if reason is not None else None
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 Builder = Callable[[dict[str, Any], Target, dict[str, str]], Exchange]
 
-# (caller's API, provider's API format) -> builder. Other modules register the translated pairs.
+# (caller's API, provider's API format) -> builder.
 BUILDERS: dict[tuple[str, str], Builder] = {
     ("chat", "openai"): _chat_to_openai,
+    ("chat", "anthropic"): _chat_to_anthropic,
+    ("messages", "anthropic"): _messages_to_anthropic,
+    ("messages", "openai"): _messages_to_openai,
+    ("responses", "openai"): _responses_to_openai,
+    ("responses", "anthropic"): _responses_to_anthropic,
     ("embeddings", "openai"): _embeddings_to_openai,
 }
 

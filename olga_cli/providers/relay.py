@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from olga_cli.providers.sse import SSEEvent
+from olga_cli.providers.translate_common import StreamTranslator
 from olga_cli.providers.usage import Usage
 
 
@@ -25,10 +26,36 @@ class StreamRelay(Protocol):
 
     ``feed`` returns the bytes to send to the caller now; ``finish`` the bytes that end the stream
     (sent only after the record is committed). ``facts`` is complete once ``finish`` has run.
+    A relay that knows how its caller's API ends a broken stream also has ``fail`` (see
+    ``TranslatedRelay``); the pipeline uses it when present.
     """
 
-    facts: Facts
+    @property
+    def facts(self) -> Facts: ...
 
     def feed(self, event: SSEEvent) -> list[bytes]: ...
 
     def finish(self) -> list[bytes]: ...
+
+
+class TranslatedRelay:
+    """A stream translator (``providers.translate.stream_translator``) as a ``StreamRelay``."""
+
+    __slots__ = ("_translator",)
+
+    def __init__(self, translator: StreamTranslator) -> None:
+        self._translator = translator
+
+    @property
+    def facts(self) -> Facts:
+        t = self._translator
+        return Facts(usage=t.usage, finish_reason=t.finish_reason, upstream_id=t.upstream_id, text=t.text)
+
+    def feed(self, event: SSEEvent) -> list[bytes]:
+        return self._translator.feed(event)
+
+    def finish(self) -> list[bytes]:
+        return self._translator.finish()
+
+    def fail(self, message: str, *, type: str = "api_error", code: str | None = None) -> list[bytes]:
+        return self._translator.fail(message, type=type, code=code)

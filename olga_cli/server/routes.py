@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from olga_cli.server import info
+from olga_cli.server import info, unmetered
 from olga_cli.server.metrics import metrics_handler
 from olga_cli.server.proxy import proxy_handler
 
 PROVIDER = "{provider:[A-Za-z0-9][A-Za-z0-9_.-]*}"
+RESPONSE_ID = "{response_id:[A-Za-z0-9_-]+}"
 
 
 def setup_routes(app: web.Application) -> None:
@@ -31,3 +32,9 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_post(f"{prefix}/{PROVIDER}/messages", messages)
         app.router.add_post(f"{prefix}/{PROVIDER}/v1/messages", messages)
         app.router.add_post(f"{prefix}/{PROVIDER}/embeddings", embeddings)
+        # Passed to the provider without metering (gateway/unmetered.py).
+        for pinned in ("", f"/{PROVIDER}", f"/{PROVIDER}/v1"):
+            app.router.add_post(f"{prefix}{pinned}/messages/count_tokens", unmetered.count_tokens)
+        for pinned in ("", f"/{PROVIDER}"):
+            app.router.add_get(f"{prefix}{pinned}/responses/{RESPONSE_ID}", unmetered.stored_response)
+            app.router.add_delete(f"{prefix}{pinned}/responses/{RESPONSE_ID}", unmetered.stored_response)

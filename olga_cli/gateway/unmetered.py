@@ -1,0 +1,123 @@
+"""Calls passed to a provider without metering: Anthropic's token counting, and the Responses API's
+stored responses (``GET``/``DELETE /v1/responses/{id}``).
+
+Neither generates tokens, so neither is charged, held against limits or recorded: counting tokens is
+free at Anthropic, and clients such as Claude Code count before most turns, so records of them would
+bury the generations in ``olga logs`` and use up request limits meant for generations; a stored
+response was recorded (and charged) when it was made. Both still need an active olga key, and token
+counting the model's allow-list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from olga_cli.errors import InvalidRequest, NotFound, ProviderUnavailable, UpstreamError, UpstreamTimeout
+from olga_cli.gateway.allowlist import check_allowed
+from olga_cli.gateway.auth import authenticate
+from olga_cli.gateway.routing import check_available, pinned_provider, target_for
+from olga_cli.gateway.state import Gateway
+from olga_cli.gateway.upstream import UpstreamFailure, UpstreamReply
+from olga_cli.providers import anthropic
+from olga_cli.providers.tokens import estimate_prompt_tokens
+from olga_cli.store.generations import get_generation
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+async def count_tokens(
+    gw: Gateway, headers: Mapping[str, str], raw_body: bytes, *, pinned: str | None
+) -> Answer:
+    """``POST /v1/messages/count_tokens``: the provider's own count for an Anthropic provider; olga's
+    estimate (said so in ``x-olga-estimated``) for a provider that has no such endpoint."""
+    key = authenticate(gw.snapshot, headers, gw.clock())
+    body = _json_object(raw_body)
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise InvalidRequest(
+            "'model' must be a model name such as 'anthropic/claude-haiku-4-5'.", param="model"
+        )
+    provider = pinned_provider(gw.config, pinned) if pinned else None
+    target = target_for(gw.config, gw.catalog, api_format="anthropic", model=model, pinned=provider)
+    check_allowed(gw.snapshot, key, target.entry, target.model_id)
+    check_available(target)
+    if target.provider.kind != "anthropic":
+        estimate = json.dumps({"input_tokens": estimate_prompt_tokens(body)}).encode()
+        return Answer(200, {"Content-Type": "application/json", "x-olga-estimated": "true"}, estimate)
+    provider_key = gw.keypools.pick(target.provider, now=gw.clock())
+    upstream = anthropic.prepare_count_tokens(body, target.upstream_model)
+    return await _send(
+        target.provider.name,
+        lambda: gw.upstreams.send(
+            target.provider,
+            provider_key,
+            "/v1/messages/count_tokens",
+            upstream,
+            extra_headers=anthropic.forwarded_headers(headers),
+        ),
+    )
+
+
+async def stored_response(
+    gw: Gateway,
+    headers: Mapping[str, str],
+    *,
+    method: str,
+    response_id: str,
+    query: str,
+    pinned: str | None,
+) -> Answer:
+    """``GET``/``DELETE /v1/responses/{id}``, sent to the provider that made the response, with the
+    provider key olga uses for it. Only the olga key that made the response can reach it."""
+    key = authenticate(gw.snapshot, headers, gw.clock())
+    record = await get_generation(gw.db, response_id, key_id=key.row.id)
+    if record is None or record.upstream_id != response_id or (pinned and record.provider != pinned):
+        raise NotFound(
+            f"No response '{response_id}' was made through olga with this key. Responses are found by the id "
+            "the provider gave them, and only by the key that made them."
+        )
+    provider = gw.config.providers.get(record.provider or "")
+    if provider is None:
+        raise ProviderUnavailable(
+            f"Provider '{record.provider}', which made response '{response_id}', is no longer connected."
+        )
+    if provider.kind != "openai" or not record.endpoint.endswith("/responses"):
+        raise NotFound(
+            f"Response '{response_id}' was served by '{provider.name}', which speaks another API: olga translated "
+            "it and keeps no stored copy. Send the whole conversation in `input` instead."
+        )
+    provider_key = gw.keypools.pick(provider, now=gw.clock())
+    path = f"/responses/{response_id}" + (f"?{query}" if query else "")
+    return await _send(
+        provider.name, lambda: gw.upstreams.send(provider, provider_key, path, {}, method=method)
+    )
+
+
+async def _send(name: str, request: Callable[[], Awaitable[UpstreamReply]]) -> Answer:
+    """The provider's answer as it came; olga's own 502/504 when it could not be had."""
+    try:
+        reply = await request()
+        raw = await reply.read()
+    except UpstreamFailure as failure:
+        if failure.is_timeout:
+            raise UpstreamTimeout(f"Provider '{name}' timed out ({failure}); try again.") from None
+        raise UpstreamError(f"Provider '{name}' failed ({failure}); try again.") from None
+    return Answer(reply.status, {"Content-Type": reply.content_type or "application/json"}, raw)
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"The request body is not valid JSON ({exc}); send a JSON object.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return body

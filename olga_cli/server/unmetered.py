@@ -1,0 +1,51 @@
+"""Routes passed to a provider without metering (see ``gateway.unmetered``): Anthropic's token
+counting and the Responses API's stored responses."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from olga_cli.errors import GatewayError, RequestTooLarge
+from olga_cli.gateway import unmetered
+from olga_cli.gateway.render import ErrorShape, render
+from olga_cli.server.state import gateway_of
+
+
+def _respond(answer: unmetered.Answer) -> web.Response:
+    return web.Response(status=answer.status, headers=answer.headers, body=answer.body)
+
+
+def _error(shape: ErrorShape, error: GatewayError) -> web.Response:
+    status, headers, body = render(shape, error)
+    return web.Response(status=status, headers=headers, body=body)
+
+
+async def count_tokens(request: web.Request) -> web.Response:
+    gateway = gateway_of(request.app)
+    try:
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise RequestTooLarge("The request body is larger than the configured limit; send less.") from None
+        answer = await unmetered.count_tokens(
+            gateway, request.headers, raw, pinned=request.match_info.get("provider")
+        )
+    except GatewayError as error:
+        return _error("anthropic", error)
+    return _respond(answer)
+
+
+async def stored_response(request: web.Request) -> web.Response:
+    gateway = gateway_of(request.app)
+    try:
+        answer = await unmetered.stored_response(
+            gateway,
+            request.headers,
+            method=request.method,
+            response_id=request.match_info["response_id"],
+            query=request.query_string,
+            pinned=request.match_info.get("provider"),
+        )
+    except GatewayError as error:
+        return _error("openai", error)
+    return _respond(answer)
