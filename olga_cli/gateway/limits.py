@@ -37,6 +37,8 @@ from olga_cli.store.limits import AlertRow, DayUsage, LimitRow, Scope
 
 log = logging.getLogger("olga.limits")
 OUTBOX_SIZE = 1000  # alerts waiting for the webhook; beyond that they are only recorded
+PRUNE_EVERY = 1000  # settlements between two prunings of the admissions older than any sliding minute
+KEEP_ADMISSIONS = 300.0  # seconds of admissions kept: the sliding minute with a wide margin
 
 
 @dataclass(slots=True)
@@ -184,11 +186,12 @@ class Limits:
         self.fired: set[tuple[int, int, int]] = set()
         self.outbox: asyncio.Queue[Alert] = asyncio.Queue(OUTBOX_SIZE)
         self.webhook = WebhookPolicy()
+        self._since_prune = 0
 
     async def load(self, db: aiosqlite.Connection) -> None:
         """Rebuild from the store: usage per day, the last minute of requests, alerts already raised."""
         self.scopes = {scope: ScopeUsage.from_days(days) for scope, days in (await limit_store.usage_by_day(db)).items()}
-        await limit_store.prune_admissions(db)
+        await limit_store.prune_admissions(db, KEEP_ADMISSIONS)
         self.rates.load(await limit_store.recent_admissions(db))
         self.fired = await limit_store.fired_alerts(db)
 
@@ -239,7 +242,12 @@ class Limits:
             generation_id=record.id, key_id=ticket.key_id, team_id=ticket.team_id, at=ticket.at,
             cost=actual.cost, tokens=actual.tokens,
         )
-        return Settlement([admission, *(alert.extra for alert in alerts)], alerts)
+        extras = [admission, *(alert.extra for alert in alerts)]
+        self._since_prune += 1
+        if self._since_prune >= PRUNE_EVERY:
+            self._since_prune = 0
+            extras.append(limit_store.admissions_prune(ticket.at - KEEP_ADMISSIONS))
+        return Settlement(extras, alerts)
 
     def _raise_alerts(self, ticket: Ticket, record: GenerationRecord) -> list[Alert]:
         raised: list[Alert] = []

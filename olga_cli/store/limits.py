@@ -180,6 +180,11 @@ async def recent_admissions(db: aiosqlite.Connection, seconds: float = 60.0) -> 
     return dict(events)
 
 
+def admissions_prune(before: float) -> Extra:
+    """Drop admissions older than ``before``, in the recorder's batch (the running gateway's pruning)."""
+    return Extra("DELETE FROM admissions WHERE at < ?", (before,))
+
+
 async def prune_admissions(db: aiosqlite.Connection, keep_seconds: float = 300.0) -> None:
     """Drop admissions older than any sliding minute needs (their usage stays in usage_daily)."""
     await db.execute("DELETE FROM admissions WHERE at < (SELECT MAX(at) FROM admissions) - ?", (keep_seconds,))

@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 
 import aiosqlite
+import pytest
 
+from olga_cli.gateway import limits as limits_module
 from olga_cli.gateway.limits import Demand, Limits
 from olga_cli.gateway.windows import WINDOWS, day_of
 from olga_cli.store import limits as limit_store
@@ -80,3 +82,27 @@ async def test_the_migration_counts_the_usage_recorded_before_limits_existed(tmp
     day = day_of(NOW)
     for scope in (("key", "key_a"), ("team", "team_1")):
         assert usage[scope] == {day: limit_store.DayUsage(cost=5, requests=1, tokens=7)}
+
+
+async def test_old_admissions_are_pruned_while_usage_stays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits_module, "PRUNE_EVERY", 5)
+    alice = key("key_a")
+    snap = snapshot([alice])
+    running = Limits()
+    db = await open_store(tmp_path / "olga.db")
+    try:
+        for index in range(20):  # one request a minute
+            at = NOW + 60 * index
+            ticket = running.admit(snap, alice, DEMAND, now=at)
+            rec = record(alice, at, cost=1, prompt=1, completion=1, gen_id=f"gen-{index}")
+            await write_batch(db, [rec], running.settle(ticket, rec).extras)
+        async with db.execute("SELECT COUNT(*), MIN(at) FROM admissions") as cursor:
+            count, oldest = await cursor.fetchone()  # type: ignore[misc]
+        rebuilt = Limits()
+        await rebuilt.load(db)
+    finally:
+        await db.close()
+    # Pruned at the 5th, 10th, 15th and 20th settlement: at most the last 300 s plus 5 requests remain.
+    assert count < 20 and oldest >= NOW + 60 * 19 - 300 - 5 * 60
+    assert rebuilt.usage("key", "key_a").used("all-time", day_of(NOW), "requests") == 20
+    assert rebuilt.rates.minute("key_a", NOW + 60 * 19).requests == 1
