@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import aiosqlite
 import typer
@@ -21,10 +21,12 @@ from olga_cli.store import keys as key_store
 from olga_cli.store import limits as limit_store
 from olga_cli.store.limits import LimitRow, Scope
 
-app = typer.Typer(help="Usage limits on keys and teams: cost, requests or tokens per window.", no_args_is_help=True)
+app = typer.Typer(
+    help="Usage limits on keys and teams: cost, requests or tokens per window.", no_args_is_help=True
+)
 
-KeyOpt = Annotated[Optional[str], typer.Option("--key", help="The key (name or id) the limit applies to.")]
-TeamOpt = Annotated[Optional[str], typer.Option("--team", help="The team (name or id) the limit applies to.")]
+KeyOpt = Annotated[str | None, typer.Option("--key", help="The key (name or id) the limit applies to.")]
+TeamOpt = Annotated[str | None, typer.Option("--team", help="The team (name or id) the limit applies to.")]
 
 
 def parse_metric(text: str) -> str:
@@ -62,7 +64,9 @@ def parse_alerts(text: str | None) -> tuple[int, ...]:
     try:
         values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
     except ValueError:
-        raise UserError(f"--alert takes percentages of the threshold such as 50,80,100, not {text!r}") from None
+        raise UserError(
+            f"--alert takes percentages of the threshold such as 50,80,100, not {text!r}"
+        ) from None
     if not values or any(not 1 <= value <= 100 for value in values):
         raise UserError("--alert takes percentages between 1 and 100, such as 50,80,100")
     return values
@@ -108,20 +112,26 @@ def limits_table(rows: list[dict[str, Any]], *, title: str = "limits") -> Table:
         money = "$" if row["metric"] == "cost" else ""
         used = f"{row['percent']:g}%"
         table.add_row(
-            str(row["id"]), f"{row['scope']} {escape(row['scope_name'])}", f"{row['window']} {row['metric']}",
-            f"{money}{row['usage']} of {money}{row['threshold']}", f"[red]{used}[/red]" if row["reached"] else used,
-            _short(row["resets_at"]), "/".join(str(a) for a in row["alerts"]) + "%" if row["alerts"] else "-",
+            str(row["id"]),
+            f"{row['scope']} {escape(row['scope_name'])}",
+            f"{row['window']} {row['metric']}",
+            f"{money}{row['usage']} of {money}{row['threshold']}",
+            f"[red]{used}[/red]" if row["reached"] else used,
+            _short(row["resets_at"]),
+            "/".join(str(a) for a in row["alerts"]) + "%" if row["alerts"] else "-",
         )
     return table
 
 
 def print_report(out: Console, data: dict[str, Any]) -> None:
-    """Usage per window, limits and recent alerts of a key or team (``olga keys show``, ``olga teams show``)."""
+    """Usage per window, limits and recent alerts of a key or team (`olga keys show`, `olga teams show`)."""
     usage = Table(title="usage", title_justify="left")
     for column in ("window", "spend", "requests", "tokens", "resets"):
         usage.add_column(column, justify="left" if column in ("window", "resets") else "right")
     for window, row in data["usage"].items():
-        usage.add_row(window, f"${row['spend']}", str(row["requests"]), str(row["tokens"]), _short(row["resets_at"]))
+        usage.add_row(
+            window, f"${row['spend']}", str(row["requests"]), str(row["tokens"]), _short(row["resets_at"])
+        )
     out.print(usage)
     if data["limits"]:
         out.print(limits_table(data["limits"]))
@@ -132,8 +142,10 @@ def print_report(out: Console, data: dict[str, Any]) -> None:
         for alert in data["alerts"]:
             money = alert["metric"] == "cost"
             alerts.add_row(
-                _short(alert["created_at"]), f"{alert['limit_id']} ({alert['window']} {alert['metric']})",
-                f"{alert['scope']} {escape(alert['scope_name'])}", f"{alert['percent']}%",
+                _short(alert["created_at"]),
+                f"{alert['limit_id']} ({alert['window']} {alert['metric']})",
+                f"{alert['scope']} {escape(alert['scope_name'])}",
+                f"{alert['percent']}%",
                 f"${alert['usage']}" if money else str(alert["usage"]),
             )
         out.print(alerts)
@@ -144,13 +156,16 @@ def add(
     ctx: typer.Context,
     key: KeyOpt = None,
     team: TeamOpt = None,
-    metric: Annotated[str, typer.Option("--metric", help="cost (USD), requests or tokens (input + output).")] = "",
+    metric: Annotated[
+        str, typer.Option("--metric", help="cost (USD), requests or tokens (input + output).")
+    ] = "",
     window: Annotated[
-        str, typer.Option("--window", help="daily (00:00 UTC), weekly (Monday), monthly (the 1st) or all-time.")
+        str,
+        typer.Option("--window", help="daily (00:00 UTC), weekly (Monday), monthly (the 1st) or all-time."),
     ] = "",
     threshold: Annotated[str, typer.Option("--threshold", help="USD for cost, else a count.")] = "",
     alert: Annotated[
-        Optional[str], typer.Option("--alert", help="Percentages that raise an alert, e.g. 50,80,100.")
+        str | None, typer.Option("--alert", help="Percentages that raise an alert, e.g. 50,80,100.")
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -162,7 +177,10 @@ def add(
 
     async def work() -> dict[str, Any]:
         if not metric or not window or not threshold:
-            raise UserError("--metric, --window and --threshold are required, e.g. --metric cost --window daily --threshold 5")
+            raise UserError(
+                "--metric, --window and --threshold are required, "
+                "e.g. --metric cost --window daily --threshold 5"
+            )
         chosen_metric = parse_metric(metric)
         chosen_window = parse_window(window)
         value = parse_threshold(chosen_metric, threshold)
@@ -170,7 +188,12 @@ def add(
         async with store(env) as db:
             scope, scope_id, _name = await _scope(db, key, team)
             row = await limit_store.create_limit(
-                db, scope=scope, scope_id=scope_id, metric=chosen_metric, window=chosen_window, threshold=value,
+                db,
+                scope=scope,
+                scope_id=scope_id,
+                metric=chosen_metric,
+                window=chosen_window,
+                threshold=value,
                 alerts=percents,
             )
             return await limit_json(db, row)
@@ -186,7 +209,9 @@ def add(
 
 
 @app.command("list")
-def list_limits(ctx: typer.Context, key: KeyOpt = None, team: TeamOpt = None, json_out: JsonOption = False) -> None:
+def list_limits(
+    ctx: typer.Context, key: KeyOpt = None, team: TeamOpt = None, json_out: JsonOption = False
+) -> None:
     """Every limit with its usage and reset, or those of one key or team. Example: olga limits list --json"""
     env = env_of(ctx)
 
@@ -203,13 +228,17 @@ def list_limits(ctx: typer.Context, key: KeyOpt = None, team: TeamOpt = None, js
     if json_out:
         print_json(rows)
     elif not rows:
-        console().print("No limits. Add one with `olga limits add --key KEY --metric cost --window daily --threshold 5`.")
+        console().print(
+            "No limits. Add one with `olga limits add --key KEY --metric cost --window daily --threshold 5`."
+        )
     else:
         console().print(limits_table(rows))
 
 
 @app.command("remove")
-def remove(ctx: typer.Context, limit_id: Annotated[str, typer.Argument(metavar="ID")], json_out: JsonOption = False) -> None:
+def remove(
+    ctx: typer.Context, limit_id: Annotated[str, typer.Argument(metavar="ID")], json_out: JsonOption = False
+) -> None:
     """Remove a limit by id (from `olga limits list`). Example: olga limits remove 3"""
     env = env_of(ctx)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import aiosqlite
 import typer
@@ -19,12 +19,16 @@ from olga_cli.store import keys as key_store
 from olga_cli.store import limits as limit_store
 from olga_cli.store.keys import TeamRow
 
-app = typer.Typer(help="Teams: keys that share limits, an allow-list and a rate multiplier.", no_args_is_help=True)
+app = typer.Typer(
+    help="Teams: keys that share limits, an allow-list and a rate multiplier.", no_args_is_help=True
+)
 
 ModelsOpt = Annotated[
-    Optional[str], typer.Option("--models", help="Models the team's keys may use, comma-separated ('*': any).")
+    str | None, typer.Option("--models", help="Models the team's keys may use, comma-separated ('*': any).")
 ]
-MultOpt = Annotated[Optional[str], typer.Option("--rate-multiplier", help="Multiplies every cost of the team's keys.")]
+MultOpt = Annotated[
+    str | None, typer.Option("--rate-multiplier", help="Multiplies every cost of the team's keys.")
+]
 
 
 async def find_team(db: aiosqlite.Connection, ref: str) -> TeamRow:
@@ -61,7 +65,10 @@ def create(
     rate_multiplier: MultOpt = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Create a team; add keys with `olga keys create --team NAME`. Example: olga teams create research --models openai/*"""
+    """Create a team; add keys with `olga keys create --team NAME`.
+
+    Example: olga teams create research --models openai/*
+    """
     env = env_of(ctx)
 
     async def work() -> dict[str, Any]:
@@ -103,9 +110,13 @@ def list_teams(ctx: typer.Context, json_out: JsonOption = False) -> None:
         table.add_column(column, justify="right" if column == "spent today" else "left")
     for team in rows:
         table.add_row(
-            escape(team["name"]), team["id"], escape(", ".join(team["keys"]) or "-"),
-            escape(", ".join(team["models"]) if team["models"] is not None else "any"), team["rate_multiplier"],
-            f"${team['usage']['daily']['spend']}", str(len(team["limits"])),
+            escape(team["name"]),
+            team["id"],
+            escape(", ".join(team["keys"]) or "-"),
+            escape(", ".join(team["models"]) if team["models"] is not None else "any"),
+            team["rate_multiplier"],
+            f"${team['usage']['daily']['spend']}",
+            str(len(team["limits"])),
         )
     console().print(table)
 
@@ -137,12 +148,12 @@ def show(ctx: typer.Context, team: str, json_out: JsonOption = False) -> None:
 def update(
     ctx: typer.Context,
     team: str,
-    name: Annotated[Optional[str], typer.Option("--name", help="A new name.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
     models: ModelsOpt = None,
     rate_multiplier: MultOpt = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Rename a team or change its allow-list or multiplier. Example: olga teams update research --models '*'"""
+    """Rename a team, change its allow-list or multiplier. Example: olga teams update research --models '*'"""
     env = env_of(ctx)
 
     async def work() -> dict[str, Any]:

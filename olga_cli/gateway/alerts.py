@@ -37,25 +37,32 @@ async def deliver_alerts(limits: Limits, webhook_url: Callable[[], str | None]) 
                 log.exception("could not deliver an alert for limit %s", alert.row.limit_id)
 
 
-async def post_alert(session: aiohttp.ClientSession, url: str, payload: dict[str, Any], policy: WebhookPolicy) -> bool:
+async def post_alert(
+    session: aiohttp.ClientSession, url: str, payload: dict[str, Any], policy: WebhookPolicy
+) -> bool:
     """POST one alert; True once the receiver answered 2xx."""
     delay = policy.backoff
     for attempt in range(1, policy.attempts + 1):
         try:
-            async with session.post(url, json=payload, timeout=aiohttp.ClientTimeout(total=policy.timeout)) as reply:
+            async with session.post(
+                url, json=payload, timeout=aiohttp.ClientTimeout(total=policy.timeout)
+            ) as reply:
                 await reply.read()
                 if 200 <= reply.status < 300:
                     return True
                 retry, why = reply.status >= 500 or reply.status in _RETRY_STATUSES, f"HTTP {reply.status}"
         except aiohttp.InvalidURL:
             retry, why = False, "[alerts] webhook_url in config.toml is not a valid URL"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             retry, why = True, f"{type(exc).__name__}: {exc}"
         if not retry or attempt == policy.attempts:
             # The host only: webhook URLs often carry a secret token in their path.
             log.warning(
                 "alert for limit %s not delivered to the webhook at %s after %d attempt(s): %s",
-                payload.get("limit_id"), urlsplit(url).netloc, attempt, why,
+                payload.get("limit_id"),
+                urlsplit(url).netloc,
+                attempt,
+                why,
             )
             return False
         await asyncio.sleep(delay)

@@ -130,7 +130,8 @@ class Alert:
             "type": "usage_limit.alert",
             **alert_view(row, self.scope_name),
             "text": (
-                f"olga: {row.scope} '{self.scope_name}' reached {row.percent}% of its {row.window} {row.metric} limit "
+                f"olga: {row.scope} '{self.scope_name}' reached {row.percent}% of its "
+                f"{row.window} {row.metric} limit "
                 f"({amount(row.metric, row.usage)} of {amount(row.metric, row.threshold)})"
             ),
         }
@@ -190,7 +191,9 @@ class Limits:
 
     async def load(self, db: aiosqlite.Connection) -> None:
         """Rebuild from the store: usage per day, the last minute of requests, alerts already raised."""
-        self.scopes = {scope: ScopeUsage.from_days(days) for scope, days in (await limit_store.usage_by_day(db)).items()}
+        self.scopes = {
+            scope: ScopeUsage.from_days(days) for scope, days in (await limit_store.usage_by_day(db)).items()
+        }
         await limit_store.prune_admissions(db, KEEP_ADMISSIONS)
         self.rates.load(await limit_store.recent_admissions(db))
         self.fired = await limit_store.fired_alerts(db)
@@ -224,11 +227,19 @@ class Limits:
             usage.hold(day, reserved)
         hold = self.rates.hold(rates, now, demand.rate_tokens)
         return Ticket(
-            key.row.id, key.row.team_id, now, day, reserved, usages, hold, self.rates.headers(rates, now), watches
+            key.row.id,
+            key.row.team_id,
+            now,
+            day,
+            reserved,
+            usages,
+            hold,
+            self.rates.headers(rates, now),
+            watches,
         )
 
     def settle(self, ticket: Ticket | None, record: GenerationRecord) -> Settlement:
-        """Count what the request used, from its record: the statements to commit with it, the alerts raised."""
+        """Count what the request used, from its record: statements to commit with it, alerts raised."""
         if ticket is None or ticket.settled:
             return Settlement()
         ticket.settled = True
@@ -239,8 +250,12 @@ class Limits:
         ticket.rate.settle(actual.tokens)
         alerts = self._raise_alerts(ticket, record)
         admission = limit_store.admission_insert(
-            generation_id=record.id, key_id=ticket.key_id, team_id=ticket.team_id, at=ticket.at,
-            cost=actual.cost, tokens=actual.tokens,
+            generation_id=record.id,
+            key_id=ticket.key_id,
+            team_id=ticket.team_id,
+            at=ticket.at,
+            cost=actual.cost,
+            tokens=actual.tokens,
         )
         extras = [admission, *(alert.extra for alert in alerts)]
         self._since_prune += 1
@@ -261,9 +276,18 @@ class Limits:
                     continue
                 self.fired.add(mark)
                 row = AlertRow(
-                    id=0, limit_id=limit.id, scope=limit.scope, scope_id=limit.scope_id, metric=limit.metric,
-                    window=limit.window, period_day=first, percent=percent, threshold=limit.threshold, usage=used,
-                    generation_id=record.id, created_at=record.created_at,
+                    id=0,
+                    limit_id=limit.id,
+                    scope=limit.scope,
+                    scope_id=limit.scope_id,
+                    metric=limit.metric,
+                    window=limit.window,
+                    period_day=first,
+                    percent=percent,
+                    threshold=limit.threshold,
+                    usage=used,
+                    generation_id=record.id,
+                    created_at=record.created_at,
                 )
                 raised.append(Alert(row, watch.scope_name))
         return raised
@@ -281,7 +305,13 @@ class Limits:
         return ticket.headers if ticket is not None else self.rates.headers(rate_limits_of(key), now)
 
     def _refusal(
-        self, limit: LimitRow, name: str, usage: ScopeUsage, day: int, now: float, rate_headers: dict[str, str]
+        self,
+        limit: LimitRow,
+        name: str,
+        usage: ScopeUsage,
+        day: int,
+        now: float,
+        rate_headers: dict[str, str],
     ) -> UsageLimitExceeded:
         settled = usage.used(limit.window, day, limit.metric, held=False)
         in_flight = usage.used(limit.window, day, limit.metric) - settled
@@ -289,7 +319,8 @@ class Limits:
         if in_flight:
             used += f" (plus {amount(limit.metric, in_flight)} held by requests in flight)"
         what = (
-            f"Usage limit reached: {limit.scope} '{name}' has used {used} of its {limit.window} {limit.metric} "
+            f"Usage limit reached: {limit.scope} '{name}' has used {used} of its "
+            f"{limit.window} {limit.metric} "
             f"limit of {amount(limit.metric, limit.threshold)} (limit {limit.id})."
         )
         reset = resets_at(limit.window, now)
@@ -300,9 +331,10 @@ class Limits:
             )
         seconds = max(math.ceil(reset - now), 1)
         return UsageLimitExceeded(
-            f"{what} It resets at {iso(reset)} (in {go_duration(seconds)}); wait until then or raise the limit "
+            f"{what} It resets at {iso(reset)} (in {go_duration(seconds)}); "
+            "wait until then or raise the limit "
             "(`olga limits list`).",
-            # Retry-After is the reset; x-should-retry stops the SDKs retrying a budget as if it were transient.
+            # Retry-After is the reset; x-should-retry stops SDKs retrying a budget as if it were transient.
             headers={"Retry-After": str(seconds), "x-should-retry": "false", **rate_headers},
         )
 
@@ -311,7 +343,13 @@ class Limits:
     def key_report(self, snapshot: Snapshot, key: KeyState, now: float) -> dict[str, Any]:
         report = usage_report(
             [
-                (scope, scope_id, name, self.usage(scope, scope_id), snapshot.limits.get((scope, scope_id), ()))
+                (
+                    scope,
+                    scope_id,
+                    name,
+                    self.usage(scope, scope_id),
+                    snapshot.limits.get((scope, scope_id), ()),
+                )
                 for scope, scope_id, name in scopes_of(snapshot, key)
             ],
             now,
@@ -322,7 +360,9 @@ class Limits:
 
 def demand_of(body: Mapping[str, Any], *, cost: int, tokens: int) -> Demand:
     """The request's hold: worst-case cost and tokens, and its --tpm estimate."""
-    asked = explicit_max_output(body.get(n) for n in ("max_completion_tokens", "max_tokens", "max_output_tokens"))
+    asked = explicit_max_output(
+        body.get(n) for n in ("max_completion_tokens", "max_tokens", "max_output_tokens")
+    )
     return Demand(cost=cost, tokens=tokens, rate_tokens=estimate_prompt_tokens(dict(body)) + asked)
 
 
@@ -427,7 +467,9 @@ async def stored_report(
     entries = []
     for scope, scope_id, name in scopes:
         usage = ScopeUsage.from_days(await limit_store.scope_usage_by_day(db, scope, scope_id))
-        entries.append((scope, scope_id, name, usage, await limit_store.list_limits(db, scope=scope, scope_id=scope_id)))
+        entries.append(
+            (scope, scope_id, name, usage, await limit_store.list_limits(db, scope=scope, scope_id=scope_id))
+        )
     report = usage_report(entries, now)
     names = {(scope, scope_id): name for scope, scope_id, name in scopes}
     rows = await limit_store.list_alerts(db, list(names), limit=alerts)

@@ -136,17 +136,26 @@ class RateLimiter:
         minute = self.minute(limits.key_id, now)
         waits: list[tuple[float, str]] = []
         if limits.rpm is not None and minute.requests >= limits.rpm:
-            waits.append((minute.wait_for_requests(limits.rpm, now),
-                          f"{minute.requests} requests in the last minute (limit {limits.rpm} per minute, --rpm)"))
+            waits.append(
+                (
+                    minute.wait_for_requests(limits.rpm, now),
+                    f"{minute.requests} requests in the last minute (limit {limits.rpm} per minute, --rpm)",
+                )
+            )
         if limits.tpm is not None and minute.tokens >= limits.tpm:
-            waits.append((minute.wait_for_tokens(limits.tpm, now),
-                          f"{minute.tokens} tokens in the last minute (limit {limits.tpm} per minute, --tpm)"))
+            waits.append(
+                (
+                    minute.wait_for_tokens(limits.tpm, now),
+                    f"{minute.tokens} tokens in the last minute (limit {limits.tpm} per minute, --tpm)",
+                )
+            )
         if not waits:
             return
         wait, what = max(waits)
         seconds = max(math.ceil(wait), 1)
         raise RateLimitExceeded(
-            f"Rate limit reached: key '{limits.key_name}' used {what}. Retry after {seconds}s, or raise the limit "
+            f"Rate limit reached: key '{limits.key_name}' used {what}. "
+            f"Retry after {seconds}s, or raise the limit "
             f"with `olga keys update {limits.key_name} --rpm N --tpm N`.",
             headers={"Retry-After": str(seconds), **self.headers(limits, now)},
         )

@@ -1,4 +1,4 @@
-"""Usage-limit windows, all aligned on UTC days: daily (00:00 UTC), weekly (Monday), monthly (the 1st), all-time.
+"""Usage-limit windows, aligned on UTC days: daily (00:00 UTC), weekly (Monday), monthly (the 1st), all-time.
 
 Usage is kept per UTC day, so a window is a range of days: ``first_day(window, day)`` up to the day of
 the request. Days are numbered from the Unix epoch with ``int(ts / 86400)``, the same expression the

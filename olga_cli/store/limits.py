@@ -99,7 +99,8 @@ async def create_limit(
 _LIVE = (
     "l.deleted_at IS NULL AND ("
     " (l.scope = 'key' AND EXISTS (SELECT 1 FROM keys k WHERE k.id = l.scope_id AND k.deleted_at IS NULL))"
-    " OR (l.scope = 'team' AND EXISTS (SELECT 1 FROM teams t WHERE t.id = l.scope_id AND t.deleted_at IS NULL)))"
+    " OR (l.scope = 'team' AND EXISTS"
+    " (SELECT 1 FROM teams t WHERE t.id = l.scope_id AND t.deleted_at IS NULL)))"
 )
 
 
@@ -137,7 +138,9 @@ async def remove_limits_of(db: aiosqlite.Connection, scope: Scope, scope_id: str
 async def usage_by_day(db: aiosqlite.Connection) -> dict[tuple[Scope, str], dict[int, DayUsage]]:
     """Every key's and team's usage per UTC day (what the gateway rebuilds its counters from)."""
     usage: dict[tuple[Scope, str], dict[int, DayUsage]] = defaultdict(dict)
-    async with db.execute("SELECT scope, scope_id, day, cost_pico, requests, tokens FROM usage_daily") as cursor:
+    async with db.execute(
+        "SELECT scope, scope_id, day, cost_pico, requests, tokens FROM usage_daily"
+    ) as cursor:
         async for row in cursor:
             usage[(row[0], row[1])][int(row[2])] = DayUsage(int(row[3]), int(row[4]), int(row[5]))
     return dict(usage)
@@ -164,7 +167,9 @@ def admission_insert(
     return Extra(_INSERT_ADMISSION, (generation_id, key_id, team_id, at, cost, tokens))
 
 
-async def recent_admissions(db: aiosqlite.Connection, seconds: float = 60.0) -> dict[str, list[tuple[float, int]]]:
+async def recent_admissions(
+    db: aiosqlite.Connection, seconds: float = 60.0
+) -> dict[str, list[tuple[float, int]]]:
     """Per key, (time, tokens) of the requests admitted in the last ``seconds`` of admissions.
 
     Measured back from the newest admission rather than from the clock, so whatever the time is when
@@ -172,7 +177,8 @@ async def recent_admissions(db: aiosqlite.Connection, seconds: float = 60.0) -> 
     """
     events: dict[str, list[tuple[float, int]]] = defaultdict(list)
     async with db.execute(
-        "SELECT key_id, at, tokens FROM admissions WHERE at > (SELECT MAX(at) FROM admissions) - ? ORDER BY at",
+        "SELECT key_id, at, tokens FROM admissions"
+        " WHERE at > (SELECT MAX(at) FROM admissions) - ? ORDER BY at",
         (seconds,),
     ) as cursor:
         async for row in cursor:
@@ -187,7 +193,9 @@ def admissions_prune(before: float) -> Extra:
 
 async def prune_admissions(db: aiosqlite.Connection, keep_seconds: float = 300.0) -> None:
     """Drop admissions older than any sliding minute needs (their usage stays in usage_daily)."""
-    await db.execute("DELETE FROM admissions WHERE at < (SELECT MAX(at) FROM admissions) - ?", (keep_seconds,))
+    await db.execute(
+        "DELETE FROM admissions WHERE at < (SELECT MAX(at) FROM admissions) - ?", (keep_seconds,)
+    )
 
 
 # -- alerts --------------------------------------------------------------------------------------
@@ -203,8 +211,17 @@ def alert_insert(alert: AlertRow) -> Extra:
     return Extra(
         _INSERT_ALERT,
         (
-            alert.limit_id, alert.scope, alert.scope_id, alert.metric, alert.window, alert.period_day,
-            alert.percent, alert.threshold, alert.usage, alert.generation_id, alert.created_at,
+            alert.limit_id,
+            alert.scope,
+            alert.scope_id,
+            alert.metric,
+            alert.window,
+            alert.period_day,
+            alert.percent,
+            alert.threshold,
+            alert.usage,
+            alert.generation_id,
+            alert.created_at,
         ),
     )
 

@@ -35,12 +35,26 @@ class Clock:
         return self
 
 
-async def add_limit(home: Path, scope: str, scope_id: str, metric: str, window: str, threshold: int,
-                    alerts: tuple[int, ...] = ()) -> LimitRow:
+async def add_limit(
+    home: Path,
+    scope: str,
+    scope_id: str,
+    metric: str,
+    window: str,
+    threshold: int,
+    alerts: tuple[int, ...] = (),
+) -> LimitRow:
     db = await open_store(home / "olga.db")
     try:
-        return await limit_store.create_limit(db, scope=scope, scope_id=scope_id, metric=metric,  # type: ignore[arg-type]
-                                              window=window, threshold=threshold, alerts=alerts)
+        return await limit_store.create_limit(
+            db,
+            scope=scope,
+            scope_id=scope_id,
+            metric=metric,  # type: ignore[arg-type]
+            window=window,
+            threshold=threshold,
+            alerts=alerts,
+        )
     finally:
         await db.close()
 
@@ -53,10 +67,18 @@ async def add_team(home: Path, name: str, **fields: Any) -> TeamRow:
         await db.close()
 
 
-async def chat(session: aiohttp.ClientSession, running: RunningGateway, key: str, *, path: str = "/chat/completions",
-               **body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+async def chat(
+    session: aiohttp.ClientSession,
+    running: RunningGateway,
+    key: str,
+    *,
+    path: str = "/chat/completions",
+    **body: Any,
+) -> tuple[int, dict[str, str], dict[str, Any]]:
     payload = {"model": "mock/echo", "messages": [{"role": "user", "content": "hello there"}], **body}
-    async with session.post(running.v1 + path, json=payload, headers={"Authorization": f"Bearer {key}"}) as reply:
+    async with session.post(
+        running.v1 + path, json=payload, headers={"Authorization": f"Bearer {key}"}
+    ) as reply:
         if reply.content_type == "application/json":
             return reply.status, dict(reply.headers), await reply.json()
         return reply.status, dict(reply.headers), {"text": await reply.text()}

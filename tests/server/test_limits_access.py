@@ -31,8 +31,9 @@ async def test_models_outside_the_key_or_team_allow_list_get_403(home: Path, fak
             assert (await chat(session, running, member, model="openai/gpt-4o-mini"))[0] == 200
             status, _, data = await chat(session, running, narrow, model="openai/gpt-4o")
             assert status == 403 and "not allowed for this key" in data["error"]["message"]
-            status, _, data = await chat(session, running, echo_only, path="/messages",
-                                         model="openai/gpt-4o-mini", max_tokens=10)
+            status, _, data = await chat(
+                session, running, echo_only, path="/messages", model="openai/gpt-4o-mini", max_tokens=10
+            )
             assert status == 403 and data["error"]["type"] == "permission_error"
             assert data["error"]["code"] == "model_not_allowed"
         assert len(fake_openai.requests) == 1  # refusals never reach the provider
@@ -66,7 +67,9 @@ async def test_a_key_expires_at_its_time(home: Path) -> None:
     assert "expired" in data["error"]["message"]
 
 
-@pytest.mark.parametrize(("team_multiplier", "key_multiplier", "factor"), [("2", "1.5", 3), (None, "1.5", Decimal("1.5"))])
+@pytest.mark.parametrize(
+    ("team_multiplier", "key_multiplier", "factor"), [("2", "1.5", 3), (None, "1.5", Decimal("1.5"))]
+)
 async def test_team_and_key_rate_multipliers_multiply_the_cost(
     home: Path, fake_openai: FakeOpenAI, team_multiplier: str | None, key_multiplier: str, factor: Decimal
 ) -> None:

@@ -1,4 +1,4 @@
-"""Limit alerts: recorded with the request that crossed them, shown by `olga keys show`, POSTed to the webhook."""
+"""Limit alerts: recorded with the request crossing them, shown by `olga keys show`, sent to the webhook."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.server.limits_support import Clock, add_limit, chat, utc
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that answers each POST as scripted (a status, or hang until released)."""
+    """A webhook receiver on 127.0.0.1 answering each POST as scripted (a status, or hang until released)."""
 
     def __init__(self, script: list[int | str]) -> None:
         self.script = list(script)
@@ -64,7 +64,9 @@ async def receiver(request: pytest.FixtureRequest) -> AsyncIterator[Receiver]:
 
 
 @pytest.mark.parametrize("receiver", [[500, 503]], indirect=True)
-async def test_crossing_thresholds_records_alerts_and_posts_them_with_retries(home: Path, receiver: Receiver) -> None:
+async def test_crossing_thresholds_records_alerts_and_posts_them_with_retries(
+    home: Path, receiver: Receiver
+) -> None:
     configure(home, alerts={"webhook_url": receiver.url})
     row, key = await mint_key(home, name="watched")
     limit = await add_limit(home, "key", row.id, "requests", "daily", 4, alerts=(50, 100))
@@ -74,19 +76,31 @@ async def test_crossing_thresholds_records_alerts_and_posts_them_with_retries(ho
     Clock(now).install(running)
     try:
         async with aiohttp.ClientSession() as session:
-            generation_ids = [(await chat(session, running, key))[1]["x-olga-generation-id"] for _ in range(4)]
+            generation_ids = [
+                (await chat(session, running, key))[1]["x-olga-generation-id"] for _ in range(4)
+            ]
         first = await asyncio.wait_for(receiver.received.get(), 10)
         second = await asyncio.wait_for(receiver.received.get(), 10)
     finally:
         await running.close()
     assert receiver.calls == 4  # two failures retried, then one POST per alert
     assert first["type"] == "usage_limit.alert"
-    assert {k: first[k] for k in ("limit_id", "scope", "scope_name", "metric", "window", "percent", "usage",
-                                  "threshold")} == {
-        "limit_id": limit.id, "scope": "key", "scope_name": "watched", "metric": "requests", "window": "daily",
-        "percent": 50, "usage": 2, "threshold": 4,
+    assert {
+        k: first[k]
+        for k in ("limit_id", "scope", "scope_name", "metric", "window", "percent", "usage", "threshold")
+    } == {
+        "limit_id": limit.id,
+        "scope": "key",
+        "scope_name": "watched",
+        "metric": "requests",
+        "window": "daily",
+        "percent": 50,
+        "usage": 2,
+        "threshold": 4,
     }
-    assert first["generation_id"] == generation_ids[1] and first["window_started_at"] == "2026-11-18T00:00:00Z"
+    assert (
+        first["generation_id"] == generation_ids[1] and first["window_started_at"] == "2026-11-18T00:00:00Z"
+    )
     assert "reached 50% of its daily requests limit" in first["text"]
     assert (second["percent"], second["usage"], second["generation_id"]) == (100, 4, generation_ids[3])
 
@@ -94,7 +108,8 @@ async def test_crossing_thresholds_records_alerts_and_posts_them_with_retries(ho
     assert shown.exit_code == 0, shown.output
     alerts = json.loads(shown.stdout)["alerts"]
     assert [(a["percent"], a["usage"], a["generation_id"]) for a in alerts] == [
-        (100, 4, generation_ids[3]), (50, 2, generation_ids[1]),
+        (100, 4, generation_ids[3]),
+        (50, 2, generation_ids[1]),
     ]
 
 
@@ -131,4 +146,6 @@ async def test_without_a_webhook_alerts_are_still_recorded(home: Path) -> None:
         await running.close()
     shown = await olga_async("keys", "show", "quiet", "--json")
     data = json.loads(shown.stdout)
-    assert [(a["percent"], a["window"], a["window_started_at"]) for a in data["alerts"]] == [(100, "all-time", None)]
+    assert [(a["percent"], a["window"], a["window_started_at"]) for a in data["alerts"]] == [
+        (100, "all-time", None)
+    ]

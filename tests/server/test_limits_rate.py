@@ -50,7 +50,9 @@ async def test_headers_follow_the_state_on_whole_streamed_and_refused_responses(
     running = await start_gateway(home)
     clock = Clock(T0).install(running)
     body: dict[str, Any] = {
-        "model": "openai/gpt-4o-mini", "max_tokens": 50, "messages": [{"role": "user", "content": "Say hello"}],
+        "model": "openai/gpt-4o-mini",
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": "Say hello"}],
     }
     estimate = estimate_prompt_tokens(body) + 50  # what a request holds against --tpm while in flight
     try:
@@ -121,6 +123,9 @@ async def test_keys_without_rate_limits_get_no_rate_headers(home: Path) -> None:
             status, headers, _ = await chat(session, running, key)
             assert status == 200
             assert not [name for name in headers if name.lower().startswith("x-ratelimit")]
-            assert (await key_info(session, running, key))["rate_limits"] == {"requests": None, "tokens": None}
+            assert (await key_info(session, running, key))["rate_limits"] == {
+                "requests": None,
+                "tokens": None,
+            }
     finally:
         await running.close()

@@ -24,8 +24,10 @@ CENT = 10**10  # $0.01 in picodollars
 WEDNESDAY = utc("2026-11-18T10:00:00")
 
 
-async def test_two_hundred_concurrent_requests_cannot_overshoot_a_cent_a_day(home: Path, fake_openai: FakeOpenAI) -> None:
-    """Recorded spend stays within the limit plus one request's reservation; refusals never reach the provider."""
+async def test_two_hundred_concurrent_requests_cannot_overshoot_a_cent_a_day(
+    home: Path, fake_openai: FakeOpenAI
+) -> None:
+    """Recorded spend stays within the limit plus one reservation; refusals never reach the provider."""
     point_openai_at(home, fake_openai.url)
     row, key = await mint_key(home, name="burst")
     await add_limit(home, "key", row.id, "cost", "daily", CENT)
@@ -33,7 +35,9 @@ async def test_two_hundred_concurrent_requests_cannot_overshoot_a_cent_a_day(hom
     # really costs a little less, so a few bursts are needed to reach the cent.
     fake_openai.usage = {"prompt_tokens": 6000, "completion_tokens": 500, "total_tokens": 6500}
     body: dict[str, Any] = {
-        "model": "openai/gpt-4o-mini", "max_tokens": 500, "messages": [{"role": "user", "content": "word " * 1600}],
+        "model": "openai/gpt-4o-mini",
+        "max_tokens": 500,
+        "messages": [{"role": "user", "content": "word " * 1600}],
     }
     entry = load_catalog(home).resolve("openai/gpt-4o-mini")
     assert entry is not None
@@ -48,7 +52,10 @@ async def test_two_hundred_concurrent_requests_cannot_overshoot_a_cent_a_day(hom
                     if status == 429:
                         assert data["error"]["code"] == "usage_limit_exceeded"
                         assert headers["x-should-retry"] == "false" and int(headers["Retry-After"]) > 0
-                        assert "key 'burst'" in data["error"]["message"] and "daily cost limit" in data["error"]["message"]
+                        assert (
+                            "key 'burst'" in data["error"]["message"]
+                            and "daily cost limit" in data["error"]["message"]
+                        )
                     else:
                         assert status == 200
                 if all(status == 429 for status, _, _ in results):
@@ -68,7 +75,9 @@ async def test_two_hundred_concurrent_requests_cannot_overshoot_a_cent_a_day(hom
 
 
 @pytest.mark.parametrize("stream", [False, True])
-async def test_a_weekly_token_limit_refuses_until_monday(home: Path, fake_openai: FakeOpenAI, stream: bool) -> None:
+async def test_a_weekly_token_limit_refuses_until_monday(
+    home: Path, fake_openai: FakeOpenAI, stream: bool
+) -> None:
     point_openai_at(home, fake_openai.url)
     row, key = await mint_key(home, name="tokens")
     await add_limit(home, "key", row.id, "tokens", "weekly", 30)  # the fake answers 12 + 7 = 19 tokens
@@ -115,7 +124,10 @@ async def test_a_team_limit_refuses_every_key_of_the_team_in_the_routes_shape(
             assert status == 429
             assert data["type"] == "error" and data["error"]["type"] == "rate_limit_error"
             assert data["error"]["code"] == "usage_limit_exceeded"
-            assert "team 'research' has used 2 requests of its monthly requests limit" in data["error"]["message"]
+            assert (
+                "team 'research' has used 2 requests of its monthly requests limit"
+                in data["error"]["message"]
+            )
             assert headers["Retry-After"] == str(int(utc("2026-12-01T00:00:00") - WEDNESDAY))
             assert (await chat(session, running, bob))[0] == 429
             assert (await chat(session, running, carol))[0] == 200  # not on the team
@@ -123,7 +135,9 @@ async def test_a_team_limit_refuses_every_key_of_the_team_in_the_routes_shape(
         await running.close()
 
 
-async def test_a_restart_mid_window_continues_from_the_stored_usage(home: Path, fake_openai: FakeOpenAI) -> None:
+async def test_a_restart_mid_window_continues_from_the_stored_usage(
+    home: Path, fake_openai: FakeOpenAI
+) -> None:
     point_openai_at(home, fake_openai.url)
     row, key = await mint_key(home, name="steady", rpm=3)
     await add_limit(home, "key", row.id, "requests", "daily", 5)
@@ -151,7 +165,10 @@ async def test_a_restart_mid_window_continues_from_the_stored_usage(home: Path, 
             assert (await chat(session, second, key))[0] == 200
             assert (await chat(session, second, key))[0] == 200
             status, _, data = await chat(session, second, key)
-            assert status == 429 and "used 5 requests of its daily requests limit of 5" in data["error"]["message"]
+            assert (
+                status == 429
+                and "used 5 requests of its daily requests limit of 5" in data["error"]["message"]
+            )
             clock.now = utc("2026-11-19T00:00:00")  # the next day
             assert (await chat(session, second, key))[0] == 200
             report = await key_info(session, second, key)
@@ -178,14 +195,17 @@ async def test_sdks_do_not_retry_a_budget_refusal(home: Path, fake_openai: FakeO
         assert refused.value.code == "usage_limit_exceeded"
         claude = anthropic.AsyncAnthropic(base_url=running.url, api_key=key, max_retries=3)
         with pytest.raises(anthropic.RateLimitError) as refused_too:
-            await claude.messages.create(model="openai/gpt-4o-mini", max_tokens=10,
-                                         messages=[{"role": "user", "content": "hi"}])
+            await claude.messages.create(
+                model="openai/gpt-4o-mini", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+            )
         assert "usage limit" in str(refused_too.value).lower()
     finally:
         await running.close()
     db = await open_store(home / "olga.db")
     try:
-        async with db.execute("SELECT COUNT(*) FROM generations WHERE error = 'usage_limit_exceeded'") as cursor:
+        async with db.execute(
+            "SELECT COUNT(*) FROM generations WHERE error = 'usage_limit_exceeded'"
+        ) as cursor:
             row_count = await cursor.fetchone()
     finally:
         await db.close()

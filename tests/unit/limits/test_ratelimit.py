@@ -12,8 +12,21 @@ T0 = 1_795_000_000.0
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (-3, "0s"), (0.12, "120ms"), (0.0004, "0s"), (1, "1s"), (1.5, "1.5s"), (59.956, "59.956s"),
-     (60, "1m0s"), (360, "6m0s"), (61.25, "1m1.25s"), (3600, "1h0m0s"), (3661, "1h1m1s"), (90000, "25h0m0s")],
+    [
+        (0, "0s"),
+        (-3, "0s"),
+        (0.12, "120ms"),
+        (0.0004, "0s"),
+        (1, "1s"),
+        (1.5, "1.5s"),
+        (59.956, "59.956s"),
+        (60, "1m0s"),
+        (360, "6m0s"),
+        (61.25, "1m1.25s"),
+        (3600, "1h0m0s"),
+        (3661, "1h1m1s"),
+        (90000, "25h0m0s"),
+    ],
 )
 def test_reset_values_are_written_as_go_durations_like_openai(seconds: float, text: str) -> None:
     assert go_duration(seconds) == text

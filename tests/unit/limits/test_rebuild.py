@@ -28,15 +28,28 @@ async def test_usage_minute_and_alerts_survive_a_restart(tmp_path: Path) -> None
     db = await open_store(tmp_path / "olga.db")
     try:
         # Records over three weeks, written as the gateway does; one request is cancelled before its record.
-        plan = [(alice, NOW - 20 * 86400, True), (bob, NOW - 3 * 86400, True), (alice, NOW - 86400, False),
-                (alice, NOW - 30, True), (bob, NOW - 10, True), (alice, NOW - 5, False), (alice, NOW, True)]
+        plan = [
+            (alice, NOW - 20 * 86400, True),
+            (bob, NOW - 3 * 86400, True),
+            (alice, NOW - 86400, False),
+            (alice, NOW - 30, True),
+            (bob, NOW - 10, True),
+            (alice, NOW - 5, False),
+            (alice, NOW, True),
+        ]
         for index, (state, at, recorded) in enumerate(plan):
             ticket = running.admit(snap, state, DEMAND, now=at)
             if not recorded:
                 ticket.release()
                 continue
-            rec = record(state, at, cost=1_000_000 * (index + 1), prompt=10 * index, completion=index,
-                         gen_id=f"gen-{index}")
+            rec = record(
+                state,
+                at,
+                cost=1_000_000 * (index + 1),
+                prompt=10 * index,
+                completion=index,
+                gen_id=f"gen-{index}",
+            )
             await write_batch(db, [rec], running.settle(ticket, rec).extras)
         rebuilt = Limits()
         await rebuilt.load(db)
@@ -57,7 +70,10 @@ async def test_usage_minute_and_alerts_survive_a_restart(tmp_path: Path) -> None
         assert (after.requests, after.tokens) == (before.requests, before.tokens)
     assert rebuilt.fired == running.fired and rebuilt.fired
     # 1% of the monthly limit was crossed by the first team request in October and again in November.
-    assert sorted((a.percent, a.usage, a.generation_id) for a in stored_alerts) == [(1, 1, "gen-0"), (1, 1, "gen-3")]
+    assert sorted((a.percent, a.usage, a.generation_id) for a in stored_alerts) == [
+        (1, 1, "gen-0"),
+        (1, 1, "gen-3"),
+    ]
     assert rebuilt.usage("key", "key_a").used("all-time", day_of(NOW), "cost") == (1 + 4 + 7) * 1_000_000
     assert rebuilt.usage("team", "team_1").used("all-time", day_of(NOW), "requests") == 3
 
@@ -84,7 +100,9 @@ async def test_the_migration_counts_the_usage_recorded_before_limits_existed(tmp
         assert usage[scope] == {day: limit_store.DayUsage(cost=5, requests=1, tokens=7)}
 
 
-async def test_old_admissions_are_pruned_while_usage_stays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_old_admissions_are_pruned_while_usage_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(limits_module, "PRUNE_EVERY", 5)
     alice = key("key_a")
     snap = snapshot([alice])

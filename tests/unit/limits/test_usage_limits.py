@@ -49,7 +49,7 @@ def test_each_metric_and_window_refuses_at_the_threshold_until_the_reset(metric:
     assert error.headers["Retry-After"] == str(int(RESETS[window] - (NOW + 10)))
     assert error.headers["x-should-retry"] == "false"
     # The message names the scope, metric, window, threshold, usage and reset.
-    assert f"key 'k1' has used" in error.message
+    assert "key 'k1' has used" in error.message
     assert f"its {window} {metric} limit" in error.message and "(limit 7)" in error.message
     expected_usage = {"cost": "$0.000009", "requests": "3 requests", "tokens": "90 tokens"}[metric]
     assert f"used {expected_usage} of" in error.message
@@ -84,16 +84,23 @@ def test_a_team_limit_holds_every_key_of_the_team_and_names_the_team() -> None:
     for member in (alice, bob):
         with pytest.raises(UsageLimitExceeded) as refused:
             limits.admit(snap, member, DEMAND, now=NOW + 3)
-        assert "team 'research' has used 3 requests of its daily requests limit of 3 requests" in refused.value.message
+        assert (
+            "team 'research' has used 3 requests of its daily requests limit of 3 requests"
+            in refused.value.message
+        )
     run_one(limits, snap, outsider, NOW + 3)
 
 
 def test_a_key_is_held_to_its_own_limit_and_its_teams_whichever_comes_first() -> None:
     alice, bob = key("key_a", name="alice", team_id="team_1"), key("key_b", name="bob", team_id="team_1")
-    snap = snapshot([alice, bob], [team()], [
-        limit(1, "key_a", "requests", "daily", 1),
-        limit(2, "team_1", "requests", "daily", 3),
-    ])
+    snap = snapshot(
+        [alice, bob],
+        [team()],
+        [
+            limit(1, "key_a", "requests", "daily", 1),
+            limit(2, "team_1", "requests", "daily", 3),
+        ],
+    )
     limits = Limits()
     run_one(limits, snap, alice, NOW)
     with pytest.raises(UsageLimitExceeded) as refused:
@@ -129,7 +136,9 @@ def test_every_admitted_request_counts_but_a_cancelled_one_without_record_does_n
     cancelled.release()  # the request went away before it had a record
     blocked = limits.admit(snap, state, DEMAND, now=NOW + 1)
     settled = limits.settle(blocked, record(state, NOW + 1, reached=False))  # e.g. a guardrail refused it
-    assert [extra.params[-2:] for extra in settled.extras] == [(0, 0)]  # one admission row: no cost, no tokens
+    assert [extra.params[-2:] for extra in settled.extras] == [
+        (0, 0)
+    ]  # one admission row: no cost, no tokens
     run_one(limits, snap, state, NOW + 2)
     with pytest.raises(UsageLimitExceeded):
         limits.admit(snap, state, DEMAND, now=NOW + 3)
@@ -146,7 +155,11 @@ def test_release_then_settle_counts_the_usage_once() -> None:
     limits.settle(ticket, record(state, NOW, cost=42, prompt=3, completion=4))
     usage = limits.usage("key", "key_1")
     day = int(NOW / 86400)
-    assert (usage.used("daily", day, "cost"), usage.used("daily", day, "tokens"), usage.used("daily", day, "requests")) == (42, 7, 1)
+    assert (
+        usage.used("daily", day, "cost"),
+        usage.used("daily", day, "tokens"),
+        usage.used("daily", day, "requests"),
+    ) == (42, 7, 1)
 
 
 def test_rate_limits_are_checked_before_usage_and_a_refusal_holds_nothing() -> None:
@@ -175,7 +188,9 @@ def test_alerts_fire_once_per_window_at_each_percentage() -> None:
     # The next day is a new window: the same thresholds fire again.
     later = RESETS["daily"] + 5
     for i in range(2):
-        alerts = limits.settle(limits.admit(snap, state, DEMAND, now=later + i), record(state, later + i)).alerts
+        alerts = limits.settle(
+            limits.admit(snap, state, DEMAND, now=later + i), record(state, later + i)
+        ).alerts
         fired += [(a.row.percent, a.row.usage) for a in alerts]
     assert fired[-1] == (50, 2)
     payload = alerts[0].payload()

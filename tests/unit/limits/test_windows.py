@@ -1,4 +1,4 @@
-"""Windows are ranges of UTC days: daily at 00:00 UTC, weekly on Monday, monthly on the 1st, all-time never."""
+"""Windows are ranges of UTC days: daily from 00:00 UTC, weekly from Monday, monthly from the 1st."""
 
 from __future__ import annotations
 
