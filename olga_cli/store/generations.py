@@ -44,19 +44,39 @@ def _row(record: GenerationRecord) -> tuple[Any, ...]:
 async def write_batch(
     db: aiosqlite.Connection, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()
 ) -> None:
-    """Records, their ledger charges and any extra statements, all or nothing."""
+    """Records, their ledger charges and any extra statements, all or nothing.
+
+    Every call into aiosqlite is a round trip to its thread, dearer than the insert itself, so rows
+    go in with one ``executemany`` per table, and each run of extras sharing a statement (one
+    admission per record, say) with one ``executemany``, in the order they were given.
+    """
     charges = [(r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico]
     await db.execute("BEGIN IMMEDIATE")
     try:
-        await db.executemany(_INSERT, [_row(r) for r in records])
+        if records:
+            await db.executemany(_INSERT, [_row(r) for r in records])
         if charges:
             await db.executemany(_INSERT_CHARGE, charges)
-        for extra in extras:
-            await db.execute(extra.sql, extra.params)
+        for sql, params in _runs(extras):
+            if len(params) == 1:
+                await db.execute(sql, params[0])
+            else:
+                await db.executemany(sql, params)
         await db.execute("COMMIT")
     except BaseException:
         await db.execute("ROLLBACK")
         raise
+
+
+def _runs(extras: Sequence[Extra]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Consecutive extras with the same statement, grouped: the order of execution is unchanged."""
+    runs: list[tuple[str, list[tuple[Any, ...]]]] = []
+    for extra in extras:
+        if runs and runs[-1][0] == extra.sql:
+            runs[-1][1].append(extra.params)
+        else:
+            runs.append((extra.sql, [extra.params]))
+    return runs
 
 
 def record_from_row(row: aiosqlite.Row) -> GenerationRecord:
