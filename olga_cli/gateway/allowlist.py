@@ -28,8 +28,10 @@ def is_allowed(snapshot: Snapshot, key: KeyState, entry: ModelEntry, model_id: s
 def check_allowed(snapshot: Snapshot, key: KeyState, entry: ModelEntry, model_id: str) -> None:
     if not is_allowed(snapshot, key, entry, model_id):
         scope = "key" if not _allows(key.row.models, _names(entry, model_id)) else "team"
+        team = snapshot.teams.get(key.row.team_id) if key.row.team_id else None
+        command = f"keys update {key.row.name}" if scope == "key" or team is None else f"teams update {team.name}"
         raise ModelNotAllowed(
             f"Model '{model_id}' is not allowed for this {scope}. "
             f"Use one of the models listed by GET /v1/models, or widen the allow-list with "
-            f"`olga {'keys update ' + key.row.name if scope == 'key' else 'teams'} --models ...`."
+            f"`olga {command} --models ...`."
         )

@@ -28,6 +28,7 @@ async def test_models_outside_the_key_or_team_allow_list_get_403(home: Path, fak
             status, _, data = await chat(session, running, member, model="mock/echo")
             assert status == 403 and data["error"]["code"] == "model_not_allowed"
             assert "not allowed for this team" in data["error"]["message"]
+            assert "olga teams update" in data["error"]["message"]
             assert (await chat(session, running, member, model="openai/gpt-4o-mini"))[0] == 200
             status, _, data = await chat(session, running, narrow, model="openai/gpt-4o")
             assert status == 403 and "not allowed for this key" in data["error"]["message"]
