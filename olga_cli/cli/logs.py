@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import aiosqlite
 import typer
+from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
@@ -29,9 +30,10 @@ from olga_cli.cli.common import (
     run,
     store,
 )
-from olga_cli.cli.render import access_line, logs_table
+from olga_cli.cli.render import access_line, alert_text, logs_table
 from olga_cli.errors import UserError
 from olga_cli.records import GenerationRecord
+from olga_cli.store import limits as limit_store
 from olga_cli.store import reports
 
 FOLLOW_INTERVAL = 0.25  # seconds between polls: a new record shows well within a second
@@ -115,11 +117,16 @@ def logs(
             now = time.time()
             filters = await resolve_filters(db, key=key, models=models, status=status, since=since, now=now)
             mark = await reports.high_water(db)
+            alert_mark = await limit_store.last_alert_id(db)
             rows = await reports.latest(db, filters, limit=limit)
             if not follow:
                 _print_page([r for _, r in rows], json_out=json_out, wide=wide)
+                if rows and not json_out:
+                    # Usage-limit alerts raised while these requests ran, after the table.
+                    await _print_alerts(db, since=rows[0][1].created_at)
                 return
-            await _follow(db, filters, rows=[r for _, r in rows], mark=mark, limit=limit, json_out=json_out, wide=wide)
+            await _follow(db, filters, rows=[r for _, r in rows], mark=mark, alert_mark=alert_mark, limit=limit,
+                          json_out=json_out, wide=wide)
 
     try:
         run(work())
@@ -154,12 +161,26 @@ def _print_page(records: list[GenerationRecord], *, json_out: bool, wide: bool) 
     out.print(logs_table(records, wide=wide, title=f"last {len(records)} requests"))
 
 
+async def _print_alerts(db: aiosqlite.Connection, *, since: float | None = None, after_id: int = 0,
+                        printer: Console | None = None) -> int:
+    """Print alerts after ``after_id``; returns the last id printed (or ``after_id``)."""
+    alerts = await limit_store.alerts_after(db, after_id=after_id, since=since)
+    if alerts:
+        names = await limit_store.scope_names(db)
+        out = printer or console()
+        for alert in alerts:
+            out.print(alert_text(alert, names.get((alert.scope, alert.scope_id), alert.scope_id)))
+        after_id = alerts[-1].id
+    return after_id
+
+
 async def _follow(
     db: aiosqlite.Connection,
     filters: reports.LogFilter,
     *,
     rows: list[GenerationRecord],
     mark: int,
+    alert_mark: int,
     limit: int,
     json_out: bool,
     wide: bool,
@@ -197,6 +218,8 @@ async def _follow(
                             print_json_line(record.to_json())
                         else:
                             out.print(access_line(record), markup=False, highlight=False)
+            if not json_out:
+                alert_mark = await _print_alerts(db, after_id=alert_mark, printer=live.console if live else out)
             await asyncio.sleep(FOLLOW_INTERVAL)
     finally:
         if live is not None:

@@ -24,6 +24,7 @@ from olga_cli.catalog import ModelEntry
 from olga_cli.money import per_mtok_to_pico_per_token, pico_to_display, pico_to_usd
 from olga_cli.providers.usage import Usage as TokenUsage
 from olga_cli.records import GenerationRecord
+from olga_cli.store.limits import AlertRow
 from olga_cli.store.reports import Usage, UsageRow
 
 GUARDRAIL_BLOCKED = "guardrail_blocked"
@@ -122,6 +123,18 @@ def access_line(record: GenerationRecord, *, method: str = "POST") -> str:
     if record.error and record.status >= 400:
         parts.append(record.error)
     return " ".join(parts)
+
+
+def alert_text(alert: AlertRow, scope_name: str) -> Text:
+    """One line for a usage-limit alert, in yellow (red at 100%), shown by `olga logs`."""
+    def amount(value: int) -> str:
+        return f"${pico_to_usd(value)}" if alert.metric == "cost" else f"{value:,}"
+
+    line = (
+        f"{fmt_time(alert.created_at)} alert: {alert.scope} '{scope_name}' reached {alert.percent}% of its "
+        f"{alert.window} {alert.metric} limit ({amount(alert.usage)} of {amount(alert.threshold)})"
+    )
+    return Text(line, style="bold red" if alert.percent >= 100 else "yellow")
 
 
 def access_json(record: GenerationRecord, *, method: str = "POST") -> dict[str, Any]:

@@ -262,3 +262,33 @@ async def list_alerts(
     sql += " ORDER BY id DESC LIMIT ?"
     async with db.execute(sql, (*params, limit)) as cursor:
         return [_alert(row) async for row in cursor]
+
+
+async def alerts_after(
+    db: aiosqlite.Connection, *, after_id: int = 0, since: float | None = None, limit: int = 200
+) -> list[AlertRow]:
+    """Alerts recorded after ``after_id`` (and at or after ``since``), oldest first: for ``olga logs``."""
+    sql = "SELECT * FROM limit_alerts WHERE id > ?"
+    params: list[float] = [after_id]
+    if since is not None:
+        sql += " AND created_at >= ?"
+        params.append(since)
+    sql += " ORDER BY id LIMIT ?"
+    async with db.execute(sql, (*params, limit)) as cursor:
+        return [_alert(row) async for row in cursor]
+
+
+async def last_alert_id(db: aiosqlite.Connection) -> int:
+    async with db.execute("SELECT COALESCE(MAX(id), 0) FROM limit_alerts") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def scope_names(db: aiosqlite.Connection) -> dict[tuple[str, str], str]:
+    """(scope, id) -> name for every key and team, deleted ones included, to name alerts."""
+    names: dict[tuple[str, str], str] = {}
+    for table, scope in (("keys", "key"), ("teams", "team")):
+        async with db.execute(f"SELECT id, name FROM {table}") as cursor:
+            async for row in cursor:
+                names[(scope, row[0])] = row[1]
+    return names

@@ -122,3 +122,23 @@ def test_prune_removes_old_records_or_bodies_and_leaves_the_ledger(home: Path) -
     with sqlite3.connect(home / "olga.db") as db:
         assert db.execute("SELECT COUNT(*), SUM(amount_pico) FROM ledger").fetchone() == (4, 24_000_000)
         assert [row[0] for row in db.execute("SELECT response_body FROM generations")] == ["new"]
+
+
+def _record_alert(home: Path, *, scope_id: str, percent: int, created_at: float) -> None:
+    with sqlite3.connect(home / "olga.db") as db:
+        db.execute(
+            "INSERT INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day, percent, threshold,"
+            " usage, generation_id, created_at) VALUES (1, 'key', ?, 'cost', 'daily', ?, ?, ?, ?, NULL, ?)",
+            (scope_id, int(created_at // 86400), percent, 10_000_000_000, percent * 100_000_000, created_at),
+        )
+
+
+def test_usage_limit_alerts_show_after_the_table(home: Path) -> None:
+    key_id = _seed_mix(home)
+    _record_alert(home, scope_id=key_id, percent=80, created_at=time.time() - 25)
+    result = olga("logs")
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if "alert:" in line)
+    assert "key 'laptop' reached 80% of its daily cost limit ($0.008 of $0.01)" in line
+    # JSON lines stay one record per line, with no alert mixed in.
+    assert all("tokens_prompt" in r for r in json_lines(olga("logs", "--json").stdout))

@@ -62,3 +62,23 @@ async def test_follow_plain_text_prints_one_access_line_per_new_record_and_respe
         assert process.stdout is not None
         rest = (await process.stdout.read()).decode()
     assert "fine" not in rest
+
+
+async def test_follow_prints_usage_limit_alerts_as_they_are_recorded(home: Path) -> None:
+    import sqlite3
+
+    await seed(home, [make_record(key_name="warmup")])  # creates the store with every table
+    process = await _start(home)
+    try:
+        assert process.stdout is not None
+        await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)  # the warm-up record's line
+        with sqlite3.connect(home / "olga.db") as db:
+            db.execute(
+                "INSERT INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day, percent,"
+                " threshold, usage, generation_id, created_at) VALUES (7, 'team', 'team_x', 'requests', 'monthly',"
+                " 0, 100, 500, 500, NULL, ?)", (time.time(),),
+            )
+        line = (await asyncio.wait_for(process.stdout.readline(), PROMISE + 0.5)).decode()
+        assert "alert: team 'team_x' reached 100% of its monthly requests limit (500 of 500)" in line
+    finally:
+        await _stop(process)
