@@ -65,10 +65,12 @@ class Olga:
             raw = await reply.read()
             return reply.status, CIMultiDict(reply.headers), json.loads(raw) if raw else None
 
-    async def post_raw(self, payload: dict[str, Any]) -> tuple[int, CIMultiDict[str], bytes]:
-        """A chat request read to its end as bytes (a stream, as the caller received it)."""
+    async def post_raw(
+        self, payload: dict[str, Any], path: str = "/chat/completions"
+    ) -> tuple[int, CIMultiDict[str], bytes]:
+        """A request read to its end as bytes (a stream, as the caller received it)."""
         auth = {"Authorization": f"Bearer {self.key}"}
-        async with aiohttp.ClientSession() as session, session.post(self.running.v1 + "/chat/completions",
+        async with aiohttp.ClientSession() as session, session.post(self.running.v1 + path,
                                                                     json=payload, headers=auth) as reply:
             return reply.status, CIMultiDict(reply.headers), await reply.read()
 
