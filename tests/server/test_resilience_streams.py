@@ -176,3 +176,20 @@ async def test_a_stream_that_goes_silent_ends_with_a_timeout_event(home: Path, f
         assert (record.attempts[0].error or "").startswith("idle_timeout")
     finally:
         await olga.close()
+
+
+async def test_a_responses_stream_cut_mid_way_ends_with_error_then_response_failed(
+    olga: Olga, second: FakeOpenAI
+) -> None:
+    second.script(Script(reply=LONG_REPLY, cut_after=5))  # a Chat provider behind the Responses API
+    status, headers, raw = await olga.post_raw({"model": SECOND_MODEL, "input": "Say hello", "stream": True},
+                                               path="/responses")
+    assert status == 200
+    blocks = [b for b in raw.decode().split("\n\n") if b.strip()]
+    names = [b.split("\n", 1)[0].removeprefix("event: ") for b in blocks]
+    assert names[-2:] == ["error", "response.failed"]
+    error = json.loads(blocks[-2].split("data: ", 1)[1])
+    assert error["code"] == "upstream_error" and "broke off" in error["message"]
+    assert len(second.requests) == 1
+    record = await olga.record(headers["x-olga-generation-id"])
+    assert (record.status, record.error) == (502, "upstream_error") and record.tokens_completion > 0
