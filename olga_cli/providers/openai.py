@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from olga_cli.providers.relay import Facts
 from olga_cli.providers.sse import DONE, SSEEvent
 from olga_cli.providers.usage import from_openai
+
+# `"usage": null` as OpenAI adds it to every chunk of a stream that asked for usage (never inside a
+# string, where its quotes would be escaped).
+_NULL_USAGE = re.compile(rb',\s*"usage"\s*:\s*null(?=\s*[,}])|"usage"\s*:\s*null\s*,')
 
 # Fields olga reads itself and never sends upstream.
 OLGA_FIELDS = ("models",)
@@ -93,6 +98,9 @@ class ChatPassthroughRelay:
             facts.usage = from_openai(usage)
             if not choices and not self._client_wants_usage:
                 return []
+        if not self._client_wants_usage and "usage" in chunk:
+            # olga asked for usage, not the caller: its chunks go out without the "usage": null it added.
+            return [_NULL_USAGE.sub(b"", event.raw)]
         return [event.raw]
 
     def finish(self) -> list[bytes]:

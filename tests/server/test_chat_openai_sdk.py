@@ -128,3 +128,20 @@ async def test_provider_error_is_passed_through_as_it_came(gateway: RunningGatew
         )
     assert caught.value.code == "bad_temperature"
     assert "temperature is out of range" in str(caught.value)
+
+
+async def test_chunks_carry_no_usage_field_the_client_did_not_ask_for(gateway: RunningGateway, api_key: str) -> None:
+    """Exactly as the provider streams without include_usage: no "usage" key in any chunk."""
+    import aiohttp
+
+    payload = {"model": "openai/gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(gateway.v1 + "/chat/completions", json=payload,
+                                headers={"Authorization": f"Bearer {api_key}"}) as reply:
+            raw = await reply.read()
+    events = [line[len(b"data: "):] for line in raw.split(b"\n") if line.startswith(b"data: ")]
+    assert events[-1] == b"[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert len(chunks) >= 3
+    assert all("usage" not in chunk for chunk in chunks)
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == "Hello from the fake provider."

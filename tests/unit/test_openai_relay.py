@@ -1,0 +1,43 @@
+"""The OpenAI passthrough relay: bytes forwarded as they came, minus only what olga itself asked for."""
+
+from __future__ import annotations
+
+import json
+
+from olga_cli.providers.openai import ChatPassthroughRelay
+from olga_cli.providers.sse import SSEParser
+
+
+def relay(raw: bytes, *, wants_usage: bool) -> tuple[list[bytes], ChatPassthroughRelay]:
+    r = ChatPassthroughRelay(client_wants_usage=wants_usage)
+    out = [b for event in SSEParser().feed(raw) for b in r.feed(event)] + r.finish()
+    return out, r
+
+
+def chunk(content: str, **extra: object) -> bytes:
+    body = {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}],
+            **extra}
+    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+
+
+def test_text_that_looks_like_a_usage_field_is_left_alone() -> None:
+    tricky = 'he said "usage": null, twice'
+    out, r = relay(chunk(tricky, usage=None), wants_usage=False)
+    sent = json.loads(out[0][len(b"data: "):])
+    assert "usage" not in sent
+    assert sent["choices"][0]["delta"]["content"] == tricky
+    assert r.facts.text == tricky
+
+
+def test_a_client_that_asked_gets_every_byte() -> None:
+    raw = chunk("a", usage=None) + b'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}\n\n'
+    out, r = relay(raw, wants_usage=True)
+    assert b"".join(out[:-1]) == raw
+    assert r.facts.usage is not None and r.facts.usage.prompt_tokens == 3
+
+
+def test_the_usage_chunk_is_hidden_but_counted() -> None:
+    raw = chunk("a", usage=None) + b'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}\n\n'
+    out, r = relay(raw, wants_usage=False)
+    assert len(out) == 2 and out[-1] == b"data: [DONE]\n\n"
+    assert r.facts.usage is not None and r.facts.usage.completion_tokens == 1
