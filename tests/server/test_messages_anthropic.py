@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import aiohttp
 import anthropic
 import pytest
 from anthropic._constants import ANTHROPIC_API_VERSION
@@ -259,3 +260,33 @@ async def test_a_provider_error_mid_stream_reaches_the_sdk(olga: Olga, fake_anth
             async for _ in stream:
                 pass
     assert "Overloaded" in str(caught.value)
+
+
+async def test_a_claude_code_shaped_request_goes_through(olga: Olga) -> None:
+    """What Claude Code sends: /v1/messages?beta=true with a Bearer token, betas, a cached system prompt,
+    tools, thinking and streaming; and token counting the same way."""
+    body = {
+        "model": "claude-haiku-4-5-20251001",
+        "max_tokens": 32000,
+        "stream": True,
+        "system": SYSTEM,
+        "messages": HISTORY,
+        "tools": [{**WEATHER_TOOL_ANTHROPIC, "cache_control": {"type": "ephemeral"}}],
+        "thinking": {"type": "enabled", "budget_tokens": 31999},
+        "metadata": {"user_id": "user_abc_account__session_1"},
+        "temperature": 1,
+    }
+    headers = {"Authorization": f"Bearer {olga.key}", "anthropic-beta": BETAS, "anthropic-version": "2023-06-01",
+               "x-app": "cli"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{olga.url}/v1/messages?beta=true", json=body, headers=headers) as reply:
+            assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/event-stream")
+            raw = await reply.read()
+        count_body = {k: body[k] for k in ("model", "system", "messages", "tools")}
+        async with session.post(f"{olga.url}/v1/messages/count_tokens?beta=true", json=count_body,
+                                headers=headers) as counted:
+            assert counted.status == 200 and (await counted.json())["input_tokens"] > 0
+    assert raw.endswith(b"event: message_stop\ndata: {\"type\": \"message_stop\"}\n\n")
+    sent = olga.anthropic_fake.requests[0]
+    assert sent[2] == {**body, "model": "claude-haiku-4-5-20251001"}
+    assert sent[1]["anthropic-beta"] == BETAS and sent[1]["x-api-key"] == "sk-ant-upstream-test-key"

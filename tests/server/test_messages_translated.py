@@ -148,3 +148,16 @@ async def test_provider_errors_come_back_in_anthropic_shape(olga: Olga) -> None:
             "code": "invalid_value",
         },
     }
+
+
+async def test_a_stream_the_provider_breaks_off_ends_with_an_anthropic_error_event(olga: Olga) -> None:
+    olga.openai_fake.script(Script(cut_after=2))
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        async with olga.anthropic().messages.stream(model=MODEL, max_tokens=100, messages=HELLO) as stream:
+            generation_id = stream.response.headers["x-olga-generation-id"]
+            async for _ in stream:
+                pass
+    assert "broke off" in str(caught.value)
+    record = await olga.generation(generation_id)
+    assert record["status"] == 502 and record["error"] == "upstream_error" and record["streamed"] is True
+    assert record["tokens_completion"] > 0  # what was streamed is counted (estimated: no usage came)
