@@ -1,15 +1,15 @@
 """Noticing a caller who went away while olga waits on the provider, and cancelling that wait at once.
 
 The server does not cancel a handler when its client disconnects (aiohttp's default), so a wait on
-the provider would run to its end for nobody. ``unless_gone`` runs the wait as a task and checks the
-caller's connection between short ticks; once the caller is gone the task is cancelled (which closes
-the upstream connection, so the provider stops generating) and ``ClientGone`` is raised.
+the provider would run to its end for nobody. ``unless_gone`` awaits the work in the caller's own
+task while a timer looks at the caller's connection every tick; once the caller is gone it cancels
+the task, as ``asyncio.timeout`` does (which closes the upstream connection, so the provider stops
+generating), and ``ClientGone`` is raised in place of the cancellation.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -20,19 +20,42 @@ TICK = 0.05  # seconds between checks: "at once" for a person, negligible work f
 
 
 async def unless_gone(sink: Sink, work: Awaitable[T], *, tick: float = TICK) -> T:
-    """``await work``, unless the caller disconnects first: then cancel it and raise ``ClientGone``."""
-    task = asyncio.ensure_future(work)
+    """``await work``, unless the caller disconnects first: then cancel it and raise ``ClientGone``.
+
+    The work runs in this task rather than one of its own: on every request, a task and an
+    ``asyncio.wait`` per wait cost more than the one timer handle this needs.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    cancelling = task.cancelling()
+    gone = False
+    timer: asyncio.TimerHandle
+
+    def look() -> None:
+        nonlocal gone, timer
+        if sink.gone():
+            gone = True
+            task.cancel()
+        else:
+            timer = loop.call_later(tick, look)
+
+    timer = loop.call_later(tick, look)
     try:
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=tick)
-            if done:
-                return task.result()
-            if sink.gone() and task.cancel():
-                await asyncio.wait({task})
-                if not task.cancelled():
-                    with contextlib.suppress(BaseException):
-                        task.result()  # retrieved: whatever it ended with, nobody is left to answer
-                raise ClientGone()
+        result = await work
     except asyncio.CancelledError:
-        task.cancel()
+        # Ours (and nobody else's, such as a server shutdown): the caller left.
+        if gone and task.uncancel() <= cancelling:
+            raise ClientGone() from None
         raise
+    except BaseException:
+        if gone:
+            task.uncancel()  # the work ended otherwise while ours was pending: withdraw it
+            raise ClientGone() from None
+        raise
+    finally:
+        timer.cancel()
+    if gone:
+        task.uncancel()  # the work swallowed the cancellation; nobody is left to answer
+        raise ClientGone()
+    return result

@@ -1,0 +1,97 @@
+"""``unless_gone``: the work's result while the caller stays; ``ClientGone`` once it leaves; other
+cancellations (a server shutting down) pass through untouched."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import pytest
+
+from olga_cli.gateway.disconnect import unless_gone
+from olga_cli.gateway.sink import ClientGone
+
+TICK = 0.005
+
+
+class FakeSink:
+    def __init__(self) -> None:
+        self.left = False
+
+    async def send(self, status: int, headers: Mapping[str, str], body: bytes) -> None: ...
+
+    async def start(self, status: int, headers: Mapping[str, str]) -> None: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def end(self) -> None: ...
+
+    def gone(self) -> bool:
+        return self.left
+
+
+async def test_returns_the_result_and_leaves_no_pending_cancellation() -> None:
+    async def work() -> str:
+        await asyncio.sleep(TICK * 3)  # several ticks look at a caller who stays
+        return "answer"
+
+    assert await unless_gone(FakeSink(), work(), tick=TICK) == "answer"
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    await asyncio.sleep(0)  # nothing is left to cancel this task later
+
+
+async def test_a_caller_who_leaves_cancels_the_work_and_raises_client_gone() -> None:
+    sink, cleaned_up = FakeSink(), asyncio.Event()
+
+    async def work() -> str:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            cleaned_up.set()  # e.g. the upstream reply is closed
+        return "never"
+
+    asyncio.get_running_loop().call_later(TICK, setattr, sink, "left", True)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(ClientGone):
+        await unless_gone(sink, work(), tick=TICK)
+    assert cleaned_up.is_set() and asyncio.get_running_loop().time() - started < 1
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    await asyncio.sleep(0)  # the handler goes on to record the 499 without being cancelled
+
+
+async def test_work_that_swallows_the_cancellation_still_ends_in_client_gone() -> None:
+    sink = FakeSink()
+
+    async def work() -> str:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            return "swallowed"
+        return "never"
+
+    sink.left = True
+    with pytest.raises(ClientGone):
+        await unless_gone(sink, work(), tick=TICK)
+    await asyncio.sleep(0)
+
+
+async def test_an_outside_cancellation_is_not_mistaken_for_a_caller_leaving() -> None:
+    async def work() -> None:
+        await asyncio.sleep(10)
+
+    task = asyncio.create_task(unless_gone(FakeSink(), work(), tick=TICK))
+    await asyncio.sleep(TICK * 2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_errors_of_the_work_pass_through_while_the_caller_stays() -> None:
+    async def work() -> None:
+        await asyncio.sleep(0)
+        raise ValueError("provider broke")
+
+    with pytest.raises(ValueError, match="provider broke"):
+        await unless_gone(FakeSink(), work(), tick=TICK)
