@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from olga_cli import __version__
-from olga_cli.cli import credits, doctor, env, keys, limits, logs, models, providers, routes, run, teams, usage
+from olga_cli.cli import (
+    credits, doctor, env, guardrails, keys, limits, logs, models, providers, routes, run, teams, usage,
+)
 from olga_cli.cli.completion import enable_completion
 from olga_cli.cli.common import Env, guard_commands
 from olga_cli.cli.generation import generation
@@ -47,6 +49,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(credits.app, name="credits")
 app.add_typer(teams.app, name="teams")
 app.add_typer(limits.app, name="limits")
+app.add_typer(guardrails.app, name="guardrails")
 app.add_typer(providers.app, name="providers")
 app.add_typer(routes.app, name="routes")
 app.add_typer(models.app, name="models")

@@ -27,6 +27,14 @@ from olga_cli.gateway.limits import Ticket, demand_of
 from olga_cli.gateway.metering import Reservation
 from olga_cli.gateway.render import ErrorShape, render
 from olga_cli.gateway.routing import Target, pinned_provider, plan
+from olga_cli.gateway.screening import (
+    Guard,
+    screen_answer,
+    screen_input,
+    screen_stream,
+    stream_blocked,
+    stream_status,
+)
 from olga_cli.gateway.sink import ClientGone, Sink
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
@@ -73,6 +81,7 @@ class Context:
     limits: Ticket | None = None  # the hold on usage and rate limits, settled from the record
     upstream_seconds: float = 0.0
     extras: list[Extra] = field(default_factory=list)  # statements committed with the record (key health)
+    guard: Guard | None = None  # the guardrails that apply to this key and what they found (None: none apply)
 
     @property
     def streaming(self) -> bool:
@@ -94,6 +103,7 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
         ctx.targets = plan_route(gw, ctx)
         admit(gw, ctx)
         try:
+            screen_input(gw, ctx)  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
             await forward(gw, ctx, sink)
         finally:
             if ctx.reservation is not None:
@@ -221,11 +231,13 @@ async def _relay_whole(gw: Gateway, ctx: Context, sink: Sink, served: Served, fa
     failover.took(attempt, served.started)
     failover.succeeded(served)
     converted = exchange.convert(raw)
-    status = 499 if sink.gone() else 200
-    _fill(gw, ctx, converted.facts, status=status, error="client_disconnected" if status == 499 else None)
+    refused = screen_answer(ctx, converted)  # output guardrails: redact converted.body, or a 422 in its place
+    status = 499 if sink.gone() else refused.status if refused else 200
+    error = "client_disconnected" if status == 499 else refused.code if refused else None
+    _fill(gw, ctx, converted.facts, status=status, error=error)  # a refused answer is still charged
     _store_bodies(gw, ctx, converted.body.decode("utf-8", "replace"))
     await _commit(gw, ctx)
-    await sink.send(status, _headers(ctx, converted.content_type), converted.body if status == 200 else b"")
+    await sink.send(status, _headers(ctx, converted.content_type), converted.body if status != 499 else b"")
     return None
 
 
@@ -239,7 +251,7 @@ async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, f
     """
     exchange, reply, attempt = served.exchange, served.reply, served.attempt
     assert exchange.relay is not None
-    relay = exchange.relay()
+    relay = screen_stream(ctx, exchange.relay())  # output guardrails screen each event, when any apply
     parser = SSEParser()
     record = ctx.record
     tail: list[bytes] = []
@@ -257,6 +269,9 @@ async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, f
                     record.ttft_ms = _ms(time.perf_counter() - ctx.call.received)
                 await begin()
                 await sink.write(b"".join(out))
+                if stream_blocked(relay):  # its error event is sent: the provider stops generating
+                    reply.close()
+                    break
         tail.extend(data for event in parser.flush() for data in relay.feed(event))
 
     failure: UpstreamFailure | None = None
@@ -278,7 +293,8 @@ async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, f
         else:
             failover.succeeded(served)
             tail += relay.finish()
-            _fill(gw, ctx, relay.facts, status=200)
+            status, error = stream_status(relay)  # 422 when an output guardrail ended the stream
+            _fill(gw, ctx, relay.facts, status=status, error=error)
         _store_bodies(gw, ctx, relay.facts.text)
         await _commit(gw, ctx)
         await begin()
@@ -352,6 +368,8 @@ def _store_bodies(gw: Gateway, ctx: Context, response_text: str | None) -> None:
     if gw.config.store_bodies and not ctx.key.row.zdr:
         ctx.record.request_body = ctx.call.raw_body.decode("utf-8", "replace")
         ctx.record.response_body = response_text
+        if ctx.guard is not None:
+            ctx.guard.scrub(ctx.record, ctx.call.raw_body)  # nothing a guardrail blocked or redacted is kept
 
 
 async def _commit(gw: Gateway, ctx: Context) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
+from olga_cli.gateway.guardrail_set import GuardrailSet
 from olga_cli.store import keys as key_store
 from olga_cli.store import ledger
 from olga_cli.store import limits as limit_store
@@ -47,6 +48,8 @@ class Snapshot:
     teams: dict[str, TeamRow] = field(default_factory=dict)
     # Usage limits by (scope, key or team id), as defined with `olga limits add`.
     limits: dict[tuple[str, str], tuple[LimitRow, ...]] = field(default_factory=dict)
+    # Guardrails in force (`olga guardrails add`), with each key's screens cached until the next refresh.
+    guardrails: GuardrailSet = field(default_factory=GuardrailSet)
 
     async def load(self, db: aiosqlite.Connection) -> None:
         spent = await ledger.spend_totals(db)
@@ -74,3 +77,4 @@ class Snapshot:
         for limit in await limit_store.list_limits(db):
             limits[(limit.scope, limit.scope_id)] = (*limits.get((limit.scope, limit.scope_id), ()), limit)
         self.limits = limits
+        self.guardrails = await GuardrailSet.load(db, detectors=self.guardrails.detectors)

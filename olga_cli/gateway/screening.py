@@ -1,0 +1,325 @@
+"""Guardrails in the request pipeline: screening what goes to the model and what comes back.
+
+- ``screen_input`` (after admission, before the provider is called): the request body in the
+  caller's API is screened in place, so a redaction rewrites what the provider gets; a block raises
+  ``GuardrailBlocked`` (422 in the route's error shape).
+- ``screen_answer`` (a whole answer, after translation into the caller's API): redacts the body the
+  caller gets, or replaces it with the 422 error (the provider's usage is still charged).
+- ``screen_stream`` wraps a stream relay so every event the caller gets passes the output guardrails
+  (``StreamEventScreener``); a block ends the stream with an error event of the caller's API.
+
+When no guardrail applies to the key none of this costs more than a dict lookup per stage: the relay
+is not wrapped and ``Context.guard`` stays None. Violations go into the record's ``guardrails`` list
+and, as rows of ``guardrail_violations``, into the batch that commits the record. Stored bodies never
+keep what a guardrail blocked or redacted (``Guard.scrub``); the matched text is never recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from olga_cli.errors import GuardrailBlocked
+from olga_cli.gateway.render import render
+from olga_cli.guardrails import (
+    Api,
+    Screen,
+    StreamEventScreener,
+    Violation,
+    describe_block,
+    screen_request,
+    screen_response,
+)
+from olga_cli.providers.error_shapes import stream_error_event
+from olga_cli.providers.relay import Facts, StreamRelay
+from olga_cli.providers.sse import DONE, SSEEvent, SSEParser, encode_event
+from olga_cli.records import GenerationRecord
+from olga_cli.store.guardrails import violation_insert
+
+if TYPE_CHECKING:
+    from olga_cli.gateway.exchange import Converted
+    from olga_cli.gateway.pipeline import Context
+    from olga_cli.gateway.state import Gateway
+
+StreamApi = Literal["chat", "messages", "responses"]
+
+HINTS = {
+    "input": "Remove it from the request and retry, or ask whoever runs olga about the guardrail.",
+    "output": "The model's answer was withheld; rephrase the request and retry.",
+}
+
+
+class Guard:
+    """One request's guardrails: the screens that apply to its key and what they found."""
+
+    __slots__ = ("api", "input", "output", "request_masked", "response_masked")
+
+    def __init__(self, api: Api, input: Screen | None, output: Screen | None) -> None:
+        self.api = api
+        self.input = input
+        self.output = output
+        self.request_masked = False  # a block or redaction on input: the stored request is masked
+        self.response_masked = False  # the same on a streamed output: the stored text is masked
+
+    def record(self, ctx: Context, violations: Iterable[Violation]) -> None:
+        """Into the record's ``guardrails`` list and into the batch that commits it."""
+        record = ctx.record
+        for violation in violations:
+            record.guardrails.append(violation_json(violation))
+            ctx.extras.append(
+                violation_insert(violation, generation_id=record.id, key_id=record.key_id, at=record.created_at)
+            )
+
+    def scrub(self, record: GenerationRecord, raw_body: bytes) -> None:
+        """Stored bodies keep nothing a guardrail blocked or redacted: each match is masked, as
+        `[EMAIL]`. (A non-streamed answer is already redacted, or replaced by the error, when stored.)"""
+        if self.request_masked and self.input is not None and record.request_body is not None:
+            record.request_body = _masked_request(self.api, raw_body, self.input)
+        if self.response_masked and self.output is not None and record.response_body is not None:
+            record.response_body = masking(self.output).screen_text(record.response_body).text
+
+
+def violation_json(violation: Violation) -> dict[str, Any]:
+    """A violation as the generation record shows it: what fired, where, what was done."""
+    return {
+        "guardrail": violation.guardrail_name,
+        "guardrail_id": violation.guardrail_id,
+        "type": violation.type,
+        "stage": violation.stage,
+        "entity": violation.entity,
+        "action": violation.action,
+        "field": violation.field,
+        "start": violation.start,
+        "end": violation.end,
+        "confidence": round(violation.confidence, 3),
+    }
+
+
+def block_message(blocked: Violation, violations: Sequence[Violation]) -> str:
+    """Names the guardrail, the stage and the entity types, never the text."""
+    blocking = [blocked, *(v for v in violations if v.action == "block")]
+    return f"{describe_block(blocking)}. {HINTS[blocked.stage]}"
+
+
+def masking(screen: Screen) -> Screen:
+    """The same guardrails, redacting wherever one would block or redact (for stored bodies)."""
+    specs = [dataclasses.replace(spec, action="redact") for spec in screen.specs if spec.action != "log"]
+    return Screen(specs, screen.stage)
+
+
+def _masked_request(api: Api, raw_body: bytes, screen: Screen) -> str | None:
+    try:
+        body = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    screen_request(api, body, masking(screen))
+    return json.dumps(body, ensure_ascii=False)
+
+
+# -- input -----------------------------------------------------------------------------------------
+
+
+def screen_input(gw: Gateway, ctx: Context) -> None:
+    """Pick the key's guardrails and screen the request body in place; a block raises 422."""
+    guardrails = gw.snapshot.guardrails
+    if guardrails.empty:
+        return
+    row = ctx.key.row
+    input_screen = guardrails.screen(row.id, row.team_id, "input")
+    output_screen = guardrails.screen(row.id, row.team_id, "output")
+    if input_screen is None and output_screen is None:
+        return
+    guard = ctx.guard = Guard(ctx.call.api, input_screen, output_screen)
+    if input_screen is None:
+        return
+    outcome = screen_request(ctx.call.api, ctx.body, input_screen)
+    if not outcome.violations:
+        return
+    guard.record(ctx, outcome.violations)
+    guard.request_masked = any(v.action != "log" for v in outcome.violations)
+    if outcome.blocked is not None:
+        raise GuardrailBlocked(block_message(outcome.blocked, outcome.violations))
+
+
+# -- whole answers ---------------------------------------------------------------------------------
+
+
+def screen_answer(ctx: Context, converted: Converted) -> GuardrailBlocked | None:
+    """Screen a whole answer in the caller's API: redact ``converted.body`` in place, or put the 422
+    error in it and return that error."""
+    guard = ctx.guard
+    if guard is None or guard.output is None or guard.api == "embeddings":
+        return None
+    try:
+        body = json.loads(converted.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    outcome = screen_response(guard.api, body, guard.output)
+    if not outcome.violations:
+        return None
+    guard.record(ctx, outcome.violations)
+    if outcome.blocked is not None:
+        error = GuardrailBlocked(block_message(outcome.blocked, outcome.violations))
+        _, headers, converted.body = render(ctx.call.shape, error)
+        converted.content_type = headers["Content-Type"]
+        return error
+    if outcome.redacted:
+        converted.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return None
+
+
+# -- streams ---------------------------------------------------------------------------------------
+
+
+def screen_stream(ctx: Context, relay: StreamRelay) -> StreamRelay:
+    """``relay`` itself when no output guardrail applies; else a relay that screens its events."""
+    guard = ctx.guard
+    if guard is None or guard.output is None or guard.api == "embeddings":
+        return relay
+    fail = getattr(relay, "fail", None)
+    if callable(fail):
+        return FailingScreenedRelay(relay, guard, ctx, fail)
+    return ScreenedRelay(relay, guard, ctx)
+
+
+def stream_blocked(relay: StreamRelay) -> bool:
+    """Whether an output guardrail has ended this stream (stop reading from the provider)."""
+    return isinstance(relay, ScreenedRelay) and relay.blocked is not None
+
+
+def stream_status(relay: StreamRelay) -> tuple[int, str | None]:
+    """The status and error to record for a stream that ran to its end: 422 when a guardrail ended it."""
+    if isinstance(relay, ScreenedRelay) and relay.blocked is not None:
+        return GuardrailBlocked.status, GuardrailBlocked.code
+    return 200, None
+
+
+class ScreenedRelay:
+    """A ``StreamRelay`` whose events pass the output guardrails on their way to the caller.
+
+    The inner relay's bytes are parsed back into events (it already speaks the caller's API, so
+    translated streams are screened the same way), screened by a ``StreamEventScreener`` and encoded
+    again. With only ``log`` guardrails nothing can change: the inner bytes go out untouched and the
+    events are screened on the side.
+    """
+
+    def __init__(self, inner: StreamRelay, guard: Guard, ctx: Context) -> None:
+        api = guard.api
+        assert guard.output is not None and api != "embeddings"
+        self._inner = inner
+        self._guard = guard
+        self._ctx = ctx
+        self._api: StreamApi = api
+        self._events = StreamEventScreener(api, guard.output)
+        self._parser = SSEParser()
+        self._rewrite = guard.output.may_change_text
+        self._sequence = -1  # the last Responses sequence_number sent
+        self._ended = False  # a block sent its error event: nothing more goes out
+        self._recorded = False
+
+    @property
+    def facts(self) -> Facts:
+        return self._inner.facts
+
+    @property
+    def blocked(self) -> Violation | None:
+        return self._events.blocked
+
+    def feed(self, event: SSEEvent) -> list[bytes]:
+        out = self._inner.feed(event)
+        return self._screen(out) if out and not self._ended else []
+
+    def finish(self) -> list[bytes]:
+        out = self._inner.finish()  # completes the facts even when a block ended the stream
+        sent = [] if self._ended else self._screen(out, final=True)
+        self._record()
+        if self._ended and self._api == "chat":
+            sent.append(DONE)  # after the error chunk, as a Chat stream ends
+        return sent
+
+    def _screen(self, out: list[bytes], *, final: bool = False) -> list[bytes]:
+        sent: list[bytes] = []
+        flushed = False
+        for item in self._parser.feed(b"".join(out)):
+            if item.data == "[DONE]":
+                sent += self._flush()
+                flushed = True
+                if self._ended:
+                    return sent
+                sent.append(item.raw)
+                continue
+            try:
+                data = json.loads(item.data)
+            except ValueError:
+                sent.append(item.raw)
+                continue
+            results = self._events.process(data)
+            if self._events.blocked is not None:
+                sent.append(self._error_event())
+                return sent
+            if not self._rewrite:
+                sent.append(item.raw)
+                continue
+            for result in results:
+                sent.append(self._encode(result, item.event if result is data else None))
+        if final and not flushed:
+            sent += self._flush()
+        return sent
+
+    def _flush(self) -> list[bytes]:
+        """What the screener still holds back, released at the end of the stream."""
+        results = self._events.finish()
+        if self._events.blocked is not None:
+            return [self._error_event()]
+        return [self._encode(result, None) for result in results] if self._rewrite else []
+
+    def _encode(self, data: Any, name: str | None) -> bytes:
+        if isinstance(data, dict) and self._api != "chat":
+            name = name or data.get("type")
+            sequence = data.get("sequence_number")
+            if isinstance(sequence, int):
+                self._sequence = sequence
+        return encode_event(data, event=name)
+
+    def _error_event(self) -> bytes:
+        blocked = self._events.blocked
+        assert blocked is not None
+        self._ended = True
+        self._record()
+        message = block_message(blocked, self._events.violations)
+        kind = "invalid_request_error"
+        return stream_error_event(
+            self._api, message, kind, GuardrailBlocked.code, sequence_number=self._sequence + 1
+        )
+
+    def _record(self) -> None:
+        if self._recorded:
+            return
+        self._recorded = True
+        violations = self._events.violations
+        self._guard.record(self._ctx, violations)
+        if any(v.action != "log" for v in violations):
+            self._guard.response_masked = True
+
+
+class FailingScreenedRelay(ScreenedRelay):
+    """For a relay that ends a broken stream its own API's way (``fail``), screened likewise."""
+
+    def __init__(self, inner: StreamRelay, guard: Guard, ctx: Context, fail: Callable[..., list[bytes]]) -> None:
+        super().__init__(inner, guard, ctx)
+        self._fail = fail
+
+    def fail(self, message: str, *, type: str = "api_error", code: str | None = None) -> list[bytes]:
+        out = self._fail(message, type=type, code=code)
+        if self._ended:
+            self._record()
+            return []
+        sent = self._screen(out)
+        self._record()
+        return sent
