@@ -233,7 +233,11 @@ class ScreenedRelay:
 
     def feed(self, event: SSEEvent) -> list[bytes]:
         out = self._inner.feed(event)
-        return self._screen(out) if out and not self._ended else []
+        if not out or self._ended:
+            return []
+        if len(out) == 1 and out[0] is event.raw:
+            return self._screen_events([event])  # passed through as it came: already parsed
+        return self._screen(out)
 
     def finish(self) -> list[bytes]:
         out = self._inner.finish()  # completes the facts even when a block ended the stream
@@ -244,9 +248,12 @@ class ScreenedRelay:
         return sent
 
     def _screen(self, out: list[bytes], *, final: bool = False) -> list[bytes]:
+        return self._screen_events(self._parser.feed(b"".join(out)), final=final)
+
+    def _screen_events(self, items: list[SSEEvent], *, final: bool = False) -> list[bytes]:
         sent: list[bytes] = []
         flushed = False
-        for item in self._parser.feed(b"".join(out)):
+        for item in items:
             if item.data == "[DONE]":
                 sent += self._flush()
                 flushed = True
