@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,23 +42,52 @@ def _row(record: GenerationRecord) -> tuple[Any, ...]:
     )
 
 
+Statements = list[tuple[str, list[tuple[Any, ...]]]]
+
+
 async def write_batch(
     db: aiosqlite.Connection, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()
 ) -> None:
     """Records, their ledger charges and any extra statements, all or nothing.
 
-    Every call into aiosqlite is a round trip to its thread, dearer than the insert itself, so rows
-    go in with one ``executemany`` per table, and each run of extras sharing a statement (one
-    admission per record, say) with one ``executemany``, in the order they were given.
+    Every call into aiosqlite is a round trip to its thread (a future, a wake-up of the event loop),
+    dearer than the inserts it carries. So rows go in with one ``executemany`` per table, each run of
+    extras sharing a statement (one admission per record, say) with one more, in the order given;
+    and the whole transaction is one call on the connection's thread, which also keeps any other use
+    of the connection from landing inside it.
     """
+    statements: Statements = []
+    if records:
+        statements.append((_INSERT, [_row(r) for r in records]))
     charges = [(r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico]
+    if charges:
+        statements.append((_INSERT_CHARGE, charges))
+    statements += _runs(extras)
+    run_on_thread = getattr(db, "_execute", None)  # aiosqlite's own "call this on my thread"
+    if run_on_thread is None or not hasattr(db, "_conn"):
+        await _write_stepwise(db, statements)  # an aiosqlite without it: the same, one call a statement
+        return
+    await run_on_thread(_transaction, db._conn, statements)
+
+
+def _transaction(conn: sqlite3.Connection, statements: Statements) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, params in statements:
+            if len(params) == 1:
+                conn.execute(sql, params[0])
+            else:
+                conn.executemany(sql, params)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+async def _write_stepwise(db: aiosqlite.Connection, statements: Statements) -> None:
     await db.execute("BEGIN IMMEDIATE")
     try:
-        if records:
-            await db.executemany(_INSERT, [_row(r) for r in records])
-        if charges:
-            await db.executemany(_INSERT_CHARGE, charges)
-        for sql, params in _runs(extras):
+        for sql, params in statements:
             if len(params) == 1:
                 await db.execute(sql, params[0])
             else:
@@ -68,9 +98,9 @@ async def write_batch(
         raise
 
 
-def _runs(extras: Sequence[Extra]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+def _runs(extras: Sequence[Extra]) -> Statements:
     """Consecutive extras with the same statement, grouped: the order of execution is unchanged."""
-    runs: list[tuple[str, list[tuple[Any, ...]]]] = []
+    runs: Statements = []
     for extra in extras:
         if runs and runs[-1][0] == extra.sql:
             runs[-1][1].append(extra.params)

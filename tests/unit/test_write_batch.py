@@ -1,0 +1,82 @@
+"""``write_batch``: records, their charges and the extra statements of a batch commit together, in
+order, or not at all; the same whether the transaction runs as one call on aiosqlite's thread or,
+on an aiosqlite without that, one call per statement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+
+from olga_cli.records import Attempt
+from olga_cli.store import keys as key_store
+from olga_cli.store.db import open_store
+from olga_cli.store.generations import Extra, get_generation, write_batch
+from tests.cli.seed import make_record
+
+BUMP = "UPDATE tally SET n = n + 1 WHERE name = ?"
+ADD = "INSERT INTO tally (name, n) VALUES (?, ?)"
+
+
+class PublicOnly:
+    """An aiosqlite connection seen through its public methods only."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Any = ()) -> Any:
+        return await self._db.execute(sql, params)
+
+    async def executemany(self, sql: str, params: Any) -> Any:
+        return await self._db.executemany(sql, params)
+
+
+@pytest.fixture(params=["one call", "one call a statement"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Any, aiosqlite.Connection, str]]:
+    db = await open_store(tmp_path / "olga.db")
+    row, _ = await key_store.create_key(db, name="laptop", credits_pico=None)
+    await db.execute("CREATE TABLE tally (name TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    try:
+        yield (db if request.param == "one call" else PublicOnly(db)), db, row.id
+    finally:
+        await db.close()
+
+
+async def count(db: aiosqlite.Connection, sql: str) -> Any:
+    async with db.execute(sql) as cursor:
+        found = await cursor.fetchone()
+    assert found is not None
+    return found[0]
+
+
+async def test_records_charges_and_extras_commit_together_in_order(store: tuple[Any, aiosqlite.Connection, str]) -> None:
+    writer, db, key_id = store
+    paid = make_record(key_id=key_id, cost_pico=6_000_000, attempts=[Attempt("openai", "gpt-4o-mini", 200, 3.5)])
+    free = make_record(key_id=key_id, cost_pico=0)
+    # Runs of the same statement are grouped; an UPDATE between two INSERT runs must see the first.
+    extras = [Extra(ADD, ("a", 1)), Extra(ADD, ("b", 1)), Extra(BUMP, ("a",)), Extra(BUMP, ("a",)), Extra(ADD, ("c", 5))]
+    await write_batch(writer, [paid, free], extras)
+    assert await count(db, "SELECT COUNT(*) FROM generations") == 2
+    assert await count(db, "SELECT COUNT(*) FROM ledger") == 1  # a free request leaves no charge
+    assert await count(db, "SELECT SUM(amount_pico) FROM ledger") == 6_000_000
+    assert await count(db, "SELECT group_concat(name || n, ',') FROM (SELECT * FROM tally ORDER BY name)") == "a3,b1,c5"
+    stored = await get_generation(db, paid.id)
+    assert stored is not None and stored.attempts == paid.attempts and stored.cost_pico == 6_000_000
+    assert not db.in_transaction
+
+
+async def test_a_failing_statement_rolls_the_whole_batch_back(store: tuple[Any, aiosqlite.Connection, str]) -> None:
+    writer, db, key_id = store
+    await write_batch(writer, [], [Extra(ADD, ("a", 1))])
+    doomed = make_record(key_id=key_id, cost_pico=1_000)
+    with pytest.raises(aiosqlite.IntegrityError):
+        await write_batch(writer, [doomed], [Extra(BUMP, ("a",)), Extra(ADD, ("a", 9))])  # duplicate name
+    assert await count(db, "SELECT COUNT(*) FROM generations") == 0
+    assert await count(db, "SELECT COUNT(*) FROM ledger") == 0
+    assert await count(db, "SELECT n FROM tally WHERE name = 'a'") == 1
+    assert not db.in_transaction
+    await write_batch(writer, [make_record(key_id=key_id)])  # and the connection writes on
+    assert await count(db, "SELECT COUNT(*) FROM generations") == 1
