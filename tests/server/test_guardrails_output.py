@@ -6,6 +6,7 @@ split across chunks: the stream screener must hold back just enough to catch it 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
@@ -15,7 +16,7 @@ from anthropic.types import RawContentBlockDeltaEvent, TextDelta
 
 from olga_cli.store.db import open_store
 from olga_cli.store.generations import get_generation
-from tests.fakes.openai_upstream import Script
+from tests.fakes.openai_upstream import Script, ToolCall
 from tests.server.guardrails_support import (
     EMAIL,
     OPENAI_KEY,
@@ -233,3 +234,38 @@ async def test_zdr_and_stored_bodies_never_keep_what_was_blocked_or_redacted(olg
     assert record is not None and record.request_body is not None and record.response_body is not None
     assert EMAIL not in record.request_body and "[EMAIL]" in record.request_body
     assert OPENAI_KEY not in record.response_body and "[OPENAI_API_KEY]" in record.response_body
+
+
+async def test_a_blocked_responses_stream_ends_with_an_error_event_in_sequence(olga: Olga) -> None:
+    """Responses caller, Anthropic provider (translated): the error event continues the numbering."""
+    await add_guardrail(olga.running, type="secrets", stage="output", action="block", name="no-leaks")
+    olga.anthropic_fake.reply(text=LEAK, text_chunk=4)
+    status, raw = await post_stream(
+        olga.running.v1 + "/responses", olga.key, {"model": CLAUDE, "input": "key?", "stream": True}
+    )
+    assert status == 200 and b"sk-proj" not in raw
+    events = events_of(raw)
+    name, error = events[-1]
+    assert (name, error["type"], error["code"]) == ("error", "error", "guardrail_blocked")
+    assert "'no-leaks'" in error["message"]
+    numbers = [data["sequence_number"] for _, data in events]
+    assert numbers == list(range(len(numbers)))
+    rows = await stored_violations(olga.running.home)
+    assert [(r.field, r.entity) for r in rows] == [("output[0].content[0].text", "openai_api_key")]
+
+
+async def test_tool_call_arguments_are_redacted_whole_and_streamed(olga: Olga) -> None:
+    await add_guardrail(olga.running, type="pii", stage="output", action="redact", entities=("email",))
+    call = ToolCall("send_mail", {"to": EMAIL, "body": "hi"})
+    olga.openai_fake.script(Script(tool_calls=[call]), Script(tool_calls=[call]))
+    client = olga.openai()
+    answer = await client.chat.completions.create(model=CHAT_MODEL, messages=ASK)
+    calls = answer.choices[0].message.tool_calls
+    assert calls is not None and json.loads(calls[0].function.arguments) == {"to": "[EMAIL]", "body": "hi"}  # type: ignore[union-attr]
+
+    stream = await client.chat.completions.create(model=CHAT_MODEL, messages=ASK, stream=True)
+    arguments = ""
+    async for chunk in stream:
+        for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            arguments += delta.function.arguments or "" if delta.function else ""
+    assert json.loads(arguments) == {"to": "[EMAIL]", "body": "hi"}
