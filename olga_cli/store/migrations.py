@@ -343,8 +343,8 @@ async def m003_guardrails(db: aiosqlite.Connection) -> None:
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", m001_initial),
-    ("004_reporting", m004_reporting),
     ("002_limits", m002_limits),
-    ("005_provider_health", m005_provider_health),
     ("003_guardrails", m003_guardrails),
+    ("004_reporting", m004_reporting),
+    ("005_provider_health", m005_provider_health),
 ]
