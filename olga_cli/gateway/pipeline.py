@@ -294,7 +294,12 @@ async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, f
             failover.succeeded(served)
             tail += relay.finish()
             status, error = stream_status(relay)  # 422 when an output guardrail ended the stream
-            _fill(gw, ctx, relay.facts, status=status, error=error)
+            facts = relay.facts
+            if facts.error is not None and status == 200:
+                # The provider ended the stream with its own error event, which the caller got as it came.
+                status, error = 502, "provider_error"
+                attempt.error = f"stream error: {facts.error}"
+            _fill(gw, ctx, facts, status=status, error=error)
         _store_bodies(gw, ctx, relay.facts.text)
         await _commit(gw, ctx)
         await begin()

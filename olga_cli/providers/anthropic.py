@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from olga_cli.providers.relay import Facts
+from olga_cli.providers.relay import Facts, error_message
 from olga_cli.providers.sse import SSEEvent
 from olga_cli.providers.usage import from_anthropic
 
@@ -113,6 +113,8 @@ class MessagesPassthroughRelay:
         elif kind == "message_stop":
             self._stop = event.raw
             return []
+        elif kind == "error":
+            self.facts.error = error_message(data)
         return [event.raw]
 
     def _count(self, usage: Any) -> None:

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from olga_cli.providers.relay import Facts
+from olga_cli.providers.relay import Facts, error_message
 from olga_cli.providers.sse import DONE, SSEEvent
 from olga_cli.providers.usage import from_openai
 
@@ -79,6 +79,9 @@ class ChatPassthroughRelay:
         if not isinstance(chunk, dict):
             return [event.raw]
         facts = self.facts
+        if "error" in chunk:
+            facts.error = error_message(chunk)
+            return [event.raw]
         if facts.upstream_id is None:
             facts.upstream_id = chunk.get("id")
             facts.model = chunk.get("model")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from olga_cli.providers.relay import Facts
+from olga_cli.providers.relay import Facts, error_message
 from olga_cli.providers.sse import SSEEvent
 from olga_cli.providers.usage import from_openai
 
@@ -101,6 +101,8 @@ class ResponsesPassthroughRelay:
             if usage is not None:
                 facts.usage = usage
             facts.finish_reason = finish_reason_of(response) or facts.finish_reason
+        if kind == "error" or kind == "response.failed":
+            self.facts.error = self.facts.error or error_message(data.get("response", data) if kind != "error" else data)
         if kind in TERMINAL_EVENTS:
             self._end = event.raw
             return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from olga_cli.providers.sse import SSEEvent
 from olga_cli.providers.translate_common import StreamTranslator
@@ -19,6 +19,15 @@ class Facts:
     upstream_id: str | None = None
     model: str | None = None
     text: str = ""
+    error: str | None = None  # the provider's own error event mid-stream, in its words
+
+
+def error_message(payload: Any) -> str:
+    """The message of an error object in either API's shape (``{"error": {"message": ...}}``)."""
+    error = payload.get("error", payload) if isinstance(payload, dict) else payload
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or error.get("code") or "error")[:300]
+    return str(error)[:300]
 
 
 class StreamRelay(Protocol):
@@ -49,7 +58,8 @@ class TranslatedRelay:
     @property
     def facts(self) -> Facts:
         t = self._translator
-        return Facts(usage=t.usage, finish_reason=t.finish_reason, upstream_id=t.upstream_id, text=t.text)
+        error = None if t.error is None else error_message(t.error)
+        return Facts(usage=t.usage, finish_reason=t.finish_reason, upstream_id=t.upstream_id, text=t.text, error=error)
 
     def feed(self, event: SSEEvent) -> list[bytes]:
         return self._translator.feed(event)

@@ -256,10 +256,17 @@ async def test_provider_errors_pass_through_as_they_came(olga: Olga) -> None:
 async def test_a_provider_error_mid_stream_reaches_the_sdk(olga: Olga, fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.reply(text="partial answer", stream_error={"type": "overloaded_error", "message": "Overloaded"})
     with pytest.raises(anthropic.APIStatusError) as caught:
-        async with olga.anthropic().messages.stream(model=MODEL, max_tokens=50, messages=HELLO) as stream:
-            async for _ in stream:
+        async with olga.anthropic().messages.with_streaming_response.create(
+            model=MODEL, max_tokens=50, messages=HELLO, stream=True
+        ) as response:
+            generation_id = response.headers["x-olga-generation-id"]
+            async for _ in await response.parse():
                 pass
     assert "Overloaded" in str(caught.value)
+    # The caller got HTTP 200 and then the provider's error: the record says the stream failed.
+    record = await olga.generation(generation_id)
+    assert record["status"] == 502 and record["error"] == "provider_error"
+    assert "Overloaded" in record["attempts"][-1]["error"]
 
 
 async def test_a_claude_code_shaped_request_goes_through(olga: Olga) -> None:

@@ -41,3 +41,10 @@ def test_the_usage_chunk_is_hidden_but_counted() -> None:
     out, r = relay(raw, wants_usage=False)
     assert len(out) == 2 and out[-1] == b"data: [DONE]\n\n"
     assert r.facts.usage is not None and r.facts.usage.completion_tokens == 1
+
+
+def test_an_error_chunk_is_forwarded_and_noted() -> None:
+    raw = chunk("partial") + b'data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'
+    out, r = relay(raw, wants_usage=False)
+    assert out[1] == b'data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'
+    assert r.facts.error == "The server had an error"
