@@ -15,12 +15,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from olga_cli.errors import InvalidRequest, NotFound, ProviderUnavailable, UpstreamError, UpstreamTimeout
+from olga_cli.errors import GuardrailBlocked, InvalidRequest, NotFound, ProviderUnavailable, UpstreamError, UpstreamTimeout
 from olga_cli.gateway.allowlist import check_allowed
 from olga_cli.gateway.auth import authenticate
 from olga_cli.gateway.routing import check_available, pinned_provider, target_for
+from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.upstream import UpstreamFailure, UpstreamReply
+from olga_cli.guardrails import screen_request
 from olga_cli.providers import anthropic
 from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.store.generations import get_generation
@@ -49,6 +51,7 @@ async def count_tokens(
     target = target_for(gw.config, gw.catalog, api_format="anthropic", model=model, pinned=provider)
     check_allowed(gw.snapshot, key, target.entry, target.model_id)
     check_available(target)
+    _screen_count(gw, key, body)
     if target.provider.kind != "anthropic":
         estimate = json.dumps({"input_tokens": estimate_prompt_tokens(body)}).encode()
         return Answer(200, {"Content-Type": "application/json", "x-olga-estimated": "true"}, estimate)
@@ -64,6 +67,20 @@ async def count_tokens(
             extra_headers=anthropic.forwarded_headers(headers),
         ),
     )
+
+
+def _screen_count(gw: Gateway, key: KeyState, body: dict[str, Any]) -> None:
+    """Input guardrails hold for token counting too: the text goes to the provider all the same.
+
+    A block refuses the count (422); a redaction counts the redacted text. Nothing is recorded, as
+    for the count itself."""
+    guardrails = gw.snapshot.guardrails
+    screen = None if guardrails.empty else guardrails.screen(key.row.id, key.row.team_id, "input")
+    if screen is None:
+        return
+    outcome = screen_request("messages", body, screen)
+    if outcome.blocked is not None:
+        raise GuardrailBlocked(outcome.block_message() or "A guardrail blocked this request's input.")
 
 
 async def stored_response(

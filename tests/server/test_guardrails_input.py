@@ -189,3 +189,20 @@ async def test_key_team_and_global_scopes_apply_only_where_they_belong(olga: Olg
         with pytest.raises(openai.UnprocessableEntityError) as caught:
             await client.chat.completions.create(model=CHAT_MODEL, messages=[{"role": "user", "content": OPENAI_KEY}])
         assert "'everyone'" in caught.value.message
+
+
+async def test_token_counting_is_screened_too(olga: Olga) -> None:
+    """count_tokens sends the text to the provider: input guardrails redact it there, or refuse it."""
+    await add_guardrail(olga.running, type="pii", stage="input", action="redact", entities=("email",))
+    client = olga.anthropic()
+    await client.messages.count_tokens(model="claude-haiku-4-5", messages=[{"role": "user", "content": f"mail {EMAIL}"}])
+    path, _, body = olga.anthropic_fake.requests[-1]
+    assert path == "/v1/messages/count_tokens"
+    assert EMAIL not in json.dumps(body) and "[EMAIL]" in json.dumps(body)
+    await add_guardrail(olga.running, type="secrets", stage="input", action="block")
+    sent_before = len(olga.anthropic_fake.requests)
+    with pytest.raises(anthropic.UnprocessableEntityError) as caught:
+        await client.messages.count_tokens(model="claude-haiku-4-5",
+                                           messages=[{"role": "user", "content": f"key {OPENAI_KEY}"}])
+    assert caught.value.body["error"]["code"] == "guardrail_blocked"
+    assert len(olga.anthropic_fake.requests) == sent_before
