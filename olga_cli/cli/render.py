@@ -177,7 +177,7 @@ def logs_table(records: Sequence[GenerationRecord], *, wide: bool = False, title
         numeric = column in ("status", "in", "out", "cost", "latency", "ttft")
         # Numbers, times and ids never wrap; names fold when the terminal is narrow.
         table.add_column(column, justify="right" if numeric else "left", no_wrap=numeric or column in ("time", "id"),
-                         overflow="fold", min_width=len(column))  # a header never folds mid-word
+                         overflow="fold")
     for record in records:
         cells = [
             fmt_time(record.created_at, now=now),
