@@ -14,7 +14,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from olga_cli.cli.common import Env, JsonOption, console, env_of, fail, print_json, run, store
-from olga_cli.config import AUTH_STYLES, PROVIDER_KINDS, ConfigFile, ProviderConfig, builtin_providers, load_config
+from olga_cli.config import (
+    AUTH_STYLES,
+    PROVIDER_KINDS,
+    Config,
+    ConfigFile,
+    ProviderConfig,
+    builtin_providers,
+    load_config,
+)
 from olga_cli.errors import UserError
 from olga_cli.store import provider_health
 from olga_cli.store.provider_health import KeyHealthRow
@@ -82,17 +90,26 @@ def _health(env: Env) -> list[KeyHealthRow]:
     return result
 
 
-def _guard(work: Any) -> Any:
-    try:
-        return work()
-    except UserError as exc:
-        raise fail(exc.message) from None
+def _provider_config(ctx: typer.Context, name: str) -> Config:
+    """The configuration, which must name ``name``; one clear line when it does not."""
+    config = load_config(env_of(ctx).home)
+    if name not in config.providers:
+        raise UserError(f"no provider '{name}'; see `olga providers list`")
+    return config
+
+
+def _saved(ctx: typer.Context, name: str, json_out: bool, message: str) -> None:
+    """Print the provider as it now stands, read back from config.toml."""
+    if json_out:
+        print_json(provider_json(load_config(env_of(ctx).home).providers[name]))
+    else:
+        console().print(message)
 
 
 @app.command("list")
 def list_providers(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Providers with their status and key labels (never the keys). Example: olga providers list"""
-    config = _guard(lambda: load_config(env_of(ctx).home))
+    config = load_config(env_of(ctx).home)
     health = _health(env_of(ctx))
     rows = [provider_json(p, health) for p in config.providers.values()]
     if json_out:
@@ -157,7 +174,7 @@ def add(
         _check_timeout(value, flag)
     if max_retries is not None and max_retries < 0:
         raise fail("--max-retries must be 0 or more")
-    file = _guard(lambda: _config_file(ctx))
+    file = _config_file(ctx)
     table = file.table("providers", name)
     table.pop("removed", None)
     fields: dict[str, object] = {
@@ -171,11 +188,8 @@ def add(
     if api_key or api_key_env:
         table["needs_key"] = True
     file.save()
-    provider = _guard(lambda: load_config(env_of(ctx).home)).providers[name]
-    if json_out:
-        print_json(provider_json(provider))
-    else:
-        console().print(f"Provider '{escape(name)}' saved ({provider.kind}, {escape(provider.base_url)}).")
+    provider = load_config(env_of(ctx).home).providers[name]
+    _saved(ctx, name, json_out, f"Provider '{escape(name)}' saved ({provider.kind}, {escape(provider.base_url)}).")
 
 
 @app.command("add-key")
@@ -185,10 +199,8 @@ def add_key(
     """Add an API key to a provider's pool. Example: olga providers add-key openai --api-key-env OPENAI_KEY_2"""
     if bool(api_key_env) == bool(api_key):
         raise fail("give exactly one of --api-key-env VAR or --api-key VALUE")
-    config = _guard(lambda: load_config(env_of(ctx).home))
-    if name not in config.providers:
-        raise fail(f"no provider '{name}'; see `olga providers list`")
-    file = _guard(lambda: _config_file(ctx))
+    config = _provider_config(ctx, name)
+    file = _config_file(ctx)
     table = file.table("providers", name)
     keys = list(table.get("api_keys", []))
     count = len(config.providers[name].keys) + 1
@@ -196,24 +208,15 @@ def add_key(
     table["api_keys"] = keys
     table["needs_key"] = True
     file.save()
-    provider = _guard(lambda: load_config(env_of(ctx).home)).providers[name]
-    if json_out:
-        print_json(provider_json(provider))
-    else:
-        console().print(f"Provider '{escape(name)}' now has {len(provider.keys)} key(s).")
+    _saved(ctx, name, json_out, f"Provider '{escape(name)}' now has {count} key(s).")
 
 
 def _set_flag(ctx: typer.Context, name: str, field: str, value: bool, json_out: bool, message: str) -> None:
-    config = _guard(lambda: load_config(env_of(ctx).home))
-    if name not in config.providers:
-        raise fail(f"no provider '{name}'; see `olga providers list`")
-    file = _guard(lambda: _config_file(ctx))
+    _provider_config(ctx, name)
+    file = _config_file(ctx)
     file.table("providers", name)[field] = value
     file.save()
-    if json_out:
-        print_json(provider_json(_guard(lambda: load_config(env_of(ctx).home)).providers[name]))
-    else:
-        console().print(message)
+    _saved(ctx, name, json_out, message)
 
 
 @app.command("pause")
@@ -227,7 +230,7 @@ def resume(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
     """Serve a paused provider again, giving rejected or resting keys another chance.
     Example: olga providers resume openai"""
     env = env_of(ctx)
-    if name in _guard(lambda: load_config(env.home)).providers:
+    if name in load_config(env.home).providers:
 
         async def reset() -> None:
             async with store(env) as db:
@@ -240,10 +243,8 @@ def resume(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
 @app.command("remove")
 def remove(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
     """Disconnect a provider. Example: olga providers remove vllm"""
-    config = _guard(lambda: load_config(env_of(ctx).home))
-    if name not in config.providers:
-        raise fail(f"no provider '{name}'; see `olga providers list`")
-    file = _guard(lambda: _config_file(ctx))
+    _provider_config(ctx, name)
+    file = _config_file(ctx)
     providers = file.table("providers")
     if name in builtin_providers():
         providers[name] = {"removed": True}
