@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 
@@ -11,7 +10,8 @@ from aiohttp import web
 
 from olga_cli.config import Config
 from olga_cli.gateway.alerts import deliver_alerts
-from olga_cli.gateway.state import Gateway, Observer, open_gateway
+from olga_cli.gateway.state import Observer, open_gateway
+from olga_cli.server.background import background_task
 from olga_cli.server.metrics import install_metrics
 from olga_cli.server.middlewares import errors
 from olga_cli.server.retention import retention_context
@@ -28,9 +28,9 @@ def create_app(config: Config, *, observers: Sequence[Observer] = ()) -> web.App
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors])
     metrics = install_metrics(app)
     app.cleanup_ctx.append(_gateway_context(config, [metrics.observe, *observers]))
-    app.cleanup_ctx.append(_watcher)
+    app.cleanup_ctx.append(background_task("olga-watcher", _watch))
     app.cleanup_ctx.append(retention_context())
-    app.cleanup_ctx.append(_alert_delivery)
+    app.cleanup_ctx.append(background_task("olga-alert-delivery", _deliver_alerts))
     setup_routes(app)
     return app
 
@@ -53,18 +53,9 @@ def _gateway_context(config: Config, observers: Sequence[Observer] = ()):  # typ
     return context
 
 
-async def _watcher(app: web.Application) -> AsyncIterator[None]:
-    gateway: Gateway = gateway_of(app)
-    task = asyncio.create_task(_watch(gateway), name="olga-watcher")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _watch(gateway: Gateway) -> None:
+async def _watch(app: web.Application) -> None:
+    """Apply changes the CLI makes (keys, credits, guardrails in the store; config.toml, the catalog)."""
+    gateway = gateway_of(app)
     version = await gateway.refresh_store_if_changed(-1)
     while True:
         await asyncio.sleep(WATCH_INTERVAL)
@@ -75,15 +66,7 @@ async def _watch(gateway: Gateway) -> None:
             log.exception("could not refresh from the store; will retry")
 
 
-async def _alert_delivery(app: web.Application) -> AsyncIterator[None]:
+async def _deliver_alerts(app: web.Application) -> None:
     """Limit alerts go to the webhook from this task, never from a request."""
-    gateway: Gateway = gateway_of(app)
-    task = asyncio.create_task(
-        deliver_alerts(gateway.limits, lambda: gateway.config.webhook_url), name="olga-alert-delivery"
-    )
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    gateway = gateway_of(app)
+    await deliver_alerts(gateway.limits, lambda: gateway.config.webhook_url)

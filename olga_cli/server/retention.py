@@ -14,16 +14,15 @@ are never touched, so balances and `olga usage` stay whole.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from olga_cli.config import Config
+from olga_cli.server.background import CleanupContext, background_task
 from olga_cli.server.state import gateway_of
 from olga_cli.store import reports
 from olga_cli.store.db import open_store
@@ -82,27 +81,16 @@ async def apply_retention(config: Config, *, now: float | None = None) -> tuple[
     return deleted, blanked
 
 
-def retention_context(
-    *, first_delay: float = FIRST_RUN_DELAY, interval: float = INTERVAL
-) -> Callable[[web.Application], AsyncIterator[None]]:
+def retention_context(*, first_delay: float = FIRST_RUN_DELAY, interval: float = INTERVAL) -> CleanupContext:
     """A cleanup context running ``apply_retention`` in the background with the live config."""
 
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        async def loop() -> None:
-            await asyncio.sleep(first_delay)
-            while True:
-                try:
-                    await apply_retention(gateway_of(app).config)
-                except Exception:
-                    log.exception("retention pruning failed; will retry")
-                await asyncio.sleep(interval)
+    async def loop(app: web.Application) -> None:
+        await asyncio.sleep(first_delay)
+        while True:
+            try:
+                await apply_retention(gateway_of(app).config)
+            except Exception:
+                log.exception("retention pruning failed; will retry")
+            await asyncio.sleep(interval)
 
-        task = asyncio.create_task(loop(), name="olga-retention")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return context
+    return background_task("olga-retention", loop)
