@@ -18,6 +18,7 @@ import aiosqlite
 
 from olga_cli.guardrails.spec import GuardrailSpec, Violation
 from olga_cli.store.generations import Extra
+from olga_cli.store.scopes import live_scope
 
 Scope = Literal["key", "team", "global"]
 
@@ -107,13 +108,7 @@ async def create_guardrail(
 
 
 # Guardrails of deleted keys and teams are left out: they can never apply again.
-_LIVE = (
-    "g.deleted_at IS NULL AND ("
-    " g.scope = 'global'"
-    " OR (g.scope = 'key' AND EXISTS (SELECT 1 FROM keys k WHERE k.id = g.scope_id AND k.deleted_at IS NULL))"
-    " OR (g.scope = 'team' AND EXISTS"
-    " (SELECT 1 FROM teams t WHERE t.id = g.scope_id AND t.deleted_at IS NULL)))"
-)
+_LIVE = live_scope("g", with_global=True)
 
 
 async def get_guardrail(db: aiosqlite.Connection, guardrail_id: int) -> GuardrailRow | None:

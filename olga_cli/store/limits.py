@@ -17,6 +17,7 @@ from typing import Literal
 import aiosqlite
 
 from olga_cli.store.generations import Extra
+from olga_cli.store.scopes import live_scope
 
 Scope = Literal["key", "team"]
 
@@ -96,12 +97,7 @@ async def create_limit(
 
 
 # Limits of deleted keys and teams are left out: they can never fire again.
-_LIVE = (
-    "l.deleted_at IS NULL AND ("
-    " (l.scope = 'key' AND EXISTS (SELECT 1 FROM keys k WHERE k.id = l.scope_id AND k.deleted_at IS NULL))"
-    " OR (l.scope = 'team' AND EXISTS"
-    " (SELECT 1 FROM teams t WHERE t.id = l.scope_id AND t.deleted_at IS NULL)))"
-)
+_LIVE = live_scope("l")
 
 
 async def get_limit(db: aiosqlite.Connection, limit_id: int) -> LimitRow | None:
