@@ -93,7 +93,9 @@ async def test_a_running_server_logs_each_request_as_a_json_line(home: Path) -> 
     try:
         banner = ""
         while "curl" not in banner:
-            banner += (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+            line = await asyncio.wait_for(process.stdout.readline(), 20)
+            assert line, f"olga serve exited before its banner: {banner}"
+            banner += line.decode()
         assert f"listening on http://127.0.0.1:{port}" in banner
         async with aiohttp.ClientSession() as session:
             async with session.post(f"http://127.0.0.1:{port}/v1/chat/completions",

@@ -22,30 +22,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def start_serve(home: Path, port: int) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "olga_cli", "--home", str(home), "serve", "--port", str(port),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):  # up to 10 s for the process to listen
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/health") as reply:
-                    if reply.status == 200:
-                        return process
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    process.kill()
+async def start_serve(home: Path) -> tuple[asyncio.subprocess.Process, int]:
+    """`olga serve` on a free port; another port if the chosen one was taken in the meantime."""
+    for _ in range(3):
+        port = free_port()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "olga_cli", "--home", str(home), "serve", "--port", str(port),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):  # up to 10 s for the process to listen
+                if process.returncode is not None:
+                    break  # it could not listen: try another port
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/health") as reply:
+                        if reply.status == 200:
+                            return process, port
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.05)
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     raise AssertionError("olga serve did not start")
 
 
 async def test_sigkill_under_load_keeps_every_finished_response(home: Path, fake_openai: FakeOpenAI) -> None:
     point_openai_at(home, fake_openai.url)
     row, key = await mint_key(home, name="load", credits_usd="10")
-    port = free_port()
-    process = await start_serve(home, port)
+    process, port = await start_serve(home)
     finished: list[str] = []
     stop = asyncio.Event()
 
@@ -90,8 +96,7 @@ async def test_sigkill_under_load_keeps_every_finished_response(home: Path, fake
 async def test_sigterm_lets_in_flight_requests_finish_and_flushes_them(home: Path, fake_openai: FakeOpenAI) -> None:
     point_openai_at(home, fake_openai.url)
     _, key = await mint_key(home, name="drain")
-    port = free_port()
-    process = await start_serve(home, port)
+    process, port = await start_serve(home)
     fake_openai.script(*[Script(delay=0.6) for _ in range(5)])
     async with aiohttp.ClientSession() as session:
         async def one() -> tuple[int, str]:
