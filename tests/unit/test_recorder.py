@@ -1,0 +1,33 @@
+"""``Recorder``: a request whose wait for its batch is cancelled still has its record committed."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from olga_cli.gateway.recorder import Recorder
+from olga_cli.store import keys as key_store
+from olga_cli.store.db import open_store
+from olga_cli.store.generations import get_generation
+from tests.cli.seed import make_record
+
+
+async def test_a_cancelled_wait_still_commits_the_record_and_later_writes_go_on(tmp_path: Path) -> None:
+    db = await open_store(tmp_path / "olga.db")
+    try:
+        row, _ = await key_store.create_key(db, name="laptop", credits_pico=None)
+        recorder = Recorder(db)
+        recorder.start()
+        abandoned = make_record(key_id=row.id, cost_pico=5)
+        waiting = asyncio.create_task(recorder.write(abandoned))
+        await asyncio.sleep(0)  # queued
+        waiting.cancel()
+        kept = make_record(key_id=row.id, cost_pico=7)
+        await recorder.write(kept)  # committed in the same batch as the abandoned one, or after it
+        await recorder.stop()
+        assert waiting.cancelled()
+        stored = await get_generation(db, abandoned.id)
+        assert stored is not None and stored.cost_pico == 5
+        assert (await get_generation(db, kept.id)) is not None
+    finally:
+        await db.close()
