@@ -126,25 +126,33 @@ class Upstreams:
     """Owns the client sessions; closed once, when the server stops."""
 
     def __init__(self) -> None:
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._sessions: dict[str, tuple[float, aiohttp.ClientSession]] = {}
+        self._retired: list[aiohttp.ClientSession] = []
 
     def _session(self, provider: ProviderConfig) -> aiohttp.ClientSession:
-        session = self._sessions.get(provider.name)
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
-            session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=provider.connect_timeout),
-                auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
-            )
-            self._sessions[provider.name] = session
+        # The connect timeout is the session's own, so no request builds timeout options of its own.
+        # A config change to it gets a new session; the old one keeps serving its requests until shutdown.
+        found = self._sessions.get(provider.name)
+        if found is not None and found[0] == provider.connect_timeout and not found[1].closed:
+            return found[1]
+        if found is not None:
+            self._retired.append(found[1])
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=provider.connect_timeout),
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
+        )
+        self._sessions[provider.name] = (provider.connect_timeout, session)
         return session
 
     async def close(self) -> None:
-        sessions, self._sessions = list(self._sessions.values()), {}
+        sessions = [session for _, session in self._sessions.values()] + self._retired
+        self._sessions, self._retired = {}, []
         for session in sessions:
-            await session.close()
+            if not session.closed:
+                await session.close()
 
     async def send(
         self,
@@ -175,13 +183,7 @@ class Upstreams:
         session = self._session(provider)
         try:
             async with asyncio.timeout(provider.first_byte_timeout):
-                response = await session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=provider.connect_timeout),
-                )
+                response = await session.request(method, url, data=data, headers=headers)
         except TimeoutError:
             raise UpstreamFailure(
                 "first_byte_timeout",
