@@ -92,7 +92,7 @@ async def main() -> None:
             admitted.limits.release()
 
     def limits_only() -> None:
-        demand = limits_demand(admitted.body, cost=1_000_000, tokens=1000)
+        demand = limits_demand(admitted.body, cost=1_000_000, tokens=1000, key=state)
         gw.limits.admit(gw.snapshot, state, demand, now=time.time()).release()
 
     def fill() -> None:

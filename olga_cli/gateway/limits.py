@@ -358,12 +358,18 @@ class Limits:
         return report
 
 
-def demand_of(body: Mapping[str, Any], *, cost: int, tokens: int) -> Demand:
-    """The request's hold: worst-case cost and tokens, and its --tpm estimate."""
+def demand_of(body: dict[str, Any], *, cost: int, tokens: int, key: KeyState) -> Demand:
+    """The request's hold: worst-case cost and tokens, and its --tpm estimate.
+
+    The estimate walks every message, so it is only made for a key with --tpm: for any other key the
+    in-flight count of its minute is never compared with anything, and settling puts the real tokens in.
+    """
+    if key.row.tpm is None:
+        return Demand(cost=cost, tokens=tokens, rate_tokens=0)
     asked = explicit_max_output(
         body.get(n) for n in ("max_completion_tokens", "max_tokens", "max_output_tokens")
     )
-    return Demand(cost=cost, tokens=tokens, rate_tokens=estimate_prompt_tokens(dict(body)) + asked)
+    return Demand(cost=cost, tokens=tokens, rate_tokens=estimate_prompt_tokens(body) + asked)
 
 
 def rate_limits_of(key: KeyState) -> RateLimits:

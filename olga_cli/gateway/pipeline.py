@@ -20,7 +20,6 @@ from olga_cli.errors import GatewayError, InvalidRequest, UpstreamHTTPError
 from olga_cli.gateway import metering
 from olga_cli.gateway.allowlist import check_allowed, is_allowed
 from olga_cli.gateway.auth import authenticate
-from olga_cli.gateway.disconnect import unless_gone
 from olga_cli.gateway.exchange import Api
 from olga_cli.gateway.failover import Failover, Served
 from olga_cli.gateway.limits import Ticket, demand_of
@@ -167,7 +166,8 @@ def admit(gw: Gateway, ctx: Context) -> None:
     ctx.reservation = metering.reserve(ctx.key, worst, max_output=max_output)
     # Rate and usage limits (429) last: a request admitted here counts, whatever its outcome.
     ctx.limits = gw.limits.admit(
-        gw.snapshot, ctx.key, demand_of(ctx.body, cost=worst, tokens=input_bound + max_output), now=ctx.record.created_at
+        gw.snapshot, ctx.key, demand_of(ctx.body, cost=worst, tokens=input_bound + max_output, key=ctx.key),
+        now=ctx.record.created_at,
     )
 
 
@@ -191,7 +191,7 @@ async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
         while True:
             served = None
             try:
-                served = await unless_gone(sink, failover.next())
+                served = await gw.callers.unless_gone(sink, failover.next())
             except UpstreamHTTPError as error:
                 await _finish_with_provider_error(gw, ctx, sink, error)
                 return
@@ -224,7 +224,7 @@ async def _relay_whole(gw: Gateway, ctx: Context, sink: Sink, served: Served, fa
     caller has seen nothing yet, so another attempt may serve it."""
     exchange, reply, attempt = served.exchange, served.reply, served.attempt
     try:
-        raw = await unless_gone(sink, reply.read())
+        raw = await gw.callers.unless_gone(sink, reply.read())
     except UpstreamFailure as failure:
         failover.took(attempt, served.started)
         return failure
@@ -277,7 +277,7 @@ async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, f
     failure: UpstreamFailure | None = None
     try:
         try:
-            await unless_gone(sink, pump())
+            await gw.callers.unless_gone(sink, pump())
         except UpstreamFailure as exc:
             failure = exc
         failover.took(attempt, served.started)
