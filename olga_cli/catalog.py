@@ -9,7 +9,7 @@ that provider (``ollama/*`` is free), so a local server's models need no entry e
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -40,6 +40,17 @@ class ModelEntry:
     max_output_tokens: int | None
     aliases: tuple[str, ...]
     endpoints: tuple[str, ...]
+    # (input, cached input, cache write, output) in whole picodollars per token, when every price is
+    # whole at that scale (six decimals or fewer per million) and the entry's multiplier is 1: then
+    # a request's cost is integer arithmetic, exact, without Decimal on the request path.
+    whole_pico_rates: tuple[int, int, int, int] | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        cached = self.cached_input_per_mtok if self.cached_input_per_mtok is not None else self.input_per_mtok
+        write = self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok
+        rates = [per_mtok_to_pico_per_token(p) for p in (self.input_per_mtok, cached, write, self.output_per_mtok)]
+        if self.multiplier == 1 and all(r == r.to_integral_value() for r in rates):
+            object.__setattr__(self, "whole_pico_rates", tuple(int(r) for r in rates))
 
     @property
     def is_free(self) -> bool:
@@ -47,6 +58,14 @@ class ModelEntry:
 
     def cost_pico(self, usage: Usage, *, rate_multiplier: Decimal = Decimal(1)) -> int:
         """The contract's formula, exact: each input token priced once, at the rate that applies."""
+        rates = self.whole_pico_rates
+        if rates is not None and rate_multiplier == 1:
+            return (
+                usage.uncached_prompt_tokens * rates[0]
+                + usage.cached_tokens * rates[1]
+                + usage.cache_write_tokens * rates[2]
+                + usage.completion_tokens * rates[3]
+            )
         cached_rate = self.cached_input_per_mtok if self.cached_input_per_mtok is not None else self.input_per_mtok
         write_rate = self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok
         per_mtok = (

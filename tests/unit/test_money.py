@@ -71,3 +71,31 @@ def test_summing_many_small_costs_has_no_drift() -> None:
     one = entry().cost_pico(Usage(prompt_tokens=13, completion_tokens=7))
     assert sum([one] * 100_000) == one * 100_000
     assert pico_to_usd(one * 100_000) == "0.615"  # (13 * 0.15 + 7 * 0.6) / 1e6 * 1e5
+
+
+@given(
+    st.tuples(*[st.integers(0, 10**8)] * 4),  # prices in millionths of a dollar per million tokens
+    st.tuples(*[st.integers(0, 10**6)] * 4),
+    st.sampled_from(["1", "1.0", "2", "0.5", "1.25"]),
+    st.sampled_from(["1", "1.3"]),
+)
+def test_whole_rates_in_integers_cost_exactly_what_the_decimal_formula_does(
+    prices: tuple[int, ...], tokens: tuple[int, ...], key_multiplier: str, entry_multiplier: str
+) -> None:
+    price = [str(Decimal(p).scaleb(-6)) for p in prices]
+    model = entry(input=price[0], cached=price[1], write=price[2], output=price[3], multiplier=entry_multiplier)
+    assert (model.whole_pico_rates is not None) == (entry_multiplier == "1")
+    usage = Usage(tokens[0] + tokens[1] + tokens[2], tokens[3], cached_tokens=tokens[1], cache_write_tokens=tokens[2])
+    multiplier = Decimal(key_multiplier)
+    per_mtok = (
+        usage.uncached_prompt_tokens * model.input_per_mtok + tokens[1] * model.cached_input_per_mtok
+        + tokens[2] * model.cache_write_per_mtok + tokens[3] * model.output_per_mtok  # type: ignore[operator]
+    )
+    expected = (per_mtok * 10**6 * multiplier * model.multiplier).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    assert model.cost_pico(usage, rate_multiplier=multiplier) == int(expected)
+
+
+def test_prices_finer_than_a_picodollar_a_token_keep_the_decimal_formula() -> None:
+    model = entry(input="0.0000005", output="0.60")  # half a picodollar per input token
+    assert model.whole_pico_rates is None
+    assert model.cost_pico(Usage(3, 0)) == 2  # 1.5 rounded half up, once
