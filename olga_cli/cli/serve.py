@@ -7,17 +7,18 @@ from an observer the gateway calls with each committed record.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import IO, Annotated, Any, Optional
 
 import typer
 from aiohttp import web
 from rich.console import COLOR_SYSTEMS, Console, Group
-from rich.control import strip_control_codes
 from rich.markup import escape
 from rich.style import Style
 from rich.table import Table
@@ -80,27 +81,61 @@ def access_logger(log_format: str, stream: IO[str] | None = None) -> Observer:
     """An observer printing one line per committed record: text (coloured on a terminal) or JSON."""
     if log_format == "json":
         out = stream or sys.stdout
+        flush = flusher(out)
 
         def write_json(record: GenerationRecord) -> None:
             out.write(json.dumps(access_json(record)) + "\n")
-            out.flush()
+            flush()
 
         return write_json
     text_console = Console(file=stream, highlight=False) if stream is not None else console()
     out_text = text_console.file
+    flush_text = flusher(out_text)
     colours = COLOR_SYSTEMS.get(text_console.color_system or "")  # None when not a terminal
 
     def write_text(record: GenerationRecord) -> None:
         # What Console.print(Text(line, style=...), soft_wrap=True) writes, without its ~100 µs a line:
         # the line has one style, so it is rendered directly (Style caches its escape codes).
-        line = strip_control_codes(access_line(record))
+        line = access_line(record)
+        if not line.isprintable():  # a model name from a request body could carry terminal escapes
+            line = printable(line)
         style = row_style(record)
         if style and colours is not None:
             line = Style.parse(style).render(line, color_system=colours)
         out_text.write(line + "\n")
-        out_text.flush()
+        flush_text()
 
     return write_text
+
+
+def printable(text: str) -> str:
+    """Control characters shown as their escapes (``\\x1b``), so no line can drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def flusher(out: IO[str]) -> Callable[[], None]:
+    """Flush ``out`` once per turn of the event loop rather than once per line: under load the lines
+    of every request finished in the same turn share one write, and each still shows at once."""
+    pending = False
+
+    def flush_now() -> None:
+        nonlocal pending
+        pending = False
+        out.flush()
+
+    def flush() -> None:
+        nonlocal pending
+        if pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            out.flush()  # outside the server: nothing to wait for
+            return
+        pending = True
+        loop.call_soon(flush_now)
+
+    return flush
 
 
 def settle_heap() -> None:

@@ -109,3 +109,13 @@ async def test_a_running_server_logs_each_request_as_a_json_line(home: Path) -> 
     finally:
         process.send_signal(signal.SIGINT)
         await asyncio.wait_for(process.wait(), 20)
+
+
+def test_access_log_never_writes_control_characters_from_a_request() -> None:
+    record = make_record(key_name="laptop", status=400, error="unknown_model", model="\x1b[2Jevil\rmodel")
+    record.model_requested = "\x1b[2Jevil\rmodel"
+    text = io.StringIO()
+    serve_module.access_logger("text", text)(record)
+    line = text.getvalue()
+    assert "\x1b" not in line and "\r" not in line
+    assert "\\x1b[2Jevil\\rmodel" in line
