@@ -1,17 +1,19 @@
 """Noticing a caller who went away while olga waits on the provider, and cancelling that wait at once.
 
 The server does not cancel a handler when its client disconnects (aiohttp's default), so a wait on
-the provider would run to its end for nobody. ``unless_gone`` awaits the work in the caller's own
-task while a timer looks at the caller's connection every tick; once the caller is gone it cancels
-the task, as ``asyncio.timeout`` does (which closes the upstream connection, so the provider stops
-generating), and ``ClientGone`` is raised in place of the cancellation.
+the provider would run to its end for nobody. ``CallerWatch.unless_gone`` awaits the work in the
+caller's own task; one timer, shared by every wait in flight, looks at their callers' connections
+every tick. Once a caller is gone its task is cancelled, as ``asyncio.timeout`` does (which closes
+the upstream connection, so the provider stops generating), and ``ClientGone`` is raised in place of
+the cancellation.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from olga_cli.gateway.sink import ClientGone, Sink
 
@@ -19,43 +21,64 @@ T = TypeVar("T")
 TICK = 0.05  # seconds between checks: "at once" for a person, negligible work for the loop
 
 
-async def unless_gone(sink: Sink, work: Awaitable[T], *, tick: float = TICK) -> T:
-    """``await work``, unless the caller disconnects first: then cancel it and raise ``ClientGone``.
+@dataclass(eq=False, slots=True)
+class _Wait:
+    task: asyncio.Task[Any]
+    sink: Sink
+    gone: bool = False
 
-    The work runs in this task rather than one of its own: on every request, a task and an
-    ``asyncio.wait`` per wait cost more than the one timer handle this needs.
+
+class CallerWatch:
+    """One timer for all the waits in flight, rather than a timer (set, then cancelled) for each.
+
+    A timer per wait cost a heap push and a cancelled handle left in the loop's heap on every request;
+    this costs a set insertion, and the timer runs only while some wait is in flight.
     """
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    cancelling = task.cancelling()
-    gone = False
-    timer: asyncio.TimerHandle
 
-    def look() -> None:
-        nonlocal gone, timer
-        if sink.gone():
-            gone = True
-            task.cancel()
-        else:
-            timer = loop.call_later(tick, look)
+    def __init__(self, tick: float = TICK) -> None:
+        self.tick = tick
+        self._waits: set[_Wait] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    timer = loop.call_later(tick, look)
-    try:
-        result = await work
-    except asyncio.CancelledError:
-        # Ours (and nobody else's, such as a server shutdown): the caller left.
-        if gone and task.uncancel() <= cancelling:
-            raise ClientGone() from None
-        raise
-    except BaseException:
-        if gone:
-            task.uncancel()  # the work ended otherwise while ours was pending: withdraw it
-            raise ClientGone() from None
-        raise
-    finally:
-        timer.cancel()
-    if gone:
-        task.uncancel()  # the work swallowed the cancellation; nobody is left to answer
-        raise ClientGone()
-    return result
+    async def unless_gone(self, sink: Sink, work: Awaitable[T]) -> T:
+        """``await work``, unless the caller disconnects first: then cancel it and raise ``ClientGone``."""
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        wait = _Wait(task, sink)
+        self._waits.add(wait)
+        self._arm()
+        try:
+            result = await work
+        except asyncio.CancelledError:
+            # Ours (and nobody else's, such as a server shutdown): the caller left.
+            if wait.gone and task.uncancel() <= cancelling:
+                raise ClientGone() from None
+            raise
+        except BaseException:
+            if wait.gone:
+                task.uncancel()  # the work ended otherwise while ours was pending: withdraw it
+                raise ClientGone() from None
+            raise
+        finally:
+            self._waits.discard(wait)
+        if wait.gone:
+            task.uncancel()  # the work swallowed the cancellation; nobody is left to answer
+            raise ClientGone()
+        return result
+
+    def _arm(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._timer is None or self._loop is not loop:
+            self._loop = loop
+            self._timer = loop.call_later(self.tick, self._look)
+
+    def _look(self) -> None:
+        self._timer = None
+        for wait in self._waits:
+            if not wait.gone and wait.sink.gone():
+                wait.gone = True
+                wait.task.cancel()
+        if self._waits:
+            self._arm()

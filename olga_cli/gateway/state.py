@@ -14,6 +14,7 @@ import aiosqlite
 from olga_cli.catalog import Catalog, CatalogError, load_catalog
 from olga_cli.config import Config, load_config
 from olga_cli.errors import UserError
+from olga_cli.gateway.disconnect import CallerWatch
 from olga_cli.gateway.keypool import KeyPools
 from olga_cli.gateway.limits import Limits
 from olga_cli.gateway.recorder import Recorder
@@ -43,6 +44,8 @@ class Gateway:
     limits: Limits = field(default_factory=Limits)
     # Circuit breakers and the (injectable) sleep, clock and dice of retrying.
     resilience: Resilience = field(default_factory=Resilience)
+    # Callers who leave while olga waits on a provider: one timer looks at all of them.
+    callers: CallerWatch = field(default_factory=CallerWatch)
     _config_stamp: tuple[float, float] = (0.0, 0.0)
 
     def notify(self, record: GenerationRecord) -> None:

@@ -1,4 +1,4 @@
-"""``unless_gone``: the work's result while the caller stays; ``ClientGone`` once it leaves; other
+"""``CallerWatch.unless_gone``: the work's result while the caller stays; ``ClientGone`` once it leaves; other
 cancellations (a server shutting down) pass through untouched."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from olga_cli.gateway.disconnect import unless_gone
+from olga_cli.gateway.disconnect import CallerWatch
 from olga_cli.gateway.sink import ClientGone
 
 TICK = 0.005
@@ -35,7 +35,7 @@ async def test_returns_the_result_and_leaves_no_pending_cancellation() -> None:
         await asyncio.sleep(TICK * 3)  # several ticks look at a caller who stays
         return "answer"
 
-    assert await unless_gone(FakeSink(), work(), tick=TICK) == "answer"
+    assert await CallerWatch(TICK).unless_gone(FakeSink(), work()) == "answer"
     task = asyncio.current_task()
     assert task is not None and task.cancelling() == 0
     await asyncio.sleep(0)  # nothing is left to cancel this task later
@@ -54,7 +54,7 @@ async def test_a_caller_who_leaves_cancels_the_work_and_raises_client_gone() -> 
     asyncio.get_running_loop().call_later(TICK, setattr, sink, "left", True)
     started = asyncio.get_running_loop().time()
     with pytest.raises(ClientGone):
-        await unless_gone(sink, work(), tick=TICK)
+        await CallerWatch(TICK).unless_gone(sink, work())
     assert cleaned_up.is_set() and asyncio.get_running_loop().time() - started < 1
     task = asyncio.current_task()
     assert task is not None and task.cancelling() == 0
@@ -73,7 +73,7 @@ async def test_work_that_swallows_the_cancellation_still_ends_in_client_gone() -
 
     sink.left = True
     with pytest.raises(ClientGone):
-        await unless_gone(sink, work(), tick=TICK)
+        await CallerWatch(TICK).unless_gone(sink, work())
     await asyncio.sleep(0)
 
 
@@ -81,7 +81,7 @@ async def test_an_outside_cancellation_is_not_mistaken_for_a_caller_leaving() ->
     async def work() -> None:
         await asyncio.sleep(10)
 
-    task = asyncio.create_task(unless_gone(FakeSink(), work(), tick=TICK))
+    task = asyncio.create_task(CallerWatch(TICK).unless_gone(FakeSink(), work()))
     await asyncio.sleep(TICK * 2)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -94,4 +94,21 @@ async def test_errors_of_the_work_pass_through_while_the_caller_stays() -> None:
         raise ValueError("provider broke")
 
     with pytest.raises(ValueError, match="provider broke"):
-        await unless_gone(FakeSink(), work(), tick=TICK)
+        await CallerWatch(TICK).unless_gone(FakeSink(), work())
+
+
+async def test_one_watch_serves_many_waits_and_only_the_callers_who_left_are_cancelled() -> None:
+    watch, stays, leaves = CallerWatch(TICK), FakeSink(), FakeSink()
+
+    async def work(answer: str) -> str:
+        await asyncio.sleep(TICK * 6)
+        return answer
+
+    staying = asyncio.create_task(watch.unless_gone(stays, work("kept")))
+    leaving = asyncio.create_task(watch.unless_gone(leaves, work("lost")))
+    asyncio.get_running_loop().call_later(TICK, setattr, leaves, "left", True)
+    with pytest.raises(ClientGone):
+        await leaving
+    assert await staying == "kept"
+    await asyncio.sleep(TICK * 2)
+    assert watch._timer is None  # nothing in flight: the shared timer stopped
