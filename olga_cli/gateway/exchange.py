@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from olga_cli import jsonwire
 from olga_cli.catalog import DEFAULT_MAX_OUTPUT
 from olga_cli.config import ProviderConfig
 from olga_cli.errors import InvalidRequest, UpstreamError
@@ -57,7 +58,7 @@ class Exchange:
 def _passthrough(facts_of: Callable[[Any], Facts]) -> Callable[[bytes], Converted]:
     def convert(raw: bytes) -> Converted:
         try:
-            parsed = json.loads(raw)
+            parsed = jsonwire.loads(raw)
         except ValueError:
             parsed = None
         return Converted(raw, facts_of(parsed))
@@ -182,7 +183,7 @@ def _finish_reason(caller: WireApi, out: dict[str, Any]) -> str | None:
 
 
 def _dump(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsonwire.dumps(value)
 
 
 Builder = Callable[[dict[str, Any], Target, dict[str, str]], Exchange]

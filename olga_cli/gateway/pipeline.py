@@ -10,12 +10,12 @@ reached only through the recorder, after the upstream call.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from olga_cli import jsonwire
 from olga_cli.errors import GatewayError, InvalidRequest, UpstreamHTTPError
 from olga_cli.gateway import metering
 from olga_cli.gateway.allowlist import check_allowed, is_allowed
@@ -115,7 +115,7 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
 
 def parse_body(call: Call) -> dict[str, Any]:
     try:
-        body = json.loads(call.raw_body)
+        body = jsonwire.loads(call.raw_body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"The request body is not valid JSON ({exc}); send a JSON object.") from None
     if not isinstance(body, dict):

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from olga_cli import jsonwire
 from olga_cli.config import ProviderConfig
 from olga_cli.providers import mock
 
@@ -179,7 +180,7 @@ class Upstreams:
         if provider.kind == "anthropic":
             headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
         url = provider.base_url + path
-        data = None if method in ("GET", "DELETE") else json.dumps(body, separators=(",", ":")).encode()
+        data = None if method in ("GET", "DELETE") else jsonwire.dumps(body)
         session = self._session(provider)
         try:
             async with asyncio.timeout(provider.first_byte_timeout):

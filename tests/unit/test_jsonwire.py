@@ -1,0 +1,30 @@
+"""Bodies parsed from UTF-8 bytes (a byte-order mark tolerated) and written compact, text kept as is."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from olga_cli import jsonwire
+from olga_cli.errors import InvalidRequest
+from olga_cli.gateway.pipeline import Call, parse_body
+
+
+def test_loads_reads_utf8_with_or_without_a_byte_order_mark() -> None:
+    body = {"model": "mock/echo", "messages": [{"role": "user", "content": "héllo ✓"}]}
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    assert jsonwire.loads(raw) == body
+    assert jsonwire.loads(b"\xef\xbb\xbf" + raw) == body
+    assert jsonwire.loads(raw.decode()) == body
+
+
+def test_dumps_is_compact_and_keeps_non_ascii_text() -> None:
+    assert jsonwire.dumps({"a": [1, "é"], "b": None}) == '{"a":[1,"é"],"b":null}'.encode()
+
+
+def test_a_body_that_is_not_utf8_is_a_clear_400() -> None:
+    call = Call(api="chat", shape="openai", endpoint="/v1/chat/completions", headers={},
+                raw_body='{"model": "mock/echo", "x": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(InvalidRequest, match="not valid JSON"):
+        parse_body(call)
