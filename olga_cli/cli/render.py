@@ -7,6 +7,7 @@ messages) is escaped before Rich sees it.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,11 +65,16 @@ def fmt_cost(pico: int) -> str:
 
 def fmt_time(ts: float, *, now: float | None = None) -> str:
     """Local wall-clock time; the date too when it is not today."""
-    local = time.localtime(ts)
-    today = time.localtime(time.time() if now is None else now)
-    if (local.tm_year, local.tm_yday) == (today.tm_year, today.tm_yday):
-        return time.strftime("%H:%M:%S", local)
-    return time.strftime("%Y-%m-%d %H:%M:%S", local)
+    day, clock, full = _local_second(int(ts))
+    today = _local_second(int(time.time() if now is None else now))[0]
+    return clock if day == today else full
+
+
+@functools.lru_cache(maxsize=64)
+def _local_second(second: int) -> tuple[tuple[int, int], str, str]:
+    # The access log formats the same second for every request in it: localtime and strftime once.
+    local = time.localtime(second)
+    return (local.tm_year, local.tm_yday), time.strftime("%H:%M:%S", local), time.strftime("%Y-%m-%d %H:%M:%S", local)
 
 
 def bar(value: float, maximum: float, width: int) -> str:
