@@ -354,7 +354,8 @@ def soak_figures(start_rss: float, samples: list[tuple[float, float]]) -> dict[s
 async def start_py_spy(path: str, pid: int, core: int | None, seconds: float) -> asyncio.subprocess.Process:
     """Sample olga (from the load core) while it serves the throughput run; the run's figures suffer."""
     fmt = {"svg": "flamegraph", "json": "speedscope"}.get(path.rsplit(".", 1)[-1], "raw")
-    argv = ["py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", fmt,
+    # Non-blocking: blocking sampling over-weights functions that make system calls.
+    argv = ["py-spy", "record", "--pid", str(pid), "--nonblocking", "--rate", "500", "--format", fmt,
             "--duration", str(max(int(seconds) - 1, 1)), "-o", path]
     return await asyncio.create_subprocess_exec(*pinned(core, argv), stdout=asyncio.subprocess.DEVNULL)
 
