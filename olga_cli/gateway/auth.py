@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from olga_cli.errors import InvalidApiKey
 from olga_cli.gateway.snapshot import KeyState, Snapshot
 from olga_cli.store.keys import hash_key
+
+if TYPE_CHECKING:
+    from olga_cli.gateway.state import Gateway
 
 _HINT = "Pass an olga key (sk-olga-...) as 'Authorization: Bearer KEY' or 'x-api-key: KEY'; mint one with `olga keys create --name NAME`."
 
@@ -36,3 +41,17 @@ def authenticate(snapshot: Snapshot, headers: Mapping[str, str], now: float) -> 
             else f"This API key is {status}. Mint a new one with `olga keys create --name NAME`."
         )
     return state
+
+
+async def authenticate_now(gw: Gateway, headers: Mapping[str, str], since: float | None = None) -> KeyState:
+    """``authenticate``, but a presented key is refused only once the store has been looked at after
+    ``since`` (the request's arrival, perf_counter): a key minted or enabled with the CLI a moment ago
+    works at once, not at the watcher's next tick."""
+    try:
+        return authenticate(gw.snapshot, headers, gw.clock())
+    except InvalidApiKey:
+        if presented_key(headers) is None:
+            raise
+        if not await gw.catch_up(time.perf_counter() if since is None else since):
+            raise
+    return authenticate(gw.snapshot, headers, gw.clock())

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from olga_cli import jsonwire
-from olga_cli.errors import GatewayError, InvalidRequest, UpstreamHTTPError
+from olga_cli.errors import GatewayError, InsufficientCredits, InvalidRequest, UpstreamHTTPError
 from olga_cli.gateway import metering
 from olga_cli.gateway.allowlist import check_allowed, is_allowed
-from olga_cli.gateway.auth import authenticate
+from olga_cli.gateway.auth import authenticate_now
 from olga_cli.gateway.exchange import Api
 from olga_cli.gateway.failover import Failover, Served
 from olga_cli.gateway.limits import Ticket, demand_of
@@ -89,7 +89,7 @@ class Context:
 
 async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
     try:
-        key = authenticate(gw.snapshot, call.headers, gw.clock())
+        key = await authenticate_now(gw, call.headers, call.received)
     except GatewayError as error:
         await sink.send(*render(call.shape, error))
         return
@@ -100,7 +100,12 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
         ctx.body = parse_body(call)
         ctx.record.model_requested = ctx.body["model"]
         ctx.targets = plan_route(gw, ctx)
-        admit(gw, ctx)
+        try:
+            admit(gw, ctx)
+        except InsufficientCredits:
+            if not await gw.catch_up(call.received):  # credits topped up a moment ago count at once
+                raise
+            admit(gw, ctx)
         try:
             screen_input(gw, ctx)  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
             await forward(gw, ctx, sink)

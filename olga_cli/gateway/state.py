@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -47,6 +48,10 @@ class Gateway:
     # Callers who leave while olga waits on a provider: one timer looks at all of them.
     callers: CallerWatch = field(default_factory=CallerWatch)
     _config_stamp: tuple[float, float] = (0.0, 0.0)
+    # The store's data_version last seen, and when (perf_counter) the last look at it began.
+    _store_version: int = -1
+    _store_looked: float = float("-inf")
+    _store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def notify(self, record: GenerationRecord) -> None:
         for observer in self.observers:
@@ -82,15 +87,34 @@ class Gateway:
         self.keypools.set_environ(dict(os.environ))
         return True
 
-    async def refresh_store_if_changed(self, last_version: int) -> int:
-        """Reload keys, teams and credits when another connection (the CLI) has committed."""
-        async with self.db.execute("PRAGMA data_version") as cursor:
-            row = await cursor.fetchone()
-        version = int(row[0]) if row else last_version
-        if version != last_version:
+    async def refresh_store_if_changed(self, *, unless_since: float | None = None) -> bool:
+        """Reload keys, teams and credits when another connection (the CLI) has committed; True if it had.
+
+        With ``unless_since`` (a perf_counter time), nothing is done if a look at the store began after
+        it: that look already saw every commit made before then. Looks never overlap.
+        """
+        async with self._store_lock:
+            if unless_since is not None and self._store_looked > unless_since:
+                return False
+            self._store_looked = time.perf_counter()
+            async with self.db.execute("PRAGMA data_version") as cursor:
+                row = await cursor.fetchone()
+            version = int(row[0]) if row else self._store_version
+            if version == self._store_version:
+                return False
+            self._store_version = version
             await self.snapshot.refresh(self.db)
             await self.keypools.load_health(self.db)  # `olga providers resume` clears key marks
-        return version
+            return True
+
+    async def catch_up(self, since: float) -> bool:
+        """Before refusing a request a CLI change of a moment ago may allow (a key just minted or
+        enabled, credits just topped up), look at the store now rather than at the watcher's next tick.
+
+        Only refusals pay for it, never an admitted request; and however many refusals arrive at once,
+        one look serves all that came before it began.
+        """
+        return await self.refresh_store_if_changed(unless_since=since)
 
 
 async def open_gateway(config: Config, *, db: aiosqlite.Connection, catalog: Catalog | None = None) -> Gateway:

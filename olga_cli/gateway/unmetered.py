@@ -17,7 +17,7 @@ from typing import Any
 
 from olga_cli.errors import GuardrailBlocked, InvalidRequest, NotFound, ProviderUnavailable, UpstreamError, UpstreamTimeout
 from olga_cli.gateway.allowlist import check_allowed
-from olga_cli.gateway.auth import authenticate
+from olga_cli.gateway.auth import authenticate_now
 from olga_cli.gateway.routing import check_available, pinned_provider, target_for
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
@@ -40,7 +40,7 @@ async def count_tokens(
 ) -> Answer:
     """``POST /v1/messages/count_tokens``: the provider's own count for an Anthropic provider; olga's
     estimate (said so in ``x-olga-estimated``) for a provider that has no such endpoint."""
-    key = authenticate(gw.snapshot, headers, gw.clock())
+    key = await authenticate_now(gw, headers)
     body = _json_object(raw_body)
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
@@ -94,7 +94,7 @@ async def stored_response(
 ) -> Answer:
     """``GET``/``DELETE /v1/responses/{id}``, sent to the provider that made the response, with the
     provider key olga uses for it. Only the olga key that made the response can reach it."""
-    key = authenticate(gw.snapshot, headers, gw.clock())
+    key = await authenticate_now(gw, headers)
     record = await get_generation(gw.db, response_id, key_id=key.row.id)
     if record is None or record.upstream_id != response_id or (pinned and record.provider != pinned):
         raise NotFound(

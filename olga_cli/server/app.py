@@ -56,12 +56,12 @@ def _gateway_context(config: Config, observers: Sequence[Observer] = ()):  # typ
 async def _watch(app: web.Application) -> None:
     """Apply changes the CLI makes (keys, credits, guardrails in the store; config.toml, the catalog)."""
     gateway = gateway_of(app)
-    version = await gateway.refresh_store_if_changed(-1)
+    await gateway.refresh_store_if_changed()
     while True:
         await asyncio.sleep(WATCH_INTERVAL)
         try:
             gateway.reload_files_if_changed()
-            version = await gateway.refresh_store_if_changed(version)
+            await gateway.refresh_store_if_changed()
         except Exception:
             log.exception("could not refresh from the store; will retry")
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from olga_cli import __version__
 from olga_cli.errors import GatewayError, InvalidRequest, NotFound
 from olga_cli.gateway.allowlist import is_allowed
-from olga_cli.gateway.auth import authenticate
+from olga_cli.gateway.auth import authenticate_now
 from olga_cli.gateway.render import render
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
@@ -24,9 +24,9 @@ def _error(error: GatewayError) -> web.Response:
     return web.Response(status=status, headers=headers, body=body)
 
 
-def _key(request: web.Request) -> tuple[Gateway, KeyState]:
+async def _key(request: web.Request) -> tuple[Gateway, KeyState]:
     gateway = gateway_of(request.app)
-    return gateway, authenticate(gateway.snapshot, request.headers, gateway.clock())
+    return gateway, await authenticate_now(gateway, request.headers)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -35,7 +35,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def list_models(request: web.Request) -> web.Response:
     try:
-        gateway, key = _key(request)
+        gateway, key = await _key(request)
     except GatewayError as error:
         return _error(error)
     data = []
@@ -76,7 +76,7 @@ def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:
 
 async def key_info(request: web.Request) -> web.Response:
     try:
-        gateway, key = _key(request)
+        gateway, key = await _key(request)
     except GatewayError as error:
         return _error(error)
     return web.json_response({"data": key_view(gateway, key)})
@@ -84,7 +84,7 @@ async def key_info(request: web.Request) -> web.Response:
 
 async def generation(request: web.Request) -> web.Response:
     try:
-        gateway, key = _key(request)
+        gateway, key = await _key(request)
         ref = request.query.get("id", "").strip()
         if not ref:
             raise InvalidRequest("Pass the generation id as ?id=gen-... (from the x-olga-generation-id header).", param="id")

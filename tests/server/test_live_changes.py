@@ -67,3 +67,26 @@ async def _ok(gateway: RunningGateway, key: str, payload: dict) -> bool:
 async def _has_auth(gateway: RunningGateway, key: str, payload: dict, fake: FakeOpenAI) -> bool:
     await status_of(gateway, key, payload)
     return fake.last.headers.get("Authorization") == "Bearer sk-second-provider"
+
+
+async def test_a_refusal_looks_at_the_store_first_so_cli_changes_count_on_the_very_next_request(
+    gateway: RunningGateway,
+) -> None:
+    # No waiting between the CLI and the request: the watcher's tick is 0.25 s, these follow at once.
+    created = await olga_async("keys", "create", "--name", "instant", "--credits", "0.000001", "--json")
+    key = json.loads(created.stdout)["key"]
+    assert await status_of(gateway, key) == 402  # known at once (not 401), the credits too small
+    await olga_async("credits", "topup", "instant", "1")
+    assert await status_of(gateway, key) == 200
+    await olga_async("keys", "disable", "instant")
+    await within_a_second(lambda: _status_is(gateway, key, 401))
+    await olga_async("keys", "enable", "instant")
+    assert await status_of(gateway, key) == 200
+    async with aiohttp.ClientSession() as session:
+        fresh = json.loads((await olga_async("keys", "create", "--name", "instant-2", "--json")).stdout)["key"]
+        async with session.get(gateway.v1 + "/key", headers={"Authorization": f"Bearer {fresh}"}) as reply:
+            assert reply.status == 200 and (await reply.json())["data"]["name"] == "instant-2"
+
+
+async def _status_is(gateway: RunningGateway, key: str, code: int) -> bool:
+    return await status_of(gateway, key) == code
