@@ -19,6 +19,11 @@ def loads(raw: bytes | str) -> Any:
     return json.loads(text.removeprefix("\ufeff"))
 
 
+def dumps_text(value: Any) -> str:
+    """Compact JSON text, non-ASCII text kept as is (as the providers send it)."""
+    return _COMPACT(value)
+
+
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON bytes, non-ASCII text kept as is (as the providers send it)."""
+    """``dumps_text`` as UTF-8 bytes, for a body."""
     return _COMPACT(value).encode()

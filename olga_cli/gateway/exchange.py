@@ -157,7 +157,7 @@ def _translated(body: dict[str, Any], target: Target, *, caller: WireApi, provid
         shown = facts.model or target.upstream_model
         out = translate_response(answer, caller=caller, provider=provider, model=shown, request=body)
         facts.finish_reason = _finish_reason(caller, out)
-        return Converted(_dump(out), facts)
+        return Converted(jsonwire.dumps(out), facts)
 
     def relay() -> StreamRelay:
         translator = stream_translator(caller=caller, provider=provider, model=target.upstream_model, request=body)
@@ -168,7 +168,7 @@ def _translated(body: dict[str, Any], target: Target, *, caller: WireApi, provid
             parsed: Any = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             parsed = raw
-        return _dump(translate_error(status, parsed, caller=caller))
+        return jsonwire.dumps(translate_error(status, parsed, caller=caller))
 
     return Exchange(path=path, body=upstream, convert=convert, relay=relay, convert_error=convert_error)
 
@@ -180,10 +180,6 @@ def _finish_reason(caller: WireApi, out: dict[str, Any]) -> str | None:
     choices = out.get("choices") or [{}]
     reason = out.get("stop_reason") if caller == "messages" else choices[0].get("finish_reason")
     return str(reason) if reason is not None else None
-
-
-def _dump(value: Any) -> bytes:
-    return jsonwire.dumps(value)
 
 
 Builder = Callable[[dict[str, Any], Target, dict[str, str]], Exchange]

@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from olga_cli import jsonwire
 from olga_cli.errors import GuardrailBlocked
 from olga_cli.gateway.render import render
 from olga_cli.guardrails import (
@@ -170,7 +171,7 @@ def screen_answer(ctx: Context, converted: Converted) -> GuardrailBlocked | None
         converted.content_type = headers["Content-Type"]
         return error
     if outcome.redacted:
-        converted.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        converted.body = jsonwire.dumps(body)
     return None
 
 

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from olga_cli import jsonwire
+
 
 @dataclass(frozen=True, slots=True)
 class SSEEvent:
@@ -85,7 +87,7 @@ def parse_event(raw: bytes) -> SSEEvent | None:
 
 def encode_event(data: Any, *, event: str | None = None) -> bytes:
     """Encode one event; ``data`` is serialised as compact JSON unless it is already a string."""
-    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    text = data if isinstance(data, str) else jsonwire.dumps_text(data)
     head = f"event: {event}\n" if event is not None else ""
     return f"{head}data: {text}\n\n".encode()
 

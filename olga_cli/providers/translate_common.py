@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
+from olga_cli import jsonwire
 from olga_cli.errors import TranslationError, UpstreamError
 from olga_cli.providers.sse import SSEEvent
 from olga_cli.providers.usage import Usage
@@ -150,7 +151,7 @@ def provider_tool_arguments(arguments: Any) -> JSON:
 
 
 def dump_arguments(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return jsonwire.dumps_text(value)
 
 
 def new_id(prefix: str) -> str:
