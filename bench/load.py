@@ -125,13 +125,24 @@ class Wrk:
     workdir: Path
     core: int | None
 
-    async def run(self, url: str, body: bytes, *, connections: int, seconds: float, auth: str = "") -> dict[str, Any]:
+    async def run(
+        self, url: str, body: bytes, *, connections: int, seconds: float, auth: str = ""
+    ) -> dict[str, Any]:
         script = self.workdir / "post.lua"
         if not script.exists():
             script.write_text(WRK_SCRIPT)
         env = {**os.environ, "BENCH_BODY": body.decode(), "BENCH_AUTH": auth}
-        argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(round(seconds), 1)}s", "--timeout", "5s",
-                "-s", str(script), url]
+        argv = [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(round(seconds), 1)}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            url,
+        ]
         proc = await asyncio.create_subprocess_exec(
             *pinned(self.core, argv), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
@@ -140,8 +151,10 @@ class Wrk:
             if line.startswith("WRKJSON "):
                 result: dict[str, Any] = json.loads(line[8:])
                 result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-                result["errors"] = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors",
-                                                           "status_errors", "timeouts"))
+                result["errors"] = sum(
+                    result[k]
+                    for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+                )
                 return result
         raise SystemExit(f"wrk gave no result:\n{out.decode()}\n{err.decode()}")
 
@@ -155,8 +168,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary_ms(values: list[float]) -> dict[str, float]:
-    return {"p50_ms": pct(values, 50), "p90_ms": pct(values, 90), "p99_ms": pct(values, 99),
-            "mean_ms": statistics.fmean(values), "n": len(values)}
+    return {
+        "p50_ms": pct(values, 50),
+        "p90_ms": pct(values, 90),
+        "p99_ms": pct(values, 99),
+        "mean_ms": statistics.fmean(values),
+        "n": len(values),
+    }
 
 
 async def _stream_once(
@@ -205,7 +223,9 @@ async def _paced_once(
     return seen
 
 
-async def paced(url: str, body: bytes, headers: dict[str, str], count: int, words: list[str]) -> list[list[float]]:
+async def paced(
+    url: str, body: bytes, headers: dict[str, str], count: int, words: list[str]
+) -> list[list[float]]:
     """Arrival offsets of each paced word of each request, in ms."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
         return [await _paced_once(session, url, body, headers, words) for _ in range(count)]

@@ -111,8 +111,14 @@ def stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeou
 
 def olga(home: Path, *args: str) -> str:
     env = {**os.environ, "OLGA_HOME": str(home)}
-    done = subprocess.run([sys.executable, "-m", "olga_cli", *args], env=env, capture_output=True, text=True, cwd=ROOT,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "olga_cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"olga {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
@@ -126,12 +132,33 @@ def set_up_home(home: Path, nginx_port: int, paced_port: int) -> str:
         ("benchstream", f"{base}/stream/v1"),
         ("benchpaced", f"http://127.0.0.1:{paced_port}/paced/v1"),
     ):
-        olga(home, "providers", "add", name, "--kind", "openai-compatible", "--base-url", url,
-             "--api-key", "sk-bench-upstream", "--json")
-    price = {"input_per_mtok": "0.15", "output_per_mtok": "0.60", "cached_input_per_mtok": "0.075",
-             "context_window": 128000, "max_output_tokens": 16384, "endpoints": ["chat"]}
-    overlay = {"models": {f"{p}/{MODEL}": {"provider": p, "upstream": MODEL, **price}
-                          for p in ("bench", "benchstream", "benchpaced")}}
+        olga(
+            home,
+            "providers",
+            "add",
+            name,
+            "--kind",
+            "openai-compatible",
+            "--base-url",
+            url,
+            "--api-key",
+            "sk-bench-upstream",
+            "--json",
+        )
+    price = {
+        "input_per_mtok": "0.15",
+        "output_per_mtok": "0.60",
+        "cached_input_per_mtok": "0.075",
+        "context_window": 128000,
+        "max_output_tokens": 16384,
+        "endpoints": ["chat"],
+    }
+    overlay = {
+        "models": {
+            f"{p}/{MODEL}": {"provider": p, "upstream": MODEL, **price}
+            for p in ("bench", "benchstream", "benchpaced")
+        }
+    }
     (home / "model_catalog.json").write_text(json.dumps(overlay, indent=1))
     created = json.loads(olga(home, "keys", "create", "--name", "bench", "--credits", "100000", "--json"))
     return str(created["key"])
@@ -164,7 +191,9 @@ class Bench:
     def url(self, name: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}{path}"
 
-    def _start(self, argv: list[str], log: str, core: int | None, sig: int, **kwargs: Any) -> subprocess.Popen[bytes]:
+    def _start(
+        self, argv: list[str], log: str, core: int | None, sig: int, **kwargs: Any
+    ) -> subprocess.Popen[bytes]:
         proc = spawn(pinned(core, argv), self.workdir / log, **kwargs)
         self.procs.append((proc, sig))
         return proc
@@ -172,22 +201,46 @@ class Bench:
     async def start(self) -> None:
         w = self.workdir
         (w / "nginx.conf").write_text(upstreams.nginx_conf(w, self.ports["nginx"]))
-        nginx = self._start(["nginx", "-p", str(w), "-e", str(w / "nginx-error.log"), "-c", str(w / "nginx.conf")],
-                            "nginx.out", self.load_core, signal.SIGQUIT)
+        nginx = self._start(
+            ["nginx", "-p", str(w), "-e", str(w / "nginx-error.log"), "-c", str(w / "nginx.conf")],
+            "nginx.out",
+            self.load_core,
+            signal.SIGQUIT,
+        )
         script = str(BENCH / "upstreams.py")
-        paced = self._start([sys.executable, script, "paced", str(self.ports["paced"]), str(self.args.gap_ms),
-                             str(self.args.chunks)], "paced.out", self.load_core, signal.SIGINT)
+        paced = self._start(
+            [
+                sys.executable,
+                script,
+                "paced",
+                str(self.ports["paced"]),
+                str(self.args.gap_ms),
+                str(self.args.chunks),
+            ],
+            "paced.out",
+            self.load_core,
+            signal.SIGINT,
+        )
         home = w / "home"
         home.mkdir()
         self.key = set_up_home(home, self.ports["nginx"], self.ports["paced"])
         serve = ["serve", "--port", str(self.ports["olga"]), *self.args.serve_args.split()]
-        server = self._start([sys.executable, "-m", "olga_cli", *serve],
-                             "olga.out", self.olga_core, signal.SIGINT, env={**os.environ, "OLGA_HOME": str(home)},
-                             cwd=ROOT)
+        server = self._start(
+            [sys.executable, "-m", "olga_cli", *serve],
+            "olga.out",
+            self.olga_core,
+            signal.SIGINT,
+            env={**os.environ, "OLGA_HOME": str(home)},
+            cwd=ROOT,
+        )
         self.olga_pid = server.pid
         if not self.args.no_bare:
-            bare = self._start([sys.executable, script, "bare", str(self.ports["bare"]), self.url("nginx", "")],
-                               "bare.out", self.olga_core, signal.SIGINT)
+            bare = self._start(
+                [sys.executable, script, "bare", str(self.ports["bare"]), self.url("nginx", "")],
+                "bare.out",
+                self.olga_core,
+                signal.SIGINT,
+            )
             self.bare_pid = bare.pid
             await wait_http(self.url("bare", "/"), 20, bare, w / "bare.out")
         await wait_http(self.url("olga", "/health"), 30, server, w / "olga.out")
@@ -208,8 +261,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print("warning: not pinning (fewer than 2 cores or --no-pin); figures will not compare across runs")
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "pinned": pin, "python": platform.python_version(),
-                    "aiohttp": aiohttp.__version__, "loadavg_start": load.loadavg()},
+        "machine": {
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "pinned": pin,
+            "python": platform.python_version(),
+            "aiohttp": aiohttp.__version__,
+            "loadavg_start": load.loadavg(),
+        },
         "git": _git(),
         "settings": {k: v for k, v in vars(args).items() if k != "no_save"},
         "profiled": bool(args.py_spy),
@@ -234,12 +293,16 @@ async def measure(bench: Bench, results: dict[str, Any]) -> None:
     args, wrk, auth = bench.args, bench.wrk, f"Bearer {bench.key}"
     plain_body = body_of(f"bench/{MODEL}", stream=False)
     stream_body = body_of(f"benchstream/{MODEL}", stream=True)
-    plain = {"direct": bench.url("nginx", "/plain/v1/chat/completions"),
-             "bare": bench.url("bare", "/plain/v1/chat/completions"),
-             "olga": bench.url("olga", "/v1/chat/completions")}
-    stream = {"direct": bench.url("nginx", "/stream/v1/chat/completions"),
-              "bare": bench.url("bare", "/stream/v1/chat/completions"),
-              "olga": plain["olga"]}
+    plain = {
+        "direct": bench.url("nginx", "/plain/v1/chat/completions"),
+        "bare": bench.url("bare", "/plain/v1/chat/completions"),
+        "olga": bench.url("olga", "/v1/chat/completions"),
+    }
+    stream = {
+        "direct": bench.url("nginx", "/stream/v1/chat/completions"),
+        "bare": bench.url("bare", "/stream/v1/chat/completions"),
+        "olga": plain["olga"],
+    }
     sides = ["direct", "olga"] if args.no_bare else ["direct", "bare", "olga"]
     pids = {"bare": bench.bare_pid, "olga": bench.olga_pid}
     auths = {"olga": auth}
@@ -254,13 +317,22 @@ async def measure(bench: Bench, results: dict[str, Any]) -> None:
         out: dict[str, Any] = {}
         for side in sides:
             phase = Phase(pids.get(side, 0), bench.olga_core)
-            profiler = await start_py_spy(spy, bench.olga_pid, bench.load_core, seconds) if spy and side == "olga" else None
+            profiler = (
+                await start_py_spy(spy, bench.olga_pid, bench.load_core, seconds)
+                if spy and side == "olga"
+                else None
+            )
             if side == "direct":
                 out[side] = await wrk.run(plain[side], plain_body, connections=connections, seconds=seconds)
                 continue
             with phase.measure():
-                out[side] = await wrk.run(plain[side], plain_body, connections=connections, seconds=seconds,
-                                          auth=auths.get(side, ""))
+                out[side] = await wrk.run(
+                    plain[side],
+                    plain_body,
+                    connections=connections,
+                    seconds=seconds,
+                    auth=auths.get(side, ""),
+                )
             if profiler is not None:
                 await asyncio.wait_for(profiler.wait(), timeout=60)
             out[side]["process"] = phase.per_request(out[side]["requests"])
@@ -296,9 +368,12 @@ async def measure(bench: Bench, results: dict[str, Any]) -> None:
     print(f"paced streams ({args.paced} each, {args.chunks} chunks {args.gap_ms:g} ms apart)...", flush=True)
     words = [upstreams.paced_word(i) for i in range(args.chunks)]
     paced_body = body_of(f"benchpaced/{MODEL}", stream=True)
-    direct_runs = await load.paced(bench.url("paced", "/paced/v1/chat/completions"), paced_body, headers,
-                                   args.paced, words)
-    via_runs = await load.paced(plain["olga"], paced_body, {**headers, "Authorization": auth}, args.paced, words)
+    direct_runs = await load.paced(
+        bench.url("paced", "/paced/v1/chat/completions"), paced_body, headers, args.paced, words
+    )
+    via_runs = await load.paced(
+        plain["olga"], paced_body, {**headers, "Authorization": auth}, args.paced, words
+    )
     direct_gaps, via_gaps = load.gaps(direct_runs), load.gaps(via_runs)
     results["paced_stream"] = {
         "gap_ms": args.gap_ms,
@@ -339,7 +414,7 @@ def soak_figures(start_rss: float, samples: list[tuple[float, float]]) -> dict[s
     new load): a leak keeps growing after warm-up, a warm-up does not. The target is the latter."""
     values = [rss for _, rss in samples] or [start_rss]
     warm = values[max(len(values) // 10 - 1, 0)]
-    after_warmup = values[len(values) // 10:] or values
+    after_warmup = values[len(values) // 10 :] or values
     return {
         "soak_start_rss_mb": start_rss,
         "soak_warm_rss_mb": warm,
@@ -355,8 +430,21 @@ async def start_py_spy(path: str, pid: int, core: int | None, seconds: float) ->
     """Sample olga (from the load core) while it serves the throughput run; the run's figures suffer."""
     fmt = {"svg": "flamegraph", "json": "speedscope"}.get(path.rsplit(".", 1)[-1], "raw")
     # Non-blocking: blocking sampling over-weights functions that make system calls.
-    argv = ["py-spy", "record", "--pid", str(pid), "--nonblocking", "--rate", "500", "--format", fmt,
-            "--duration", str(max(int(seconds) - 1, 1)), "-o", path]
+    argv = [
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--nonblocking",
+        "--rate",
+        "500",
+        "--format",
+        fmt,
+        "--duration",
+        str(max(int(seconds) - 1, 1)),
+        "-o",
+        path,
+    ]
     return await asyncio.create_subprocess_exec(*pinned(core, argv), stdout=asyncio.subprocess.DEVNULL)
 
 
@@ -392,8 +480,12 @@ def verdict(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
             met, ratio = value <= GAP_TOLERANCE_MS, None
         else:
             met, ratio = value <= target, value / target
-        out[name] = {"value": round(value, 4), "target": target, "ratio": None if ratio is None else round(ratio, 3),
-                     "met": met}
+        out[name] = {
+            "value": round(value, 4),
+            "target": target,
+            "ratio": None if ratio is None else round(ratio, 3),
+            "met": met,
+        }
     return out
 
 
@@ -413,30 +505,52 @@ def report(r: dict[str, Any]) -> str:
 
     head = f"{'':26}" + "".join(f"{s:>12}" for s in sides) + "".join(f"{'+' + s:>12}" for s in sides[1:])
     lines = [
-        (f"olga overhead bench  {r['date']}  load {r['machine']['loadavg_start']} -> {r['machine']['loadavg_end']}"
-         + ("  (profiled: figures perturbed)" if r["profiled"] else "")),
+        (
+            f"olga overhead bench  {r['date']}  load {r['machine']['loadavg_start']} -> {r['machine']['loadavg_end']}"
+            + ("  (profiled: figures perturbed)" if r["profiled"] else "")
+        ),
         "",
         head,
-        row("latency c=1 p50 (ms)", cols(lambda s: lat[s]["p50_us"] / 1000, lambda s: lat[f"{s}_added_p50_ms"])),
-        row("latency c=1 p99 (ms)", cols(lambda s: lat[s]["p99_us"] / 1000, lambda s: lat[f"{s}_added_p99_ms"])),
+        row(
+            "latency c=1 p50 (ms)",
+            cols(lambda s: lat[s]["p50_us"] / 1000, lambda s: lat[f"{s}_added_p50_ms"]),
+        ),
+        row(
+            "latency c=1 p99 (ms)",
+            cols(lambda s: lat[s]["p99_us"] / 1000, lambda s: lat[f"{s}_added_p99_ms"]),
+        ),
         row("throughput c=16 (req/s)", cols(lambda s: thr[s]["rps"]), "12.0f"),
-        row("stream TTFB p50 (ms)", cols(lambda s: st[s]["ttfb"]["p50_ms"], lambda s: st[f"{s}_added_ttfb_p50_ms"])),
-        row("stream total p50 (ms)", cols(lambda s: st[s]["total"]["p50_ms"], lambda s: st[f"{s}_added_total_p50_ms"])),
+        row(
+            "stream TTFB p50 (ms)",
+            cols(lambda s: st[s]["ttfb"]["p50_ms"], lambda s: st[f"{s}_added_ttfb_p50_ms"]),
+        ),
+        row(
+            "stream total p50 (ms)",
+            cols(lambda s: st[s]["total"]["p50_ms"], lambda s: st[f"{s}_added_total_p50_ms"]),
+        ),
         "",
         f"CPU per request (ms)      {'c=16':>10}{'c=1':>10}{'stream':>10}   (user+system, all threads)",
     ]
     for side in sides[1:]:
-        lines.append(f"  {side:24}{thr[side]['process']['cpu_ms']:10.3f}{lat[side]['process']['cpu_ms']:10.3f}"
-                     f"{st[side]['process']['cpu_ms']:10.3f}")
+        lines.append(
+            f"  {side:24}{thr[side]['process']['cpu_ms']:10.3f}{lat[side]['process']['cpu_ms']:10.3f}"
+            f"{st[side]['process']['cpu_ms']:10.3f}"
+        )
     lines += [
-        (f"paced stream: gap {pc['direct_gap']['mean_ms']:.3f} ms direct, {pc['olga_gap']['mean_ms']:.3f} ms "
-         f"through olga (added {pc['added_gap_mean_ms']:+.3f} ms mean, {pc['added_gap_p99_ms']:+.3f} ms p99)"),
-        (f"olga RSS: idle {mem['idle_rss_mb']:.1f} MB; soak {mem['soak_seconds']:g}s, {mem['soak_requests']} requests "
-         f"at {mem['soak_rps']:.0f}/s: {mem['soak_start_rss_mb']:.1f} MB at the start "
-         f"({mem['soak_growth_from_start_pct']:+.1f}% to the max), {mem['soak_warm_rss_mb']:.1f} MB after its first "
-         f"tenth ({mem['soak_growth_pct']:+.1f}% to the max), {mem['soak_end_rss_mb']:.1f} MB at the end"),
-        (f"other load on olga's core: {_share(lat['olga']['foreign_share_of_core'])} (c=1), "
-         f"{_share(thr['olga']['foreign_share_of_core'])} (c=16)"),
+        (
+            f"paced stream: gap {pc['direct_gap']['mean_ms']:.3f} ms direct, {pc['olga_gap']['mean_ms']:.3f} ms "
+            f"through olga (added {pc['added_gap_mean_ms']:+.3f} ms mean, {pc['added_gap_p99_ms']:+.3f} ms p99)"
+        ),
+        (
+            f"olga RSS: idle {mem['idle_rss_mb']:.1f} MB; soak {mem['soak_seconds']:g}s, {mem['soak_requests']} requests "
+            f"at {mem['soak_rps']:.0f}/s: {mem['soak_start_rss_mb']:.1f} MB at the start "
+            f"({mem['soak_growth_from_start_pct']:+.1f}% to the max), {mem['soak_warm_rss_mb']:.1f} MB after its first "
+            f"tenth ({mem['soak_growth_pct']:+.1f}% to the max), {mem['soak_end_rss_mb']:.1f} MB at the end"
+        ),
+        (
+            f"other load on olga's core: {_share(lat['olga']['foreign_share_of_core'])} (c=1), "
+            f"{_share(thr['olga']['foreign_share_of_core'])} (c=16)"
+        ),
         f"errors through olga: c=1 {lat['olga']['errors']}, c=16 {thr['olga']['errors']}, soak {mem['soak_errors']}",
         "",
         f"{'target':28}{'value':>12}{'target':>10}{'ratio':>8}  met",
@@ -460,9 +574,14 @@ def _cpu_model() -> str:
 
 def _git() -> dict[str, Any]:
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
 
-    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty_files": len(git("status", "--porcelain").splitlines())}
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty_files": len(git("status", "--porcelain").splitlines()),
+    }
 
 
 def save(results: dict[str, Any]) -> Path:
@@ -487,12 +606,20 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=20, help="paced streamed requests, each side")
     parser.add_argument("--gap-ms", type=float, default=20, help="gap between the paced stream's chunks")
     parser.add_argument("--chunks", type=int, default=8, help="content chunks in the paced stream")
-    parser.add_argument("--soak", type=float, default=15, help="memory soak length in seconds (600 for the target)")
-    parser.add_argument("--sample-every", type=float, default=1.0, help="seconds between RSS samples in the soak")
+    parser.add_argument(
+        "--soak", type=float, default=15, help="memory soak length in seconds (600 for the target)"
+    )
+    parser.add_argument(
+        "--sample-every", type=float, default=1.0, help="seconds between RSS samples in the soak"
+    )
     parser.add_argument("--serve-args", default="", help="more arguments for olga serve, e.g. '--quiet'")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare aiohttp proxy")
-    parser.add_argument("--py-spy", metavar="FILE", help="profile olga with py-spy during the throughput run "
-                        "(.svg flamegraph, .json speedscope, else collapsed stacks)")
+    parser.add_argument(
+        "--py-spy",
+        metavar="FILE",
+        help="profile olga with py-spy during the throughput run "
+        "(.svg flamegraph, .json speedscope, else collapsed stacks)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--no-save", action="store_true", help="print only; do not write bench/results/")
     args = parser.parse_args()

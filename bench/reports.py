@@ -35,19 +35,53 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from olga_cli import __version__  # noqa: E402
-from olga_cli.store import reports  # noqa: E402
-from olga_cli.store.db import open_store  # noqa: E402
+from olga_cli import __version__
+from olga_cli.store import reports
+from olga_cli.store.db import open_store
 
 DAY = 86400
-MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4o"), ("anthropic", "claude-haiku-4-5"),
-          ("anthropic", "claude-sonnet-4-5"), ("openai", "o3-mini"), ("mock", "echo"), ("ollama", "llama3"),
-          ("openai", "text-embedding-3-small")]
+MODELS = [
+    ("openai", "gpt-4o-mini"),
+    ("openai", "gpt-4o"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("anthropic", "claude-sonnet-4-5"),
+    ("openai", "o3-mini"),
+    ("mock", "echo"),
+    ("ollama", "llama3"),
+    ("openai", "text-embedding-3-small"),
+]
 STATUSES = [200] * 90 + [429] * 4 + [500, 502, 502, 422, 499, 400]
-COLUMNS = ("id", "created_at", "key_id", "key_name", "team_id", "app", "endpoint", "model_requested", "model",
-           "provider", "upstream_id", "streamed", "status", "error", "finish_reason", "tokens_prompt",
-           "tokens_completion", "tokens_cached", "tokens_cache_write", "usage_estimated", "cost_pico", "latency_ms",
-           "ttft_ms", "overhead_ms", "request_id", "attempts", "guardrails", "request_body", "response_body")
+COLUMNS = (
+    "id",
+    "created_at",
+    "key_id",
+    "key_name",
+    "team_id",
+    "app",
+    "endpoint",
+    "model_requested",
+    "model",
+    "provider",
+    "upstream_id",
+    "streamed",
+    "status",
+    "error",
+    "finish_reason",
+    "tokens_prompt",
+    "tokens_completion",
+    "tokens_cached",
+    "tokens_cache_write",
+    "usage_estimated",
+    "cost_pico",
+    "latency_ms",
+    "ttft_ms",
+    "overhead_ms",
+    "request_id",
+    "attempts",
+    "guardrails",
+    "request_body",
+    "response_body",
+)
 
 
 async def create(home: Path) -> None:
@@ -77,15 +111,49 @@ def seed(path: Path, count: int, now: float) -> float:
             provider, model = MODELS[rng.randrange(len(MODELS))]
             status = STATUSES[rng.randrange(len(STATUSES))]
             prompt, completion = rng.randrange(10, 4000), rng.randrange(0, 800) if status == 200 else 0
-            attempt = json.dumps([{"provider": provider, "model": model, "status": status, "latency_ms": 300.0,
-                                   "error": None, "key_label": "key-1"}])
-            yield (f"gen-{n:012x}{rng.getrandbits(64):016x}", created, key_id, key_name, team_id,
-                   "bench-app" if n % 5 == 0 else None, "/v1/chat/completions", model, f"{provider}/{model}",
-                   provider, f"chatcmpl-{n}", n % 2, status, None if status == 200 else "upstream_error", "stop",
-                   prompt, completion, 0, 0, 0, (prompt * 150_000 + completion * 600_000) if status == 200 else 0,
-                   rng.uniform(150, 3000), rng.uniform(50, 500) if n % 2 else None, rng.uniform(0.5, 3), None,
-                   attempt, "[]", '{"model": "%s", "messages": [{"role": "user", "content": "hello"}]}' % model,
-                   "Hello! How can I help you today?")
+            attempt = json.dumps(
+                [
+                    {
+                        "provider": provider,
+                        "model": model,
+                        "status": status,
+                        "latency_ms": 300.0,
+                        "error": None,
+                        "key_label": "key-1",
+                    }
+                ]
+            )
+            yield (
+                f"gen-{n:012x}{rng.getrandbits(64):016x}",
+                created,
+                key_id,
+                key_name,
+                team_id,
+                "bench-app" if n % 5 == 0 else None,
+                "/v1/chat/completions",
+                model,
+                f"{provider}/{model}",
+                provider,
+                f"chatcmpl-{n}",
+                n % 2,
+                status,
+                None if status == 200 else "upstream_error",
+                "stop",
+                prompt,
+                completion,
+                0,
+                0,
+                0,
+                (prompt * 150_000 + completion * 600_000) if status == 200 else 0,
+                rng.uniform(150, 3000),
+                rng.uniform(50, 500) if n % 2 else None,
+                rng.uniform(0.5, 3),
+                None,
+                attempt,
+                "[]",
+                f'{{"model": "{model}", "messages": [{{"role": "user", "content": "hello"}}]}}',
+                "Hello! How can I help you today?",
+            )
 
     db.execute("BEGIN")
     db.executemany(sql, rows())
@@ -104,14 +172,25 @@ async def query_times(home: Path, repeat: int, now: float) -> dict[str, Any]:
     try:
         cases: dict[str, Any] = {
             "logs --limit 50": lambda: reports.latest(db, reports.LogFilter(), limit=50),
-            "logs --limit 50 --key": lambda: reports.latest(db, reports.LogFilter(key_id="key_0007"), limit=50),
-            "logs --limit 50 --status 5xx": lambda: reports.latest(db, reports.LogFilter(status=(500, 599)), limit=50),
+            "logs --limit 50 --key": lambda: reports.latest(
+                db, reports.LogFilter(key_id="key_0007"), limit=50
+            ),
+            "logs --limit 50 --status 5xx": lambda: reports.latest(
+                db, reports.LogFilter(status=(500, 599)), limit=50
+            ),
             "logs --limit 50 --model": lambda: reports.latest(
-                db, reports.LogFilter(models=("anthropic/claude-haiku-4-5", "claude-haiku-4-5")), limit=50),
+                db, reports.LogFilter(models=("anthropic/claude-haiku-4-5", "claude-haiku-4-5")), limit=50
+            ),
             "logs --follow (one poll)": lambda: _poll(db),
-            "usage --since 30d --by model": lambda: reports.usage(db, since=now - 30 * DAY, until=now, by="model"),
-            "usage --since 30d --by key": lambda: reports.usage(db, since=now - 30 * DAY, until=now, by="key"),
-            "usage --since 30d --by day": lambda: reports.usage(db, since=now - 30 * DAY, until=now, by="day"),
+            "usage --since 30d --by model": lambda: reports.usage(
+                db, since=now - 30 * DAY, until=now, by="model"
+            ),
+            "usage --since 30d --by key": lambda: reports.usage(
+                db, since=now - 30 * DAY, until=now, by="key"
+            ),
+            "usage --since 30d --by day": lambda: reports.usage(
+                db, since=now - 30 * DAY, until=now, by="day"
+            ),
         }
         results = {}
         for name, case in cases.items():
@@ -145,25 +224,34 @@ def command_times(home: Path, repeat: int) -> dict[str, Any]:
         samples = []
         for _ in range(repeat):
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "olga_cli", *args], env=env, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "olga_cli", *args], env=env, check=True, capture_output=True
+            )
             samples.append(time.perf_counter() - started)
         results[name] = timed(samples)
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "reports.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "reports.json"
+    )
     args = parser.parse_args()
     now = time.time()
     with tempfile.TemporaryDirectory(prefix="olga-bench-reports-") as tmp:
         home = Path(tmp)
         asyncio.run(create(home))
         seconds = seed(home / "olga.db", args.records, now)
-        print(f"seeded {args.records:,} records in {seconds:.1f} s "
-              f"({(home / 'olga.db').stat().st_size / 2**20:.0f} MiB)", flush=True)
+        print(
+            f"seeded {args.records:,} records in {seconds:.1f} s "
+            f"({(home / 'olga.db').stat().st_size / 2**20:.0f} MiB)",
+            flush=True,
+        )
         queries = asyncio.run(query_times(home, args.repeat, now))
         commands = command_times(home, args.repeat)
         result = {

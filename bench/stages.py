@@ -54,21 +54,39 @@ def timed(fn: Callable[[], Any], number: int = 20000) -> float:
 async def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="olga-stages-"))
     config_file = ConfigFile(home / "config.toml")
-    config_file.table("providers")["bench"] = {"kind": "openai-compatible", "base_url": "http://127.0.0.1:9/v1",
-                                               "api_key": "sk-bench"}
+    config_file.table("providers")["bench"] = {
+        "kind": "openai-compatible",
+        "base_url": "http://127.0.0.1:9/v1",
+        "api_key": "sk-bench",
+    }
     config_file.save()
-    price = {"provider": "bench", "upstream": "bench-model", "input_per_mtok": "0.15", "output_per_mtok": "0.60",
-             "max_output_tokens": 16384, "endpoints": ["chat"]}
+    price = {
+        "provider": "bench",
+        "upstream": "bench-model",
+        "input_per_mtok": "0.15",
+        "output_per_mtok": "0.60",
+        "max_output_tokens": 16384,
+        "endpoints": ["chat"],
+    }
     (home / "model_catalog.json").write_text(json.dumps({"models": {MODEL: price}}))
     db = await open_store(home / "olga.db")
     row, key = await key_store.create_key(db, name="bench", credits_pico=10**18)
     gw = await open_gateway(load_config(home), db=db)
-    body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "Say hello in five words."}],
-                       "max_tokens": 64}).encode()
-    headers = CIMultiDict({"Authorization": f"Bearer {key}", "Content-Type": "application/json", "Host": "127.0.0.1"})
+    body = json.dumps(
+        {
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "Say hello in five words."}],
+            "max_tokens": 64,
+        }
+    ).encode()
+    headers = CIMultiDict(
+        {"Authorization": f"Bearer {key}", "Content-Type": "application/json", "Host": "127.0.0.1"}
+    )
     answer = upstreams.chat_completion()
 
-    call = pipeline.Call(api="chat", shape="openai", endpoint="/v1/chat/completions", headers=headers, raw_body=body)
+    call = pipeline.Call(
+        api="chat", shape="openai", endpoint="/v1/chat/completions", headers=headers, raw_body=body
+    )
     state = authenticate(gw.snapshot, headers, time.time())
 
     def context() -> pipeline.Context:
@@ -135,17 +153,42 @@ async def main() -> None:
         records = 1200
         started = time.process_time()
         for _ in range(records // size):
-            batch = [GenerationRecord(id=new_generation_id(), created_at=time.time(), key_id=row.id, key_name="bench",
-                                      endpoint="/v1/chat/completions", model_requested=MODEL, model=MODEL,
-                                      provider="bench", status=200, tokens_prompt=14, tokens_completion=7,
-                                      cost_pico=6_300_000, request_body=body.decode(), response_body=answer.decode(),
-                                      attempts=[Attempt("bench", "bench-model", 200, 0.4)]) for _ in range(size)]
-            extras = [admission_insert(
-                generation_id=r.id, key_id=row.id, team_id=None, at=r.created_at, cost=r.cost_pico, tokens=21)
-                for r in batch]
+            batch = [
+                GenerationRecord(
+                    id=new_generation_id(),
+                    created_at=time.time(),
+                    key_id=row.id,
+                    key_name="bench",
+                    endpoint="/v1/chat/completions",
+                    model_requested=MODEL,
+                    model=MODEL,
+                    provider="bench",
+                    status=200,
+                    tokens_prompt=14,
+                    tokens_completion=7,
+                    cost_pico=6_300_000,
+                    request_body=body.decode(),
+                    response_body=answer.decode(),
+                    attempts=[Attempt("bench", "bench-model", 200, 0.4)],
+                )
+                for _ in range(size)
+            ]
+            extras = [
+                admission_insert(
+                    generation_id=r.id,
+                    key_id=row.id,
+                    team_id=None,
+                    at=r.created_at,
+                    cost=r.cost_pico,
+                    tokens=21,
+                )
+                for r in batch
+            ]
             await write_batch(db, batch, extras)
-        print(f"  batch of {size:2}: {(time.process_time() - started) / records * 1e6:7.1f} µs per record "
-              "(both threads)")
+        print(
+            f"  batch of {size:2}: {(time.process_time() - started) / records * 1e6:7.1f} µs per record "
+            "(both threads)"
+        )
     await db.close()
 
 

@@ -55,14 +55,18 @@ def chat_completion() -> bytes:
 def sse_events(words: list[str]) -> list[bytes]:
     """An OpenAI stream: role chunk, one chunk per word, finish chunk, usage chunk, [DONE]."""
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, usage: Any = None, choices: bool = True) -> bytes:
+    def chunk(
+        delta: dict[str, Any], finish: str | None = None, usage: Any = None, choices: bool = True
+    ) -> bytes:
         body: dict[str, Any] = {
             "id": "chatcmpl-bench0002",
             "object": "chat.completion.chunk",
             "created": 1700000000,
             "model": MODEL,
             "system_fingerprint": "fp_bench",
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else [],
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+            if choices
+            else [],
             "usage": usage,
         }
         return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
@@ -155,7 +159,9 @@ def run_bare(port: int, upstream_base: str) -> None:
     async def forward(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         url = upstream_base + request.path
-        async with request.app[session_key].post(url, data=body, headers={"Content-Type": "application/json"}) as up:
+        async with request.app[session_key].post(
+            url, data=body, headers={"Content-Type": "application/json"}
+        ) as up:
             if up.content_type != "text/event-stream":
                 return web.Response(status=up.status, body=await up.read(), content_type=up.content_type)
             response = web.StreamResponse(status=up.status, headers={"Content-Type": "text/event-stream"})

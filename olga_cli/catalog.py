@@ -43,12 +43,16 @@ class ModelEntry:
     # (input, cached input, cache write, output) in whole picodollars per token, when every price is
     # whole at that scale (six decimals or fewer per million) and the entry's multiplier is 1: then
     # a request's cost is integer arithmetic, exact, without Decimal on the request path.
-    whole_pico_rates: tuple[int, int, int, int] | None = field(default=None, init=False, compare=False, repr=False)
+    whole_pico_rates: tuple[int, int, int, int] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         cached = self.cached_input_per_mtok if self.cached_input_per_mtok is not None else self.input_per_mtok
         write = self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok
-        rates = [per_mtok_to_pico_per_token(p) for p in (self.input_per_mtok, cached, write, self.output_per_mtok)]
+        rates = [
+            per_mtok_to_pico_per_token(p) for p in (self.input_per_mtok, cached, write, self.output_per_mtok)
+        ]
         if self.multiplier == 1 and all(r == r.to_integral_value() for r in rates):
             object.__setattr__(self, "whole_pico_rates", tuple(int(r) for r in rates))
 
@@ -66,8 +70,12 @@ class ModelEntry:
                 + usage.cache_write_tokens * rates[2]
                 + usage.completion_tokens * rates[3]
             )
-        cached_rate = self.cached_input_per_mtok if self.cached_input_per_mtok is not None else self.input_per_mtok
-        write_rate = self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok
+        cached_rate = (
+            self.cached_input_per_mtok if self.cached_input_per_mtok is not None else self.input_per_mtok
+        )
+        write_rate = (
+            self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok
+        )
         per_mtok = (
             usage.uncached_prompt_tokens * self.input_per_mtok
             + usage.cached_tokens * cached_rate
@@ -241,7 +249,9 @@ def merge(base: dict[str, dict[str, Any]], overlay: dict[str, Any], source: str)
 
 def load_catalog(home: Path | None) -> Catalog:
     """The packaged catalog, overlaid by ``<home>/model_catalog.json`` if it exists."""
-    packaged = _read(resources.files("olga_cli").joinpath("model_catalog.json").read_text("utf-8"), "model_catalog.json")
+    packaged = _read(
+        resources.files("olga_cli").joinpath("model_catalog.json").read_text("utf-8"), "model_catalog.json"
+    )
     raw: dict[str, dict[str, Any]] = packaged["models"]
     version = str(packaged.get("version", ""))
     if home is not None:
@@ -250,4 +260,6 @@ def load_catalog(home: Path | None) -> Catalog:
             overlay = _read(overlay_path.read_text("utf-8"), str(overlay_path))
             raw = merge(raw, overlay["models"], str(overlay_path))
             version = str(overlay.get("version", version))
-    return Catalog({model_id: _entry(model_id, fields, "model catalog") for model_id, fields in raw.items()}, version)
+    return Catalog(
+        {model_id: _entry(model_id, fields, "model catalog") for model_id, fields in raw.items()}, version
+    )

@@ -114,7 +114,11 @@ class Config:
 def builtin_providers() -> dict[str, dict[str, Any]]:
     return {
         "mock": {"kind": "mock", "base_url": "mock://", "needs_key": False, "auth": "none"},
-        "openai": {"kind": "openai", "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY"},
+        "openai": {
+            "kind": "openai",
+            "base_url": "https://api.openai.com/v1",
+            "api_key_env": "OPENAI_API_KEY",
+        },
         "anthropic": {
             "kind": "anthropic",
             "base_url": "https://api.anthropic.com",
@@ -167,7 +171,9 @@ def _provider(name: str, raw: Mapping[str, Any], builtin: bool) -> ProviderConfi
         if isinstance(extra, str):
             keys.append(KeySource(label=f"key-{index}", value=extra))
         elif isinstance(extra, dict) and extra.get("env"):
-            keys.append(KeySource(label=str(extra.get("label") or f"env:{extra['env']}"), env=str(extra["env"])))
+            keys.append(
+                KeySource(label=str(extra.get("label") or f"env:{extra['env']}"), env=str(extra["env"]))
+            )
         elif isinstance(extra, dict) and extra.get("value"):
             keys.append(KeySource(label=str(extra.get("label") or f"key-{index}"), value=str(extra["value"])))
     default_auth = "x-api-key" if kind == "anthropic" else ("none" if kind == "mock" else "bearer")
@@ -257,7 +263,9 @@ def load_config(
         providers=providers,
         routes=tuple(routes),
         fallbacks=fallbacks,
-        webhook_url=(data.get("alerts") or {}).get("webhook_url") if isinstance(data.get("alerts"), dict) else None,
+        webhook_url=(data.get("alerts") or {}).get("webhook_url")
+        if isinstance(data.get("alerts"), dict)
+        else None,
         store_bodies=bool(server.get("store_bodies", True)),
         raw=data,
     )

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from olga_cli import __version__
 from olga_cli.cli import (
-    credits, doctor, env, guardrails, keys, limits, logs, models, providers, routes, run, teams, usage,
+    credits,
+    doctor,
+    env,
+    guardrails,
+    keys,
+    limits,
+    logs,
+    models,
+    providers,
+    routes,
+    run,
+    teams,
+    usage,
 )
-from olga_cli.cli.completion import enable_completion
 from olga_cli.cli.common import Env, guard_commands
+from olga_cli.cli.completion import enable_completion
 from olga_cli.cli.generation import generation
 from olga_cli.cli.serve import serve
 from olga_cli.config import resolve_home
@@ -35,7 +47,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    home: Annotated[Optional[Path], typer.Option("--home", help="olga's home folder (else $OLGA_HOME).")] = None,
+    home: Annotated[Path | None, typer.Option("--home", help="olga's home folder (else $OLGA_HOME).")] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,

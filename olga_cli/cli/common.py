@@ -64,7 +64,11 @@ def guard_commands(typer_app: typer.Typer) -> None:
         if group.typer_instance is not None:
             guard_commands(group.typer_instance)
             callback = group.typer_instance.registered_callback
-            if callback is not None and callback.callback is not None and not getattr(callback.callback, "_olga_guarded", False):
+            if (
+                callback is not None
+                and callback.callback is not None
+                and not getattr(callback.callback, "_olga_guarded", False)
+            ):
                 callback.callback = _guarded(callback.callback)
 
 

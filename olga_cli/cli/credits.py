@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -23,7 +23,7 @@ def topup(
     ctx: typer.Context,
     key: str,
     usd: str,
-    note: Annotated[Optional[str], typer.Option("--note", help="Why, for the history.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Why, for the history.")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Add USD to a key's credits. Example: olga credits topup laptop 5 --note "November" """
@@ -37,14 +37,21 @@ def topup(
             row = await find_key(db, key)
             await ledger.add_credits(db, row.id, amount, note)
             credits, spent = await ledger.key_totals(db, row.id)
-            return {"key_id": row.id, "key_name": row.name, "added": pico_to_usd(amount),
-                    "credits": pico_to_usd(credits), "balance": pico_to_usd(credits - spent)}
+            return {
+                "key_id": row.id,
+                "key_name": row.name,
+                "added": pico_to_usd(amount),
+                "credits": pico_to_usd(credits),
+                "balance": pico_to_usd(credits - spent),
+            }
 
     data = run(work())
     if json_out:
         print_json(data)
     else:
-        console().print(f"Added ${data['added']} to '{escape(data['key_name'])}': balance ${data['balance']}.")
+        console().print(
+            f"Added ${data['added']} to '{escape(data['key_name'])}': balance ${data['balance']}."
+        )
 
 
 @app.command("balance")
@@ -69,7 +76,9 @@ def balance(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
     if json_out:
         print_json(data)
     elif data["balance"] is None:
-        console().print(f"'{escape(data['key_name'])}' has no credits: it is metered (spent ${data['spent']}) but not capped.")
+        console().print(
+            f"'{escape(data['key_name'])}' has no credits: it is metered (spent ${data['spent']}) but not capped."
+        )
     else:
         console().print(
             f"'{escape(data['key_name'])}': balance ${data['balance']} (credits ${data['credits']}, spent ${data['spent']})."
@@ -90,8 +99,11 @@ def history(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
                 "key_id": row.id,
                 "key_name": row.name,
                 "topups": [
-                    {"amount": pico_to_usd(e.amount_pico), "note": e.note,
-                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.created_at))}
+                    {
+                        "amount": pico_to_usd(e.amount_pico),
+                        "note": e.note,
+                        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.created_at)),
+                    }
                     for e in entries
                 ],
                 "charged_requests": count,

@@ -52,8 +52,9 @@ def check_files(home: Path) -> Iterable[Check]:
         yield Check("home", "pass", f"{home} does not exist yet; olga creates it (mode 0700) on first use")
         return
     if _mode(home) & 0o077:
-        yield Check("home", "warn", f"{home} is mode {_mode(home):04o}; others can list it",
-                    f"chmod 700 {home}")
+        yield Check(
+            "home", "warn", f"{home} is mode {_mode(home):04o}; others can list it", f"chmod 700 {home}"
+        )
     else:
         yield Check("home", "pass", f"{home} (mode {_mode(home):04o})")
     for name in ("olga.db", "olga.db-wal", "olga.db-shm", "config.toml", "model_catalog.json"):
@@ -62,8 +63,12 @@ def check_files(home: Path) -> Iterable[Check]:
             continue
         mode = _mode(path)
         if mode & 0o077:
-            yield Check(f"mode {name}", "fail", f"{path} is mode {mode:04o}: it holds keys' hashes or API keys",
-                        f"chmod 600 {path}")
+            yield Check(
+                f"mode {name}",
+                "fail",
+                f"{path} is mode {mode:04o}: it holds keys' hashes or API keys",
+                f"chmod 600 {path}",
+            )
         else:
             yield Check(f"mode {name}", "pass", f"{name} is mode {mode:04o}")
 
@@ -75,20 +80,30 @@ def check_store(path: Path) -> Iterable[Check]:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
-        yield Check("store", "fail", f"{path} cannot be opened ({exc})", "check the file's owner and permissions")
+        yield Check(
+            "store", "fail", f"{path} cannot be opened ({exc})", "check the file's owner and permissions"
+        )
         return
     try:
         try:
             result = [row[0] for row in db.execute("PRAGMA integrity_check")]
         except sqlite3.DatabaseError as exc:
-            yield Check("store integrity", "fail", f"{path} is not a readable SQLite database ({exc})",
-                        f"move {path} aside (olga starts a new one) or restore it from a backup")
+            yield Check(
+                "store integrity",
+                "fail",
+                f"{path} is not a readable SQLite database ({exc})",
+                f"move {path} aside (olga starts a new one) or restore it from a backup",
+            )
             return
         if result == ["ok"]:
             yield Check("store integrity", "pass", "PRAGMA integrity_check: ok")
         else:
-            yield Check("store integrity", "fail", "; ".join(result[:3]),
-                        f"stop olga, back up {path}, then try `sqlite3 {path} .recover`")
+            yield Check(
+                "store integrity",
+                "fail",
+                "; ".join(result[:3]),
+                f"stop olga, back up {path}, then try `sqlite3 {path} .recover`",
+            )
         try:
             applied = {row[0] for row in db.execute("SELECT name FROM migrations")}
         except sqlite3.DatabaseError:
@@ -97,10 +112,16 @@ def check_store(path: Path) -> Iterable[Check]:
         newer = sorted(applied - set(known))
         pending = [name for name in known if name not in applied]
         if newer:
-            yield Check("schema", "fail", f"written by a newer olga (migrations {', '.join(newer)})", "upgrade olga")
+            yield Check(
+                "schema", "fail", f"written by a newer olga (migrations {', '.join(newer)})", "upgrade olga"
+            )
         elif pending:
-            yield Check("schema", "warn", f"{len(pending)} migration(s) pending: {', '.join(pending)}",
-                        "they are applied by the next olga command or `olga serve`")
+            yield Check(
+                "schema",
+                "warn",
+                f"{len(pending)} migration(s) pending: {', '.join(pending)}",
+                "they are applied by the next olga command or `olga serve`",
+            )
         else:
             yield Check("schema", "pass", f"up to date ({len(known)} migrations)")
     finally:
@@ -136,7 +157,11 @@ def check_providers(config: Config, environ: dict[str, str]) -> Iterable[Check]:
     for provider in config.providers.values():
         status, hint = provider_status(provider, environ)
         if status == "ready":
-            where = "built in, answers offline" if provider.kind == "mock" else f"{provider.kind} at {provider.base_url}"
+            where = (
+                "built in, answers offline"
+                if provider.kind == "mock"
+                else f"{provider.kind} at {provider.base_url}"
+            )
             yield Check(f"provider {provider.name}", "pass", where)
         elif status == "paused":
             yield Check(f"provider {provider.name}", "warn", "paused by its operator", hint)
@@ -154,10 +179,16 @@ def check_pricing(config: Config, catalog: Catalog) -> Iterable[Check]:
             continue
         checked += 1
         try:
-            target = target_for(config, catalog, api_format=rule.format or "openai", model=rule.model or model)
+            target = target_for(
+                config, catalog, api_format=rule.format or "openai", model=rule.model or model
+            )
         except GatewayError as exc:
-            yield Check(f"route {rule.id}", "fail", exc.message,
-                        "price the model in <home>/model_catalog.json or change the route (`olga routes`)")
+            yield Check(
+                f"route {rule.id}",
+                "fail",
+                exc.message,
+                "price the model in <home>/model_catalog.json or change the route (`olga routes`)",
+            )
             continue
         yield Check(f"route {rule.id}", "pass", f"{rule.model or '*'} → {target.model_id} is priced")
     for model, targets in config.fallbacks.items():
@@ -180,17 +211,25 @@ def check_port(config: Config, *, timeout: float = 1.0) -> Check:
     except OSError:
         return Check("port", "pass", f"{config.host}:{config.port} is free; `olga serve` will listen there")
     try:
-        with urllib.request.urlopen(f"{base}/health", timeout=2) as reply:  # noqa: S310 (loopback, our URL)
+        with urllib.request.urlopen(f"{base}/health", timeout=2) as reply:
             health = json.loads(reply.read())
     except (urllib.error.URLError, ValueError, OSError):
         health = None
     if not isinstance(health, dict) or health.get("status") != "ok":
-        return Check("port", "fail", f"{config.host}:{config.port} is taken by another program",
-                     "stop it, or give olga another port: `olga serve --port 8001` or [server] port in config.toml")
+        return Check(
+            "port",
+            "fail",
+            f"{config.host}:{config.port} is taken by another program",
+            "stop it, or give olga another port: `olga serve --port 8001` or [server] port in config.toml",
+        )
     version = health.get("version")
     if version != __version__:
-        return Check("server", "warn", f"olga {version} is running on {base}; this is olga {__version__}",
-                     "restart `olga serve` to run this version")
+        return Check(
+            "server",
+            "warn",
+            f"olga {version} is running on {base}; this is olga {__version__}",
+            "restart `olga serve` to run this version",
+        )
     return Check("server", "pass", f"olga {version} is running and healthy on {base}")
 
 

@@ -10,7 +10,7 @@ import shlex
 import sys
 import time
 from collections.abc import Mapping
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import aiosqlite
 import typer
@@ -89,11 +89,13 @@ async def mint_for_env(
 
 def env(
     ctx: typer.Context,
-    key_name: Annotated[Optional[str], typer.Option("--key-name", help="Name of the key to mint for this shell.")] = None,
-    credits: Annotated[Optional[str], typer.Option("--credits", help="Prepaid credits in USD.")] = None,
-    team: Annotated[Optional[str], typer.Option("--team", help="Team name or id for the key.")] = None,
-    models: Annotated[Optional[str], typer.Option("--models", help="Allowed models, comma-separated.")] = None,
-    expires_in: Annotated[Optional[str], typer.Option("--expires-in", help="Lifetime such as 8h or 7d.")] = None,
+    key_name: Annotated[
+        str | None, typer.Option("--key-name", help="Name of the key to mint for this shell.")
+    ] = None,
+    credits: Annotated[str | None, typer.Option("--credits", help="Prepaid credits in USD.")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Team name or id for the key.")] = None,
+    models: Annotated[str | None, typer.Option("--models", help="Allowed models, comma-separated.")] = None,
+    expires_in: Annotated[str | None, typer.Option("--expires-in", help="Lifetime such as 8h or 7d.")] = None,
     shell: Annotated[str, typer.Option("--shell", help="sh (bash, zsh) or fish.")] = "sh",
     json_out: JsonOption = False,
 ) -> None:
@@ -114,7 +116,9 @@ def env(
     async def work() -> tuple[KeyRow, str]:
         lifetime = None if expires_in is None else parse_duration(expires_in, flag="--expires-in")
         async with store(environment) as db:
-            return await mint_for_env(db, name=key_name, credits=credits, team=team, models=models, expires_in=lifetime)
+            return await mint_for_env(
+                db, name=key_name, credits=credits, team=team, models=models, expires_in=lifetime
+            )
 
     row, plaintext = run(work())
     variables = sdk_variables(gateway_url(config), plaintext)
@@ -123,4 +127,6 @@ def env(
         print_json(data)
         return
     sys.stdout.write(export_lines(variables, shell=shell))
-    sys.stderr.write(f"# minted key '{row.name}' ({row.id}); it is shown only here. Revoke: olga keys delete {row.name}\n")
+    sys.stderr.write(
+        f"# minted key '{row.name}' ({row.id}); it is shown only here. Revoke: olga keys delete {row.name}\n"
+    )

@@ -39,8 +39,12 @@ def _breakdown(home: Any, record: GenerationRecord, multiplier: Decimal) -> Cost
 
 def generation(
     ctx: typer.Context,
-    generation_id: str = typer.Argument(..., metavar="ID", help="olga id (gen-...) or the provider's response id."),
-    bodies: Annotated[bool, typer.Option("--bodies", help="Also show the stored request and response bodies.")] = False,
+    generation_id: str = typer.Argument(
+        ..., metavar="ID", help="olga id (gen-...) or the provider's response id."
+    ),
+    bodies: Annotated[
+        bool, typer.Option("--bodies", help="Also show the stored request and response bodies.")
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Explain one request: routing attempts, usage, cost by price and multiplier, guardrails, timings.

@@ -32,7 +32,9 @@ app = typer.Typer(
 )
 
 KeyOpt = Annotated[str | None, typer.Option("--key", help="The key (name or id) the guardrail applies to.")]
-TeamOpt = Annotated[str | None, typer.Option("--team", help="The team (name or id) the guardrail applies to.")]
+TeamOpt = Annotated[
+    str | None, typer.Option("--team", help="The team (name or id) the guardrail applies to.")
+]
 GlobalOpt = Annotated[bool, typer.Option("--global", help="Apply the guardrail to every key.")]
 
 
@@ -40,7 +42,9 @@ def parse_entities(text: str | None) -> tuple[str, ...]:
     """``email, Credit-Card`` -> ``("email", "credit_card")``; checked against the type by validate_spec."""
     if text is None:
         return ()
-    entities = tuple(dict.fromkeys(part.strip().lower().replace("-", "_") for part in text.split(",") if part.strip()))
+    entities = tuple(
+        dict.fromkeys(part.strip().lower().replace("-", "_") for part in text.split(",") if part.strip())
+    )
     if not entities:
         raise UserError("--entities takes a comma-separated list such as email,phone,credit_card")
     return entities
@@ -53,7 +57,11 @@ def check_spec(spec: GuardrailSpec) -> None:
     except ValueError as exc:
         text = str(exc)
         flag = next(
-            (f"--{word}" for word in ("type", "stage", "action", "threshold", "entities") if word in text.split()),
+            (
+                f"--{word}"
+                for word in ("type", "stage", "action", "threshold", "entities")
+                if word in text.split()
+            ),
             "--entities" if "entity" in text else "",
         )
         raise UserError(f"{flag}: {text}" if flag else text) from None
@@ -157,13 +165,18 @@ def add(
     team: TeamOpt = None,
     everyone: GlobalOpt = False,
     type_: Annotated[str, typer.Option("--type", help="pii, secrets or prompt-injection.")] = "",
-    stage: Annotated[str, typer.Option("--stage", help="input (the request), output (the answer) or both.")] = "",
+    stage: Annotated[
+        str, typer.Option("--stage", help="input (the request), output (the answer) or both.")
+    ] = "",
     action: Annotated[
-        str, typer.Option("--action", help="block (422), redact (replace with [EMAIL] ...) or log (record only).")
+        str,
+        typer.Option("--action", help="block (422), redact (replace with [EMAIL] ...) or log (record only)."),
     ] = "",
     entities: Annotated[
         str | None,
-        typer.Option("--entities", help="Only these entities, e.g. email,phone,credit_card,ssn,iban,ip_address."),
+        typer.Option(
+            "--entities", help="Only these entities, e.g. email,phone,credit_card,ssn,iban,ip_address."
+        ),
     ] = None,
     threshold: Annotated[
         float, typer.Option("--threshold", help="Minimum confidence, 0.0-1.0: higher cuts false positives.")
@@ -188,15 +201,27 @@ def add(
         if not label.strip():
             raise UserError("--name cannot be empty")
         spec = GuardrailSpec(
-            id="", name=label, type=type_, stage=stage, action=action,  # type: ignore[arg-type]
-            entities=chosen, threshold=threshold,
+            id="",
+            name=label,
+            type=type_,  # type: ignore[arg-type]  # checked by check_spec below
+            stage=stage,  # type: ignore[arg-type]
+            action=action,  # type: ignore[arg-type]
+            entities=chosen,
+            threshold=threshold,
         )
         check_spec(spec)
         async with store(env) as db:
             scope, scope_id, scope_name = await _scope(db, key, team, everyone)
             row = await guardrail_store.create_guardrail(
-                db, name=label, scope=scope, scope_id=scope_id, type=type_, stage=stage, action=action,
-                entities=chosen, threshold=threshold,
+                db,
+                name=label,
+                scope=scope,
+                scope_id=scope_id,
+                type=type_,
+                stage=stage,
+                action=action,
+                entities=chosen,
+                threshold=threshold,
             )
             return guardrail_json(row, scope_name)
 
@@ -220,7 +245,9 @@ def list_guardrails(ctx: typer.Context, json_out: JsonOption = False) -> None:
         async with store(env) as db:
             names = await _scope_names(db)
             rows = await guardrail_store.list_guardrails(db)
-            return [guardrail_json(row, names.get((row.scope, row.scope_id), row.scope_id or "")) for row in rows]
+            return [
+                guardrail_json(row, names.get((row.scope, row.scope_id), row.scope_id or "")) for row in rows
+            ]
 
     rows = run(work())
     if json_out:
@@ -272,8 +299,12 @@ async def _find(db: aiosqlite.Connection, ref: str) -> GuardrailRow:
 @app.command("violations")
 def violations(
     ctx: typer.Context,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep showing new violations until Ctrl-C.")] = False,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many of the newest violations to show.")] = 50,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep showing new violations until Ctrl-C.")
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="How many of the newest violations to show.")
+    ] = 50,
     key: Annotated[str | None, typer.Option("--key", help="Only this key's (name or id).")] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="JSON: one document, or one line per violation with --follow.")
@@ -347,4 +378,3 @@ async def _follow(
 
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}Z"
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import aiosqlite
 import typer
@@ -33,15 +33,15 @@ from olga_cli.store.keys import KeyRow
 
 app = typer.Typer(help="Mint and manage olga keys (sk-olga-...).", no_args_is_help=True)
 
-NameOpt = Annotated[Optional[str], typer.Option("--name", help="A unique name for the key.")]
-UserOpt = Annotated[Optional[str], typer.Option("--user", help="Who the key is for (free text, e.g. an email).")]
-TeamOpt = Annotated[Optional[str], typer.Option("--team", help="Team name or id the key belongs to.")]
-CreditsOpt = Annotated[Optional[str], typer.Option("--credits", help="Prepaid credits in USD, e.g. 5 or 0.50.")]
-RpmOpt = Annotated[Optional[int], typer.Option("--rpm", help="Requests per minute.")]
-TpmOpt = Annotated[Optional[int], typer.Option("--tpm", help="Tokens per minute.")]
-ModelsOpt = Annotated[Optional[str], typer.Option("--models", help="Allowed models, comma-separated.")]
-MultOpt = Annotated[Optional[str], typer.Option("--rate-multiplier", help="Multiplies every cost, e.g. 1.2.")]
-ExpiresOpt = Annotated[Optional[str], typer.Option("--expires-in", help="Lifetime such as 12h, 30d or 2w.")]
+NameOpt = Annotated[str | None, typer.Option("--name", help="A unique name for the key.")]
+UserOpt = Annotated[str | None, typer.Option("--user", help="Who the key is for (free text, e.g. an email).")]
+TeamOpt = Annotated[str | None, typer.Option("--team", help="Team name or id the key belongs to.")]
+CreditsOpt = Annotated[str | None, typer.Option("--credits", help="Prepaid credits in USD, e.g. 5 or 0.50.")]
+RpmOpt = Annotated[int | None, typer.Option("--rpm", help="Requests per minute.")]
+TpmOpt = Annotated[int | None, typer.Option("--tpm", help="Tokens per minute.")]
+ModelsOpt = Annotated[str | None, typer.Option("--models", help="Allowed models, comma-separated.")]
+MultOpt = Annotated[str | None, typer.Option("--rate-multiplier", help="Multiplies every cost, e.g. 1.2.")]
+ExpiresOpt = Annotated[str | None, typer.Option("--expires-in", help="Lifetime such as 12h, 30d or 2w.")]
 ZdrOpt = Annotated[bool, typer.Option("--zdr", help="Zero data retention: never store bodies.")]
 
 
@@ -123,11 +123,21 @@ def key_table(rows: list[dict[str, Any]]) -> Table:
     for column in ("name", "id", "prefix", "status", "team", "balance", "spent", "limits", "expires"):
         table.add_column(column, justify="right" if column in ("balance", "spent") else "left")
     for k in rows:
-        limits = ", ".join(part for part in (f"{k['rpm']} rpm" if k["rpm"] else "", f"{k['tpm']} tpm" if k["tpm"] else "") if part)
+        limits = ", ".join(
+            part
+            for part in (f"{k['rpm']} rpm" if k["rpm"] else "", f"{k['tpm']} tpm" if k["tpm"] else "")
+            if part
+        )
         status = k["status"] if k["status"] == "active" else f"[red]{k['status']}[/red]"
         table.add_row(
-            escape(k["name"]), k["id"], k["prefix"] + "…", status, escape(k["team"] or "-"),
-            "uncapped" if k["balance"] is None else f"${k['balance']}", f"${k['spent']}", limits or "-",
+            escape(k["name"]),
+            k["id"],
+            k["prefix"] + "…",
+            status,
+            escape(k["team"] or "-"),
+            "uncapped" if k["balance"] is None else f"${k['balance']}",
+            f"${k['spent']}",
+            limits or "-",
             k["expires_at"] or "never",
         )
     return table
@@ -170,7 +180,9 @@ def create(
                 tpm=positive(tpm, flag="--tpm"),
                 models=parse_models(models),
                 rate_multiplier=parse_multiplier(rate_multiplier) or Decimal(1),
-                expires_at=time.time() + parse_duration(expires_in, flag="--expires-in") if expires_in else None,
+                expires_at=time.time() + parse_duration(expires_in, flag="--expires-in")
+                if expires_in
+                else None,
                 zdr=zdr,
             )
             return await key_json(db, row), plaintext
@@ -243,7 +255,7 @@ def update(
     models: ModelsOpt = None,
     rate_multiplier: MultOpt = None,
     expires_in: ExpiresOpt = None,
-    zdr: Annotated[Optional[bool], typer.Option("--zdr/--no-zdr", help="Zero data retention on or off.")] = None,
+    zdr: Annotated[bool | None, typer.Option("--zdr/--no-zdr", help="Zero data retention on or off.")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Change a key's settings; --credits adds a top-up. Example: olga keys update laptop --rpm 120"""

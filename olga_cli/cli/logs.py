@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections import deque
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import aiosqlite
 import typer
@@ -43,12 +43,15 @@ FOLLOW_BATCH = 1000
 app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
 
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="How many of the newest records to show.")]
-KeyOpt = Annotated[Optional[str], typer.Option("--key", help="Only this key (name or id).")]
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Only this model, as requested or as served.")]
+KeyOpt = Annotated[str | None, typer.Option("--key", help="Only this key (name or id).")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Only this model, as requested or as served.")]
 StatusOpt = Annotated[
-    Optional[str], typer.Option("--status", help="Only this HTTP status: a code (429), a class (4xx, 5xx) or 'error'.")
+    str | None,
+    typer.Option("--status", help="Only this HTTP status: a code (429), a class (4xx, 5xx) or 'error'."),
 ]
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only records newer than this, e.g. 90m, 24h, 7d.")]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Only records newer than this, e.g. 90m, 24h, 7d.")
+]
 
 
 def parse_status(text: str | None) -> tuple[int, int] | None:
@@ -90,13 +93,17 @@ async def resolve_filters(
 @app.callback()
 def logs(
     ctx: typer.Context,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep showing new requests until Ctrl-C.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep showing new requests until Ctrl-C.")
+    ] = False,
     limit: LimitOpt = 50,
     key: KeyOpt = None,
     model: ModelOpt = None,
     status: StatusOpt = None,
     since: SinceOpt = None,
-    wide: Annotated[bool, typer.Option("--wide", "-w", help="Also show each generation id and error.")] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", "-w", help="Also show each generation id and error.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="JSON lines, one record each.")] = False,
 ) -> None:
     """Recent requests, newest last: what happened, what it cost, what failed and why.
@@ -125,8 +132,16 @@ def logs(
                     # Usage-limit alerts raised while these requests ran, after the table.
                     await _print_alerts(db, since=rows[0][1].created_at)
                 return
-            await _follow(db, filters, rows=[r for _, r in rows], mark=mark, alert_mark=alert_mark, limit=limit,
-                          json_out=json_out, wide=wide)
+            await _follow(
+                db,
+                filters,
+                rows=[r for _, r in rows],
+                mark=mark,
+                alert_mark=alert_mark,
+                limit=limit,
+                json_out=json_out,
+                wide=wide,
+            )
 
     try:
         run(work())
@@ -161,8 +176,9 @@ def _print_page(records: list[GenerationRecord], *, json_out: bool, wide: bool) 
     out.print(logs_table(records, wide=wide, title=f"last {len(records)} requests"))
 
 
-async def _print_alerts(db: aiosqlite.Connection, *, since: float | None = None, after_id: int = 0,
-                        printer: Console | None = None) -> int:
+async def _print_alerts(
+    db: aiosqlite.Connection, *, since: float | None = None, after_id: int = 0, printer: Console | None = None
+) -> int:
     """Print alerts after ``after_id``; returns the last id printed (or ``after_id``)."""
     alerts = await limit_store.alerts_after(db, after_id=after_id, since=since)
     if alerts:
@@ -219,7 +235,9 @@ async def _follow(
                         else:
                             out.print(access_line(record), markup=False, highlight=False)
             if not json_out:
-                alert_mark = await _print_alerts(db, after_id=alert_mark, printer=live.console if live else out)
+                alert_mark = await _print_alerts(
+                    db, after_id=alert_mark, printer=live.console if live else out
+                )
             await asyncio.sleep(FOLLOW_INTERVAL)
     finally:
         if live is not None:
@@ -231,7 +249,8 @@ def prune(
     ctx: typer.Context,
     older_than: Annotated[str, typer.Option("--older-than", help="Age of the records to remove, e.g. 30d.")],
     bodies_only: Annotated[
-        bool, typer.Option("--bodies-only", help="Keep the records, drop only their request and response bodies.")
+        bool,
+        typer.Option("--bodies-only", help="Keep the records, drop only their request and response bodies."),
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be removed.")] = False,
     json_out: JsonOption = False,
@@ -252,9 +271,17 @@ def prune(
     count, before = run(work())
     what = "records" if not bodies_only else "records' bodies"
     if json_out:
-        print_json({"pruned": 0 if dry_run else count, "would_prune": count if dry_run else None,
-                    "bodies_only": bodies_only, "before": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(before))})
+        print_json(
+            {
+                "pruned": 0 if dry_run else count,
+                "would_prune": count if dry_run else None,
+                "bodies_only": bodies_only,
+                "before": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(before)),
+            }
+        )
     elif dry_run:
         console().print(f"{count:,} records are older than {older_than}; nothing removed (--dry-run).")
     else:
-        console().print(f"Removed {count:,} {what} older than {older_than}. The ledger and usage totals are unchanged.")
+        console().print(
+            f"Removed {count:,} {what} older than {older_than}. The ledger and usage totals are unchanged."
+        )

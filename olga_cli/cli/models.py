@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich import box
@@ -12,8 +12,10 @@ from rich.table import Table
 from olga_cli.catalog import CatalogError, ModelEntry, load_catalog
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json
 
-app = typer.Typer(help="Models olga knows and what they cost. Example: olga models list --provider openai",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Models olga knows and what they cost. Example: olga models list --provider openai",
+    no_args_is_help=True,
+)
 
 
 def _size(n: int | None) -> str:
@@ -45,7 +47,7 @@ def _cells(e: ModelEntry, multiplied: bool) -> list[str]:
 @app.command("list")
 def list_models(
     ctx: typer.Context,
-    provider: Annotated[Optional[str], typer.Option("--provider", help="Only this provider's models.")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="Only this provider's models.")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Models by provider, with aliases, prices (USD per million tokens) and context windows.
@@ -63,22 +65,39 @@ def list_models(
     if not entries:
         raise fail(f"no models for provider '{provider}'" if provider else "the catalog is empty")
     entries.sort(key=lambda e: (e.provider, e.id))
-    table = Table(title=f"models (catalog {catalog.version})", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True)
+    table = Table(
+        title=f"models (catalog {catalog.version})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
     # The multiplier column only when some model has one; names never wrap, so they can be copied whole.
     multiplied = any(e.multiplier != 1 for e in entries)
-    columns = ("provider", "name", "aliases", "input", "cached", "output") + (("×",) if multiplied else ()) + (
-        "context", "max out")
+    columns = (
+        ("provider", "name", "aliases", "input", "cached", "output")
+        + (("×",) if multiplied else ())
+        + ("context", "max out")
+    )
     rows = [_cells(e, multiplied) for e in entries]
     for index, column in enumerate(columns):
         # Prices and sizes are never cut short: each keeps the width of its longest value.
         widest = max(len(column), *(len(row[index]) for row in rows))
-        table.add_column(column, justify="left" if column in ("provider", "name", "aliases") else "right",
-                         overflow="fold", no_wrap=column != "aliases",
-                         min_width=None if column in ("name", "aliases") else widest)
+        table.add_column(
+            column,
+            justify="left" if column in ("provider", "name", "aliases") else "right",
+            overflow="fold",
+            no_wrap=column != "aliases",
+            min_width=None if column in ("name", "aliases") else widest,
+        )
     for row in rows:
         table.add_row(*row)
     out = console()
     out.print(table)
-    out.print("Prices in USD per million tokens" + ("; × is a model's cost multiplier" if multiplied else "")
-              + ". Name a model as provider/name or by an alias.")
+    out.print(
+        "Prices in USD per million tokens"
+        + ("; × is a model's cost multiplier" if multiplied else "")
+        + ". Name a model as provider/name or by an alias."
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -29,8 +29,12 @@ from olga_cli.store.provider_health import KeyHealthRow
 
 app = typer.Typer(help="Providers olga forwards to, and their API keys.", no_args_is_help=True)
 
-KeyEnvOpt = Annotated[Optional[str], typer.Option("--api-key-env", help="Read the key from this environment variable.")]
-KeyOpt = Annotated[Optional[str], typer.Option("--api-key", help="The key itself (stored in config.toml, mode 0600).")]
+KeyEnvOpt = Annotated[
+    str | None, typer.Option("--api-key-env", help="Read the key from this environment variable.")
+]
+KeyOpt = Annotated[
+    str | None, typer.Option("--api-key", help="The key itself (stored in config.toml, mode 0600).")
+]
 
 
 def _config_file(ctx: typer.Context) -> ConfigFile:
@@ -63,7 +67,9 @@ def provider_json(provider: ProviderConfig, health: list[KeyHealthRow] | None = 
     }
 
 
-def _key_json(provider: ProviderConfig, source: Any, health: list[KeyHealthRow], now: float) -> dict[str, Any]:
+def _key_json(
+    provider: ProviderConfig, source: Any, health: list[KeyHealthRow], now: float
+) -> dict[str, Any]:
     value = source.resolve(os.environ)
     row: dict[str, Any] = {"label": source.label, "usable": bool(value)}
     mark = next((h for h in health if h.provider == provider.name and h.key_label == source.label), None)
@@ -143,15 +149,23 @@ def _check_timeout(value: float | None, flag: str) -> None:
 def add(
     ctx: typer.Context,
     name: str,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="openai, anthropic or openai-compatible.")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="The URL an SDK takes (…/v1 for OpenAI kinds).")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="openai, anthropic or openai-compatible.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="The URL an SDK takes (…/v1 for OpenAI kinds).")
+    ] = None,
     api_key_env: KeyEnvOpt = None,
     api_key: KeyOpt = None,
-    auth: Annotated[Optional[str], typer.Option("--auth", help="bearer, x-api-key or api-key.")] = None,
-    connect_timeout: Annotated[Optional[float], typer.Option("--connect-timeout", help="Seconds.")] = None,
-    first_byte_timeout: Annotated[Optional[float], typer.Option("--first-byte-timeout", help="Seconds.")] = None,
-    idle_timeout: Annotated[Optional[float], typer.Option("--idle-timeout", help="Seconds between chunks.")] = None,
-    max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="Extra attempts on safe failures.")] = None,
+    auth: Annotated[str | None, typer.Option("--auth", help="bearer, x-api-key or api-key.")] = None,
+    connect_timeout: Annotated[float | None, typer.Option("--connect-timeout", help="Seconds.")] = None,
+    first_byte_timeout: Annotated[float | None, typer.Option("--first-byte-timeout", help="Seconds.")] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option("--idle-timeout", help="Seconds between chunks.")
+    ] = None,
+    max_retries: Annotated[
+        int | None, typer.Option("--max-retries", help="Extra attempts on safe failures.")
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Connect a provider. Example: olga providers add vllm --kind openai-compatible --base-url http://127.0.0.1:8001/v1"""
@@ -169,8 +183,11 @@ def add(
         raise fail("--base-url must start with http:// or https://")
     if api_key_env and api_key:
         raise fail("give --api-key-env or --api-key, not both")
-    for value, flag in ((connect_timeout, "--connect-timeout"), (first_byte_timeout, "--first-byte-timeout"),
-                        (idle_timeout, "--idle-timeout")):
+    for value, flag in (
+        (connect_timeout, "--connect-timeout"),
+        (first_byte_timeout, "--first-byte-timeout"),
+        (idle_timeout, "--idle-timeout"),
+    ):
         _check_timeout(value, flag)
     if max_retries is not None and max_retries < 0:
         raise fail("--max-retries must be 0 or more")
@@ -178,9 +195,15 @@ def add(
     table = file.table("providers", name)
     table.pop("removed", None)
     fields: dict[str, object] = {
-        "kind": kind, "base_url": base_url, "api_key_env": api_key_env, "api_key": api_key, "auth": auth,
-        "connect_timeout": connect_timeout, "first_byte_timeout": first_byte_timeout,
-        "idle_timeout": idle_timeout, "max_retries": max_retries,
+        "kind": kind,
+        "base_url": base_url,
+        "api_key_env": api_key_env,
+        "api_key": api_key,
+        "auth": auth,
+        "connect_timeout": connect_timeout,
+        "first_byte_timeout": first_byte_timeout,
+        "idle_timeout": idle_timeout,
+        "max_retries": max_retries,
     }
     table.update({field: value for field, value in fields.items() if value is not None})
     if kind == "openai-compatible" and not (api_key or api_key_env or table.get("api_keys")):
@@ -189,12 +212,21 @@ def add(
         table["needs_key"] = True
     file.save()
     provider = load_config(env_of(ctx).home).providers[name]
-    _saved(ctx, name, json_out, f"Provider '{escape(name)}' saved ({provider.kind}, {escape(provider.base_url)}).")
+    _saved(
+        ctx,
+        name,
+        json_out,
+        f"Provider '{escape(name)}' saved ({provider.kind}, {escape(provider.base_url)}).",
+    )
 
 
 @app.command("add-key")
 def add_key(
-    ctx: typer.Context, name: str, api_key_env: KeyEnvOpt = None, api_key: KeyOpt = None, json_out: JsonOption = False
+    ctx: typer.Context,
+    name: str,
+    api_key_env: KeyEnvOpt = None,
+    api_key: KeyOpt = None,
+    json_out: JsonOption = False,
 ) -> None:
     """Add an API key to a provider's pool. Example: olga providers add-key openai --api-key-env OPENAI_KEY_2"""
     if bool(api_key_env) == bool(api_key):
@@ -204,7 +236,11 @@ def add_key(
     table = file.table("providers", name)
     keys = list(table.get("api_keys", []))
     count = len(config.providers[name].keys) + 1
-    keys.append({"env": api_key_env, "label": f"env:{api_key_env}"} if api_key_env else {"value": api_key, "label": f"key-{count}"})
+    keys.append(
+        {"env": api_key_env, "label": f"env:{api_key_env}"}
+        if api_key_env
+        else {"value": api_key, "label": f"key-{count}"}
+    )
     table["api_keys"] = keys
     table["needs_key"] = True
     file.save()

@@ -74,7 +74,11 @@ def fmt_time(ts: float, *, now: float | None = None) -> str:
 def _local_second(second: int) -> tuple[tuple[int, int], str, str]:
     # The access log formats the same second for every request in it: localtime and strftime once.
     local = time.localtime(second)
-    return (local.tm_year, local.tm_yday), time.strftime("%H:%M:%S", local), time.strftime("%Y-%m-%d %H:%M:%S", local)
+    return (
+        (local.tm_year, local.tm_yday),
+        time.strftime("%H:%M:%S", local),
+        time.strftime("%Y-%m-%d %H:%M:%S", local),
+    )
 
 
 def bar(value: float, maximum: float, width: int) -> str:
@@ -133,6 +137,7 @@ def access_line(record: GenerationRecord, *, method: str = "POST") -> str:
 
 def alert_text(alert: AlertRow, scope_name: str) -> Text:
     """One line for a usage-limit alert, in yellow (red at 100%), shown by `olga logs`."""
+
     def amount(value: int) -> str:
         return f"${pico_to_usd(value)}" if alert.metric == "cost" else f"{value:,}"
 
@@ -171,19 +176,35 @@ def _short_model(record: GenerationRecord) -> str:
     """The model without its provider prefix: the provider has a column of its own."""
     model = model_text(record)
     prefix = f"{record.provider}/" if record.provider else ""
-    return model[len(prefix):] if prefix and model.startswith(prefix) else model
+    return model[len(prefix) :] if prefix and model.startswith(prefix) else model
 
 
-def logs_table(records: Sequence[GenerationRecord], *, wide: bool = False, title: str | None = None,
-               now: float | None = None) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
-                  collapse_padding=True, show_edge=False)
+def logs_table(
+    records: Sequence[GenerationRecord],
+    *,
+    wide: bool = False,
+    title: str | None = None,
+    now: float | None = None,
+) -> Table:
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        show_edge=False,
+    )
     columns = LOG_COLUMNS + (("id", "error") if wide else ())
     for column in columns:
         numeric = column in ("status", "in", "out", "cost", "latency", "ttft")
         # Numbers, times and ids never wrap; names fold when the terminal is narrow.
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=numeric or column in ("time", "id"),
-                         overflow="fold")
+        table.add_column(
+            column,
+            justify="right" if numeric else "left",
+            no_wrap=numeric or column in ("time", "id"),
+            overflow="fold",
+        )
     for record in records:
         cells = [
             fmt_time(record.created_at, now=now),
@@ -234,8 +255,12 @@ class CostBreakdown:
         return {
             "model": self.model_id,
             "lines": [
-                {"what": line.what, "tokens": line.tokens, "usd_per_mtok": str(line.price_per_mtok),
-                 "cost": _usd_exact(line.pico)[1:]}
+                {
+                    "what": line.what,
+                    "tokens": line.tokens,
+                    "usd_per_mtok": str(line.price_per_mtok),
+                    "cost": _usd_exact(line.pico)[1:],
+                }
                 for line in self.lines
             ],
             "model_multiplier": str(self.model_multiplier),
@@ -248,21 +273,49 @@ class CostBreakdown:
 
 def cost_breakdown(record: GenerationRecord, entry: ModelEntry, rate_multiplier: Decimal) -> CostBreakdown:
     """The record's cost, line by line, from ``entry``'s prices (the same formula the gateway charges)."""
-    cached_rate = entry.cached_input_per_mtok if entry.cached_input_per_mtok is not None else entry.input_per_mtok
-    write_rate = entry.cache_write_per_mtok if entry.cache_write_per_mtok is not None else entry.input_per_mtok
-    usage = TokenUsage(record.tokens_prompt, record.tokens_completion, record.tokens_cached, record.tokens_cache_write)
+    cached_rate = (
+        entry.cached_input_per_mtok if entry.cached_input_per_mtok is not None else entry.input_per_mtok
+    )
+    write_rate = (
+        entry.cache_write_per_mtok if entry.cache_write_per_mtok is not None else entry.input_per_mtok
+    )
+    usage = TokenUsage(
+        record.tokens_prompt, record.tokens_completion, record.tokens_cached, record.tokens_cache_write
+    )
     lines = [
-        CostLine("input", usage.uncached_prompt_tokens, entry.input_per_mtok,
-                 per_mtok_to_pico_per_token(usage.uncached_prompt_tokens * entry.input_per_mtok)),
+        CostLine(
+            "input",
+            usage.uncached_prompt_tokens,
+            entry.input_per_mtok,
+            per_mtok_to_pico_per_token(usage.uncached_prompt_tokens * entry.input_per_mtok),
+        ),
     ]
     if usage.cached_tokens:
-        lines.append(CostLine("cached input", usage.cached_tokens, cached_rate,
-                              per_mtok_to_pico_per_token(usage.cached_tokens * cached_rate)))
+        lines.append(
+            CostLine(
+                "cached input",
+                usage.cached_tokens,
+                cached_rate,
+                per_mtok_to_pico_per_token(usage.cached_tokens * cached_rate),
+            )
+        )
     if usage.cache_write_tokens:
-        lines.append(CostLine("cache write", usage.cache_write_tokens, write_rate,
-                              per_mtok_to_pico_per_token(usage.cache_write_tokens * write_rate)))
-    lines.append(CostLine("output", usage.completion_tokens, entry.output_per_mtok,
-                          per_mtok_to_pico_per_token(usage.completion_tokens * entry.output_per_mtok)))
+        lines.append(
+            CostLine(
+                "cache write",
+                usage.cache_write_tokens,
+                write_rate,
+                per_mtok_to_pico_per_token(usage.cache_write_tokens * write_rate),
+            )
+        )
+    lines.append(
+        CostLine(
+            "output",
+            usage.completion_tokens,
+            entry.output_per_mtok,
+            per_mtok_to_pico_per_token(usage.completion_tokens * entry.output_per_mtok),
+        )
+    )
     return CostBreakdown(
         model_id=entry.id,
         lines=tuple(lines),
@@ -290,38 +343,62 @@ def _usd_exact(pico: Decimal) -> str:
     return f"${pico_to_usd(int(pico))}" if pico == int(pico) else f"${(pico / 10**12).normalize():f}"
 
 
-def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, *, bodies: bool = False) -> Panel:
+def generation_panel(
+    record: GenerationRecord, breakdown: CostBreakdown | None, *, bodies: bool = False
+) -> Panel:
     status = f"[{row_style(record) or 'green'}]{status_text(record)}[/]"
     if record.error:
         status += f" [dim]({escape(record.error)})[/dim]"
-    request = _kv([
-        ("time", f"{fmt_time(record.created_at)}  [dim]{record.to_json()['created_at']}[/dim]"),
-        ("key", f"{escape(record.key_name)} [dim]{record.key_id}[/dim]"),
-        ("app", escape(record.app or "-")),
-        ("request id", escape(record.request_id or "-")),
-        ("endpoint", f"POST {escape(record.endpoint)}" + ("  [dim](streamed)[/dim]" if record.streamed else "")),
-        ("model", escape(record.model_requested or "-")
-         + (f" → {escape(record.model)}" if record.model and record.model != record.model_requested else "")),
-        ("provider", escape(record.provider or "-")),
-        ("upstream id", escape(record.upstream_id or "-")),
-        ("status", status),
-        ("finish", escape(record.finish_reason or "-")),
-    ])
+    request = _kv(
+        [
+            ("time", f"{fmt_time(record.created_at)}  [dim]{record.to_json()['created_at']}[/dim]"),
+            ("key", f"{escape(record.key_name)} [dim]{record.key_id}[/dim]"),
+            ("app", escape(record.app or "-")),
+            ("request id", escape(record.request_id or "-")),
+            (
+                "endpoint",
+                f"POST {escape(record.endpoint)}" + ("  [dim](streamed)[/dim]" if record.streamed else ""),
+            ),
+            (
+                "model",
+                escape(record.model_requested or "-")
+                + (
+                    f" → {escape(record.model)}"
+                    if record.model and record.model != record.model_requested
+                    else ""
+                ),
+            ),
+            ("provider", escape(record.provider or "-")),
+            ("upstream id", escape(record.upstream_id or "-")),
+            ("status", status),
+            ("finish", escape(record.finish_reason or "-")),
+        ]
+    )
     parts: list[RenderableType] = [request]
 
-    attempts = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True)
+    attempts = Table(
+        box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True
+    )
     for column in ("#", "provider", "model", "key", "status", "latency", "error"):
-        attempts.add_column(column, justify="right" if column in ("#", "status", "latency") else "left",
-                            overflow="fold")
+        attempts.add_column(
+            column, justify="right" if column in ("#", "status", "latency") else "left", overflow="fold"
+        )
     for index, attempt in enumerate(record.attempts, start=1):
         failed = attempt.error is not None or (attempt.status or 0) >= 400
         attempts.add_row(
-            str(index), escape(attempt.provider), escape(attempt.model), escape(attempt.key_label or "-"),
-            "-" if attempt.status is None else str(attempt.status), fmt_ms(attempt.latency_ms),
-            escape(attempt.error or "-"), style="red" if failed else None,
+            str(index),
+            escape(attempt.provider),
+            escape(attempt.model),
+            escape(attempt.key_label or "-"),
+            "-" if attempt.status is None else str(attempt.status),
+            fmt_ms(attempt.latency_ms),
+            escape(attempt.error or "-"),
+            style="red" if failed else None,
         )
-    parts += [_heading("routing attempts"),
-              attempts if record.attempts else Text("no upstream attempt (answered by olga itself)", style="dim")]
+    parts += [
+        _heading("routing attempts"),
+        attempts if record.attempts else Text("no upstream attempt (answered by olga itself)", style="dim"),
+    ]
 
     usage_rows = [
         ("prompt", fmt_int(record.tokens_prompt)),
@@ -336,8 +413,14 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
 
     parts.append(_heading("cost"))
     if breakdown is None:
-        parts.append(_kv([("recorded", f"${pico_to_usd(record.cost_pico)}"),
-                          ("", "[dim]the serving model is no longer in the catalog[/dim]")]))
+        parts.append(
+            _kv(
+                [
+                    ("recorded", f"${pico_to_usd(record.cost_pico)}"),
+                    ("", "[dim]the serving model is no longer in the catalog[/dim]"),
+                ]
+            )
+        )
     else:
         cost = Table(pad_edge=False, box=None)
         for column in ("", "tokens", "USD / Mtok", "cost"):
@@ -349,10 +432,13 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
         cost.add_row("[bold]= cost[/bold]", "", "", f"[bold]${pico_to_usd(breakdown.recorded_pico)}[/bold]")
         parts.append(cost)
         if not breakdown.matches:
-            parts.append(Text(
-                f"recorded ${pico_to_usd(breakdown.recorded_pico)}; today's prices and multipliers give "
-                f"${pico_to_usd(breakdown.computed_pico)} (they changed since, or nothing was charged)",
-                style="yellow"))
+            parts.append(
+                Text(
+                    f"recorded ${pico_to_usd(breakdown.recorded_pico)}; today's prices and multipliers give "
+                    f"${pico_to_usd(breakdown.computed_pico)} (they changed since, or nothing was charged)",
+                    style="yellow",
+                )
+            )
 
     parts.append(_heading("guardrails"))
     if record.guardrails:
@@ -363,23 +449,32 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, 
         for name in names:
             events.add_column(name)
         for event in record.guardrails:
-            events.add_row(*(escape(str(event.get(name, "-"))) for name in names),
-                           style="magenta" if event.get("action") == "block" else None)
+            events.add_row(
+                *(escape(str(event.get(name, "-"))) for name in names),
+                style="magenta" if event.get("action") == "block" else None,
+            )
         parts.append(events)
     else:
         parts.append(Text("none fired", style="dim"))
 
     upstream = max(record.latency_ms - record.overhead_ms, 0.0)
-    parts += [_heading("timings"), _kv([
-        ("total", fmt_ms(record.latency_ms)),
-        ("first token", fmt_ms(record.ttft_ms)),
-        ("upstream", fmt_ms(upstream)),
-        ("olga overhead", fmt_ms(record.overhead_ms)),
-    ])]
+    parts += [
+        _heading("timings"),
+        _kv(
+            [
+                ("total", fmt_ms(record.latency_ms)),
+                ("first token", fmt_ms(record.ttft_ms)),
+                ("upstream", fmt_ms(upstream)),
+                ("olga overhead", fmt_ms(record.overhead_ms)),
+            ]
+        ),
+    ]
     if bodies:
         for label, body in (("request body", record.request_body), ("response body", record.response_body)):
-            parts += [_heading(label), Text(body if body is not None else "(not stored)",
-                                                      style="" if body is not None else "dim")]
+            parts += [
+                _heading(label),
+                Text(body if body is not None else "(not stored)", style="" if body is not None else "dim"),
+            ]
     return Panel(Group(*parts), title=f"generation {record.id}", title_align="left", expand=False)
 
 
@@ -405,8 +500,10 @@ def usage_view(usage: Usage, *, width: int = 100, now: float | None = None) -> G
     totals = usage.totals
     span = "all time" if usage.since is None else f"since {fmt_time(usage.since, now=now)}"
     head = Text.assemble(
-        ("usage ", "bold"), (f"{span}, by {usage.by}\n", ""),
-        (f"{fmt_int(totals.requests)} requests", "bold"), (f" ({fmt_int(totals.errors)} errors)  ", "dim"),
+        ("usage ", "bold"),
+        (f"{span}, by {usage.by}\n", ""),
+        (f"{fmt_int(totals.requests)} requests", "bold"),
+        (f" ({fmt_int(totals.errors)} errors)  ", "dim"),
         (f"{fmt_int(totals.tokens_prompt)} in / {fmt_int(totals.tokens_completion)} out tokens  ", ""),
         (fmt_cost(totals.cost_pico), "bold green"),
     )
@@ -414,13 +511,20 @@ def usage_view(usage: Usage, *, width: int = 100, now: float | None = None) -> G
         return Group(head, Text("no requests in this window", style="dim"))
     labels = [group_label(usage, row.group) for row in usage.rows]
     cells = [
-        (fmt_int(r.requests), f"{fmt_compact(r.tokens_prompt)}/{fmt_compact(r.tokens_completion)}", fmt_cost(r.cost_pico),
-         fmt_int(r.errors) if r.errors else "-", fmt_ms(r.latency_ms_total / r.requests if r.requests else None))
+        (
+            fmt_int(r.requests),
+            f"{fmt_compact(r.tokens_prompt)}/{fmt_compact(r.tokens_completion)}",
+            fmt_cost(r.cost_pico),
+            fmt_int(r.errors) if r.errors else "-",
+            fmt_ms(r.latency_ms_total / r.requests if r.requests else None),
+        )
         for r in usage.rows
     ]
     label_width = min(max(len(usage.by), *(len(label) for label in labels)), 32)
-    numbers = sum(max(len(h), *(len(c[i]) for c in cells)) for i, h in
-                  enumerate(("requests", "tokens in/out", "cost", "errors", "avg latency")))
+    numbers = sum(
+        max(len(h), *(len(c[i]) for c in cells))
+        for i, h in enumerate(("requests", "tokens in/out", "cost", "errors", "avg latency"))
+    )
     bar_width = max(3, min(MAX_BAR, (width - label_width - numbers - 2 * 8) // 3))
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False)
     table.add_column(usage.by, overflow="fold", max_width=32)
@@ -435,10 +539,14 @@ def usage_view(usage: Usage, *, width: int = 100, now: float | None = None) -> G
     for row, label, (requests, tokens, cost, errors, latency) in zip(usage.rows, labels, cells):
         table.add_row(
             escape(label),
-            requests, bar(row.requests, top_requests, bar_width),
-            tokens, bar(row.tokens, top_tokens, bar_width),
-            cost, bar(row.cost_pico, top_cost, bar_width),
-            errors, latency,
+            requests,
+            bar(row.requests, top_requests, bar_width),
+            tokens,
+            bar(row.tokens, top_tokens, bar_width),
+            cost,
+            bar(row.cost_pico, top_cost, bar_width),
+            errors,
+            latency,
             style="red" if row.requests and row.errors == row.requests else None,
         )
     return Group(head, table)
@@ -448,13 +556,15 @@ def usage_row_json(usage: Usage, row: UsageRow) -> dict[str, Any]:
     data: dict[str, Any] = {usage.by: row.group or None}
     if usage.by in ("key", "team"):
         data["name"] = usage.names.get(row.group)
-    data.update({
-        "requests": row.requests,
-        "errors": row.errors,
-        "tokens_prompt": row.tokens_prompt,
-        "tokens_completion": row.tokens_completion,
-        "tokens_cached": row.tokens_cached,
-        "cost": pico_to_usd(row.cost_pico),
-        "avg_latency_ms": round(row.latency_ms_total / row.requests, 3) if row.requests else None,
-    })
+    data.update(
+        {
+            "requests": row.requests,
+            "errors": row.errors,
+            "tokens_prompt": row.tokens_prompt,
+            "tokens_completion": row.tokens_completion,
+            "tokens_cached": row.tokens_cached,
+            "cost": pico_to_usd(row.cost_pico),
+            "avg_latency_ms": round(row.latency_ms_total / row.requests, 3) if row.requests else None,
+        }
+    )
     return data

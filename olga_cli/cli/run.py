@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import aiohttp
 import typer
@@ -60,7 +60,7 @@ async def _gateway_answers(base: str) -> bool:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
             async with session.get(f"{base}/health") as reply:
                 return reply.status == 200
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         return False
 
 
@@ -77,14 +77,18 @@ async def _wait_until_known(base: str, key: str) -> bool:
     return False
 
 
-async def _prepare(env: Env, base: str, name: str, credits: str | None, team: str | None,
-                   models: str | None) -> tuple[str, str]:
+async def _prepare(
+    env: Env, base: str, name: str, credits: str | None, team: str | None, models: str | None
+) -> tuple[str, str]:
     if not await _gateway_answers(base):
-        raise RunFailed(f"no olga server answers on {base}; start one with `olga serve` in another terminal "
-                        "(or set OLGA_PORT / [server] port to where it runs)")
+        raise RunFailed(
+            f"no olga server answers on {base}; start one with `olga serve` in another terminal "
+            "(or set OLGA_PORT / [server] port to where it runs)"
+        )
     async with store(env) as db:
-        row, plaintext = await mint_for_env(db, name=name, credits=credits, team=team, models=models,
-                                            expires_in=SAFETY_LIFETIME)
+        row, plaintext = await mint_for_env(
+            db, name=name, credits=credits, team=team, models=models, expires_in=SAFETY_LIFETIME
+        )
     await _wait_until_known(base, plaintext)
     return row.id, plaintext
 
@@ -137,8 +141,13 @@ def summary_json(spend: list[reports.ModelSpend], exit_code: int) -> dict[str, A
         "tokens_completion": sum(s.tokens_completion for s in spend),
         "cost": pico_to_usd(sum(s.cost_pico for s in spend)),
         "by_model": [
-            {"model": s.model, "requests": s.requests, "tokens_prompt": s.tokens_prompt,
-             "tokens_completion": s.tokens_completion, "cost": pico_to_usd(s.cost_pico)}
+            {
+                "model": s.model,
+                "requests": s.requests,
+                "tokens_prompt": s.tokens_prompt,
+                "tokens_completion": s.tokens_completion,
+                "cost": pico_to_usd(s.cost_pico),
+            }
             for s in spend
         ],
     }
@@ -146,23 +155,35 @@ def summary_json(spend: list[reports.ModelSpend], exit_code: int) -> dict[str, A
 
 def summary_table(spend: list[reports.ModelSpend], name: str) -> Table:
     requests = sum(s.requests for s in spend)
-    table = Table(title=f"olga run '{name}': {fmt_int(requests)} request{'s' if requests != 1 else ''}, "
-                        f"{fmt_cost(sum(s.cost_pico for s in spend))}", title_justify="left")
+    table = Table(
+        title=f"olga run '{name}': {fmt_int(requests)} request{'s' if requests != 1 else ''}, "
+        f"{fmt_cost(sum(s.cost_pico for s in spend))}",
+        title_justify="left",
+    )
     for column in ("model", "requests", "tokens in", "tokens out", "cost"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for s in spend:
-        table.add_row(s.model or "-", fmt_int(s.requests), fmt_int(s.tokens_prompt), fmt_int(s.tokens_completion),
-                      fmt_cost(s.cost_pico))
+        table.add_row(
+            s.model or "-",
+            fmt_int(s.requests),
+            fmt_int(s.tokens_prompt),
+            fmt_int(s.tokens_completion),
+            fmt_cost(s.cost_pico),
+        )
     return table
 
 
 def run(
     ctx: typer.Context,
     command: Annotated[list[str], typer.Argument(metavar="-- COMMAND [ARGS]...", help="The program to run.")],
-    credits: Annotated[Optional[str], typer.Option("--credits", help="Cap the run's spend, in USD.")] = None,
-    team: Annotated[Optional[str], typer.Option("--team", help="Team name or id the run's key belongs to.")] = None,
-    models: Annotated[Optional[str], typer.Option("--models", help="Allowed models, comma-separated.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the cost summary as JSON (on stderr).")] = False,
+    credits: Annotated[str | None, typer.Option("--credits", help="Cap the run's spend, in USD.")] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", help="Team name or id the run's key belongs to.")
+    ] = None,
+    models: Annotated[str | None, typer.Option("--models", help="Allowed models, comma-separated.")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the cost summary as JSON (on stderr).")
+    ] = False,
 ) -> None:
     """Run a command with its own short-lived olga key, then print what it cost.
 

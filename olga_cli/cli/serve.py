@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import IO, Annotated, Any, Optional
+from typing import IO, Annotated, Any
 
 import typer
 from aiohttp import web
@@ -51,14 +51,22 @@ def provider_status(provider: ProviderConfig, environ: dict[str, str]) -> tuple[
 
 def curl_line(base: str) -> str:
     body = '{"model": "mock/echo", "messages": [{"role": "user", "content": "Hello, olga"}]}'
-    return (f'curl {base}/v1/chat/completions -H "Authorization: Bearer $OLGA_KEY" '
-            f"-H \"Content-Type: application/json\" -d '{body}'")
+    return (
+        f'curl {base}/v1/chat/completions -H "Authorization: Bearer $OLGA_KEY" '
+        f"-H \"Content-Type: application/json\" -d '{body}'"
+    )
 
 
 def banner(config: Config, environ: dict[str, str]) -> Group:
     base = gateway_url(config)
-    head = Text.assemble(("olga ", "bold"), (__version__, "bold"), "  listening on ", (base, "bold cyan"),
-                         "  home ", (str(config.home), "dim"))
+    head = Text.assemble(
+        ("olga ", "bold"),
+        (__version__, "bold"),
+        "  listening on ",
+        (base, "bold cyan"),
+        "  home ",
+        (str(config.home), "dim"),
+    )
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
@@ -67,11 +75,16 @@ def banner(config: Config, environ: dict[str, str]) -> Group:
         status, hint = provider_status(provider, environ)
         colour = {"ready": "green", "paused": "yellow"}.get(status, "red")
         mark = "✓" if status == "ready" else "✗"
-        parts.append(f"[{colour}]{mark} {escape(provider.name)}[/]" + (f" [dim]({status}: {escape(hint)})[/dim]" if hint else ""))
+        parts.append(
+            f"[{colour}]{mark} {escape(provider.name)}[/]"
+            + (f" [dim]({status}: {escape(hint)})[/dim]" if hint else "")
+        )
     grid.add_row("providers", "  ".join(parts) or "[red]none[/red]")
     grid.add_row("OpenAI SDK", f'OpenAI(base_url="{base}/v1", api_key=OLGA_KEY)')
     grid.add_row("Anthropic SDK", f'Anthropic(base_url="{base}", api_key=OLGA_KEY)')
-    grid.add_row("a key", "olga keys create --name laptop   [dim]or run a program with one: olga run -- COMMAND[/dim]")
+    grid.add_row(
+        "a key", "olga keys create --name laptop   [dim]or run a program with one: olga run -- COMMAND[/dim]"
+    )
     grid.add_row("watch", "olga logs --follow   [dim]Ctrl-C stops the server[/dim]")
     # The curl line is printed apart, unwrapped, so it can be copied whole.
     return Group(head, grid, Text("try it:", style="bold"))
@@ -148,10 +161,14 @@ def settle_heap() -> None:
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[Optional[str], typer.Option("--host", help="Address to bind (default 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option("--port", help="Port (default 8000).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No access log, only the banner and errors.")] = False,
-    log_format: Annotated[str, typer.Option("--log-format", help="Access log as text or json (JSON lines).")] = "text",
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 8000).")] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No access log, only the banner and errors.")
+    ] = False,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="Access log as text or json (JSON lines).")
+    ] = "text",
 ) -> None:
     """Start the gateway on 127.0.0.1:8000, with an access log line per request.
 
@@ -186,4 +203,6 @@ def serve(
             handle_signals=True,
         )
     except OSError as exc:
-        raise fail(f"cannot listen on {config.host}:{config.port} ({exc.strerror}); pick another --port") from None
+        raise fail(
+            f"cannot listen on {config.host}:{config.port} ({exc.strerror}); pick another --port"
+        ) from None

@@ -33,8 +33,19 @@ def usage_json(report: reports.Usage) -> dict[str, Any]:
 
 def write_csv(report: reports.Usage) -> None:
     rows = [usage_row_json(report, row) for row in report.rows]
-    columns = [report.by] + (["name"] if report.by in ("key", "team") else []) + [
-        "requests", "errors", "tokens_prompt", "tokens_completion", "tokens_cached", "cost", "avg_latency_ms"]
+    columns = (
+        [report.by]
+        + (["name"] if report.by in ("key", "team") else [])
+        + [
+            "requests",
+            "errors",
+            "tokens_prompt",
+            "tokens_completion",
+            "tokens_cached",
+            "cost",
+            "avg_latency_ms",
+        ]
+    )
     writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
@@ -43,10 +54,16 @@ def write_csv(report: reports.Usage) -> None:
 
 def usage(
     ctx: typer.Context,
-    since: Annotated[str, typer.Option("--since", help="Window: 24h, 7d, 30d (any duration), or 'all'.")] = "24h",
-    by: Annotated[str, typer.Option("--by", help="Break down by key, team, model, provider, app or day (UTC).")] = "model",
+    since: Annotated[
+        str, typer.Option("--since", help="Window: 24h, 7d, 30d (any duration), or 'all'.")
+    ] = "24h",
+    by: Annotated[
+        str, typer.Option("--by", help="Break down by key, team, model, provider, app or day (UTC).")
+    ] = "model",
     json_out: JsonOption = False,
-    csv_out: Annotated[bool, typer.Option("--csv", help="CSV for spreadsheets (money in exact USD).")] = False,
+    csv_out: Annotated[
+        bool, typer.Option("--csv", help="CSV for spreadsheets (money in exact USD).")
+    ] = False,
 ) -> None:
     """Requests, tokens and cost over a window, with a bar chart per group.
 

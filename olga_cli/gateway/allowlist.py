@@ -10,7 +10,14 @@ from olga_cli.gateway.snapshot import KeyState, Snapshot
 
 
 def _names(entry: ModelEntry, model_id: str) -> set[str]:
-    return {model_id, entry.id, entry.upstream, *entry.aliases, f"{entry.provider}/*", model_id.split("/", 1)[0] + "/*"}
+    return {
+        model_id,
+        entry.id,
+        entry.upstream,
+        *entry.aliases,
+        f"{entry.provider}/*",
+        model_id.split("/", 1)[0] + "/*",
+    }
 
 
 def _allows(allowed: Iterable[str] | None, names: set[str]) -> bool:
@@ -29,7 +36,9 @@ def check_allowed(snapshot: Snapshot, key: KeyState, entry: ModelEntry, model_id
     if not is_allowed(snapshot, key, entry, model_id):
         scope = "key" if not _allows(key.row.models, _names(entry, model_id)) else "team"
         team = snapshot.teams.get(key.row.team_id) if key.row.team_id else None
-        command = f"keys update {key.row.name}" if scope == "key" or team is None else f"teams update {team.name}"
+        command = (
+            f"keys update {key.row.name}" if scope == "key" or team is None else f"teams update {team.name}"
+        )
         raise ModelNotAllowed(
             f"Model '{model_id}' is not allowed for this {scope}. "
             f"Use one of the models listed by GET /v1/models, or widen the allow-list with "

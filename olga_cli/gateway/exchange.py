@@ -88,7 +88,9 @@ def _messages_to_anthropic(body: dict[str, Any], target: Target, headers: dict[s
     """Same API: the body as the caller wrote it, its anthropic-version and anthropic-beta headers too."""
     return Exchange(
         path="/v1/messages",
-        body=anthropic.prepare_messages(body, target.upstream_model, default_max_tokens=default_max_tokens(target)),
+        body=anthropic.prepare_messages(
+            body, target.upstream_model, default_max_tokens=default_max_tokens(target)
+        ),
         convert=_passthrough(anthropic.message_facts),
         relay=anthropic.MessagesPassthroughRelay,
         headers=anthropic.forwarded_headers(headers),
@@ -134,7 +136,9 @@ def _max_tokens_field(provider: ProviderConfig) -> MaxTokensField:
     return "max_completion_tokens" if provider.kind == "openai" else "max_tokens"
 
 
-def _translated(body: dict[str, Any], target: Target, *, caller: WireApi, provider: WireApi, path: str) -> Exchange:
+def _translated(
+    body: dict[str, Any], target: Target, *, caller: WireApi, provider: WireApi, path: str
+) -> Exchange:
     """A pair that translates: the request now (a ``TranslationError`` names a field that cannot go),
     the answer, the stream and the provider's errors on the way back."""
     upstream = translate_request(
@@ -152,7 +156,9 @@ def _translated(body: dict[str, Any], target: Target, *, caller: WireApi, provid
         except (ValueError, UnicodeDecodeError):
             answer = None
         if not isinstance(answer, dict):
-            raise UpstreamError(f"Provider '{target.provider.name}' sent an answer that is not a JSON object; retry.")
+            raise UpstreamError(
+                f"Provider '{target.provider.name}' sent an answer that is not a JSON object; retry."
+            )
         facts = anthropic.message_facts(answer) if provider == "messages" else openai.chat_facts(answer)
         shown = facts.model or target.upstream_model
         out = translate_response(answer, caller=caller, provider=provider, model=shown, request=body)
@@ -160,7 +166,9 @@ def _translated(body: dict[str, Any], target: Target, *, caller: WireApi, provid
         return Converted(jsonwire.dumps(out), facts)
 
     def relay() -> StreamRelay:
-        translator = stream_translator(caller=caller, provider=provider, model=target.upstream_model, request=body)
+        translator = stream_translator(
+            caller=caller, provider=provider, model=target.upstream_model, request=body
+        )
         return TranslatedRelay(translator)
 
     def convert_error(status: int, raw: bytes) -> bytes:

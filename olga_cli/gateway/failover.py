@@ -69,7 +69,9 @@ class Failover:
         self._ctx = ctx
         self._policy: RetryPolicy = retry.policy_of(gw.config)
         self._timing = gw.resilience.timing
-        self._deadline = self._timing.monotonic() + self._policy.deadline - (time.perf_counter() - ctx.call.received)
+        self._deadline = (
+            self._timing.monotonic() + self._policy.deadline - (time.perf_counter() - ctx.call.received)
+        )
         self._index = 0
         self._retries = 0  # retries spent on the current target
         self._tried = False  # the current target has had an attempt
@@ -120,11 +122,15 @@ class Failover:
         """First look at a target: skip it (and say why) unless it can take the request now."""
         window = target.entry.context_window
         if self._window is not None and (window is None or window <= self._window):
-            self._skip(target, None, reason=f"its context window ({window}) is not larger than {self._window}")
+            self._skip(
+                target, None, reason=f"its context window ({window}) is not larger than {self._window}"
+            )
             return False
         try:
             check_available(target)
-            self._exchange = make_exchange(self._ctx.call.api, target, self._ctx.body, dict(self._ctx.call.headers))
+            self._exchange = make_exchange(
+                self._ctx.call.api, target, self._ctx.body, dict(self._ctx.call.headers)
+            )
             breakers, cooldown = self._gw.resilience.breakers, self._policy.breaker_cooldown
             now = self._timing.monotonic()
             admission = breakers.admit(target.provider.name, now=now, cooldown=cooldown)
@@ -146,7 +152,9 @@ class Failover:
         exchange = self._exchange
         assert exchange is not None
         record = self._ctx.record
-        attempt = Attempt(target.provider.name, target.upstream_model, None, 0.0, key_label=key.label if key else None)
+        attempt = Attempt(
+            target.provider.name, target.upstream_model, None, 0.0, key_label=key.label if key else None
+        )
         record.attempts.append(attempt)
         record.model, record.provider = target.model_id, target.provider.name
         started = time.perf_counter()
@@ -154,7 +162,12 @@ class Failover:
         self._last_target = target
         try:
             reply = await self._gw.upstreams.send(
-                target.provider, key, exchange.path, exchange.body, extra_headers=exchange.headers, method=exchange.method
+                target.provider,
+                key,
+                exchange.path,
+                exchange.body,
+                extra_headers=exchange.headers,
+                method=exchange.method,
             )
             attempt.status = reply.status
             if reply.status < 400:
@@ -178,8 +191,14 @@ class Failover:
         body = exchange.convert_error(reply.status, raw) if exchange.convert_error else raw
         headers = {k: v for k, v in reply.headers.items() if k.lower() in ("retry-after", "retry-after-ms")}
         http = UpstreamHTTPError(reply.status, body, reply.content_type or "application/json", headers)
-        self._failed(target, key, verdict, f"{target.provider.name} answered {reply.status}: {summary}",
-                     http=http, asked=retry.retry_after(reply.headers, now=self._gw.clock()))
+        self._failed(
+            target,
+            key,
+            verdict,
+            f"{target.provider.name} answered {reply.status}: {summary}",
+            http=http,
+            asked=retry.retry_after(reply.headers, now=self._gw.clock()),
+        )
         if verdict.final:
             raise http
         return None
@@ -194,7 +213,9 @@ class Failover:
     def broke(self, served: Served, failure: UpstreamFailure) -> None:
         """The reply failed before any of it reached the caller: ``next()`` may try again."""
         served.attempt.error = f"{failure.kind}: {failure}"
-        self._failed(served.target, served.key, retry.classify_failure(failure, served.target.provider), str(failure))
+        self._failed(
+            served.target, served.key, retry.classify_failure(failure, served.target.provider), str(failure)
+        )
 
     def broke_late(self, served: Served, failure: UpstreamFailure) -> None:
         """The reply failed after the caller saw part of it: recorded; never retried."""
@@ -262,7 +283,11 @@ class Failover:
         wait = error.retry_after
         if self._last is None or self._last.target is not target or wait is None:
             return False
-        if self._retries >= target.provider.max_retries or wait > self._policy.max_wait or not self._fits(wait):
+        if (
+            self._retries >= target.provider.max_retries
+            or wait > self._policy.max_wait
+            or not self._fits(wait)
+        ):
             return False
         self._retries += 1
         self._delay = max(wait, 0.0)
@@ -275,7 +300,9 @@ class Failover:
         self._index += 1
         self._retries, self._tried, self._delay, self._exchange = 0, False, 0.0, None
 
-    def _skip(self, target: Target, error: GatewayError | None, *, reason: str | None = None, record: bool = True) -> None:
+    def _skip(
+        self, target: Target, error: GatewayError | None, *, reason: str | None = None, record: bool = True
+    ) -> None:
         if error is not None:
             self._skips.append(error)
         if record:

@@ -107,7 +107,9 @@ class KeyPools:
 
     # -- what the provider said about a key ------------------------------------------------------
 
-    def rate_limited(self, provider: str, key: ProviderKey, *, now: float, rest: float, reason: str) -> Extra | None:
+    def rate_limited(
+        self, provider: str, key: ProviderKey, *, now: float, rest: float, reason: str
+    ) -> Extra | None:
         """The key rests ``rest`` seconds; the statement recording it (None for a keyless request)."""
         if not key.value:
             return None
@@ -117,7 +119,9 @@ class KeyPools:
         self._marks[ident] = mark
         return self._extra(provider, key.label, mark)
 
-    def rejected(self, provider: str, key: ProviderKey, *, now: float, status: int, reason: str) -> Extra | None:
+    def rejected(
+        self, provider: str, key: ProviderKey, *, now: float, status: int, reason: str
+    ) -> Extra | None:
         if not key.value:
             return None
         mark = KeyMark("invalid", fingerprint(key.value), now, None, status, reason)
@@ -132,8 +136,16 @@ class KeyPools:
         return self._strikes.get((provider, key.label), 0)
 
     def _extra(self, provider: str, label: str, mark: KeyMark) -> Extra:
-        row = KeyHealthRow(provider, label, mark.fingerprint, mark.state, mark.status, mark.reason[:300],
-                           mark.until, mark.since)
+        row = KeyHealthRow(
+            provider,
+            label,
+            mark.fingerprint,
+            mark.state,
+            mark.status,
+            mark.reason[:300],
+            mark.until,
+            mark.since,
+        )
         return provider_health.mark(row)
 
     # -- the store's copy ------------------------------------------------------------------------
@@ -149,10 +161,14 @@ class KeyPools:
         for row in rows:
             ident = (row.provider, row.key_label)
             current = self._marks.get(ident)
-            if row.state not in ("rate_limited", "invalid") or (current is not None and current.since >= row.updated_at):
+            if row.state not in ("rate_limited", "invalid") or (
+                current is not None and current.since >= row.updated_at
+            ):
                 continue
             state: HealthState = "invalid" if row.state == "invalid" else "rate_limited"
-            self._marks[ident] = KeyMark(state, row.fingerprint, row.updated_at, row.until, row.status, row.reason or "")
+            self._marks[ident] = KeyMark(
+                state, row.fingerprint, row.updated_at, row.until, row.status, row.reason or ""
+            )
 
     def _all_blocked_message(self, provider: ProviderConfig, keys: list[ProviderKey], now: float) -> str:
         parts = []

@@ -107,7 +107,9 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
                 raise
             admit(gw, ctx)
         try:
-            screen_input(gw, ctx)  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
+            screen_input(
+                gw, ctx
+            )  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
             await forward(gw, ctx, sink)
         finally:
             if ctx.reservation is not None:
@@ -127,7 +129,9 @@ def parse_body(call: Call) -> dict[str, Any]:
         raise InvalidRequest("The request body must be a JSON object.")
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
-        raise InvalidRequest("'model' must be a model name such as 'mock/echo' or 'openai/gpt-4o-mini'.", param="model")
+        raise InvalidRequest(
+            "'model' must be a model name such as 'mock/echo' or 'openai/gpt-4o-mini'.", param="model"
+        )
     if "stream" in body and not isinstance(body["stream"], bool):
         raise InvalidRequest("'stream' must be true or false.", param="stream")
     for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
@@ -159,7 +163,9 @@ def admit(gw: Gateway, ctx: Context) -> None:
     first = ctx.targets[0]
     check_allowed(gw.snapshot, ctx.key, first.entry, first.model_id)
     # Fallbacks outside the allow-list are skipped rather than refused: the caller asked for the first.
-    ctx.targets = [first] + [t for t in ctx.targets[1:] if is_allowed(gw.snapshot, ctx.key, t.entry, t.model_id)]
+    ctx.targets = [first] + [
+        t for t in ctx.targets[1:] if is_allowed(gw.snapshot, ctx.key, t.entry, t.model_id)
+    ]
     multiplier = metering.rate_multiplier(ctx.key, _team_multiplier(gw, ctx.key))
     input_bound = metering.input_token_bound(ctx.call.raw_body)
     worst, max_output = 0, 0
@@ -171,7 +177,9 @@ def admit(gw: Gateway, ctx: Context) -> None:
     ctx.reservation = metering.reserve(ctx.key, worst, max_output=max_output)
     # Rate and usage limits (429) last: a request admitted here counts, whatever its outcome.
     ctx.limits = gw.limits.admit(
-        gw.snapshot, ctx.key, demand_of(ctx.body, cost=worst, tokens=input_bound + max_output, key=ctx.key),
+        gw.snapshot,
+        ctx.key,
+        demand_of(ctx.body, cost=worst, tokens=input_bound + max_output, key=ctx.key),
         now=ctx.record.created_at,
     )
 
@@ -224,7 +232,9 @@ async def _client_gone(gw: Gateway, ctx: Context, sink: Sink, *, charged: bool) 
     await sink.send(499, _headers(ctx, "application/json"), b"")  # nobody reads it; the server needs one
 
 
-async def _relay_whole(gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover) -> UpstreamFailure | None:
+async def _relay_whole(
+    gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover
+) -> UpstreamFailure | None:
     """Read, convert, meter, record, send. A failure while reading is returned, not answered: the
     caller has seen nothing yet, so another attempt may serve it."""
     exchange, reply, attempt = served.exchange, served.reply, served.attempt
@@ -246,7 +256,9 @@ async def _relay_whole(gw: Gateway, ctx: Context, sink: Sink, served: Served, fa
     return None
 
 
-async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover) -> UpstreamFailure | None:
+async def _relay_stream(
+    gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover
+) -> UpstreamFailure | None:
     """Relay a stream event by event, the caller's headers going out with the first event.
 
     A stream that fails before its first event is returned like any failed attempt. After that a
@@ -293,8 +305,13 @@ async def _relay_stream(gw: Gateway, ctx: Context, sink: Sink, served: Served, f
             failover.broke_late(served, failure)
             tail = broken_stream_tail(ctx.call.api, relay, failure)
             timed_out = failure.is_timeout
-            _fill(gw, ctx, relay.facts, status=504 if timed_out else 502,
-                  error="upstream_timeout" if timed_out else "upstream_error")
+            _fill(
+                gw,
+                ctx,
+                relay.facts,
+                status=504 if timed_out else 502,
+                error="upstream_timeout" if timed_out else "upstream_error",
+            )
         else:
             failover.succeeded(served)
             tail += relay.finish()
@@ -371,7 +388,9 @@ def _serving_target(ctx: Context) -> Target | None:
     if not ctx.record.attempts:
         return None
     last = ctx.record.attempts[-1]
-    return next((t for t in ctx.targets if t.provider.name == last.provider and t.upstream_model == last.model), None)
+    return next(
+        (t for t in ctx.targets if t.provider.name == last.provider and t.upstream_model == last.model), None
+    )
 
 
 def _store_bodies(gw: Gateway, ctx: Context, response_text: str | None) -> None:
@@ -405,7 +424,9 @@ async def _finish_with_error(gw: Gateway, ctx: Context, sink: Sink, error: Gatew
     await sink.send(status, {**rate_headers, **headers, "x-olga-generation-id": ctx.record.id}, body)
 
 
-async def _finish_with_provider_error(gw: Gateway, ctx: Context, sink: Sink, error: UpstreamHTTPError) -> None:
+async def _finish_with_provider_error(
+    gw: Gateway, ctx: Context, sink: Sink, error: UpstreamHTTPError
+) -> None:
     """The provider's own error, passed through as it came; nothing is charged for it."""
     ctx.record.status = error.status
     ctx.record.error = "provider_error"

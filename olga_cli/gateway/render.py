@@ -47,7 +47,9 @@ def error_body(shape: ErrorShape, status: int, code: str, message: str, param: s
         payload = {
             "error": {
                 "message": message,
-                "type": OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
+                "type": OPENAI_TYPES.get(
+                    status, "server_error" if status >= 500 else "invalid_request_error"
+                ),
                 "param": param,
                 "code": code,
             }

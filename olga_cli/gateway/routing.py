@@ -61,7 +61,9 @@ def target_for(
     pinned: ProviderConfig | None = None,
 ) -> Target:
     if not model:
-        raise InvalidRequest("'model' is required: name a model such as 'mock/echo' or 'openai/gpt-4o-mini'.", param="model")
+        raise InvalidRequest(
+            "'model' is required: name a model such as 'mock/echo' or 'openai/gpt-4o-mini'.", param="model"
+        )
     if pinned is not None:
         name = model[len(pinned.name) + 1 :] if model.startswith(pinned.name + "/") else model
         entry = catalog.resolve_for_provider(pinned.name, name)
@@ -108,7 +110,9 @@ def plan(
     while index < len(queue):
         model = queue[index]
         index += 1
-        target = target_for(config, catalog, api_format=api_format, model=model, pinned=pinned if index == 1 else None)
+        target = target_for(
+            config, catalog, api_format=api_format, model=model, pinned=pinned if index == 1 else None
+        )
         if (target.provider.name, target.upstream_model) in seen:
             continue
         seen.add((target.provider.name, target.upstream_model))

@@ -70,7 +70,9 @@ class Guard:
         for violation in violations:
             record.guardrails.append(violation_json(violation))
             ctx.extras.append(
-                violation_insert(violation, generation_id=record.id, key_id=record.key_id, at=record.created_at)
+                violation_insert(
+                    violation, generation_id=record.id, key_id=record.key_id, at=record.created_at
+                )
             )
 
     def scrub(self, record: GenerationRecord, raw_body: bytes) -> None:
@@ -319,7 +321,9 @@ class ScreenedRelay:
 class FailingScreenedRelay(ScreenedRelay):
     """For a relay that ends a broken stream its own API's way (``fail``), screened likewise."""
 
-    def __init__(self, inner: StreamRelay, guard: Guard, ctx: Context, fail: Callable[..., list[bytes]]) -> None:
+    def __init__(
+        self, inner: StreamRelay, guard: Guard, ctx: Context, fail: Callable[..., list[bytes]]
+    ) -> None:
         super().__init__(inner, guard, ctx)
         self._fail = fail
 

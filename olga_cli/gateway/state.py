@@ -117,7 +117,9 @@ class Gateway:
         return await self.refresh_store_if_changed(unless_since=since)
 
 
-async def open_gateway(config: Config, *, db: aiosqlite.Connection, catalog: Catalog | None = None) -> Gateway:
+async def open_gateway(
+    config: Config, *, db: aiosqlite.Connection, catalog: Catalog | None = None
+) -> Gateway:
     snapshot = Snapshot()
     await snapshot.load(db)
     gateway = Gateway(

@@ -15,7 +15,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from olga_cli.errors import GuardrailBlocked, InvalidRequest, NotFound, ProviderUnavailable, UpstreamError, UpstreamTimeout
+from olga_cli.errors import (
+    GuardrailBlocked,
+    InvalidRequest,
+    NotFound,
+    ProviderUnavailable,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from olga_cli.gateway.allowlist import check_allowed
 from olga_cli.gateway.auth import authenticate_now
 from olga_cli.gateway.routing import check_available, pinned_provider, target_for

@@ -70,7 +70,9 @@ class UpstreamReply:
             async with asyncio.timeout(self.idle_timeout):
                 return await self._response.read()
         except TimeoutError:
-            raise UpstreamFailure("idle_timeout", f"no data from the provider for {self.idle_timeout:g}s") from None
+            raise UpstreamFailure(
+                "idle_timeout", f"no data from the provider for {self.idle_timeout:g}s"
+            ) from None
         except aiohttp.ClientError as exc:
             raise UpstreamFailure("disconnected", f"the provider dropped the connection: {exc}") from None
         finally:
@@ -191,9 +193,13 @@ class Upstreams:
                 f"{provider.name} did not answer within {provider.first_byte_timeout:g}s",
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            raise UpstreamFailure("connect", f"cannot connect to {provider.name}: {exc}", before_send=True) from None
+            raise UpstreamFailure(
+                "connect", f"cannot connect to {provider.name}: {exc}", before_send=True
+            ) from None
         except aiohttp.ServerTimeoutError as exc:
-            raise UpstreamFailure("connect_timeout", f"connecting to {provider.name} timed out: {exc}", before_send=True) from None
+            raise UpstreamFailure(
+                "connect_timeout", f"connecting to {provider.name} timed out: {exc}", before_send=True
+            ) from None
         except aiohttp.ClientError as exc:
             raise UpstreamFailure("disconnected", f"{provider.name} dropped the connection: {exc}") from None
         return UpstreamReply(response.status, response.headers, provider.idle_timeout, _response=response)
@@ -203,12 +209,22 @@ def _mock_reply(path: str, body: dict[str, Any]) -> UpstreamReply:
     model = str(body.get("model") or "echo")
     if path == "/chat/completions":
         if body.get("stream"):
-            return UpstreamReply(200, {"Content-Type": "text/event-stream"}, 60.0, _chunks=mock.chat_stream(body, model))
+            return UpstreamReply(
+                200, {"Content-Type": "text/event-stream"}, 60.0, _chunks=mock.chat_stream(body, model)
+            )
         payload = mock.chat_completion(body, model)
     elif path == "/embeddings":
         payload = mock.embeddings(body, model)
     else:
-        error = {"error": {"message": f"The mock provider does not serve {path}.", "type": "invalid_request_error",
-                           "param": None, "code": "not_found"}}
-        return UpstreamReply(404, {"Content-Type": "application/json"}, 60.0, _body=json.dumps(error).encode())
+        error = {
+            "error": {
+                "message": f"The mock provider does not serve {path}.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "not_found",
+            }
+        }
+        return UpstreamReply(
+            404, {"Content-Type": "application/json"}, 60.0, _body=json.dumps(error).encode()
+        )
     return UpstreamReply(200, {"Content-Type": "application/json"}, 60.0, _body=json.dumps(payload).encode())

@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from olga_cli.providers.tokens import count_tokens, estimate_prompt_tokens
 from olga_cli.providers.sse import DONE, encode_event
+from olga_cli.providers.tokens import count_tokens, estimate_prompt_tokens
 
 _PIECES = re.compile(r"\S+\s*|\s+")
 
@@ -103,5 +103,16 @@ def embeddings(body: dict[str, Any], model: str) -> dict[str, Any]:
         tokens += count_tokens(text)
         # A deterministic unit-free vector derived from the text, so equal inputs embed equally.
         seed = sum(text.encode()) or 1
-        data.append({"object": "embedding", "index": index, "embedding": [((seed * (i + 7)) % 97) / 97 for i in range(8)]})
-    return {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        data.append(
+            {
+                "object": "embedding",
+                "index": index,
+                "embedding": [((seed * (i + 7)) % 97) / 97 for i in range(8)],
+            }
+        )
+    return {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }

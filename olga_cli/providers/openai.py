@@ -61,7 +61,7 @@ class ChatPassthroughRelay:
     """Forwards an OpenAI stream event by event, byte for byte, keeping only olga's own usage request
     invisible: the usage-only chunk is hidden from a caller that did not ask for it."""
 
-    __slots__ = ("facts", "_client_wants_usage", "_parts")
+    __slots__ = ("_client_wants_usage", "_parts", "facts")
 
     def __init__(self, *, client_wants_usage: bool) -> None:
         self.facts = Facts()

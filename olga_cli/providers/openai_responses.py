@@ -102,7 +102,9 @@ class ResponsesPassthroughRelay:
                 facts.usage = usage
             facts.finish_reason = finish_reason_of(response) or facts.finish_reason
         if kind == "error" or kind == "response.failed":
-            self.facts.error = self.facts.error or error_message(data.get("response", data) if kind != "error" else data)
+            self.facts.error = self.facts.error or error_message(
+                data.get("response", data) if kind != "error" else data
+            )
         if kind in TERMINAL_EVENTS:
             self._end = event.raw
             return []

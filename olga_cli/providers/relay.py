@@ -59,7 +59,9 @@ class TranslatedRelay:
     def facts(self) -> Facts:
         t = self._translator
         error = None if t.error is None else error_message(t.error)
-        return Facts(usage=t.usage, finish_reason=t.finish_reason, upstream_id=t.upstream_id, text=t.text, error=error)
+        return Facts(
+            usage=t.usage, finish_reason=t.finish_reason, upstream_id=t.upstream_id, text=t.text, error=error
+        )
 
     def feed(self, event: SSEEvent) -> list[bytes]:
         return self._translator.feed(event)

@@ -57,7 +57,9 @@ def from_anthropic(usage: Any) -> Usage | None:
         return None
     read = _int(usage.get("cache_read_input_tokens"))
     write = _int(usage.get("cache_creation_input_tokens"))
-    return Usage(_int(usage.get("input_tokens")) + read + write, _int(usage.get("output_tokens")), read, write)
+    return Usage(
+        _int(usage.get("input_tokens")) + read + write, _int(usage.get("output_tokens")), read, write
+    )
 
 
 def to_openai(usage: Usage) -> dict[str, Any]:
@@ -87,7 +89,10 @@ def to_responses(usage: Usage) -> dict[str, Any]:
     return {
         "input_tokens": usage.prompt_tokens,
         # The openai SDK's ResponseUsage requires both details.
-        "input_tokens_details": {"cached_tokens": usage.cached_tokens, "cache_write_tokens": usage.cache_write_tokens},
+        "input_tokens_details": {
+            "cached_tokens": usage.cached_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+        },
         "output_tokens": usage.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": usage.total_tokens,

@@ -12,7 +12,9 @@ from aiohttp import web
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
-def background_task(name: str, work: Callable[[web.Application], Coroutine[Any, Any, None]]) -> CleanupContext:
+def background_task(
+    name: str, work: Callable[[web.Application], Coroutine[Any, Any, None]]
+) -> CleanupContext:
     """A cleanup context running ``work(app)`` for the app's lifetime."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:

@@ -87,10 +87,14 @@ async def generation(request: web.Request) -> web.Response:
         gateway, key = await _key(request)
         ref = request.query.get("id", "").strip()
         if not ref:
-            raise InvalidRequest("Pass the generation id as ?id=gen-... (from the x-olga-generation-id header).", param="id")
+            raise InvalidRequest(
+                "Pass the generation id as ?id=gen-... (from the x-olga-generation-id header).", param="id"
+            )
         record = await get_generation(gateway.db, ref, key_id=key.row.id)
         if record is None:
-            raise NotFound(f"No generation '{ref}' for this key. Ids come from the x-olga-generation-id header.")
+            raise NotFound(
+                f"No generation '{ref}' for this key. Ids come from the x-olga-generation-id header."
+            )
     except GatewayError as error:
         return _error(error)
     return web.json_response({"data": record.to_json()})

@@ -130,21 +130,43 @@ class Metrics:
 
     def __init__(self) -> None:
         self.in_flight = 0
-        self.requests = Counter("olga_requests_total", "Requests answered, by route, model, provider and HTTP status.",
-                                ("route", "model", "provider", "status"))
-        self.tokens = Counter("olga_tokens_total", "Tokens metered, by model, provider and kind (prompt, completion, cached).",
-                              ("model", "provider", "kind"))
-        self.cost = MoneyCounter("olga_cost_usd_total", "Cost charged in USD (exact), by model and provider.",
-                                 ("model", "provider"))
-        self.latency = Histogram("olga_request_duration_seconds", "Time from request received to response finished.",
-                                 ("route", "model", "provider"), LATENCY_BUCKETS)
-        self.ttft = Histogram("olga_time_to_first_token_seconds", "Time to the first streamed token.",
-                              ("model", "provider"), TTFT_BUCKETS)
-        self.attempts = Counter("olga_upstream_attempts_total",
-                                "Calls to providers, by provider and outcome (HTTP status or failure kind).",
-                                ("provider", "outcome"))
-        self.upstream_errors = Counter("olga_upstream_errors_total",
-                                       "Failed calls to providers, by provider and reason.", ("provider", "reason"))
+        self.requests = Counter(
+            "olga_requests_total",
+            "Requests answered, by route, model, provider and HTTP status.",
+            ("route", "model", "provider", "status"),
+        )
+        self.tokens = Counter(
+            "olga_tokens_total",
+            "Tokens metered, by model, provider and kind (prompt, completion, cached).",
+            ("model", "provider", "kind"),
+        )
+        self.cost = MoneyCounter(
+            "olga_cost_usd_total",
+            "Cost charged in USD (exact), by model and provider.",
+            ("model", "provider"),
+        )
+        self.latency = Histogram(
+            "olga_request_duration_seconds",
+            "Time from request received to response finished.",
+            ("route", "model", "provider"),
+            LATENCY_BUCKETS,
+        )
+        self.ttft = Histogram(
+            "olga_time_to_first_token_seconds",
+            "Time to the first streamed token.",
+            ("model", "provider"),
+            TTFT_BUCKETS,
+        )
+        self.attempts = Counter(
+            "olga_upstream_attempts_total",
+            "Calls to providers, by provider and outcome (HTTP status or failure kind).",
+            ("provider", "outcome"),
+        )
+        self.upstream_errors = Counter(
+            "olga_upstream_errors_total",
+            "Failed calls to providers, by provider and reason.",
+            ("provider", "reason"),
+        )
 
     def observe(self, record: GenerationRecord) -> None:
         """The gateway's observer: called once per committed record."""
@@ -152,8 +174,11 @@ class Metrics:
         provider = record.provider or ""
         route = route_template(record.endpoint)
         self.requests.inc((route, model, provider, str(record.status)))
-        for kind, count in (("prompt", record.tokens_prompt), ("completion", record.tokens_completion),
-                            ("cached", record.tokens_cached)):
+        for kind, count in (
+            ("prompt", record.tokens_prompt),
+            ("completion", record.tokens_completion),
+            ("cached", record.tokens_cached),
+        ):
             if count:
                 self.tokens.inc((model, provider, kind), count)
         if record.cost_pico:
@@ -176,8 +201,15 @@ class Metrics:
             "# TYPE olga_requests_in_flight gauge",
             f"olga_requests_in_flight {self.in_flight}",
         ]
-        for metric in (self.requests, self.tokens, self.cost, self.latency, self.ttft, self.attempts,
-                       self.upstream_errors):
+        for metric in (
+            self.requests,
+            self.tokens,
+            self.cost,
+            self.latency,
+            self.ttft,
+            self.attempts,
+            self.upstream_errors,
+        ):
             lines.extend(metric.lines())
         return "\n".join(lines) + "\n"
 
@@ -211,4 +243,6 @@ async def _count_in_flight(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
-    return web.Response(body=metrics_of(request.app).render().encode(), headers={"Content-Type": CONTENT_TYPE})
+    return web.Response(
+        body=metrics_of(request.app).render().encode(), headers={"Content-Type": CONTENT_TYPE}
+    )

@@ -32,8 +32,13 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        return _respond(request, NotFound(f"No route {request.method} {request.path}. olga serves /v1/chat/completions, "
-                                          "/v1/messages, /v1/responses, /v1/embeddings and /v1/models."))
+        return _respond(
+            request,
+            NotFound(
+                f"No route {request.method} {request.path}. olga serves /v1/chat/completions, "
+                "/v1/messages, /v1/responses, /v1/embeddings and /v1/models."
+            ),
+        )
     except web.HTTPMethodNotAllowed as exc:
         allowed = ", ".join(sorted(exc.allowed_methods))
         error = InvalidRequest(f"{request.method} is not allowed on {request.path}; use {allowed}.")

@@ -26,7 +26,9 @@ async def count_tokens(request: web.Request) -> web.Response:
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            raise RequestTooLarge("The request body is larger than the configured limit; send less.") from None
+            raise RequestTooLarge(
+                "The request body is larger than the configured limit; send less."
+            ) from None
         answer = await unmetered.count_tokens(
             gateway, request.headers, raw, pinned=request.match_info.get("provider")
         )

@@ -39,7 +39,9 @@ async def open_store(path: Path) -> aiosqlite.Connection:
 
 
 async def migrate(db: aiosqlite.Connection) -> list[str]:
-    await db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
     async with db.execute("SELECT name FROM migrations") as cursor:
         done = {row[0] async for row in cursor}
     known = {name for name, _ in MIGRATIONS}

@@ -112,14 +112,18 @@ _LIVE = live_scope("g", with_global=True)
 
 
 async def get_guardrail(db: aiosqlite.Connection, guardrail_id: int) -> GuardrailRow | None:
-    async with db.execute(f"SELECT g.* FROM guardrails g WHERE g.id = ? AND {_LIVE}", (guardrail_id,)) as cursor:
+    async with db.execute(
+        f"SELECT g.* FROM guardrails g WHERE g.id = ? AND {_LIVE}", (guardrail_id,)
+    ) as cursor:
         row = await cursor.fetchone()
     return None if row is None else _guardrail(row)
 
 
 async def find_guardrails(db: aiosqlite.Connection, name: str) -> list[GuardrailRow]:
     """Live guardrails named ``name`` (names need not be unique)."""
-    async with db.execute(f"SELECT g.* FROM guardrails g WHERE g.name = ? AND {_LIVE} ORDER BY g.id", (name,)) as cursor:
+    async with db.execute(
+        f"SELECT g.* FROM guardrails g WHERE g.name = ? AND {_LIVE} ORDER BY g.id", (name,)
+    ) as cursor:
         return [_guardrail(row) async for row in cursor]
 
 
@@ -136,7 +140,8 @@ async def list_guardrails(
 
 async def remove_guardrail(db: aiosqlite.Connection, guardrail_id: int) -> None:
     await db.execute(
-        "UPDATE guardrails SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", (time.time(), guardrail_id)
+        "UPDATE guardrails SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+        (time.time(), guardrail_id),
     )
 
 

@@ -180,8 +180,19 @@ async def list_keys(db: aiosqlite.Connection, *, include_deleted: bool = False) 
         return [key_from_row(row) async for row in cursor]
 
 
-_UPDATABLE = {"name", "user_id", "team_id", "rpm", "tpm", "models", "rate_multiplier", "expires_at", "zdr",
-              "disabled", "credits_enabled"}
+_UPDATABLE = {
+    "name",
+    "user_id",
+    "team_id",
+    "rpm",
+    "tpm",
+    "models",
+    "rate_multiplier",
+    "expires_at",
+    "zdr",
+    "disabled",
+    "credits_enabled",
+}
 
 
 async def update_key(db: aiosqlite.Connection, key_id: str, **fields: Any) -> None:
@@ -221,7 +232,13 @@ async def create_team(
     team_id = "team_" + secrets.token_hex(6)
     await db.execute(
         "INSERT INTO teams (id, name, models, rate_multiplier, created_at) VALUES (?, ?, ?, ?, ?)",
-        (team_id, name, None if models is None else json.dumps(list(models)), str(rate_multiplier), time.time()),
+        (
+            team_id,
+            name,
+            None if models is None else json.dumps(list(models)),
+            str(rate_multiplier),
+            time.time(),
+        ),
     )
     team = await get_team(db, team_id)
     assert team is not None
@@ -259,4 +276,6 @@ async def update_team(db: aiosqlite.Connection, team_id: str, **fields: Any) -> 
 
 async def delete_team(db: aiosqlite.Connection, team_id: str) -> None:
     await db.execute("UPDATE teams SET deleted_at = ? WHERE id = ?", (time.time(), team_id))
-    await db.execute("UPDATE keys SET team_id = NULL, updated_at = ? WHERE team_id = ?", (time.time(), team_id))
+    await db.execute(
+        "UPDATE keys SET team_id = NULL, updated_at = ? WHERE team_id = ?", (time.time(), team_id)
+    )

@@ -17,14 +17,18 @@ class CreditEntry:
     created_at: float
 
 
-async def add_credits(db: aiosqlite.Connection, key_id: str, amount_pico: int, note: str | None = None) -> None:
+async def add_credits(
+    db: aiosqlite.Connection, key_id: str, amount_pico: int, note: str | None = None
+) -> None:
     await db.execute("BEGIN IMMEDIATE")
     try:
         await db.execute(
             "INSERT INTO credits (key_id, amount_pico, note, created_at) VALUES (?, ?, ?, ?)",
             (key_id, amount_pico, note, time.time()),
         )
-        await db.execute("UPDATE keys SET credits_enabled = 1, updated_at = ? WHERE id = ?", (time.time(), key_id))
+        await db.execute(
+            "UPDATE keys SET credits_enabled = 1, updated_at = ? WHERE id = ?", (time.time(), key_id)
+        )
         await db.execute("COMMIT")
     except BaseException:
         await db.execute("ROLLBACK")
@@ -55,7 +59,8 @@ async def key_totals(db: aiosqlite.Connection, key_id: str) -> tuple[int, int]:
 
 async def credit_history(db: aiosqlite.Connection, key_id: str) -> list[CreditEntry]:
     async with db.execute(
-        "SELECT id, key_id, amount_pico, note, created_at FROM credits WHERE key_id = ? ORDER BY id", (key_id,)
+        "SELECT id, key_id, amount_pico, note, created_at FROM credits WHERE key_id = ? ORDER BY id",
+        (key_id,),
     ) as cursor:
         return [CreditEntry(row[0], row[1], row[2], row[3], row[4]) async for row in cursor]
 

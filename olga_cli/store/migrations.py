@@ -109,7 +109,7 @@ async def m001_initial(db: aiosqlite.Connection) -> None:
         CREATE INDEX generations_created ON generations(created_at);
         CREATE INDEX generations_upstream ON generations(upstream_id);
         CREATE INDEX generations_key_created ON generations(key_id, created_at);
-        """
+        """,
     )
 
 

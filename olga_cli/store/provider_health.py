@@ -52,7 +52,16 @@ def mark(row: KeyHealthRow) -> Extra:
     """The statement that records ``row``, for ``Recorder.write(record, extras)``."""
     return Extra(
         _UPSERT,
-        (row.provider, row.key_label, row.fingerprint, row.state, row.status, row.reason, row.until, row.updated_at),
+        (
+            row.provider,
+            row.key_label,
+            row.fingerprint,
+            row.state,
+            row.status,
+            row.reason,
+            row.until,
+            row.updated_at,
+        ),
     )
 
 

@@ -215,12 +215,22 @@ async def usage(db: aiosqlite.Connection, *, since: float | None, until: float, 
         async with db.execute(sql, params) as cursor:
             async for row in cursor:
                 counts = [int(v or 0) for v in row[1:7]]
-                part = UsageRow(str(row[0]), counts[0], counts[1], counts[2], counts[3], counts[4], counts[5],
-                                float(row[7] or 0.0))
+                part = UsageRow(
+                    str(row[0]),
+                    counts[0],
+                    counts[1],
+                    counts[2],
+                    counts[3],
+                    counts[4],
+                    counts[5],
+                    float(row[7] or 0.0),
+                )
                 groups.setdefault(part.group, UsageRow(part.group)).add(part)
 
-    sums = "SUM(requests), SUM(errors), SUM(tokens_prompt), SUM(tokens_completion), SUM(tokens_cached), " \
-           "SUM(cost_pico), SUM(latency_ms)"
+    sums = (
+        "SUM(requests), SUM(errors), SUM(tokens_prompt), SUM(tokens_completion), SUM(tokens_cached), "
+        "SUM(cost_pico), SUM(latency_ms)"
+    )
     rollup = f"SELECT {_ROLLUP_GROUP[by]} AS g, {sums} FROM usage_hourly"
     if first_hour is not None:
         await collect(rollup + " WHERE hour >= ? GROUP BY g", (first_hour,))
@@ -239,7 +249,9 @@ async def usage(db: aiosqlite.Connection, *, since: float | None, until: float, 
         rows.sort(key=lambda r: (-r.cost_pico, -r.requests, r.group))
     result = Usage(since=since, until=until, by=by, rows=rows)
     if by in ("key", "team"):
-        result.names = await _names(db, "keys" if by == "key" else "teams", [r.group for r in rows if r.group])
+        result.names = await _names(
+            db, "keys" if by == "key" else "teams", [r.group for r in rows if r.group]
+        )
     return result
 
 
@@ -269,7 +281,9 @@ async def spend_by_model(db: aiosqlite.Connection, key_id: str) -> list[ModelSpe
         "SUM(cost_pico) FROM generations WHERE key_id = ? GROUP BY 1 ORDER BY SUM(cost_pico) DESC, 1"
     )
     async with db.execute(sql, (key_id,)) as cursor:
-        return [ModelSpend(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4])) async for row in cursor]
+        return [
+            ModelSpend(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4])) async for row in cursor
+        ]
 
 
 # -- retention ----------------------------------------------------------------------------------

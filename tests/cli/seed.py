@@ -39,7 +39,11 @@ def make_record(**fields: Any) -> GenerationRecord:
     values.update(fields)
     if "attempts" not in fields and values["provider"]:
         model = str(values["model"] or "").split("/", 1)[-1]
-        values["attempts"] = [Attempt(values["provider"], model, values["status"], values["latency_ms"] - 1.5, key_label="key-1")]
+        values["attempts"] = [
+            Attempt(
+                values["provider"], model, values["status"], values["latency_ms"] - 1.5, key_label="key-1"
+            )
+        ]
     return GenerationRecord(**values)
 
 

@@ -18,12 +18,18 @@ REPO = Path(__file__).resolve().parents[2]
 def test_completion_scripts_are_current(shell: str) -> None:
     path = REPO / "completions" / FILES[shell]
     assert path.read_text() == completion_script(shell), (
-        f"{path} is stale: regenerate with `python -m olga_cli.cli.completion`")
+        f"{path} is stale: regenerate with `python -m olga_cli.cli.completion`"
+    )
 
 
 def _complete(**variables: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "olga_cli"], env={**os.environ, **variables},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "olga_cli"],
+        env={**os.environ, **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -37,6 +43,9 @@ def test_bash_completes_commands_and_subcommands() -> None:
 
 def test_zsh_and_fish_complete_options() -> None:
     assert "--follow" in _complete(_OLGA_COMPLETE="complete_zsh", _TYPER_COMPLETE_ARGS="olga logs --fo")
-    fish = _complete(_OLGA_COMPLETE="complete_fish", _TYPER_COMPLETE_ARGS="olga usage --b",
-                     _TYPER_COMPLETE_FISH_ACTION="get-args")
+    fish = _complete(
+        _OLGA_COMPLETE="complete_fish",
+        _TYPER_COMPLETE_ARGS="olga usage --b",
+        _TYPER_COMPLETE_FISH_ACTION="get-args",
+    )
     assert "--by" in fish

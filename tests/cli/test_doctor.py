@@ -38,7 +38,9 @@ def test_a_fresh_home_is_healthy(home: Path, free_port: int) -> None:
     assert checks["store"]["status"] == "pass" and "created on first use" in checks["store"]["detail"]
     assert checks["port"]["status"] == "pass" and str(free_port) in checks["port"]["detail"]
     assert checks["provider mock"]["status"] == "pass"
-    assert checks["provider openai"]["status"] == "warn" and "OPENAI_API_KEY" in checks["provider openai"]["fix"]
+    assert (
+        checks["provider openai"]["status"] == "warn" and "OPENAI_API_KEY" in checks["provider openai"]["fix"]
+    )
     assert not home.exists()  # the doctor only looks
 
 
@@ -73,17 +75,32 @@ def test_config_that_does_not_parse(home: Path, free_port: int) -> None:
     (home / "config.toml").write_text("[server\nport = ")
     (home / "config.toml").chmod(0o600)
     code, checks = _checks()
-    assert code == 1 and checks["config"]["status"] == "fail" and "not valid TOML" in checks["config"]["detail"]
+    assert (
+        code == 1 and checks["config"]["status"] == "fail" and "not valid TOML" in checks["config"]["detail"]
+    )
 
 
 def test_configured_provider_without_key_and_unpriced_route_fail(home: Path, free_port: int) -> None:
-    configure(home, providers={"together": {"kind": "openai-compatible", "base_url": "https://api.together.xyz/v1",
-                                             "api_key_env": "TOGETHER_API_KEY"}},
-              routes=[{"id": "1", "model": "llama-9000", "provider": "together"},
-                      {"id": "2", "model": "cheap", "provider": "openai", "to_model": "gpt-4o-mini"}])
+    configure(
+        home,
+        providers={
+            "together": {
+                "kind": "openai-compatible",
+                "base_url": "https://api.together.xyz/v1",
+                "api_key_env": "TOGETHER_API_KEY",
+            }
+        },
+        routes=[
+            {"id": "1", "model": "llama-9000", "provider": "together"},
+            {"id": "2", "model": "cheap", "provider": "openai", "to_model": "gpt-4o-mini"},
+        ],
+    )
     code, checks = _checks()
     assert code == 1
-    assert checks["provider together"]["status"] == "fail" and "TOGETHER_API_KEY" in checks["provider together"]["fix"]
+    assert (
+        checks["provider together"]["status"] == "fail"
+        and "TOGETHER_API_KEY" in checks["provider together"]["fix"]
+    )
     assert checks["route 1"]["status"] == "fail" and "llama-9000" in checks["route 1"]["detail"]
     assert checks["route 2"]["status"] == "pass" and "openai/gpt-4o-mini" in checks["route 2"]["detail"]
 

@@ -16,16 +16,29 @@ from tests.fakes.gateway import mint_key
 def _seed(home: Path, **fields: object) -> str:
     key, _ = asyncio.run(mint_key(home, name="laptop", rate_multiplier=Decimal("1.5")))
     record = make_record(
-        key_id=key.id, key_name="laptop", app="notes-app", request_id="req-7", upstream_id="chatcmpl-abc",
-        tokens_prompt=1000, tokens_cached=400, tokens_completion=200, ttft_ms=150.0, latency_ms=900.0, overhead_ms=3.0,
-        streamed=True, request_body='{"model": "gpt-4o-mini"}', response_body="Hello [EMAIL]",
+        key_id=key.id,
+        key_name="laptop",
+        app="notes-app",
+        request_id="req-7",
+        upstream_id="chatcmpl-abc",
+        tokens_prompt=1000,
+        tokens_cached=400,
+        tokens_completion=200,
+        ttft_ms=150.0,
+        latency_ms=900.0,
+        overhead_ms=3.0,
+        streamed=True,
+        request_body='{"model": "gpt-4o-mini"}',
+        response_body="Hello [EMAIL]",
         # 600 * 0.15 + 400 * 0.075 + 200 * 0.60 = 240 USD per Mtok-token -> 240e-6 USD; x1.5 = 0.00036
         cost_pico=360_000_000,
         attempts=[
             Attempt("openai", "gpt-4o-mini", 429, 120.0, error="Rate limit reached", key_label="key-1"),
             Attempt("openai", "gpt-4o-mini", 200, 770.0, key_label="key-2"),
         ],
-        guardrails=[{"guardrail": "pii-out", "stage": "output", "entity": "email", "action": "redact", "position": 6}],
+        guardrails=[
+            {"guardrail": "pii-out", "stage": "output", "entity": "email", "action": "redact", "position": 6}
+        ],
         **fields,
     )
     seed_now(home, [record])
@@ -37,13 +50,31 @@ def test_panel_explains_routing_usage_cost_guardrails_and_timings(home: Path) ->
     result = olga("generation", generation_id)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for expected in ("laptop", "notes-app", "req-7", "chatcmpl-abc", "routing attempts", "Rate limit reached",
-                     "key-2", "usage", "cost", "guardrails", "pii-out", "redact", "timings", "olga overhead",
-                     "900 ms", "150 ms", "(streamed)"):
+    for expected in (
+        "laptop",
+        "notes-app",
+        "req-7",
+        "chatcmpl-abc",
+        "routing attempts",
+        "Rate limit reached",
+        "key-2",
+        "usage",
+        "cost",
+        "guardrails",
+        "pii-out",
+        "redact",
+        "timings",
+        "olga overhead",
+        "900 ms",
+        "150 ms",
+        "(streamed)",
+    ):
         assert expected in out, expected
     lines = out.splitlines()
     assert any("input" in line and "600" in line and "$0.15" in line and "$0.00009" in line for line in lines)
-    assert any("cached input" in line and "400" in line and "$0.075" in line and "$0.00003" in line for line in lines)
+    assert any(
+        "cached input" in line and "400" in line and "$0.075" in line and "$0.00003" in line for line in lines
+    )
     assert any("output" in line and "200" in line and "$0.6" in line and "$0.00012" in line for line in lines)
     assert any("rate multiplier" in line and "1.5" in line for line in lines)
     assert any("= cost" in line and "$0.00036" in line for line in lines)
@@ -68,11 +99,17 @@ def test_json_shape_and_lookup_by_provider_id(home: Path) -> None:
 
 def test_changed_prices_are_pointed_out(home: Path) -> None:
     generation_id = _seed(home)
-    (home / "model_catalog.json").write_text(json.dumps({"models": {"openai/gpt-4o-mini": {"output_per_mtok": "1.20"}}}))
+    (home / "model_catalog.json").write_text(
+        json.dumps({"models": {"openai/gpt-4o-mini": {"output_per_mtok": "1.20"}}})
+    )
     out = olga("generation", generation_id).stdout
     assert "today's prices and multipliers give" in out
 
 
 def test_unknown_id_is_one_line_and_exit_1(home: Path) -> None:
     result = olga("generation", "gen-nope")
-    assert result.exit_code == 1 and "no generation 'gen-nope'" in result.stderr and "Traceback" not in result.output
+    assert (
+        result.exit_code == 1
+        and "no generation 'gen-nope'" in result.stderr
+        and "Traceback" not in result.output
+    )

@@ -30,8 +30,15 @@ def _json(*args: str) -> Any:
 
 def _violation(entity: str = "email", *, action: str = "redact", stage: str = "input") -> Violation:
     return Violation(
-        guardrail_id="1", guardrail_name="no-pii", type="pii", stage=stage,  # type: ignore[arg-type]
-        entity=entity, action=action, start=4, end=25, confidence=0.95,  # type: ignore[arg-type]
+        guardrail_id="1",
+        guardrail_name="no-pii",
+        type="pii",
+        stage=stage,  # type: ignore[arg-type]
+        entity=entity,
+        action=action,
+        start=4,
+        end=25,
+        confidence=0.95,  # type: ignore[arg-type]
         field="messages[0].content",
     )
 
@@ -40,7 +47,10 @@ async def _seed_violations(home: Path, key_id: str, key_name: str, *violations: 
     record = make_record(key_id=key_id, key_name=key_name)
     db = await open_store(home / "olga.db")
     try:
-        extras = [violation_insert(v, generation_id=record.id, key_id=key_id, at=record.created_at) for v in violations]
+        extras = [
+            violation_insert(v, generation_id=record.id, key_id=key_id, at=record.created_at)
+            for v in violations
+        ]
         await write_batch(db, [record], extras)
     finally:
         await db.close()
@@ -50,17 +60,56 @@ async def _seed_violations(home: Path, key_id: str, key_name: str, *violations: 
 def test_add_list_and_remove_for_each_scope(home: Path) -> None:
     key = _json("keys", "create", "--name", "laptop")
     olga("teams", "create", "research")
-    added = _json("guardrails", "add", "--key", "laptop", "--type", "pii", "--stage", "input",
-                  "--action", "redact", "--entities", "Email, credit-card", "--threshold", "0.8", "--name", "no-pii")
+    added = _json(
+        "guardrails",
+        "add",
+        "--key",
+        "laptop",
+        "--type",
+        "pii",
+        "--stage",
+        "input",
+        "--action",
+        "redact",
+        "--entities",
+        "Email, credit-card",
+        "--threshold",
+        "0.8",
+        "--name",
+        "no-pii",
+    )
     assert added == {
         **added,
-        "name": "no-pii", "scope": "key", "scope_id": key["id"], "scope_name": "laptop", "type": "pii",
-        "stage": "input", "action": "redact", "entities": ["email", "credit_card"], "threshold": 0.8,
+        "name": "no-pii",
+        "scope": "key",
+        "scope_id": key["id"],
+        "scope_name": "laptop",
+        "type": "pii",
+        "stage": "input",
+        "action": "redact",
+        "entities": ["email", "credit_card"],
+        "threshold": 0.8,
     }
-    team = _json("guardrails", "add", "--team", "research", "--type", "prompt-injection", "--stage", "both",
-                 "--action", "block")
-    assert (team["scope"], team["scope_name"], team["name"]) == ("team", "research", "prompt-injection-both-block")
-    everyone = _json("guardrails", "add", "--global", "--type", "secrets", "--stage", "output", "--action", "log")
+    team = _json(
+        "guardrails",
+        "add",
+        "--team",
+        "research",
+        "--type",
+        "prompt-injection",
+        "--stage",
+        "both",
+        "--action",
+        "block",
+    )
+    assert (team["scope"], team["scope_name"], team["name"]) == (
+        "team",
+        "research",
+        "prompt-injection-both-block",
+    )
+    everyone = _json(
+        "guardrails", "add", "--global", "--type", "secrets", "--stage", "output", "--action", "log"
+    )
     assert (everyone["scope"], everyone["scope_id"], everyone["entities"]) == ("global", None, [])
 
     listed = _json("guardrails", "list")
@@ -77,15 +126,29 @@ def test_add_list_and_remove_for_each_scope(home: Path) -> None:
 def test_mistakes_are_one_line_naming_the_flag(home: Path) -> None:
     olga("keys", "create", "--name", "laptop")
     cases = [
-        (["--global", "--type", "pii", "--stage", "input", "--action", "redact", "--entities", "mail"],
-         "--entities", "unknown pii entity 'mail'"),
-        (["--global", "--type", "pii", "--stage", "sometimes", "--action", "redact"], "--stage", "'sometimes'"),
+        (
+            ["--global", "--type", "pii", "--stage", "input", "--action", "redact", "--entities", "mail"],
+            "--entities",
+            "unknown pii entity 'mail'",
+        ),
+        (
+            ["--global", "--type", "pii", "--stage", "sometimes", "--action", "redact"],
+            "--stage",
+            "'sometimes'",
+        ),
         (["--global", "--type", "viruses", "--stage", "input", "--action", "redact"], "--type", "'viruses'"),
         (["--global", "--type", "pii", "--stage", "input", "--action", "shout"], "--action", "'shout'"),
-        (["--global", "--type", "pii", "--stage", "input", "--action", "log", "--threshold", "1.5"],
-         "--threshold", "1.5"),
+        (
+            ["--global", "--type", "pii", "--stage", "input", "--action", "log", "--threshold", "1.5"],
+            "--threshold",
+            "1.5",
+        ),
         (["--type", "pii", "--stage", "input", "--action", "log"], "--global", "exactly one"),
-        (["--key", "laptop", "--global", "--type", "pii", "--stage", "input", "--action", "log"], "--key", "exactly one"),
+        (
+            ["--key", "laptop", "--global", "--type", "pii", "--stage", "input", "--action", "log"],
+            "--key",
+            "exactly one",
+        ),
         (["--key", "desktop", "--type", "pii", "--stage", "input", "--action", "log"], "desktop", "no key"),
         (["--global", "--type", "pii"], "--stage", "required"),
     ]
@@ -105,25 +168,48 @@ def test_mistakes_are_one_line_naming_the_flag(home: Path) -> None:
 
 def test_remove_by_a_name_two_guardrails_share_asks_for_the_id(home: Path) -> None:
     for _ in range(2):
-        _json("guardrails", "add", "--global", "--type", "pii", "--stage", "input", "--action", "log", "--name", "twin")
+        _json(
+            "guardrails",
+            "add",
+            "--global",
+            "--type",
+            "pii",
+            "--stage",
+            "input",
+            "--action",
+            "log",
+            "--name",
+            "twin",
+        )
     result = olga("guardrails", "remove", "twin")
     assert result.exit_code == 1 and "2 guardrails are named 'twin'" in result.stderr
 
 
 async def test_violations_page_json_and_key_filter(home: Path) -> None:
-    laptop = json.loads((await asyncio.to_thread(olga, "keys", "create", "--name", "laptop", "--json")).stdout)
+    laptop = json.loads(
+        (await asyncio.to_thread(olga, "keys", "create", "--name", "laptop", "--json")).stdout
+    )
     other = json.loads((await asyncio.to_thread(olga, "keys", "create", "--name", "ci", "--json")).stdout)
     first = await _seed_violations(home, laptop["id"], "laptop", _violation("email"), _violation("phone"))
     await _seed_violations(home, other["id"], "ci", _violation("credit_card", action="block"))
 
     page = await asyncio.to_thread(_json, "guardrails", "violations")
     assert [(v["key_name"], v["entity"], v["action"]) for v in page] == [
-        ("laptop", "email", "redact"), ("laptop", "phone", "redact"), ("ci", "credit_card", "block"),
+        ("laptop", "email", "redact"),
+        ("laptop", "phone", "redact"),
+        ("ci", "credit_card", "block"),
     ]
     assert page[0] == {
         **page[0],
-        "generation_id": first, "guardrail": "no-pii", "guardrail_id": "1", "type": "pii", "stage": "input",
-        "field": "messages[0].content", "start": 4, "end": 25, "confidence": 0.95,
+        "generation_id": first,
+        "guardrail": "no-pii",
+        "guardrail_id": "1",
+        "type": "pii",
+        "stage": "input",
+        "field": "messages[0].content",
+        "start": 4,
+        "end": 25,
+        "confidence": 0.95,
     }
     mine = await asyncio.to_thread(_json, "guardrails", "violations", "--key", "laptop", "--limit", "1")
     assert [v["entity"] for v in mine] == ["phone"]
@@ -136,14 +222,24 @@ async def test_violations_follow_prints_json_lines_within_a_second(home: Path) -
     await _seed_violations(home, key["id"], "laptop", _violation("email"))
     env = {**os.environ, "OLGA_HOME": str(home), "COLUMNS": "200"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "olga_cli", "guardrails", "violations", "--follow", "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        sys.executable,
+        "-m",
+        "olga_cli",
+        "guardrails",
+        "violations",
+        "--follow",
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
     try:
         assert process.stdout is not None
         first = json.loads(await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT))
         assert first["entity"] == "email"
-        generation = await _seed_violations(home, key["id"], "laptop", _violation("ssn", action="block", stage="output"))
+        generation = await _seed_violations(
+            home, key["id"], "laptop", _violation("ssn", action="block", stage="output")
+        )
         committed = time.monotonic()
         line = json.loads(await asyncio.wait_for(process.stdout.readline(), PROMISE + 0.5))
         assert time.monotonic() - committed < PROMISE

@@ -13,9 +13,25 @@ from tests.cli.helpers import olga, olga_json
 
 
 def test_keys_lifecycle_with_json(home: Path) -> None:
-    created = olga_json("keys", "create", "--name", "laptop", "--user", "ada@example.com", "--credits", "5",
-                        "--rpm", "60", "--models", "mock/echo,openai/gpt-4o-mini", "--rate-multiplier", "1.25",
-                        "--expires-in", "30d", "--zdr")
+    created = olga_json(
+        "keys",
+        "create",
+        "--name",
+        "laptop",
+        "--user",
+        "ada@example.com",
+        "--credits",
+        "5",
+        "--rpm",
+        "60",
+        "--models",
+        "mock/echo,openai/gpt-4o-mini",
+        "--rate-multiplier",
+        "1.25",
+        "--expires-in",
+        "30d",
+        "--zdr",
+    )
     assert created["key"].startswith("sk-olga-") and len(created["key"]) >= len("sk-olga-") + 32
     assert created["name"] == "laptop" and created["balance"] == "5" and created["rpm"] == 60
     assert created["models"] == ["mock/echo", "openai/gpt-4o-mini"] and created["rate_multiplier"] == "1.25"
@@ -53,8 +69,13 @@ def test_human_output_shows_the_key_once(home: Path) -> None:
 
 def test_credits_topup_balance_history(home: Path) -> None:
     olga_json("keys", "create", "--name", "k")
-    assert olga_json("credits", "balance", "k") == {"key_id": olga_json("keys", "show", "k")["id"], "key_name": "k",
-                                                     "credits": None, "spent": "0", "balance": None}
+    assert olga_json("credits", "balance", "k") == {
+        "key_id": olga_json("keys", "show", "k")["id"],
+        "key_name": "k",
+        "credits": None,
+        "spent": "0",
+        "balance": None,
+    }
     olga_json("credits", "topup", "k", "2.50", "--note", "first")
     topped = olga_json("credits", "topup", "k", "0.000001")
     assert topped["balance"] == "2.500001"
@@ -104,9 +125,24 @@ def test_duplicate_key_name_is_refused(home: Path) -> None:
 def test_providers_add_key_pause_resume_remove(home: Path) -> None:
     names = [p["name"] for p in olga_json("providers", "list")]
     assert names == ["mock", "openai", "anthropic", "ollama"]
-    added = olga_json("providers", "add", "vllm", "--kind", "openai-compatible", "--base-url", "http://127.0.0.1:9/v1",
-                      "--first-byte-timeout", "5", "--max-retries", "1")
-    assert added["kind"] == "openai-compatible" and added["first_byte_timeout"] == 5.0 and added["status"] == "ready"
+    added = olga_json(
+        "providers",
+        "add",
+        "vllm",
+        "--kind",
+        "openai-compatible",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--first-byte-timeout",
+        "5",
+        "--max-retries",
+        "1",
+    )
+    assert (
+        added["kind"] == "openai-compatible"
+        and added["first_byte_timeout"] == 5.0
+        and added["status"] == "ready"
+    )
     with_key = olga_json("providers", "add-key", "vllm", "--api-key", "sk-vllm-secret")
     assert [k["label"] for k in with_key["keys"]] == ["key-1"]
     assert "sk-vllm-secret" not in json.dumps(olga_json("providers", "list"))
@@ -120,7 +156,9 @@ def test_providers_add_key_pause_resume_remove(home: Path) -> None:
 
 def test_provider_without_key_shows_no_key(home: Path) -> None:
     openai_row = next(p for p in olga_json("providers", "list") if p["name"] == "openai")
-    assert openai_row["status"] == "no key" and openai_row["keys"] == [{"label": "env:OPENAI_API_KEY", "usable": False}]
+    assert openai_row["status"] == "no key" and openai_row["keys"] == [
+        {"label": "env:OPENAI_API_KEY", "usable": False}
+    ]
 
 
 def test_models_list(home: Path) -> None:

@@ -18,17 +18,52 @@ RED, MAGENTA = "\x1b[31m", "\x1b[35m"
 def _seed_mix(home: Path) -> str:
     row, _ = asyncio.run(mint_key(home, name="laptop"))
     now = time.time()
-    seed_now(home, [
-        make_record(created_at=now - 50, key_id=row.id, key_name="laptop", status=200, app="notes-app", ttft_ms=180.0,
-                    streamed=True),
-        make_record(created_at=now - 40, key_id="key_other", key_name="ci-bot", status=502, error="upstream_error",
-                    cost_pico=0, tokens_prompt=0, tokens_completion=0),
-        make_record(created_at=now - 30, key_id=row.id, key_name="laptop", status=422, error="guardrail_blocked",
-                    cost_pico=0, model="mock/echo", model_requested="mock/echo", provider="mock",
-                    guardrails=[{"guardrail": "g1", "stage": "input", "entity": "email", "action": "block"}]),
-        make_record(created_at=now - 20, key_id=row.id, key_name="laptop", status=200, tokens_prompt=1234,
-                    tokens_completion=5678, cost_pico=2_500_000_000_000, latency_ms=2345.0),
-    ])
+    seed_now(
+        home,
+        [
+            make_record(
+                created_at=now - 50,
+                key_id=row.id,
+                key_name="laptop",
+                status=200,
+                app="notes-app",
+                ttft_ms=180.0,
+                streamed=True,
+            ),
+            make_record(
+                created_at=now - 40,
+                key_id="key_other",
+                key_name="ci-bot",
+                status=502,
+                error="upstream_error",
+                cost_pico=0,
+                tokens_prompt=0,
+                tokens_completion=0,
+            ),
+            make_record(
+                created_at=now - 30,
+                key_id=row.id,
+                key_name="laptop",
+                status=422,
+                error="guardrail_blocked",
+                cost_pico=0,
+                model="mock/echo",
+                model_requested="mock/echo",
+                provider="mock",
+                guardrails=[{"guardrail": "g1", "stage": "input", "entity": "email", "action": "block"}],
+            ),
+            make_record(
+                created_at=now - 20,
+                key_id=row.id,
+                key_name="laptop",
+                status=200,
+                tokens_prompt=1234,
+                tokens_completion=5678,
+                cost_pico=2_500_000_000_000,
+                latency_ms=2345.0,
+            ),
+        ],
+    )
     return row.id
 
 
@@ -38,7 +73,19 @@ def test_table_shows_every_column_formatted_newest_last(home: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     header = next(line for line in lines if "latency" in line)
-    for column in ("time", "key", "app", "model", "provider", "status", "in", "out", "cost", "latency", "ttft"):
+    for column in (
+        "time",
+        "key",
+        "app",
+        "model",
+        "provider",
+        "status",
+        "in",
+        "out",
+        "cost",
+        "latency",
+        "ttft",
+    ):
         assert column in header
     body = [line for line in lines if "gpt-4o-mini" in line or "echo" in line]
     assert len(body) == 3  # --limit 3: the oldest record is left out
@@ -56,7 +103,9 @@ def test_filters_by_key_status_model_and_since(home: Path) -> None:
     assert [r["status"] for r in json_lines(olga("logs", "--status", "error", "--json").stdout)] == [502, 422]
     # A bare catalog alias matches records of the model it resolves to.
     assert len(json_lines(olga("logs", "--model", "openai/gpt-4o-mini", "--json").stdout)) == 3
-    assert [r["model"] for r in json_lines(olga("logs", "--model", "mock/echo", "--json").stdout)] == ["mock/echo"]
+    assert [r["model"] for r in json_lines(olga("logs", "--model", "mock/echo", "--json").stdout)] == [
+        "mock/echo"
+    ]
     assert len(json_lines(olga("logs", "--since", "35s", "--json").stdout)) == 2
 
 
@@ -65,8 +114,23 @@ def test_json_lines_carry_the_generation_record_shape(home: Path) -> None:
     records = json_lines(olga("logs", "--json", "--limit", "1").stdout)
     assert len(records) == 1
     record = records[0]
-    for field in ("id", "created_at", "key_id", "key_name", "app", "model", "provider", "status", "tokens_prompt",
-                  "tokens_completion", "cost", "latency_ms", "ttft_ms", "attempts", "guardrails"):
+    for field in (
+        "id",
+        "created_at",
+        "key_id",
+        "key_name",
+        "app",
+        "model",
+        "provider",
+        "status",
+        "tokens_prompt",
+        "tokens_completion",
+        "cost",
+        "latency_ms",
+        "ttft_ms",
+        "attempts",
+        "guardrails",
+    ):
         assert field in record
     assert record["cost"] == "2.5" and record["tokens_completion"] == 5678
     assert "request_body" not in record
@@ -107,11 +171,18 @@ def test_help_has_an_example() -> None:
 
 def test_prune_removes_old_records_or_bodies_and_leaves_the_ledger(home: Path) -> None:
     now = time.time()
-    seed_now(home, [make_record(created_at=now - 86400 * 45, request_body="{}", response_body="old") for _ in range(3)]
-               + [make_record(created_at=now - 60, request_body="{}", response_body="new")])
+    seed_now(
+        home,
+        [make_record(created_at=now - 86400 * 45, request_body="{}", response_body="old") for _ in range(3)]
+        + [make_record(created_at=now - 60, request_body="{}", response_body="new")],
+    )
     dry = olga("logs", "prune", "--older-than", "30d", "--dry-run", "--json")
     assert dry.exit_code == 0 and json.loads(dry.stdout) == {
-        "pruned": 0, "would_prune": 3, "bodies_only": False, "before": json.loads(dry.stdout)["before"]}
+        "pruned": 0,
+        "would_prune": 3,
+        "bodies_only": False,
+        "before": json.loads(dry.stdout)["before"],
+    }
     bodies = olga("logs", "prune", "--older-than", "30d", "--bodies-only")
     assert bodies.exit_code == 0 and "Removed 3" in bodies.stdout
     records = json_lines(olga("logs", "--json").stdout)

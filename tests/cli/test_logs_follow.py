@@ -19,8 +19,15 @@ PROMISE = 1.0
 async def _start(home: Path, *args: str) -> asyncio.subprocess.Process:
     env = {**os.environ, "OLGA_HOME": str(home), "COLUMNS": "200"}
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "olga_cli", "logs", "--follow", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        sys.executable,
+        "-m",
+        "olga_cli",
+        "logs",
+        "--follow",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
 
 
@@ -48,13 +55,20 @@ async def test_follow_json_shows_a_record_committed_elsewhere_within_a_second(ho
     assert code == 0  # Ctrl-C is the normal way out
 
 
-async def test_follow_plain_text_prints_one_access_line_per_new_record_and_respects_filters(home: Path) -> None:
+async def test_follow_plain_text_prints_one_access_line_per_new_record_and_respects_filters(
+    home: Path,
+) -> None:
     process = await _start(home, "--status", "5xx")
     try:
         assert process.stdout is not None
         await asyncio.sleep(1.0)  # let it start and take its high-water mark
-        await seed(home, [make_record(key_name="fine", status=200), make_record(key_name="broken", status=502,
-                                                                                  error="upstream_error")])
+        await seed(
+            home,
+            [
+                make_record(key_name="fine", status=200),
+                make_record(key_name="broken", status=502, error="upstream_error"),
+            ],
+        )
         line = (await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)).decode()
         assert "broken" in line and "502" in line and "upstream_error" in line and "\x1b[" not in line
     finally:
@@ -76,7 +90,8 @@ async def test_follow_prints_usage_limit_alerts_as_they_are_recorded(home: Path)
             db.execute(
                 "INSERT INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day, percent,"
                 " threshold, usage, generation_id, created_at) VALUES (7, 'team', 'team_x', 'requests', 'monthly',"
-                " 0, 100, 500, 500, NULL, ?)", (time.time(),),
+                " 0, 100, 500, 500, NULL, ?)",
+                (time.time(),),
             )
         line = (await asyncio.wait_for(process.stdout.readline(), PROMISE + 0.5)).decode()
         assert "alert: team 'team_x' reached 100% of its monthly requests limit (500 of 500)" in line

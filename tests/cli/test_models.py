@@ -22,9 +22,16 @@ def test_table_columns_and_provider_filter(home: Path) -> None:
 
 def test_overlay_aliases_and_multiplier_show(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
-    (home / "model_catalog.json").write_text(json.dumps({"models": {
-        "openai/gpt-4o-mini": {"aliases": ["mini", "gpt-4o-mini"], "multiplier": "1.1"}}}))
-    row = next(line for line in olga("models", "list").stdout.splitlines() if line.split()[:2] == ["openai", "gpt-4o-mini"])
+    (home / "model_catalog.json").write_text(
+        json.dumps(
+            {"models": {"openai/gpt-4o-mini": {"aliases": ["mini", "gpt-4o-mini"], "multiplier": "1.1"}}}
+        )
+    )
+    row = next(
+        line
+        for line in olga("models", "list").stdout.splitlines()
+        if line.split()[:2] == ["openai", "gpt-4o-mini"]
+    )
     assert "mini" in row.split()[2] and "1.1" in row
 
 

@@ -29,7 +29,14 @@ CHILD = textwrap.dedent("""
 async def _olga_process(home: Path, port: int, *args: str) -> tuple[int, str, str]:
     env = {**os.environ, "OLGA_HOME": str(home), "OLGA_PORT": str(port), "COLUMNS": "200"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "olga_cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+        sys.executable,
+        "-m",
+        "olga_cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, stdout.decode(), stderr.decode()
@@ -44,12 +51,15 @@ def _run_keys(home: Path) -> list[tuple[str, int, float | None]]:
         return list(db.execute("SELECT name, credits_enabled, deleted_at FROM keys WHERE name LIKE 'run-%'"))
 
 
-async def test_run_passes_the_exit_code_reports_spend_and_deletes_its_key(gateway: RunningGateway, home: Path) -> None:
-    code, stdout, stderr = await _olga_process(home, _port(gateway), "run", "--credits", "1", "--json", "--",
-                                               sys.executable, "-c", CHILD)
+async def test_run_passes_the_exit_code_reports_spend_and_deletes_its_key(
+    gateway: RunningGateway, home: Path
+) -> None:
+    code, stdout, stderr = await _olga_process(
+        home, _port(gateway), "run", "--credits", "1", "--json", "--", sys.executable, "-c", CHILD
+    )
     assert code == 3, stderr
     assert "child says: Hello from the fake provider." in stdout  # the program's own output is untouched
-    summary = json.loads(stderr[stderr.index("{"):])
+    summary = json.loads(stderr[stderr.index("{") :])
     assert summary["exit_code"] == 3 and summary["requests"] == 2
     assert summary["tokens_prompt"] == 24 and summary["tokens_completion"] == 14
     assert summary["cost"] == "0.000012"
@@ -76,8 +86,15 @@ async def test_run_without_a_server_or_with_a_missing_command(gateway: RunningGa
 
 
 async def test_run_passes_death_by_signal_as_128_plus_n(gateway: RunningGateway, home: Path) -> None:
-    code, _, _ = await _olga_process(home, _port(gateway), "run", "--", sys.executable, "-c",
-                                     "import os, signal; os.kill(os.getpid(), signal.SIGTERM)")
+    code, _, _ = await _olga_process(
+        home,
+        _port(gateway),
+        "run",
+        "--",
+        sys.executable,
+        "-c",
+        "import os, signal; os.kill(os.getpid(), signal.SIGTERM)",
+    )
     assert code == 128 + 15
 
 

@@ -29,28 +29,59 @@ def test_banner_names_address_home_providers_sdk_urls_and_a_curl_line(home: Path
     capture = Console(file=io.StringIO(), width=250, record=True)
     capture.print(serve_module.banner(config, {"ANTHROPIC_API_KEY": "sk-ant-x"}))
     text = capture.export_text()
-    assert f"olga {__version__}" in text and "listening on http://127.0.0.1:8123" in text and str(home) in text
+    assert (
+        f"olga {__version__}" in text and "listening on http://127.0.0.1:8123" in text and str(home) in text
+    )
     assert "✓ mock" in text and "✓ anthropic" in text
     assert "✗ openai (no key: set OPENAI_API_KEY)" in text
-    assert 'OpenAI(base_url="http://127.0.0.1:8123/v1"' in text and 'Anthropic(base_url="http://127.0.0.1:8123"' in text
+    assert (
+        'OpenAI(base_url="http://127.0.0.1:8123/v1"' in text
+        and 'Anthropic(base_url="http://127.0.0.1:8123"' in text
+    )
     curl = serve_module.curl_line("http://127.0.0.1:8123")
     assert curl.startswith("curl http://127.0.0.1:8123/v1/chat/completions ") and "\n" not in curl
 
 
 def test_access_log_lines_as_text_and_json() -> None:
-    record = make_record(key_name="laptop", status=502, error="upstream_error", endpoint="/v1/messages",
-                         tokens_prompt=3, tokens_completion=0, cost_pico=0, latency_ms=1500.0)
+    record = make_record(
+        key_name="laptop",
+        status=502,
+        error="upstream_error",
+        endpoint="/v1/messages",
+        tokens_prompt=3,
+        tokens_completion=0,
+        cost_pico=0,
+        latency_ms=1500.0,
+    )
     text, lines = io.StringIO(), io.StringIO()
     serve_module.access_logger("text", text)(record)
     serve_module.access_logger("json", lines)(record)
     line = text.getvalue()
-    for part in ("POST", "/v1/messages", "laptop", "openai/gpt-4o-mini", "502", "3→0 tok", "$0.000000", "1.50 s",
-                 "upstream_error"):
+    for part in (
+        "POST",
+        "/v1/messages",
+        "laptop",
+        "openai/gpt-4o-mini",
+        "502",
+        "3→0 tok",
+        "$0.000000",
+        "1.50 s",
+        "upstream_error",
+    ):
         assert part in line
     assert line.count("\n") == 1
     data = json.loads(lines.getvalue())
-    assert data == {**data, "method": "POST", "route": "/v1/messages", "key": "laptop", "status": 502, "cost": "0",
-                    "tokens_prompt": 3, "latency_ms": 1500.0, "generation_id": record.id}
+    assert data == {
+        **data,
+        "method": "POST",
+        "route": "/v1/messages",
+        "key": "laptop",
+        "status": 502,
+        "cost": "0",
+        "tokens_prompt": 3,
+        "latency_ms": 1500.0,
+        "generation_id": record.id,
+    }
 
 
 def test_quiet_and_log_format_choose_the_observers(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,7 +98,11 @@ def test_quiet_and_log_format_choose_the_observers(home: Path, monkeypatch: pyte
     monkeypatch.setattr(serve_module, "create_app", fake_create_app)
     monkeypatch.setattr(serve_module.web, "run_app", fake_run_app)
     result = olga("serve", "--quiet", "--port", "8124")
-    assert result.exit_code == 0 and seen["observers"] == [] and "listening on http://127.0.0.1:8124" in result.stdout
+    assert (
+        result.exit_code == 0
+        and seen["observers"] == []
+        and "listening on http://127.0.0.1:8124" in result.stdout
+    )
     assert "curl http://127.0.0.1:8124/v1/chat/completions" in result.stdout
     olga("serve", "--log-format", "json")
     assert len(seen["observers"]) == 1 and seen["kwargs"]["port"] == 8000
@@ -85,8 +120,16 @@ async def test_a_running_server_logs_each_request_as_a_json_line(home: Path) -> 
     port = _free_port()
     _, key = await mint_key(home, name="laptop")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "olga_cli", "serve", "--port", str(port), "--log-format", "json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "olga_cli",
+        "serve",
+        "--port",
+        str(port),
+        "--log-format",
+        "json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "OLGA_HOME": str(home), "COLUMNS": "200"},
     )
     assert process.stdout is not None
@@ -98,9 +141,11 @@ async def test_a_running_server_logs_each_request_as_a_json_line(home: Path) -> 
             banner += line.decode()
         assert f"listening on http://127.0.0.1:{port}" in banner
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"http://127.0.0.1:{port}/v1/chat/completions",
-                                    headers={"Authorization": f"Bearer {key}"},
-                                    json={"model": "mock/echo", "messages": [{"role": "user", "content": "hi"}]}) as reply:
+            async with session.post(
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+                headers={"Authorization": f"Bearer {key}"},
+                json={"model": "mock/echo", "messages": [{"role": "user", "content": "hi"}]},
+            ) as reply:
                 assert reply.status == 200
                 generation_id = reply.headers["x-olga-generation-id"]
         line = json.loads(await asyncio.wait_for(process.stdout.readline(), 10))

@@ -18,13 +18,38 @@ def _seed(home: Path) -> tuple[str, str]:
     laptop, _ = asyncio.run(mint_key(home, name="laptop"))
     ci, _ = asyncio.run(mint_key(home, name="ci-bot"))
     now = time.time()
-    seed_now(home, [
-        make_record(created_at=now - 60, key_id=laptop.id, cost_pico=1_950_000, tokens_prompt=100, tokens_completion=50),
-        make_record(created_at=now - 120, key_id=laptop.id, cost_pico=50_000, tokens_prompt=10, tokens_completion=5),
-        make_record(created_at=now - 180, key_id=ci.id, cost_pico=3, model="mock/echo", provider="mock", app="ci",
-                    status=500, error="upstream_error"),
-        make_record(created_at=now - 86400 * 3, key_id=ci.id, cost_pico=10**12, model="mock/echo", provider="mock"),
-    ])
+    seed_now(
+        home,
+        [
+            make_record(
+                created_at=now - 60,
+                key_id=laptop.id,
+                cost_pico=1_950_000,
+                tokens_prompt=100,
+                tokens_completion=50,
+            ),
+            make_record(
+                created_at=now - 120,
+                key_id=laptop.id,
+                cost_pico=50_000,
+                tokens_prompt=10,
+                tokens_completion=5,
+            ),
+            make_record(
+                created_at=now - 180,
+                key_id=ci.id,
+                cost_pico=3,
+                model="mock/echo",
+                provider="mock",
+                app="ci",
+                status=500,
+                error="upstream_error",
+            ),
+            make_record(
+                created_at=now - 86400 * 3, key_id=ci.id, cost_pico=10**12, model="mock/echo", provider="mock"
+            ),
+        ],
+    )
     return laptop.id, ci.id
 
 
@@ -51,7 +76,9 @@ def test_table_has_bars_and_formatted_totals(home: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "4 requests" in out and "(1 errors)" in out and "$1.000002" in out
-    header = next(line for line in out.splitlines() if "requests" in line and "cost" in line and "provider" in line)
+    header = next(
+        line for line in out.splitlines() if "requests" in line and "cost" in line and "provider" in line
+    )
     assert "tokens in/out" in header and "avg latency" in header
     mock_line = next(line for line in out.splitlines() if line.lstrip().startswith("mock"))
     openai_line = next(line for line in out.splitlines() if line.lstrip().startswith("openai"))
@@ -63,7 +90,9 @@ def test_by_day_and_app_and_team(home: Path) -> None:
     _seed(home)
     days = json.loads(olga("usage", "--since", "7d", "--by", "day", "--json").stdout)["rows"]
     assert len(days) in (2, 3) and days == sorted(days, key=lambda r: r["day"])
-    apps = {r["app"]: r["requests"] for r in json.loads(olga("usage", "--by", "app", "--json").stdout)["rows"]}
+    apps = {
+        r["app"]: r["requests"] for r in json.loads(olga("usage", "--by", "app", "--json").stdout)["rows"]
+    }
     assert apps == {None: 2, "ci": 1}
     teams = json.loads(olga("usage", "--by", "team", "--json").stdout)["rows"]
     assert teams[0]["team"] is None and teams[0]["requests"] == 3
@@ -73,8 +102,17 @@ def test_csv_for_spreadsheets(home: Path) -> None:
     _seed(home)
     result = olga("usage", "--since", "30d", "--by", "key", "--csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert set(rows[0]) == {"key", "name", "requests", "errors", "tokens_prompt", "tokens_completion",
-                            "tokens_cached", "cost", "avg_latency_ms"}
+    assert set(rows[0]) == {
+        "key",
+        "name",
+        "requests",
+        "errors",
+        "tokens_prompt",
+        "tokens_completion",
+        "tokens_cached",
+        "cost",
+        "avg_latency_ms",
+    }
     assert sorted(r["name"] for r in rows) == ["ci-bot", "laptop"]
     assert sum(int(r["requests"]) for r in rows) == 4
 

@@ -178,7 +178,7 @@ def stream_events(reply: Reply, *, model: str) -> list[bytes]:
         if reply.stream_error is not None:
             events.append(sse("error", {"type": "error", "error": reply.stream_error}))
             return events
-    delta_usage = {k: v for k, v in reply.usage().items()}
+    delta_usage = dict(reply.usage().items())
     events.append(
         sse(
             "message_delta",

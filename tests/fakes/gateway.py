@@ -58,11 +58,15 @@ def configure(home: Path, **tables: Any) -> None:
 
 
 def point_openai_at(home: Path, fake_url: str, **extra: Any) -> None:
-    configure(home, providers={"openai": {"base_url": fake_url + "/v1", "api_key": "sk-upstream-test-key", **extra}})
+    configure(
+        home, providers={"openai": {"base_url": fake_url + "/v1", "api_key": "sk-upstream-test-key", **extra}}
+    )
 
 
 def point_anthropic_at(home: Path, fake_url: str, **extra: Any) -> None:
-    configure(home, providers={"anthropic": {"base_url": fake_url, "api_key": "sk-ant-upstream-test-key", **extra}})
+    configure(
+        home, providers={"anthropic": {"base_url": fake_url, "api_key": "sk-ant-upstream-test-key", **extra}}
+    )
 
 
 async def start_gateway(home: Path) -> RunningGateway:
@@ -75,13 +79,18 @@ async def start_gateway(home: Path) -> RunningGateway:
     return RunningGateway(f"http://127.0.0.1:{port}", home, app, runner)
 
 
-async def mint_key(home: Path, *, name: str = "test", credits_usd: str | None = None, **fields: Any) -> tuple[KeyRow, str]:
+async def mint_key(
+    home: Path, *, name: str = "test", credits_usd: str | None = None, **fields: Any
+) -> tuple[KeyRow, str]:
     from olga_cli.money import usd_to_pico
 
     db = await open_store(home / "olga.db")
     try:
         return await key_store.create_key(
-            db, name=name, credits_pico=usd_to_pico(credits_usd) if credits_usd is not None else None, **fields
+            db,
+            name=name,
+            credits_pico=usd_to_pico(credits_usd) if credits_usd is not None else None,
+            **fields,
         )
     finally:
         await db.close()

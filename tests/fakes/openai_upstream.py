@@ -78,7 +78,9 @@ class FakeOpenAI:
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": 25,
         }
-        self.stored: dict[str, dict[str, Any]] = {}  # Responses by id, for GET/DELETE and previous_response_id
+        self.stored: dict[
+            str, dict[str, Any]
+        ] = {}  # Responses by id, for GET/DELETE and previous_response_id
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -135,15 +137,20 @@ class FakeOpenAI:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         script, body = await self._take(request)
         if script.status >= 400:
-            return web.json_response(script.body or error_body("scripted failure"), status=script.status,
-                                     headers=script.headers)
+            return web.json_response(
+                script.body or error_body("scripted failure"), status=script.status, headers=script.headers
+            )
         reply = script.reply if script.reply is not None else self.reply
         usage = None if script.no_usage else (script.usage or self.usage)
         model = str(body.get("model")) + self.model_suffix
         completion_id = f"chatcmpl-fake{time.time_ns()}"
         calls = _tool_calls(script)
         if not body.get("stream"):
-            message: dict[str, Any] = {"role": "assistant", "content": None if calls else reply, "refusal": None}
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": None if calls else reply,
+                "refusal": None,
+            }
             if calls:
                 message["tool_calls"] = calls
             payload: dict[str, Any] = script.body or {
@@ -151,8 +158,14 @@ class FakeOpenAI:
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": model,
-                "choices": [{"index": 0, "message": message,
-                             "logprobs": None, "finish_reason": "tool_calls" if calls else "stop"}],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "logprobs": None,
+                        "finish_reason": "tool_calls" if calls else "stop",
+                    }
+                ],
                 "service_tier": "default",
                 "system_fingerprint": "fp_fake",
             }
@@ -160,29 +173,44 @@ class FakeOpenAI:
                 payload["usage"] = usage
             return web.json_response(payload, headers=script.headers)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8", **script.headers})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream; charset=utf-8", **script.headers}
+        )
         await response.prepare(request)
         if script.cut_before_first:
             await response.write(b": keep-alive\n\n")
             assert request.transport is not None
             request.transport.close()
             return response
-        base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-                "system_fingerprint": "fp_fake"}
+        base = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_fake",
+        }
         extra = {"usage": None} if include_usage else {}
 
         async def send(data: dict[str, Any]) -> None:
             await response.write(f"data: {json.dumps(data)}\n\n".encode())
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
+            return {
+                **base,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                **extra,
+            }
 
         try:
             await send(chunk({"role": "assistant", "content": "", "refusal": None}))
             if calls:
                 for index, call in enumerate(calls):
-                    head = {"index": index, "id": call["id"], "type": "function",
-                            "function": {"name": call["function"]["name"], "arguments": ""}}
+                    head = {
+                        "index": index,
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": call["function"]["name"], "arguments": ""},
+                    }
                     await send(chunk({"tool_calls": [head]}))
                     arguments = call["function"]["arguments"]
                     for start in range(0, len(arguments), 6):
@@ -221,36 +249,51 @@ class FakeOpenAI:
             return web.json_response(script.body or error_body("scripted failure"), status=script.status)
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         tokens = sum(len(str(i).split()) for i in inputs)
-        return web.json_response({
-            "object": "list",
-            "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i in range(len(inputs))],
-            "model": body.get("model"),
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        })
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+                    for i in range(len(inputs))
+                ],
+                "model": body.get("model"),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     # -- the Responses API ---------------------------------------------------------------------
 
     async def _responses(self, request: web.Request) -> web.StreamResponse:
         script, body = await self._take(request)
         if script.status >= 400:
-            return web.json_response(script.body or error_body("scripted failure"), status=script.status,
-                                     headers=script.headers)
+            return web.json_response(
+                script.body or error_body("scripted failure"), status=script.status, headers=script.headers
+            )
         previous = body.get("previous_response_id")
         if previous is not None and previous not in self.stored:
             return web.json_response(
-                error_body(f"Previous response with id '{previous}' not found.", code="previous_response_not_found"),
+                error_body(
+                    f"Previous response with id '{previous}' not found.", code="previous_response_not_found"
+                ),
                 status=404,
             )
         reply = script.reply if script.reply is not None else self.reply
         response_id = f"resp_fake{time.time_ns()}"
         message_id = f"msg_fake{time.time_ns()}"
-        final = _response_object(body, response_id, "completed", [_message_item(message_id, reply, "completed")],
-                                 script.usage or self.responses_usage)
+        final = _response_object(
+            body,
+            response_id,
+            "completed",
+            [_message_item(message_id, reply, "completed")],
+            script.usage or self.responses_usage,
+        )
         if body.get("store", True):
             self.stored[response_id] = final
         if not body.get("stream"):
             return web.json_response(final, headers=script.headers)
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8", **script.headers})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream; charset=utf-8", **script.headers}
+        )
         await response.prepare(request)
         sequence = 0
 
@@ -264,15 +307,29 @@ class FakeOpenAI:
         await send("response.created", {"response": started})
         await send("response.in_progress", {"response": started})
         where = {"item_id": message_id, "output_index": 0, "content_index": 0}
-        await send("response.output_item.added", {"output_index": 0, "item": _message_item(message_id, None, "in_progress")})
-        await send("response.content_part.added", {**where, "part": {"type": "output_text", "text": "", "annotations": []}})
+        await send(
+            "response.output_item.added",
+            {"output_index": 0, "item": _message_item(message_id, None, "in_progress")},
+        )
+        await send(
+            "response.content_part.added",
+            {**where, "part": {"type": "output_text", "text": "", "annotations": []}},
+        )
         for start in range(0, len(reply), 4):
             if script.chunk_delay:
                 await asyncio.sleep(script.chunk_delay)
-            await send("response.output_text.delta", {**where, "delta": reply[start : start + 4], "logprobs": []})
+            await send(
+                "response.output_text.delta", {**where, "delta": reply[start : start + 4], "logprobs": []}
+            )
         await send("response.output_text.done", {**where, "text": reply, "logprobs": []})
-        await send("response.content_part.done", {**where, "part": {"type": "output_text", "text": reply, "annotations": []}})
-        await send("response.output_item.done", {"output_index": 0, "item": _message_item(message_id, reply, "completed")})
+        await send(
+            "response.content_part.done",
+            {**where, "part": {"type": "output_text", "text": reply, "annotations": []}},
+        )
+        await send(
+            "response.output_item.done",
+            {"output_index": 0, "item": _message_item(message_id, reply, "completed")},
+        )
         await send("response.completed", {"response": final})
         await response.write_eof()
         self.streams_finished += 1
@@ -282,7 +339,9 @@ class FakeOpenAI:
         self.requests.append(Received(request.path, dict(request.headers), {}))
         stored = self.stored.get(request.match_info["id"])
         if stored is None:
-            return web.json_response(error_body(f"Response with id '{request.match_info['id']}' not found."), status=404)
+            return web.json_response(
+                error_body(f"Response with id '{request.match_info['id']}' not found."), status=404
+            )
         return web.json_response(stored)
 
     async def _delete_response(self, request: web.Request) -> web.Response:
@@ -295,19 +354,28 @@ class FakeOpenAI:
 
 def _tool_calls(script: Script) -> list[dict[str, Any]]:
     return [
-        {"id": call.id or f"call_fake{index:02d}", "type": "function",
-         "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+        {
+            "id": call.id or f"call_fake{index:02d}",
+            "type": "function",
+            "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+        }
         for index, call in enumerate(script.tool_calls or [])
     ]
 
 
 def _message_item(item_id: str, text: str | None, status: str) -> dict[str, Any]:
-    content = [] if text is None else [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+    content = (
+        [] if text is None else [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+    )
     return {"id": item_id, "type": "message", "status": status, "role": "assistant", "content": content}
 
 
 def _response_object(
-    body: dict[str, Any], response_id: str, status: str, output: list[dict[str, Any]], usage: dict[str, Any] | None
+    body: dict[str, Any],
+    response_id: str,
+    status: str,
+    output: list[dict[str, Any]],
+    usage: dict[str, Any] | None,
 ) -> dict[str, Any]:
     return {
         "id": response_id,

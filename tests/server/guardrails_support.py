@@ -60,7 +60,9 @@ async def stored_violations(home: Path) -> list[ViolationRow]:
         await db.close()
 
 
-async def post_stream(url: str, key: str, body: dict[str, Any], *, anthropic: bool = False) -> tuple[int, bytes]:
+async def post_stream(
+    url: str, key: str, body: dict[str, Any], *, anthropic: bool = False
+) -> tuple[int, bytes]:
     """POST a streamed request and read the whole raw event stream."""
     headers = {"x-api-key": key} if anthropic else {"Authorization": f"Bearer {key}"}
     async with aiohttp.ClientSession() as session, session.post(url, json=body, headers=headers) as reply:

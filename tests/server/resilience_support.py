@@ -27,14 +27,29 @@ SECOND_MODEL = "second/gpt-4o-mini"
 
 
 def price(context_window: int = 128_000) -> dict[str, Any]:
-    return {"provider": "second", "upstream": "gpt-4o-mini", "input_per_mtok": "0.15", "output_per_mtok": "0.60",
-            "context_window": context_window, "max_output_tokens": 16384}
+    return {
+        "provider": "second",
+        "upstream": "gpt-4o-mini",
+        "input_per_mtok": "0.15",
+        "output_per_mtok": "0.60",
+        "context_window": context_window,
+        "max_output_tokens": 16384,
+    }
 
 
 def add_second_provider(home: Path, fake: FakeOpenAI, *, context_window: int = 128_000, **extra: Any) -> None:
     """A second OpenAI-compatible provider, "second", whose gpt-4o-mini the catalog overlay prices."""
-    configure(home, providers={"second": {"kind": "openai-compatible", "base_url": fake.url + "/v1",
-                                          "api_key": "sk-second-upstream", **extra}})
+    configure(
+        home,
+        providers={
+            "second": {
+                "kind": "openai-compatible",
+                "base_url": fake.url + "/v1",
+                "api_key": "sk-second-upstream",
+                **extra,
+            }
+        },
+    )
     catalog = {"version": "test", "models": {SECOND_MODEL: price(context_window)}}
     (home / "model_catalog.json").write_text(json.dumps(catalog))
 
@@ -58,10 +73,14 @@ class Olga:
     def sdk(self) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(base_url=self.running.v1, api_key=self.key, max_retries=0)
 
-    async def post(self, payload: dict[str, Any], path: str = "/chat/completions") -> tuple[int, CIMultiDict[str], Any]:
+    async def post(
+        self, payload: dict[str, Any], path: str = "/chat/completions"
+    ) -> tuple[int, CIMultiDict[str], Any]:
         auth = {"Authorization": f"Bearer {self.key}"}
-        async with aiohttp.ClientSession() as session, session.post(self.running.v1 + path, json=payload,
-                                                                    headers=auth) as reply:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.running.v1 + path, json=payload, headers=auth) as reply,
+        ):
             raw = await reply.read()
             return reply.status, CIMultiDict(reply.headers), json.loads(raw) if raw else None
 
@@ -70,8 +89,10 @@ class Olga:
     ) -> tuple[int, CIMultiDict[str], bytes]:
         """A request read to its end as bytes (a stream, as the caller received it)."""
         auth = {"Authorization": f"Bearer {self.key}"}
-        async with aiohttp.ClientSession() as session, session.post(self.running.v1 + path,
-                                                                    json=payload, headers=auth) as reply:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.running.v1 + path, json=payload, headers=auth) as reply,
+        ):
             return reply.status, CIMultiDict(reply.headers), await reply.read()
 
     async def record(self, generation_id: str, *, wait: float = 2.0) -> GenerationRecord:
@@ -92,7 +113,9 @@ class Olga:
     async def charges(self) -> list[int]:
         db = await open_store(self.home / "olga.db")
         try:
-            async with db.execute("SELECT amount_pico FROM ledger WHERE key_id = ? ORDER BY id", (self.key_id,)) as cur:
+            async with db.execute(
+                "SELECT amount_pico FROM ledger WHERE key_id = ? ORDER BY id", (self.key_id,)
+            ) as cur:
                 return [row[0] async for row in cur]
         finally:
             await db.close()
@@ -101,7 +124,9 @@ class Olga:
         await self.running.close()
 
 
-async def start_olga(home: Path, fake: FakeOpenAI, *, openai_extra: dict[str, Any] | None = None, **tables: Any) -> Olga:
+async def start_olga(
+    home: Path, fake: FakeOpenAI, *, openai_extra: dict[str, Any] | None = None, **tables: Any
+) -> Olga:
     """Point the openai provider at ``fake``, merge ``tables`` into config.toml, mint a key, start olga."""
     point_openai_at(home, fake.url, **(openai_extra or {}))
     if tables:

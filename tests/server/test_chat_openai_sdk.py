@@ -17,7 +17,9 @@ def client(gateway: RunningGateway, key: str) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=gateway.v1, api_key=key, max_retries=0)
 
 
-async def test_non_streaming_answer_usage_and_record(gateway: RunningGateway, fake_openai: FakeOpenAI, api_key: str) -> None:
+async def test_non_streaming_answer_usage_and_record(
+    gateway: RunningGateway, fake_openai: FakeOpenAI, api_key: str
+) -> None:
     raw = await client(gateway, api_key).chat.completions.with_raw_response.create(
         model="openai/gpt-4o-mini",
         messages=[{"role": "user", "content": "Say hello"}],
@@ -92,8 +94,11 @@ async def test_stream_record_is_readable_when_the_stream_ends(gateway: RunningGa
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
-        async with session.get(f"{gateway.v1}/generation", params={"id": generation_id},
-                               headers={"Authorization": f"Bearer {api_key}"}) as reply:
+        async with session.get(
+            f"{gateway.v1}/generation",
+            params={"id": generation_id},
+            headers={"Authorization": f"Bearer {api_key}"},
+        ) as reply:
             assert reply.status == 200
             data = (await reply.json())["data"]
     assert data["streamed"] is True and data["status"] == 200
@@ -118,10 +123,14 @@ async def test_mock_echo_streams(gateway: RunningGateway, api_key: str) -> None:
     assert len([p for p in pieces if p]) == 3
 
 
-async def test_provider_error_is_passed_through_as_it_came(gateway: RunningGateway, fake_openai: FakeOpenAI, api_key: str) -> None:
+async def test_provider_error_is_passed_through_as_it_came(
+    gateway: RunningGateway, fake_openai: FakeOpenAI, api_key: str
+) -> None:
     from tests.fakes.openai_upstream import Script, error_body
 
-    fake_openai.script(Script(status=400, body=error_body("temperature is out of range", code="bad_temperature")))
+    fake_openai.script(
+        Script(status=400, body=error_body("temperature is out of range", code="bad_temperature"))
+    )
     with pytest.raises(openai.BadRequestError) as caught:
         await client(gateway, api_key).chat.completions.create(
             model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], temperature=9
@@ -130,18 +139,24 @@ async def test_provider_error_is_passed_through_as_it_came(gateway: RunningGatew
     assert "temperature is out of range" in str(caught.value)
 
 
-async def test_chunks_carry_no_usage_field_the_client_did_not_ask_for(gateway: RunningGateway, api_key: str) -> None:
+async def test_chunks_carry_no_usage_field_the_client_did_not_ask_for(
+    gateway: RunningGateway, api_key: str
+) -> None:
     """Exactly as the provider streams without include_usage: no "usage" key in any chunk."""
     import aiohttp
 
     payload = {"model": "openai/gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
     async with aiohttp.ClientSession() as session:
-        async with session.post(gateway.v1 + "/chat/completions", json=payload,
-                                headers={"Authorization": f"Bearer {api_key}"}) as reply:
+        async with session.post(
+            gateway.v1 + "/chat/completions", json=payload, headers={"Authorization": f"Bearer {api_key}"}
+        ) as reply:
             raw = await reply.read()
-    events = [line[len(b"data: "):] for line in raw.split(b"\n") if line.startswith(b"data: ")]
+    events = [line[len(b"data: ") :] for line in raw.split(b"\n") if line.startswith(b"data: ")]
     assert events[-1] == b"[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
     assert len(chunks) >= 3
     assert all("usage" not in chunk for chunk in chunks)
-    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == "Hello from the fake provider."
+    assert (
+        "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+        == "Hello from the fake provider."
+    )

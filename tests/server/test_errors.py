@@ -17,8 +17,14 @@ from tests.fakes.openai_upstream import FakeOpenAI
 CHAT = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
-async def post(url: str, *, key: str | None = None, json: object = None, data: bytes | None = None,
-               headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], dict]:
+async def post(
+    url: str,
+    *,
+    key: str | None = None,
+    json: object = None,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], dict]:
     all_headers = dict(headers or {})
     if key:
         all_headers["Authorization"] = f"Bearer {key}"
@@ -35,8 +41,15 @@ def assert_openai_error(body: dict, code: str) -> str:
     return str(error["message"])
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sk-olga-nope"}, {"x-api-key": "sk-olga-nope"},
-                                     {"Authorization": "Basic abc"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer sk-olga-nope"},
+        {"x-api-key": "sk-olga-nope"},
+        {"Authorization": "Basic abc"},
+    ],
+)
 async def test_missing_or_unknown_key_is_401(gateway: RunningGateway, headers: dict[str, str]) -> None:
     status, _, body = await post(gateway.v1 + "/chat/completions", json=CHAT, headers=headers)
     assert status == 401
@@ -46,13 +59,19 @@ async def test_missing_or_unknown_key_is_401(gateway: RunningGateway, headers: d
 
 async def test_all_three_auth_headers_are_accepted(gateway: RunningGateway, api_key: str) -> None:
     body = {"model": "mock/echo", "messages": [{"role": "user", "content": "hi"}]}
-    for headers in ({"Authorization": f"Bearer {api_key}"}, {"x-api-key": api_key}, {"Authorization": f"Api-Key {api_key}"}):
+    for headers in (
+        {"Authorization": f"Bearer {api_key}"},
+        {"x-api-key": api_key},
+        {"Authorization": f"Api-Key {api_key}"},
+    ):
         status, _, reply = await post(gateway.v1 + "/chat/completions", json=body, headers=headers)
         assert status == 200, reply
 
 
 @pytest.mark.parametrize("change", ["disabled", "expired", "deleted"])
-async def test_disabled_expired_or_deleted_key_is_401(home: Path, fake_openai: FakeOpenAI, change: str) -> None:
+async def test_disabled_expired_or_deleted_key_is_401(
+    home: Path, fake_openai: FakeOpenAI, change: str
+) -> None:
     configure(home, providers={"openai": {"base_url": fake_openai.url + "/v1", "api_key": "x"}})
     row, key = await mint_key(home, name="victim")
     db = await open_store(home / "olga.db")
@@ -76,8 +95,12 @@ async def test_disabled_expired_or_deleted_key_is_401(home: Path, fake_openai: F
 
 
 async def test_malformed_json_is_400_and_recorded(gateway: RunningGateway, api_key: str) -> None:
-    status, headers, body = await post(gateway.v1 + "/chat/completions", key=api_key, data=b'{"model": ',
-                                       headers={"Content-Type": "application/json"})
+    status, headers, body = await post(
+        gateway.v1 + "/chat/completions",
+        key=api_key,
+        data=b'{"model": ',
+        headers={"Content-Type": "application/json"},
+    )
     assert status == 400
     assert "not valid JSON" in assert_openai_error(body, "invalid_request")
     db = await open_store(gateway.home / "olga.db")
@@ -99,7 +122,9 @@ async def test_malformed_json_is_400_and_recorded(gateway: RunningGateway, api_k
         ({"model": "mock/echo", "models": "openai/gpt-4o"}, "models"),
     ],
 )
-async def test_wrong_types_are_400_naming_the_field(gateway: RunningGateway, api_key: str, payload: object, param: str | None) -> None:
+async def test_wrong_types_are_400_naming_the_field(
+    gateway: RunningGateway, api_key: str, payload: object, param: str | None
+) -> None:
     status, _, body = await post(gateway.v1 + "/chat/completions", key=api_key, json=payload)
     assert status == 400
     assert_openai_error(body, "invalid_request")
@@ -107,8 +132,11 @@ async def test_wrong_types_are_400_naming_the_field(gateway: RunningGateway, api
 
 
 async def test_unknown_model_is_400_unknown_model_pricing(gateway: RunningGateway, api_key: str) -> None:
-    status, _, body = await post(gateway.v1 + "/chat/completions", key=api_key,
-                                 json={"model": "openai/gpt-nonexistent", "messages": []})
+    status, _, body = await post(
+        gateway.v1 + "/chat/completions",
+        key=api_key,
+        json={"model": "openai/gpt-nonexistent", "messages": []},
+    )
     assert status == 400
     assert "olga models list" in assert_openai_error(body, "unknown_model_pricing")
 
@@ -124,10 +152,17 @@ async def test_provider_without_key_is_503(home: Path, api_key: str) -> None:
 
 
 async def test_body_over_the_limit_is_413(home: Path, fake_openai: FakeOpenAI, api_key: str) -> None:
-    configure(home, server={"max_body_mb": 1}, providers={"openai": {"base_url": fake_openai.url + "/v1", "api_key": "x"}})
+    configure(
+        home,
+        server={"max_body_mb": 1},
+        providers={"openai": {"base_url": fake_openai.url + "/v1", "api_key": "x"}},
+    )
     running = await start_gateway(home)
     try:
-        huge = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "x" * (2 * 1024 * 1024)}]}
+        huge = {
+            "model": "openai/gpt-4o-mini",
+            "messages": [{"role": "user", "content": "x" * (2 * 1024 * 1024)}],
+        }
         status, _, body = await post(running.v1 + "/chat/completions", key=api_key, json=huge)
     finally:
         await running.close()
@@ -182,5 +217,7 @@ async def test_generation_of_another_key_is_404(gateway: RunningGateway, api_key
             assert reply.status == 200
             data = (await reply.json())["data"]
         # The provider's own response id finds the same record.
-        async with session.get(url, params={"id": data["upstream_id"]}, headers={"Authorization": f"Bearer {api_key}"}) as reply:
+        async with session.get(
+            url, params={"id": data["upstream_id"]}, headers={"Authorization": f"Bearer {api_key}"}
+        ) as reply:
             assert (await reply.json())["data"]["id"] == data["id"]

@@ -50,7 +50,11 @@ async def test_a_block_on_output_answers_422_and_still_charges_the_provider_usag
     assert OPENAI_KEY not in caught.value.response.text
     error = caught.value.response.json()["error"]
     assert error["code"] == "guardrail_blocked"
-    assert "'no-leaks'" in error["message"] and "output" in error["message"] and "openai_api_key" in error["message"]
+    assert (
+        "'no-leaks'" in error["message"]
+        and "output" in error["message"]
+        and "openai_api_key" in error["message"]
+    )
 
     record = await olga.generation(caught.value.response.headers["x-olga-generation-id"])
     assert (record["status"], record["error"]) == (422, "guardrail_blocked")
@@ -95,7 +99,9 @@ async def test_a_secret_split_across_chunks_blocks_the_stream_with_an_error_even
     await add_guardrail(olga.running, type="secrets", stage="output", action="block", name="no-leaks")
     olga.openai_fake.script(Script(reply=LEAK))
     status, raw = await post_stream(
-        olga.running.v1 + "/chat/completions", olga.key, {"model": CHAT_MODEL, "messages": ASK, "stream": True}
+        olga.running.v1 + "/chat/completions",
+        olga.key,
+        {"model": CHAT_MODEL, "messages": ASK, "stream": True},
     )
     assert status == 200
     assert OPENAI_KEY.encode() not in raw and b"sk-proj" not in raw
@@ -153,8 +159,10 @@ async def test_a_translated_stream_is_screened_in_the_callers_api(olga: Olga) ->
     await add_guardrail(olga.running, type="pii", stage="output", action="redact", entities=("email",))
     olga.openai_fake.script(Script(reply=MAILS))
     status, raw = await post_stream(
-        olga.url + "/v1/messages", olga.key,
-        {"model": CHAT_MODEL, "max_tokens": 64, "messages": ASK, "stream": True}, anthropic=True,
+        olga.url + "/v1/messages",
+        olga.key,
+        {"model": CHAT_MODEL, "max_tokens": 64, "messages": ASK, "stream": True},
+        anthropic=True,
     )
     assert status == 200 and EMAIL.encode() not in raw
     events = events_of(raw)
@@ -167,7 +175,9 @@ async def test_a_translated_stream_is_screened_in_the_callers_api(olga: Olga) ->
 async def test_a_translated_stream_blocked_ends_with_an_anthropic_error_event(olga: Olga) -> None:
     await add_guardrail(olga.running, type="secrets", stage="output", action="block")
     olga.openai_fake.script(Script(reply=LEAK))
-    stream = await olga.anthropic().messages.create(model=CHAT_MODEL, max_tokens=64, messages=ASK, stream=True)
+    stream = await olga.anthropic().messages.create(
+        model=CHAT_MODEL, max_tokens=64, messages=ASK, stream=True
+    )
     seen = ""
     with pytest.raises(anthropic.APIStatusError) as caught:
         async for event in stream:
@@ -222,7 +232,8 @@ async def test_zdr_and_stored_bodies_never_keep_what_was_blocked_or_redacted(olg
     await add_guardrail(olga.running, type="pii", stage="both", action="redact", entities=("email",))
     olga.openai_fake.script(Script(reply=LEAK))
     await post_stream(
-        olga.running.v1 + "/chat/completions", olga.key,
+        olga.running.v1 + "/chat/completions",
+        olga.key,
         {"model": CHAT_MODEL, "messages": [{"role": "user", "content": f"I am {EMAIL}"}], "stream": True},
     )
     rows = await stored_violations(olga.running.home)

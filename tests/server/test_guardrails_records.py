@@ -47,7 +47,9 @@ async def test_a_zdr_key_leaves_no_body_text_in_the_store(olga: Olga) -> None:
         pass
     # A control: the ordinary key's bodies are stored, so the search below can find stored text.
     olga.openai_fake.script(Script(reply="walrus-kept-reply"))
-    await olga.openai().chat.completions.create(model=CHAT_MODEL, messages=[{"role": "user", "content": "walrus"}])
+    await olga.openai().chat.completions.create(
+        model=CHAT_MODEL, messages=[{"role": "user", "content": "walrus"}]
+    )
 
     stored = _store_bytes(olga.running.home)
     assert b"walrus-kept-reply" in stored
@@ -77,26 +79,35 @@ async def test_violations_show_in_the_cli_and_the_generation_record(olga: Olga) 
     await add_guardrail(olga.running, type="secrets", stage="output", action="block", name="no-leaks")
     olga.openai_fake.script(Script(reply=f"here: {OPENAI_KEY}"))
     await post_stream(
-        olga.running.v1 + "/chat/completions", olga.key,
+        olga.running.v1 + "/chat/completions",
+        olga.key,
         {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "key?"}], "stream": True},
     )
     result = await olga_async("guardrails", "violations", "--json", "--key", "tester")
     assert result.exit_code == 0, result.output
     [violation] = json.loads(result.stdout)
     assert violation["guardrail"] == "no-leaks" and violation["key_name"] == "tester"
-    assert (violation["stage"], violation["entity"], violation["action"]) == ("output", "openai_api_key", "block")
+    assert (violation["stage"], violation["entity"], violation["action"]) == (
+        "output",
+        "openai_api_key",
+        "block",
+    )
     assert (violation["start"], violation["end"]) == (6, 6 + len(OPENAI_KEY))
     assert OPENAI_KEY not in result.stdout
 
     record = await olga.generation(violation["generation_id"])
-    assert [(g["guardrail"], g["entity"], g["start"]) for g in record["guardrails"]] == [("no-leaks", "openai_api_key", 6)]
+    assert [(g["guardrail"], g["entity"], g["start"]) for g in record["guardrails"]] == [
+        ("no-leaks", "openai_api_key", 6)
+    ]
     shown = await olga_async("generation", violation["generation_id"], "--json")
     assert json.loads(shown.stdout)["data"]["guardrails"] == record["guardrails"]
     assert OPENAI_KEY not in shown.stdout
 
 
 async def _redacts(olga: Olga) -> bool:
-    await olga.openai().chat.completions.create(model=CHAT_MODEL, messages=[{"role": "user", "content": EMAIL}])
+    await olga.openai().chat.completions.create(
+        model=CHAT_MODEL, messages=[{"role": "user", "content": EMAIL}]
+    )
     return bool(olga.openai_fake.last.body["messages"][0]["content"] == "[EMAIL]")
 
 
@@ -111,8 +122,18 @@ async def _within_a_second(olga: Olga, *, redacting: bool) -> float:
 async def test_guardrails_added_and_removed_with_the_cli_apply_to_a_running_server(olga: Olga) -> None:
     assert not await _redacts(olga)
     added = await olga_async(
-        "guardrails", "add", "--global", "--type", "pii", "--stage", "input", "--action", "redact",
-        "--entities", "email", "--json",
+        "guardrails",
+        "add",
+        "--global",
+        "--type",
+        "pii",
+        "--stage",
+        "input",
+        "--action",
+        "redact",
+        "--entities",
+        "email",
+        "--json",
     )
     assert added.exit_code == 0, added.output
     await _within_a_second(olga, redacting=True)

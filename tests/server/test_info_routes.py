@@ -57,21 +57,34 @@ async def test_key_route_reports_credits_and_spend(home: Path, fake_openai: Fake
     assert data["credits"] == "2" and data["spent"] == "0.000012" and data["balance"] == "1.999988"
 
 
-async def test_embeddings_are_metered_by_input_tokens(gateway: RunningGateway, fake_openai: FakeOpenAI, api_key: str) -> None:
+async def test_embeddings_are_metered_by_input_tokens(
+    gateway: RunningGateway, fake_openai: FakeOpenAI, api_key: str
+) -> None:
     client = openai.AsyncOpenAI(base_url=gateway.v1, api_key=api_key)
-    result = await client.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["one two three", "four"])
+    result = await client.embeddings.with_raw_response.create(
+        model="text-embedding-3-small", input=["one two three", "four"]
+    )
     parsed = result.parse()
     assert len(parsed.data) == 2 and parsed.usage.prompt_tokens == 4
-    assert fake_openai.last.path == "/v1/embeddings" and fake_openai.last.body["model"] == "text-embedding-3-small"
-    status, body = await get_json(gateway.v1 + "/generation?id=" + result.headers["x-olga-generation-id"], api_key)
+    assert (
+        fake_openai.last.path == "/v1/embeddings"
+        and fake_openai.last.body["model"] == "text-embedding-3-small"
+    )
+    _status, body = await get_json(
+        gateway.v1 + "/generation?id=" + result.headers["x-olga-generation-id"], api_key
+    )
     # 4 tokens at $0.02 per million
     assert body["data"]["tokens_prompt"] == 4 and body["data"]["cost"] == "0.00000008"
 
 
 async def test_pinned_provider_route(gateway: RunningGateway, fake_openai: FakeOpenAI, api_key: str) -> None:
     client = openai.AsyncOpenAI(base_url=gateway.v1 + "/openai", api_key=api_key)
-    completion = await client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    completion = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}]
+    )
     assert completion.choices[0].message.content == "Hello from the fake provider."
     mock = openai.AsyncOpenAI(base_url=gateway.v1 + "/mock", api_key=api_key)
-    echoed = await mock.chat.completions.create(model="echo", messages=[{"role": "user", "content": "pinned"}])
+    echoed = await mock.chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "pinned"}]
+    )
     assert echoed.choices[0].message.content == "pinned"

@@ -17,8 +17,9 @@ CHAT = {"model": "openai/gpt-4o-mini", "max_tokens": 10, "messages": [{"role": "
 
 async def status_of(gateway: RunningGateway, key: str, payload: dict = CHAT) -> int:
     async with aiohttp.ClientSession() as session:
-        async with session.post(gateway.v1 + "/chat/completions", json=payload,
-                                headers={"Authorization": f"Bearer {key}"}) as reply:
+        async with session.post(
+            gateway.v1 + "/chat/completions", json=payload, headers={"Authorization": f"Bearer {key}"}
+        ) as reply:
             await reply.read()
             return reply.status
 
@@ -52,7 +53,9 @@ async def test_new_key_disable_enable_and_topup_apply_without_restart(gateway: R
 async def test_provider_key_added_with_the_cli_is_used_on_the_next_request(
     gateway: RunningGateway, fake_openai: FakeOpenAI, api_key: str
 ) -> None:
-    await olga_async("providers", "add", "second", "--kind", "openai-compatible", "--base-url", fake_openai.url + "/v1")
+    await olga_async(
+        "providers", "add", "second", "--kind", "openai-compatible", "--base-url", fake_openai.url + "/v1"
+    )
     payload = {"model": "second/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
     await within_a_second(lambda: _ok(gateway, api_key, payload))
     assert "Authorization" not in fake_openai.last.headers
@@ -83,7 +86,9 @@ async def test_a_refusal_looks_at_the_store_first_so_cli_changes_count_on_the_ve
     await olga_async("keys", "enable", "instant")
     assert await status_of(gateway, key) == 200
     async with aiohttp.ClientSession() as session:
-        fresh = json.loads((await olga_async("keys", "create", "--name", "instant-2", "--json")).stdout)["key"]
+        fresh = json.loads((await olga_async("keys", "create", "--name", "instant-2", "--json")).stdout)[
+            "key"
+        ]
         async with session.get(gateway.v1 + "/key", headers={"Authorization": f"Bearer {fresh}"}) as reply:
             assert reply.status == 200 and (await reply.json())["data"]["name"] == "instant-2"
 

@@ -32,7 +32,10 @@ MODEL = "anthropic/claude-haiku-4-5"
 HAIKU = {"input": "1", "output": "5", "read": "0.1", "write": "1.25"}  # USD per million tokens
 
 HISTORY = [
-    {"role": "user", "content": [{"type": "text", "text": "What is 2+2?", "cache_control": {"type": "ephemeral"}}]},
+    {
+        "role": "user",
+        "content": [{"type": "text", "text": "What is 2+2?", "cache_control": {"type": "ephemeral"}}],
+    },
     {
         "role": "assistant",
         "content": [
@@ -43,13 +46,21 @@ HISTORY = [
     },
     {"role": "user", "content": "And 3+3?"},
 ]
-SYSTEM = [{"type": "text", "text": "You are terse. \u2603", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+SYSTEM = [
+    {"type": "text", "text": "You are terse. \u2603", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+]
 BETAS = "prompt-caching-2024-07-31,interleaved-thinking-2025-05-14"
 
 
 async def test_create_passes_the_body_through_and_prices_cache_reads_and_writes(olga: Olga) -> None:
     fake = olga.anthropic_fake
-    fake.reply(text="6", input_tokens=30, output_tokens=4, cache_read_input_tokens=100, cache_creation_input_tokens=20)
+    fake.reply(
+        text="6",
+        input_tokens=30,
+        output_tokens=4,
+        cache_read_input_tokens=100,
+        cache_creation_input_tokens=20,
+    )
     client = olga.anthropic()
     raw = await client.messages.with_raw_response.create(
         model=MODEL,
@@ -84,13 +95,17 @@ async def test_create_passes_the_body_through_and_prices_cache_reads_and_writes(
     assert (record["tokens_prompt"], record["tokens_cached"], record["tokens_cache_write"]) == (150, 100, 20)
     assert record["tokens_completion"] == 4 and record["usage_estimated"] is False
     # Each input token priced once, at its own rate: 30 uncached, 100 read, 20 written.
-    assert record["cost"] == cost((30, HAIKU["input"]), (100, HAIKU["read"]), (20, HAIKU["write"]), (4, HAIKU["output"]))
+    assert record["cost"] == cost(
+        (30, HAIKU["input"]), (100, HAIKU["read"]), (20, HAIKU["write"]), (4, HAIKU["output"])
+    )
     assert record["cost"] == "0.000085"
 
 
 async def test_the_sdk_version_header_is_forwarded_and_a_default_is_sent_without_one(olga: Olga) -> None:
     status, _, _ = await olga.post(
-        "/v1/messages", {"model": MODEL, "max_tokens": 10, "messages": HELLO}, **{"anthropic-version": "2099-01-01"}
+        "/v1/messages",
+        {"model": MODEL, "max_tokens": 10, "messages": HELLO},
+        **{"anthropic-version": "2099-01-01"},
     )
     assert status == 200
     assert olga.anthropic_fake.requests[-1][1]["anthropic-version"] == "2099-01-01"
@@ -151,7 +166,11 @@ async def test_sdk_stream_final_message_with_thinking_and_tool_use(olga: Olga) -
     assert [block.type for block in final.content] == ["thinking", "text", "tool_use"]
     assert final.content[0].type == "thinking" and final.content[0].signature == "sig-" + "a" * 16
     tool = final.content[2]
-    assert tool.type == "tool_use" and tool.name == "get_weather" and tool.input == {"city": "Paris", "unit": "C"}
+    assert (
+        tool.type == "tool_use"
+        and tool.name == "get_weather"
+        and tool.input == {"city": "Paris", "unit": "C"}
+    )
     assert final.stop_reason == "tool_use" and final.usage.output_tokens == 33
 
 
@@ -159,7 +178,10 @@ async def test_tool_use_round_trip(olga: Olga) -> None:
     olga.anthropic_fake.reply(text=None, tool_uses=[ToolUse("get_weather", {"city": "Oslo"}, id="toolu_9")])
     client = olga.anthropic()
     first = await client.messages.create(
-        model=MODEL, max_tokens=200, tools=[WEATHER_TOOL_ANTHROPIC], messages=[{"role": "user", "content": "Oslo?"}]
+        model=MODEL,
+        max_tokens=200,
+        tools=[WEATHER_TOOL_ANTHROPIC],
+        messages=[{"role": "user", "content": "Oslo?"}],
     )
     assert first.stop_reason == "tool_use"
     call = first.content[0]
@@ -210,7 +232,8 @@ async def test_count_tokens_is_passed_through_and_not_recorded(olga: Olga) -> No
 
 async def test_count_tokens_for_a_provider_without_it_is_estimated(olga: Olga) -> None:
     status, headers, body = await olga.post(
-        "/v1/messages/count_tokens", {"model": "mock/echo", "messages": [{"role": "user", "content": "one two"}]}
+        "/v1/messages/count_tokens",
+        {"model": "mock/echo", "messages": [{"role": "user", "content": "one two"}]},
     )
     assert status == 200 and headers["x-olga-estimated"] == "true"
     assert json.loads(body)["input_tokens"] == 2 + 3  # two words and the message's framing
@@ -222,7 +245,11 @@ async def test_count_tokens_needs_a_key_and_answers_in_anthropic_shape(olga: Olg
         await client.messages.count_tokens(model=MODEL, messages=HELLO)
     assert caught.value.body == {
         "type": "error",
-        "error": {"type": "authentication_error", "message": caught.value.body["error"]["message"], "code": "invalid_api_key"},
+        "error": {
+            "type": "authentication_error",
+            "message": caught.value.body["error"]["message"],
+            "code": "invalid_api_key",
+        },
     }
 
 
@@ -232,21 +259,30 @@ async def test_olga_errors_come_in_anthropic_shape(olga: Olga) -> None:
         await bad.messages.create(model=MODEL, max_tokens=5, messages=HELLO)
     assert auth.value.body["type"] == "error" and auth.value.body["error"]["type"] == "authentication_error"
     with pytest.raises(anthropic.BadRequestError) as unknown:
-        await olga.anthropic().messages.create(model="anthropic/claude-nonexistent", max_tokens=5, messages=HELLO)
+        await olga.anthropic().messages.create(
+            model="anthropic/claude-nonexistent", max_tokens=5, messages=HELLO
+        )
     assert unknown.value.body["error"] == {
         "type": "invalid_request_error",
         "message": unknown.value.body["error"]["message"],
         "code": "unknown_model_pricing",
     }
     with pytest.raises(anthropic.NotFoundError) as pinned:
-        await olga.anthropic(base_url=f"{olga.url}/v1/nowhere").messages.create(model=MODEL, max_tokens=5, messages=HELLO)
-    assert pinned.value.body["error"]["type"] == "not_found_error" and "nowhere" in pinned.value.body["error"]["message"]
+        await olga.anthropic(base_url=f"{olga.url}/v1/nowhere").messages.create(
+            model=MODEL, max_tokens=5, messages=HELLO
+        )
+    assert (
+        pinned.value.body["error"]["type"] == "not_found_error"
+        and "nowhere" in pinned.value.body["error"]["message"]
+    )
 
 
 async def test_provider_errors_pass_through_as_they_came(olga: Olga) -> None:
     olga.anthropic_fake.fail(400, message="temperature: must be at most 1.0")
     with pytest.raises(anthropic.BadRequestError) as caught:
-        await olga.anthropic().messages.create(model=MODEL, max_tokens=50, messages=HELLO, extra_body={"temperature": 1.5})
+        await olga.anthropic().messages.create(
+            model=MODEL, max_tokens=50, messages=HELLO, extra_body={"temperature": 1.5}
+        )
     assert caught.value.body == {
         "type": "error",
         "error": {"type": "invalid_request_error", "message": "temperature: must be at most 1.0"},
@@ -254,7 +290,9 @@ async def test_provider_errors_pass_through_as_they_came(olga: Olga) -> None:
 
 
 async def test_a_provider_error_mid_stream_reaches_the_sdk(olga: Olga, fake_anthropic: FakeAnthropic) -> None:
-    fake_anthropic.reply(text="partial answer", stream_error={"type": "overloaded_error", "message": "Overloaded"})
+    fake_anthropic.reply(
+        text="partial answer", stream_error={"type": "overloaded_error", "message": "Overloaded"}
+    )
     with pytest.raises(anthropic.APIStatusError) as caught:
         async with olga.anthropic().messages.with_streaming_response.create(
             model=MODEL, max_tokens=50, messages=HELLO, stream=True
@@ -283,17 +321,22 @@ async def test_a_claude_code_shaped_request_goes_through(olga: Olga) -> None:
         "metadata": {"user_id": "user_abc_account__session_1"},
         "temperature": 1,
     }
-    headers = {"Authorization": f"Bearer {olga.key}", "anthropic-beta": BETAS, "anthropic-version": "2023-06-01",
-               "x-app": "cli"}
+    headers = {
+        "Authorization": f"Bearer {olga.key}",
+        "anthropic-beta": BETAS,
+        "anthropic-version": "2023-06-01",
+        "x-app": "cli",
+    }
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{olga.url}/v1/messages?beta=true", json=body, headers=headers) as reply:
             assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/event-stream")
             raw = await reply.read()
         count_body = {k: body[k] for k in ("model", "system", "messages", "tools")}
-        async with session.post(f"{olga.url}/v1/messages/count_tokens?beta=true", json=count_body,
-                                headers=headers) as counted:
+        async with session.post(
+            f"{olga.url}/v1/messages/count_tokens?beta=true", json=count_body, headers=headers
+        ) as counted:
             assert counted.status == 200 and (await counted.json())["input_tokens"] > 0
-    assert raw.endswith(b"event: message_stop\ndata: {\"type\": \"message_stop\"}\n\n")
+    assert raw.endswith(b'event: message_stop\ndata: {"type": "message_stop"}\n\n')
     sent = olga.anthropic_fake.requests[0]
     assert sent[2] == {**body, "model": "claude-haiku-4-5-20251001"}
     assert sent[1]["anthropic-beta"] == BETAS and sent[1]["x-api-key"] == "sk-ant-upstream-test-key"

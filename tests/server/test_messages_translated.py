@@ -50,7 +50,9 @@ async def test_create_is_translated_to_chat_and_back(olga: Olga) -> None:
     assert message.stop_reason == "end_turn" and message.role == "assistant"
     assert (message.usage.input_tokens, message.usage.output_tokens) == (12, 7)
     sent = olga.openai_fake.last
-    assert sent.path == "/v1/chat/completions" and sent.headers["Authorization"] == "Bearer sk-upstream-test-key"
+    assert (
+        sent.path == "/v1/chat/completions" and sent.headers["Authorization"] == "Bearer sk-upstream-test-key"
+    )
     assert sent.body == {
         "model": "gpt-4o-mini",
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello"}],
@@ -80,10 +82,17 @@ async def test_stream_is_a_valid_anthropic_stream_with_usage(olga: Olga) -> None
 
 
 async def test_parallel_tool_calls_become_tool_use_blocks(olga: Olga) -> None:
-    calls = [ToolCall("get_weather", {"city": "Paris"}, id="call_a"), ToolCall("get_weather", {"city": "Rome"}, id="call_b")]
+    calls = [
+        ToolCall("get_weather", {"city": "Paris"}, id="call_a"),
+        ToolCall("get_weather", {"city": "Rome"}, id="call_b"),
+    ]
     olga.openai_fake.script(Script(tool_calls=calls))
     message = await olga.anthropic().messages.create(
-        model=MODEL, max_tokens=100, tools=[WEATHER_TOOL_ANTHROPIC], tool_choice={"type": "any"}, messages=HELLO
+        model=MODEL,
+        max_tokens=100,
+        tools=[WEATHER_TOOL_ANTHROPIC],
+        tool_choice={"type": "any"},
+        messages=HELLO,
     )
     assert message.stop_reason == "tool_use"
     assert [(b.type, b.id, b.input) for b in message.content if b.type == "tool_use"] == [
@@ -113,12 +122,20 @@ async def test_tool_results_go_back_as_tool_messages(olga: Olga) -> None:
         tools=[WEATHER_TOOL_ANTHROPIC],
         messages=[
             {"role": "user", "content": "Paris?"},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "call_a", "name": "get_weather", "input": {"city": "Paris"}}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "call_a", "name": "get_weather", "input": {"city": "Paris"}}
+                ],
+            },
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_a", "content": "18C"}]},
         ],
     )
     messages = olga.openai_fake.last.body["messages"]
-    assert messages[1]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": '{"city":"Paris"}'}
+    assert messages[1]["tool_calls"][0]["function"] == {
+        "name": "get_weather",
+        "arguments": '{"city":"Paris"}',
+    }
     assert messages[2] == {"role": "tool", "tool_call_id": "call_a", "content": "18C"}
 
 
@@ -132,12 +149,16 @@ async def test_a_field_chat_cannot_express_is_a_400_naming_it(olga: Olga) -> Non
     assert error["type"] == "invalid_request_error" and error["code"] == "invalid_request"
     assert "`thinking`" in error["message"]
     assert olga.openai_fake.requests == []  # refused before anything went upstream
-    status, _, body = await olga.post("/v1/messages", {"model": MODEL, "max_tokens": 5, "messages": HELLO, "top_k": 3})
+    status, _, body = await olga.post(
+        "/v1/messages", {"model": MODEL, "max_tokens": 5, "messages": HELLO, "top_k": 3}
+    )
     assert status == 400 and b"top_k" in body
 
 
 async def test_provider_errors_come_back_in_anthropic_shape(olga: Olga) -> None:
-    olga.openai_fake.script(Script(status=400, body=error_body("Invalid 'messages[0].content': too long.", code="invalid_value")))
+    olga.openai_fake.script(
+        Script(status=400, body=error_body("Invalid 'messages[0].content': too long.", code="invalid_value"))
+    )
     with pytest.raises(anthropic.BadRequestError) as caught:
         await olga.anthropic().messages.create(model=MODEL, max_tokens=100, messages=HELLO)
     assert caught.value.body == {

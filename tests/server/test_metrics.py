@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import openai
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from olga_cli.records import Attempt, GenerationRecord
@@ -25,7 +26,11 @@ async def _scrape(gateway: RunningGateway) -> tuple[str, dict[str, Any]]:
 
 
 def _value(family: Any, sample_name: str, **labels: str) -> float:
-    matches = [s.value for s in family.samples if s.name == sample_name and all(s.labels.get(k) == v for k, v in labels.items())]
+    matches = [
+        s.value
+        for s in family.samples
+        if s.name == sample_name and all(s.labels.get(k) == v for k, v in labels.items())
+    ]
     assert len(matches) == 1, (sample_name, labels, family.samples)
     return float(matches[0])
 
@@ -36,25 +41,29 @@ async def test_requests_tokens_cost_latency_ttft_and_upstream_errors(
     client = openai.AsyncOpenAI(base_url=gateway.v1, api_key=api_key, max_retries=0)
     messages = [{"role": "user", "content": "Say hello"}]
     await client.chat.completions.create(model="openai/gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
-    stream = await client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True,  # type: ignore[arg-type]
-                                                  stream_options={"include_usage": True})
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=messages,
+        stream=True,  # type: ignore[arg-type]
+        stream_options={"include_usage": True},
+    )
     async for _ in stream:
         pass
     fake_openai.script(Script(status=400, body=error_body("bad temperature")))
-    try:
+    with pytest.raises(openai.BadRequestError):
         await client.chat.completions.create(model="gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
-    except openai.BadRequestError:
-        pass
-    try:
+    with pytest.raises(openai.BadRequestError):
         await client.chat.completions.create(model="no-such-model", messages=messages)  # type: ignore[arg-type]
-    except openai.BadRequestError:
-        pass
 
     text, families = await _scrape(gateway)
     served = "openai/gpt-4o-mini-2024-07-18"
     requests = families["olga_requests"]
-    assert _value(requests, "olga_requests_total", route="/v1/chat/completions", model=served, status="200") == 2
-    assert _value(requests, "olga_requests_total", route="/v1/chat/completions", status="400", provider="") == 1
+    assert (
+        _value(requests, "olga_requests_total", route="/v1/chat/completions", model=served, status="200") == 2
+    )
+    assert (
+        _value(requests, "olga_requests_total", route="/v1/chat/completions", status="400", provider="") == 1
+    )
     tokens = families["olga_tokens"]
     assert _value(tokens, "olga_tokens_total", model=served, kind="prompt") == 2 * 12
     assert _value(tokens, "olga_tokens_total", model=served, kind="completion") == 2 * 7
@@ -68,7 +77,15 @@ async def test_requests_tokens_cost_latency_ttft_and_upstream_errors(
     attempts = families["olga_upstream_attempts"]
     assert _value(attempts, "olga_upstream_attempts_total", provider="openai", outcome="200") == 2
     assert _value(attempts, "olga_upstream_attempts_total", provider="openai", outcome="400") == 1
-    assert _value(families["olga_upstream_errors"], "olga_upstream_errors_total", provider="openai", reason="http_400") == 1
+    assert (
+        _value(
+            families["olga_upstream_errors"],
+            "olga_upstream_errors_total",
+            provider="openai",
+            reason="http_400",
+        )
+        == 1
+    )
     assert _value(families["olga_requests_in_flight"], "olga_requests_in_flight") == 0
 
 
@@ -77,8 +94,9 @@ async def test_in_flight_gauge_counts_a_request_while_it_waits_on_the_provider(
 ) -> None:
     fake_openai.script(Script(delay=1.5))
     client = openai.AsyncOpenAI(base_url=gateway.v1, api_key=api_key, max_retries=0)
-    call = asyncio.create_task(client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "slow"}]))  # type: ignore[arg-type]
+    call = asyncio.create_task(
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "slow"}])
+    )  # type: ignore[arg-type]
     seen = 0.0
     for _ in range(50):
         _, families = await _scrape(gateway)
@@ -102,8 +120,15 @@ def test_route_templates_keep_labels_bounded() -> None:
 def test_label_values_are_escaped_and_failures_are_counted_by_kind() -> None:
     metrics = Metrics()
     record = GenerationRecord(
-        id="gen-1", created_at=0.0, key_id="k", key_name="k", endpoint="/v1/chat/completions",
-        model_requested='we"ird\\model', status=502, latency_ms=30_000.0, cost_pico=1,
+        id="gen-1",
+        created_at=0.0,
+        key_id="k",
+        key_name="k",
+        endpoint="/v1/chat/completions",
+        model_requested='we"ird\\model',
+        status=502,
+        latency_ms=30_000.0,
+        cost_pico=1,
         attempts=[Attempt("openai", "m", None, 10.0, error="timeout: no first byte in 120 s")],
     )
     metrics.observe(record)

@@ -15,12 +15,23 @@ from tests.fakes.gateway import configure, mint_key, start_gateway, store_totals
 from tests.fakes.openai_upstream import FakeOpenAI, Script
 
 
-async def test_200_concurrent_requests_on_credits_for_10_never_go_below_zero(home: Path, fake_openai: FakeOpenAI) -> None:
-    body = json.dumps({"model": "openai/gpt-4o-mini", "max_tokens": 100,
-                       "messages": [{"role": "user", "content": "count to three"}]}).encode()
+async def test_200_concurrent_requests_on_credits_for_10_never_go_below_zero(
+    home: Path, fake_openai: FakeOpenAI
+) -> None:
+    body = json.dumps(
+        {
+            "model": "openai/gpt-4o-mini",
+            "max_tokens": 100,
+            "messages": [{"role": "user", "content": "count to three"}],
+        }
+    ).encode()
     # The provider reports exactly the worst case olga reserves (every byte a token, all of max_tokens),
     # so the credits cover exactly ten requests and not one more.
-    fake_openai.usage = {"prompt_tokens": len(body), "completion_tokens": 100, "total_tokens": len(body) + 100}
+    fake_openai.usage = {
+        "prompt_tokens": len(body),
+        "completion_tokens": 100,
+        "total_tokens": len(body) + 100,
+    }
     entry = load_catalog(home).resolve("openai/gpt-4o-mini")
     assert entry is not None
     worst = entry.cost_pico(Usage(len(body), 100), rate_multiplier=Decimal(1))
@@ -30,9 +41,11 @@ async def test_200_concurrent_requests_on_credits_for_10_never_go_below_zero(hom
     running = await start_gateway(home)
     try:
         async with aiohttp.ClientSession() as session:
+
             async def one() -> int:
-                async with session.post(running.v1 + "/chat/completions", data=body,
-                                        headers={"Authorization": f"Bearer {key}"}) as reply:
+                async with session.post(
+                    running.v1 + "/chat/completions", data=body, headers={"Authorization": f"Bearer {key}"}
+                ) as reply:
                     await reply.read()
                     return reply.status
 
@@ -54,18 +67,26 @@ async def test_settled_charges_equal_the_ledger_and_records(home: Path, fake_ope
     running = await start_gateway(home)
     try:
         async with aiohttp.ClientSession() as session:
+
             async def one(stream: bool) -> int:
-                payload = {"model": "gpt-4o-mini", "stream": stream, "max_tokens": 50,
-                           "messages": [{"role": "user", "content": "hi"}]}
-                async with session.post(running.v1 + "/chat/completions", json=payload,
-                                        headers={"Authorization": f"Bearer {key}"}) as reply:
+                payload = {
+                    "model": "gpt-4o-mini",
+                    "stream": stream,
+                    "max_tokens": 50,
+                    "messages": [{"role": "user", "content": "hi"}],
+                }
+                async with session.post(
+                    running.v1 + "/chat/completions", json=payload, headers={"Authorization": f"Bearer {key}"}
+                ) as reply:
                     await reply.read()
                     return reply.status
 
             statuses = await asyncio.gather(*(one(i % 2 == 0) for i in range(50)))
         assert statuses == [200] * 50
         db = running.gateway.db
-        async with db.execute("SELECT COUNT(*), SUM(cost_pico) FROM generations WHERE key_id = ?", (row.id,)) as cur:
+        async with db.execute(
+            "SELECT COUNT(*), SUM(cost_pico) FROM generations WHERE key_id = ?", (row.id,)
+        ) as cur:
             count, recorded = await cur.fetchone()
         state = running.gateway.snapshot.by_id[row.id]
         in_memory_spent = state.spent

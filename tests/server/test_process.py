@@ -27,8 +27,16 @@ async def start_serve(home: Path) -> tuple[asyncio.subprocess.Process, int]:
     for _ in range(3):
         port = free_port()
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "olga_cli", "--home", str(home), "serve", "--port", str(port),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "olga_cli",
+            "--home",
+            str(home),
+            "serve",
+            "--port",
+            str(port),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         async with aiohttp.ClientSession() as session:
@@ -50,22 +58,29 @@ async def start_serve(home: Path) -> tuple[asyncio.subprocess.Process, int]:
 
 async def test_sigkill_under_load_keeps_every_finished_response(home: Path, fake_openai: FakeOpenAI) -> None:
     point_openai_at(home, fake_openai.url)
-    row, key = await mint_key(home, name="load", credits_usd="10")
+    _row, key = await mint_key(home, name="load", credits_usd="10")
     process, port = await start_serve(home)
     finished: list[str] = []
     stop = asyncio.Event()
 
     async def client(session: aiohttp.ClientSession, index: int) -> None:
-        payload = {"model": "openai/gpt-4o-mini", "max_tokens": 20, "stream": index % 2 == 0,
-                   "messages": [{"role": "user", "content": "hello"}]}
+        payload = {
+            "model": "openai/gpt-4o-mini",
+            "max_tokens": 20,
+            "stream": index % 2 == 0,
+            "messages": [{"role": "user", "content": "hello"}],
+        }
         while not stop.is_set():
             try:
-                async with session.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=payload,
-                                        headers={"Authorization": f"Bearer {key}"}) as reply:
+                async with session.post(
+                    f"http://127.0.0.1:{port}/v1/chat/completions",
+                    json=payload,
+                    headers={"Authorization": f"Bearer {key}"},
+                ) as reply:
                     body = await reply.read()
                     if reply.status == 200 and (not payload["stream"] or body.endswith(b"data: [DONE]\n\n")):
                         finished.append(reply.headers["x-olga-generation-id"])
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 return
 
     async with aiohttp.ClientSession() as session:
@@ -82,10 +97,13 @@ async def test_sigkill_under_load_keeps_every_finished_response(home: Path, fake
     db = await open_store(home / "olga.db")
     try:
         placeholders = ",".join("?" * len(finished))
-        async with db.execute(f"SELECT COUNT(*) FROM generations WHERE id IN ({placeholders})", finished) as cur:
+        async with db.execute(
+            f"SELECT COUNT(*) FROM generations WHERE id IN ({placeholders})", finished
+        ) as cur:
             (stored,) = await cur.fetchone()
-        async with db.execute(f"SELECT COUNT(*), SUM(amount_pico) FROM ledger WHERE generation_id IN ({placeholders})",
-                              finished) as cur:
+        async with db.execute(
+            f"SELECT COUNT(*), SUM(amount_pico) FROM ledger WHERE generation_id IN ({placeholders})", finished
+        ) as cur:
             charged, amount = await cur.fetchone()
     finally:
         await db.close()
@@ -93,16 +111,21 @@ async def test_sigkill_under_load_keeps_every_finished_response(home: Path, fake
     assert charged == len(finished) and amount == len(finished) * 6_000_000
 
 
-async def test_sigterm_lets_in_flight_requests_finish_and_flushes_them(home: Path, fake_openai: FakeOpenAI) -> None:
+async def test_sigterm_lets_in_flight_requests_finish_and_flushes_them(
+    home: Path, fake_openai: FakeOpenAI
+) -> None:
     point_openai_at(home, fake_openai.url)
     _, key = await mint_key(home, name="drain")
     process, port = await start_serve(home)
     fake_openai.script(*[Script(delay=0.6) for _ in range(5)])
     async with aiohttp.ClientSession() as session:
+
         async def one() -> tuple[int, str]:
-            async with session.post(f"http://127.0.0.1:{port}/v1/chat/completions",
-                                    json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]},
-                                    headers={"Authorization": f"Bearer {key}"}) as reply:
+            async with session.post(
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]},
+                headers={"Authorization": f"Bearer {key}"},
+            ) as reply:
                 await reply.read()
                 return reply.status, reply.headers["x-olga-generation-id"]
 
@@ -116,7 +139,9 @@ async def test_sigterm_lets_in_flight_requests_finish_and_flushes_them(home: Pat
     db = await open_store(home / "olga.db")
     try:
         ids = [gen for _, gen in results]
-        async with db.execute(f"SELECT COUNT(*) FROM generations WHERE id IN ({','.join('?' * 5)})", ids) as cur:
+        async with db.execute(
+            f"SELECT COUNT(*) FROM generations WHERE id IN ({','.join('?' * 5)})", ids
+        ) as cur:
             (stored,) = await cur.fetchone()
     finally:
         await db.close()

@@ -14,7 +14,11 @@ from tests.fakes.openai_upstream import FakeOpenAI, Script
 from tests.server.resilience_support import Olga, start_olga
 
 LONG_REPLY = "one two three four five six seven eight nine ten eleven twelve"
-MESSAGES = {"model": "openai/gpt-4o-mini", "max_tokens": 100, "messages": [{"role": "user", "content": "Say hello"}]}
+MESSAGES = {
+    "model": "openai/gpt-4o-mini",
+    "max_tokens": 100,
+    "messages": [{"role": "user", "content": "Say hello"}],
+}
 
 
 @pytest.fixture

@@ -25,7 +25,9 @@ async def anthropic() -> AsyncIterator[FakeAnthropic]:
 @pytest.fixture
 async def olga(home: Path, fake_openai: FakeOpenAI, anthropic: FakeAnthropic) -> AsyncIterator[Olga]:
     point_anthropic_at(home, anthropic.url)
-    running = await start_olga(home, fake_openai, fallbacks={"openai/gpt-4o-mini": ["anthropic/claude-haiku-4-5"]})
+    running = await start_olga(
+        home, fake_openai, fallbacks={"openai/gpt-4o-mini": ["anthropic/claude-haiku-4-5"]}
+    )
     yield running
     await running.close()
 
@@ -60,12 +62,18 @@ async def test_an_error_of_the_fallback_comes_back_in_the_callers_shape(
 async def test_a_streamed_request_falls_over_to_a_translated_stream(
     olga: Olga, fake_openai: FakeOpenAI, anthropic: FakeAnthropic
 ) -> None:
-    fake_openai.script(Script(status=503, body=error_body("overloaded")), *[Script(status=500, body=error_body("down"))])
+    fake_openai.script(
+        Script(status=503, body=error_body("overloaded")), *[Script(status=500, body=error_body("down"))]
+    )
     async with olga.sdk() as client:
         raw = await client.chat.completions.with_raw_response.create(**CHAT, stream=True)  # type: ignore[call-overload]
         text = "".join([c.choices[0].delta.content or "" async for c in raw.parse() if c.choices])
     assert text == "Hello from the fake Anthropic."
     record = await olga.record(raw.headers["x-olga-generation-id"])
-    assert [(a.provider, a.status) for a in record.attempts] == [("openai", 503), ("openai", 500), ("anthropic", 200)]
+    assert [(a.provider, a.status) for a in record.attempts] == [
+        ("openai", 503),
+        ("openai", 500),
+        ("anthropic", 200),
+    ]
     assert record.streamed and record.status == 200 and not record.usage_estimated
     assert await olga.charges() == [record.cost_pico]

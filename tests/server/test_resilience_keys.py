@@ -38,7 +38,9 @@ async def test_keys_of_a_pool_are_used_in_turn(olga: Olga, fake_openai: FakeOpen
 async def test_a_key_rejected_with_401_is_set_aside_shown_invalid_and_resume_gives_it_another_chance(
     olga: Olga, fake_openai: FakeOpenAI
 ) -> None:
-    fake_openai.script(Script(status=401, body=error_body("Incorrect API key provided", code="invalid_api_key")))
+    fake_openai.script(
+        Script(status=401, body=error_body("Incorrect API key provided", code="invalid_api_key"))
+    )
     status, headers, _ = await olga.post(CHAT)
     assert status == 200  # served by the other key, at once
     record = await olga.record(headers["x-olga-generation-id"])
@@ -49,7 +51,11 @@ async def test_a_key_rejected_with_401_is_set_aside_shown_invalid_and_resume_giv
 
     row = await provider_row("openai")
     keys = {k["label"]: k for k in row["keys"]}
-    assert (keys["key-1"]["usable"], keys["key-1"]["state"], keys["key-1"]["status"]) == (False, "invalid", 401)
+    assert (keys["key-1"]["usable"], keys["key-1"]["state"], keys["key-1"]["status"]) == (
+        False,
+        "invalid",
+        401,
+    )
     assert keys["key-3"] == {"label": "key-3", "usable": True} and row["status"] == "ready"
     assert "sk-upstream" not in json.dumps(row)
     table = (await cli_async("providers", "list")).stdout
@@ -69,8 +75,11 @@ async def test_a_key_rejected_with_401_is_set_aside_shown_invalid_and_resume_giv
 async def test_every_key_rate_limited_is_the_providers_429_then_503_no_active_keys(
     olga: Olga, fake_openai: FakeOpenAI
 ) -> None:
-    limited = Script(status=429, body=error_body("Rate limit reached for gpt-4o-mini", code="rate_limit_exceeded"),
-                     headers={"retry-after": "30"})
+    limited = Script(
+        status=429,
+        body=error_body("Rate limit reached for gpt-4o-mini", code="rate_limit_exceeded"),
+        headers={"retry-after": "30"},
+    )
     fake_openai.script(limited, limited)
     status, headers, body = await olga.post(CHAT)
     # Both keys were tried at once; neither rest is short enough to sit out inside the request.

@@ -22,7 +22,9 @@ from tests.server.resilience_support import (
 
 @pytest.fixture
 async def olga(home: Path, fake_openai: FakeOpenAI) -> AsyncIterator[Olga]:
-    running = await start_olga(home, fake_openai, resilience={"breaker_threshold": 2, "breaker_cooldown": 0.5})
+    running = await start_olga(
+        home, fake_openai, resilience={"breaker_threshold": 2, "breaker_cooldown": 0.5}
+    )
     yield running
     await running.close()
 
@@ -42,8 +44,10 @@ async def test_pause_fails_fast_with_429_until_resume(olga: Olga, fake_openai: F
     assert record.status == 429 and record.attempts[0].error.startswith("provider_paused")  # type: ignore[union-attr]
     sent = len(fake_openai.requests)
     # Anthropic-shaped callers get it in their own shape.
-    status, _, body = await olga.post({"model": "openai/gpt-4o-mini", "max_tokens": 10,
-                                       "messages": [{"role": "user", "content": "hi"}]}, path="/messages")
+    status, _, body = await olga.post(
+        {"model": "openai/gpt-4o-mini", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]},
+        path="/messages",
+    )
     assert status == 429 and body["type"] == "error" and body["error"]["type"] == "rate_limit_error"
 
     await cli_async("providers", "resume", "openai")
@@ -78,7 +82,11 @@ async def test_a_provider_failing_repeatedly_is_skipped_for_a_cool_down_then_pro
     for _ in range(2):
         assert (await olga.post(CHAT))[0] == 502
     status, headers, body = await olga.post(CHAT)
-    assert status == 503 and body["error"]["code"] == "provider_unavailable" and "circuit open" in body["error"]["message"]
+    assert (
+        status == 503
+        and body["error"]["code"] == "provider_unavailable"
+        and "circuit open" in body["error"]["message"]
+    )
     assert headers["Retry-After"] == "1"
     assert len(fake_openai.requests) == 2  # skipped without a call
     await asyncio.sleep(0.55)  # the cool-down: one probe goes through, succeeds, and closes the circuit

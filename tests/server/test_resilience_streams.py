@@ -40,7 +40,8 @@ async def olga(home: Path, fake_openai: FakeOpenAI, second: FakeOpenAI) -> Async
     """Generous retries everywhere, and a fallback: none of it may repeat a stream the caller has begun."""
     add_second_provider(home, second)
     running = await start_olga(
-        home, fake_openai,
+        home,
+        fake_openai,
         openai_extra={"retry_on": [500, 502, 504], "max_retries": 3},
         resilience={"backoff_base": 0.01, "backoff_max": 0.02},
         fallbacks={"openai/gpt-4o-mini": [SECOND_MODEL]},
@@ -111,8 +112,11 @@ async def test_a_client_that_leaves_after_3_chunks_cancels_the_upstream_and_is_r
     fake_openai.script(Script(reply=LONG_REPLY, chunk_delay=0.1))
     session = aiohttp.ClientSession()
     try:
-        reply = await session.post(olga.running.v1 + "/chat/completions", json=stream_request(),
-                                   headers={"Authorization": f"Bearer {olga.key}"})
+        reply = await session.post(
+            olga.running.v1 + "/chat/completions",
+            json=stream_request(),
+            headers={"Authorization": f"Bearer {olga.key}"},
+        )
         generation_id = reply.headers["x-olga-generation-id"]
         contents = 0
         async for line in reply.content:
@@ -138,8 +142,11 @@ async def test_a_client_that_leaves_while_waiting_for_a_whole_answer_cancels_the
     fake_openai.script(Script(delay=5))
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.3)) as session:
         with pytest.raises(asyncio.TimeoutError):
-            await session.post(olga.running.v1 + "/chat/completions", json=CHAT,
-                               headers={"Authorization": f"Bearer {olga.key}"})
+            await session.post(
+                olga.running.v1 + "/chat/completions",
+                json=CHAT,
+                headers={"Authorization": f"Bearer {olga.key}"},
+            )
     await asyncio.wait_for(fake_openai.wait_abandoned.wait(), timeout=1.5)
 
     async def recorded() -> list[int]:
@@ -163,7 +170,9 @@ async def test_a_client_that_leaves_while_waiting_for_a_whole_answer_cancels_the
     assert (record.attempts[0].error or "").startswith("client_disconnected")
 
 
-async def test_a_stream_that_goes_silent_ends_with_a_timeout_event(home: Path, fake_openai: FakeOpenAI) -> None:
+async def test_a_stream_that_goes_silent_ends_with_a_timeout_event(
+    home: Path, fake_openai: FakeOpenAI
+) -> None:
     olga = await start_olga(home, fake_openai, openai_extra={"idle_timeout": 0.2, "retry_on": [504]})
     try:
         fake_openai.script(Script(reply=LONG_REPLY, chunk_delay=0.6))  # the role chunk, then silence
@@ -182,8 +191,9 @@ async def test_a_responses_stream_cut_mid_way_ends_with_error_then_response_fail
     olga: Olga, second: FakeOpenAI
 ) -> None:
     second.script(Script(reply=LONG_REPLY, cut_after=5))  # a Chat provider behind the Responses API
-    status, headers, raw = await olga.post_raw({"model": SECOND_MODEL, "input": "Say hello", "stream": True},
-                                               path="/responses")
+    status, headers, raw = await olga.post_raw(
+        {"model": SECOND_MODEL, "input": "Say hello", "stream": True}, path="/responses"
+    )
     assert status == 200
     blocks = [b for b in raw.decode().split("\n\n") if b.strip()]
     names = [b.split("\n", 1)[0].removeprefix("event: ") for b in blocks]

@@ -33,7 +33,12 @@ async def test_create_is_passed_through_and_metered_with_cached_input(olga: Olga
     assert response.id.startswith("resp_fake") and response.model == "gpt-5-mini-2025-08-07"
     sent = olga.openai_fake.last
     assert sent.path == "/v1/responses" and sent.headers["Authorization"] == "Bearer sk-upstream-test-key"
-    assert sent.body == {"model": "gpt-5-mini", "input": "Say hello", "instructions": "Be kind.", "store": True}
+    assert sent.body == {
+        "model": "gpt-5-mini",
+        "input": "Say hello",
+        "instructions": "Be kind.",
+        "store": True,
+    }
     record = await olga.generation(response.id)  # found by the provider's id too
     assert record["id"] == raw.headers["x-olga-generation-id"] and record["upstream_id"] == response.id
     assert (record["tokens_prompt"], record["tokens_cached"], record["tokens_completion"]) == (20, 8, 5)
@@ -46,7 +51,12 @@ async def test_stream_is_relayed_event_by_event_with_usage_from_completed(olga: 
         kinds = [event.type async for event in stream]
         final = await stream.get_final_response()
         generation_id = stream._response.headers["x-olga-generation-id"]  # type: ignore[attr-defined]
-    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
     assert kinds[-1] == "response.completed"
     assert final.output_text == "Hello from the fake provider."
     record = await olga.generation(generation_id)
@@ -82,14 +92,19 @@ async def test_stored_responses_belong_to_the_key_that_made_them(olga: Olga) -> 
     with pytest.raises(openai.AuthenticationError):
         await olga.openai(api_key="sk-olga-bad").responses.delete(made.id)
     assert made.id in olga.openai_fake.stored
-    async with aiohttp.ClientSession() as session, session.get(
-        f"{olga.running.v1}/openai/responses/{made.id}", headers={"Authorization": f"Bearer {olga.key}"}
-    ) as reply:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{olga.running.v1}/openai/responses/{made.id}", headers={"Authorization": f"Bearer {olga.key}"}
+        ) as reply,
+    ):
         assert reply.status == 200 and (await reply.json())["id"] == made.id  # pinned to its provider
 
 
 async def test_provider_errors_pass_through(olga: Olga) -> None:
-    olga.openai_fake.script(Script(status=400, body=error_body("Unknown parameter: 'foo'.", code="unknown_parameter")))
+    olga.openai_fake.script(
+        Script(status=400, body=error_body("Unknown parameter: 'foo'.", code="unknown_parameter"))
+    )
     with pytest.raises(openai.BadRequestError) as caught:
         await olga.openai().responses.create(model=MODEL, input="x", extra_body={"foo": 1})
     assert caught.value.code == "unknown_parameter"
@@ -111,15 +126,20 @@ async def test_mock_echo_answers_the_responses_api(olga: Olga) -> None:
 
 async def test_responses_to_anthropic_with_a_function_call(olga: Olga) -> None:
     olga.anthropic_fake.reply(
-        text=None, tool_uses=[ToolUse("get_weather", {"city": "Paris"}, id="toolu_1")], input_tokens=30,
-        cache_read_input_tokens=10, output_tokens=9,
+        text=None,
+        tool_uses=[ToolUse("get_weather", {"city": "Paris"}, id="toolu_1")],
+        input_tokens=30,
+        cache_read_input_tokens=10,
+        output_tokens=9,
     )
     raw = await olga.openai().responses.with_raw_response.create(
         model="anthropic/claude-haiku-4-5", input="Weather in Paris?", tools=[WEATHER], max_output_tokens=500
     )
     response = raw.parse()
     calls = [item for item in response.output if item.type == "function_call"]
-    assert [(c.name, c.arguments, c.call_id) for c in calls] == [("get_weather", '{"city":"Paris"}', "toolu_1")]
+    assert [(c.name, c.arguments, c.call_id) for c in calls] == [
+        ("get_weather", '{"city":"Paris"}', "toolu_1")
+    ]
     body = olga.anthropic_fake.requests[-1][2]
     assert body["max_tokens"] == 500 and body["tools"][0]["name"] == "get_weather"
     record = await olga.generation(raw.headers["x-olga-generation-id"])

@@ -17,7 +17,10 @@ DAY = 86400
 
 def _rows(home: Path) -> list[tuple[str, str | None]]:
     with sqlite3.connect(home / "olga.db") as db:
-        return [(r[0], r[1]) for r in db.execute("SELECT key_name, response_body FROM generations ORDER BY created_at")]
+        return [
+            (r[0], r[1])
+            for r in db.execute("SELECT key_name, response_body FROM generations ORDER BY created_at")
+        ]
 
 
 def _ledger(home: Path) -> tuple[int, int]:
@@ -28,11 +31,14 @@ def _ledger(home: Path) -> tuple[int, int]:
 
 async def _seed_ages(home: Path) -> None:
     now = time.time()
-    await seed(home, [
-        make_record(created_at=now - 40 * DAY, key_name="old", response_body="a"),
-        make_record(created_at=now - 10 * DAY, key_name="middle", response_body="b"),
-        make_record(created_at=now - 60, key_name="new", response_body="c"),
-    ])
+    await seed(
+        home,
+        [
+            make_record(created_at=now - 40 * DAY, key_name="old", response_body="a"),
+            make_record(created_at=now - 10 * DAY, key_name="middle", response_body="b"),
+            make_record(created_at=now - 60, key_name="new", response_body="c"),
+        ],
+    )
 
 
 async def test_policy_deletes_old_records_and_drops_old_bodies(home: Path) -> None:

@@ -47,7 +47,9 @@ def script_weather_call(olga: Olga, model: str) -> None:
     if model == OPENAI_MODEL:
         olga.openai_fake.script(Script(tool_calls=[ToolCall("get_weather", {"city": "Paris"}, id="call_w1")]))
     else:
-        olga.anthropic_fake.reply(text=None, tool_uses=[ToolUse("get_weather", {"city": "Paris"}, id="call_w1")])
+        olga.anthropic_fake.reply(
+            text=None, tool_uses=[ToolUse("get_weather", {"city": "Paris"}, id="call_w1")]
+        )
 
 
 # -- the same script for both providers ---------------------------------------------------------
@@ -75,7 +77,9 @@ async def test_chat_completions_stream(olga: Olga, model: str) -> None:
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ANSWER[model]
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == USAGE[model]
-    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
+        "stop"
+    ]
 
 
 @BOTH
@@ -123,7 +127,9 @@ async def test_messages_stream_final_message(olga: Olga, model: str) -> None:
         generation_id = stream.response.headers["x-olga-generation-id"]
     assert text == ANSWER[model] and final.usage.output_tokens == USAGE[model][1]
     record = await olga.generation(generation_id)
-    assert record["cost"] == COST[model] and record["streamed"] is True and record["finish_reason"] == "end_turn"
+    assert (
+        record["cost"] == COST[model] and record["streamed"] is True and record["finish_reason"] == "end_turn"
+    )
 
 
 @BOTH
@@ -139,7 +145,10 @@ async def test_responses_create_and_stream(olga: Olga, model: str) -> None:
     client = olga.openai()
     response = await client.responses.create(model=model, input="Say hello", instructions="Be kind.")
     assert response.output_text == ANSWER[model] and response.status == "completed"
-    assert response.usage is not None and (response.usage.input_tokens, response.usage.output_tokens) == USAGE[model]
+    assert (
+        response.usage is not None
+        and (response.usage.input_tokens, response.usage.output_tokens) == USAGE[model]
+    )
     stream = await client.responses.create(model=model, input="Say hello", stream=True)
     events = [event async for event in stream]
     assert events[0].type == "response.created" and events[-1].type == "response.completed"
@@ -153,13 +162,23 @@ async def test_responses_create_and_stream(olga: Olga, model: str) -> None:
 
 async def test_chat_to_anthropic_translates_the_request_and_meters_cache(olga: Olga) -> None:
     olga.anthropic_fake.reply(
-        text="Bonjour", input_tokens=50, output_tokens=3, cache_read_input_tokens=200, cache_creation_input_tokens=40
+        text="Bonjour",
+        input_tokens=50,
+        output_tokens=3,
+        cache_read_input_tokens=200,
+        cache_creation_input_tokens=40,
     )
     raw = await olga.openai().chat.completions.with_raw_response.create(
         model=ANTHROPIC_MODEL,
         messages=[
             {"role": "system", "content": "Speak French."},
-            {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Hi"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+                ],
+            },
         ],
         temperature=0.2,
         stop="END",
@@ -175,7 +194,10 @@ async def test_chat_to_anthropic_translates_the_request_and_meters_cache(olga: O
     assert body["model"] == "claude-haiku-4-5" and body["system"] == "Speak French."
     assert body["max_tokens"] == 16384  # Anthropic requires it: the model's maximum, capped
     assert body["stop_sequences"] == ["END"] and body["temperature"] == 0.2
-    assert body["messages"][0]["content"][1] == {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}}
+    assert body["messages"][0]["content"][1] == {
+        "type": "image",
+        "source": {"type": "url", "url": "https://example.com/cat.png"},
+    }
     record = await olga.generation(raw.headers["x-olga-generation-id"])
     assert (record["tokens_prompt"], record["tokens_cached"], record["tokens_cache_write"]) == (290, 200, 40)
     assert record["cost"] == cost((50, "1"), (200, "0.1"), (40, "1.25"), (3, "5"))
@@ -194,7 +216,13 @@ async def test_chat_field_anthropic_cannot_express_is_a_400_naming_it(olga: Olga
     assert caught.value.param == "logprobs" and caught.value.code == "invalid_request"
     with pytest.raises(openai.BadRequestError) as nested:
         await olga.openai().chat.completions.create(
-            model=ANTHROPIC_MODEL, messages=[{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]}]
+            model=ANTHROPIC_MODEL,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [{"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}],
+                }
+            ],
         )
     assert nested.value.param == "messages[0].content[0].type"
     assert olga.anthropic_fake.requests == []

@@ -52,32 +52,44 @@ class Olga:
     def url(self) -> str:
         return self.running.url
 
-    def anthropic(self, *, base_url: str | None = None, api_key: str | None = None) -> anthropic.AsyncAnthropic:
+    def anthropic(
+        self, *, base_url: str | None = None, api_key: str | None = None
+    ) -> anthropic.AsyncAnthropic:
         """An Anthropic SDK client on olga (closed with the fixture)."""
-        client = anthropic.AsyncAnthropic(base_url=base_url or self.url, api_key=api_key or self.key, max_retries=0)
+        client = anthropic.AsyncAnthropic(
+            base_url=base_url or self.url, api_key=api_key or self.key, max_retries=0
+        )
         self.clients.append(client)
         return client
 
     def openai(self, *, base_url: str | None = None, api_key: str | None = None) -> openai.AsyncOpenAI:
         """An OpenAI SDK client on olga's /v1 (closed with the fixture)."""
-        client = openai.AsyncOpenAI(base_url=base_url or self.running.v1, api_key=api_key or self.key, max_retries=0)
+        client = openai.AsyncOpenAI(
+            base_url=base_url or self.running.v1, api_key=api_key or self.key, max_retries=0
+        )
         self.clients.append(client)
         return client
 
     async def generation(self, ref: str) -> dict[str, Any]:
         """``GET /v1/generation?id=`` as the key that made the request."""
-        async with aiohttp.ClientSession() as session, session.get(
-            f"{self.running.v1}/generation", params={"id": ref}, headers={"Authorization": f"Bearer {self.key}"}
-        ) as reply:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{self.running.v1}/generation",
+                params={"id": ref},
+                headers={"Authorization": f"Bearer {self.key}"},
+            ) as reply,
+        ):
             assert reply.status == 200, await reply.text()
             data: dict[str, Any] = (await reply.json())["data"]
             return data
 
     async def post(self, path: str, body: Any, **headers: str) -> tuple[int, dict[str, str], bytes]:
         """A raw POST with the key as ``x-api-key`` (what Anthropic clients send)."""
-        async with aiohttp.ClientSession() as session, session.post(
-            self.url + path, json=body, headers={"x-api-key": self.key, **headers}
-        ) as reply:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.url + path, json=body, headers={"x-api-key": self.key, **headers}) as reply,
+        ):
             return reply.status, dict(reply.headers), await reply.read()
 
 
@@ -89,7 +101,9 @@ async def fake_anthropic() -> AsyncIterator[FakeAnthropic]:
 
 
 @pytest.fixture
-async def olga(home: Path, fake_openai: FakeOpenAI, fake_anthropic: FakeAnthropic, api_key: str) -> AsyncIterator[Olga]:
+async def olga(
+    home: Path, fake_openai: FakeOpenAI, fake_anthropic: FakeAnthropic, api_key: str
+) -> AsyncIterator[Olga]:
     point_openai_at(home, fake_openai.url)
     point_anthropic_at(home, fake_anthropic.url)
     running = await start_gateway(home)

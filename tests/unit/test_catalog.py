@@ -14,7 +14,11 @@ from olga_cli.catalog import CatalogError, load_catalog
 def test_packaged_catalog_resolves_ids_bare_names_and_aliases(home: Path) -> None:
     catalog = load_catalog(home)
     entry = catalog.resolve("openai/gpt-4o-mini")
-    assert entry is not None and entry.input_per_mtok == Decimal("0.15") and entry.output_per_mtok == Decimal("0.60")
+    assert (
+        entry is not None
+        and entry.input_per_mtok == Decimal("0.15")
+        and entry.output_per_mtok == Decimal("0.60")
+    )
     assert catalog.resolve("gpt-4o-mini") is entry
     haiku = catalog.resolve("anthropic/claude-haiku-4-5")
     assert haiku is not None and haiku.cache_write_per_mtok == Decimal("1.25")
@@ -31,13 +35,21 @@ def test_mock_and_ollama_models_are_free(home: Path) -> None:
 
 def test_overlay_changes_one_price_and_adds_models(home: Path) -> None:
     home.mkdir(parents=True)
-    (home / "model_catalog.json").write_text(json.dumps({"models": {
-        "openai/gpt-4o-mini": {"input_per_mtok": "0.2"},
-        "vllm/qwen": {"provider": "vllm", "input_per_mtok": 0.1, "output_per_mtok": "0.3"},
-    }}))
+    (home / "model_catalog.json").write_text(
+        json.dumps(
+            {
+                "models": {
+                    "openai/gpt-4o-mini": {"input_per_mtok": "0.2"},
+                    "vllm/qwen": {"provider": "vllm", "input_per_mtok": 0.1, "output_per_mtok": "0.3"},
+                }
+            }
+        )
+    )
     catalog = load_catalog(home)
     mini = catalog.resolve("gpt-4o-mini")
-    assert mini is not None and mini.input_per_mtok == Decimal("0.2") and mini.output_per_mtok == Decimal("0.60")
+    assert (
+        mini is not None and mini.input_per_mtok == Decimal("0.2") and mini.output_per_mtok == Decimal("0.60")
+    )
     qwen = catalog.resolve("vllm/qwen")
     # A JSON number is read as its decimal text, never through a binary float.
     assert qwen is not None and qwen.input_per_mtok == Decimal("0.1")
@@ -53,5 +65,5 @@ def test_overlay_new_model_needs_prices(home: Path) -> None:
 def test_malformed_overlay_names_the_file(home: Path) -> None:
     home.mkdir(parents=True)
     (home / "model_catalog.json").write_text("{not json")
-    with pytest.raises(CatalogError, match="model_catalog.json"):
+    with pytest.raises(CatalogError, match=r"model_catalog\.json"):
         load_catalog(home)

@@ -24,7 +24,12 @@ def test_dumps_is_compact_and_keeps_non_ascii_text() -> None:
 
 
 def test_a_body_that_is_not_utf8_is_a_clear_400() -> None:
-    call = Call(api="chat", shape="openai", endpoint="/v1/chat/completions", headers={},
-                raw_body='{"model": "mock/echo", "x": "caf\xe9"}'.encode("latin-1"))
+    call = Call(
+        api="chat",
+        shape="openai",
+        endpoint="/v1/chat/completions",
+        headers={},
+        raw_body='{"model": "mock/echo", "x": "caf\xe9"}'.encode("latin-1"),
+    )
     with pytest.raises(InvalidRequest, match="not valid JSON"):
         parse_body(call)

@@ -15,12 +15,18 @@ from olga_cli.providers.usage import Usage
 
 def entry(**prices: str) -> ModelEntry:
     return ModelEntry(
-        id="openai/test", provider="openai", upstream="test",
-        input_per_mtok=Decimal(prices.get("input", "0.15")), output_per_mtok=Decimal(prices.get("output", "0.60")),
+        id="openai/test",
+        provider="openai",
+        upstream="test",
+        input_per_mtok=Decimal(prices.get("input", "0.15")),
+        output_per_mtok=Decimal(prices.get("output", "0.60")),
         cached_input_per_mtok=Decimal(prices["cached"]) if "cached" in prices else None,
         cache_write_per_mtok=Decimal(prices["write"]) if "write" in prices else None,
-        multiplier=Decimal(prices.get("multiplier", "1")), context_window=None, max_output_tokens=None,
-        aliases=(), endpoints=("chat",),
+        multiplier=Decimal(prices.get("multiplier", "1")),
+        context_window=None,
+        max_output_tokens=None,
+        aliases=(),
+        endpoints=("chat",),
     )
 
 
@@ -83,15 +89,23 @@ def test_whole_rates_in_integers_cost_exactly_what_the_decimal_formula_does(
     prices: tuple[int, ...], tokens: tuple[int, ...], key_multiplier: str, entry_multiplier: str
 ) -> None:
     price = [str(Decimal(p).scaleb(-6)) for p in prices]
-    model = entry(input=price[0], cached=price[1], write=price[2], output=price[3], multiplier=entry_multiplier)
+    model = entry(
+        input=price[0], cached=price[1], write=price[2], output=price[3], multiplier=entry_multiplier
+    )
     assert (model.whole_pico_rates is not None) == (entry_multiplier == "1")
-    usage = Usage(tokens[0] + tokens[1] + tokens[2], tokens[3], cached_tokens=tokens[1], cache_write_tokens=tokens[2])
+    usage = Usage(
+        tokens[0] + tokens[1] + tokens[2], tokens[3], cached_tokens=tokens[1], cache_write_tokens=tokens[2]
+    )
     multiplier = Decimal(key_multiplier)
     per_mtok = (
-        usage.uncached_prompt_tokens * model.input_per_mtok + tokens[1] * model.cached_input_per_mtok
-        + tokens[2] * model.cache_write_per_mtok + tokens[3] * model.output_per_mtok  # type: ignore[operator]
+        usage.uncached_prompt_tokens * model.input_per_mtok
+        + tokens[1] * model.cached_input_per_mtok
+        + tokens[2] * model.cache_write_per_mtok
+        + tokens[3] * model.output_per_mtok  # type: ignore[operator]
     )
-    expected = (per_mtok * 10**6 * multiplier * model.multiplier).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    expected = (per_mtok * 10**6 * multiplier * model.multiplier).quantize(
+        Decimal(1), rounding="ROUND_HALF_UP"
+    )
     assert model.cost_pico(usage, rate_multiplier=multiplier) == int(expected)
 
 

@@ -15,36 +15,48 @@ def relay(raw: bytes, *, wants_usage: bool) -> tuple[list[bytes], ChatPassthroug
 
 
 def chunk(content: str, **extra: object) -> bytes:
-    body = {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}],
-            **extra}
+    body = {
+        "id": "c1",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}],
+        **extra,
+    }
     return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
 
 
 def test_text_that_looks_like_a_usage_field_is_left_alone() -> None:
     tricky = 'he said "usage": null, twice'
     out, r = relay(chunk(tricky, usage=None), wants_usage=False)
-    sent = json.loads(out[0][len(b"data: "):])
+    sent = json.loads(out[0][len(b"data: ") :])
     assert "usage" not in sent
     assert sent["choices"][0]["delta"]["content"] == tricky
     assert r.facts.text == tricky
 
 
 def test_a_client_that_asked_gets_every_byte() -> None:
-    raw = chunk("a", usage=None) + b'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}\n\n'
+    raw = (
+        chunk("a", usage=None)
+        + b'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}\n\n'
+    )
     out, r = relay(raw, wants_usage=True)
     assert b"".join(out[:-1]) == raw
     assert r.facts.usage is not None and r.facts.usage.prompt_tokens == 3
 
 
 def test_the_usage_chunk_is_hidden_but_counted() -> None:
-    raw = chunk("a", usage=None) + b'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}\n\n'
+    raw = (
+        chunk("a", usage=None)
+        + b'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}\n\n'
+    )
     out, r = relay(raw, wants_usage=False)
     assert len(out) == 2 and out[-1] == b"data: [DONE]\n\n"
     assert r.facts.usage is not None and r.facts.usage.completion_tokens == 1
 
 
 def test_an_error_chunk_is_forwarded_and_noted() -> None:
-    raw = chunk("partial") + b'data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'
+    raw = (
+        chunk("partial") + b'data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'
+    )
     out, r = relay(raw, wants_usage=False)
     assert out[1] == b'data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'
     assert r.facts.error == "The server had an error"

@@ -26,7 +26,9 @@ REPLY = Reply(
 )
 
 
-def relay_all(relay: MessagesPassthroughRelay | ResponsesPassthroughRelay, raw: bytes, cuts: list[int]) -> bytes:
+def relay_all(
+    relay: MessagesPassthroughRelay | ResponsesPassthroughRelay, raw: bytes, cuts: list[int]
+) -> bytes:
     parser = SSEParser()
     out: list[bytes] = []
     bounds = [0, *sorted(set(cuts)), len(raw)]
@@ -48,7 +50,10 @@ def test_anthropic_stream_bytes_and_usage_survive_any_split(data: st.DataObject)
     facts = relay.facts
     assert facts.usage == Usage(75, 21, 30, 5)
     assert (facts.upstream_id, facts.model, facts.finish_reason, facts.text) == (
-        "msg_1", "claude-haiku-4-5", "tool_use", "Hello, world.",
+        "msg_1",
+        "claude-haiku-4-5",
+        "tool_use",
+        "Hello, world.",
     )
 
 
@@ -61,8 +66,12 @@ def test_message_stop_waits_for_finish() -> None:
 
 
 def test_only_the_model_changes_and_max_tokens_is_filled() -> None:
-    body = {"model": "anthropic/x", "messages": [], "system": [{"type": "text", "text": "s", "cache_control": {}}],
-            "models": ["a"]}
+    body = {
+        "model": "anthropic/x",
+        "messages": [],
+        "system": [{"type": "text", "text": "s", "cache_control": {}}],
+        "models": ["a"],
+    }
     out = prepare_messages(body, "x", default_max_tokens=99)
     assert out == {"model": "x", "messages": [], "system": body["system"], "max_tokens": 99}
     assert list(out)[:3] == ["model", "messages", "system"]
@@ -70,16 +79,31 @@ def test_only_the_model_changes_and_max_tokens_is_filled() -> None:
 
 
 def test_only_anthropic_headers_are_forwarded() -> None:
-    headers = {"Anthropic-Beta": "b1,b2", "anthropic-version": "2023-06-01", "Authorization": "Bearer sk-olga-x",
-               "x-api-key": "sk-olga-x", "Cookie": "c"}
+    headers = {
+        "Anthropic-Beta": "b1,b2",
+        "anthropic-version": "2023-06-01",
+        "Authorization": "Bearer sk-olga-x",
+        "x-api-key": "sk-olga-x",
+        "Cookie": "c",
+    }
     assert forwarded_headers(headers) == {"anthropic-beta": "b1,b2", "anthropic-version": "2023-06-01"}
 
 
 def responses_stream() -> bytes:
-    started = {"id": "resp_1", "model": "gpt-5-mini-2025-08-07", "status": "in_progress", "output": [], "usage": None}
+    started = {
+        "id": "resp_1",
+        "model": "gpt-5-mini-2025-08-07",
+        "status": "in_progress",
+        "output": [],
+        "usage": None,
+    }
     item = {"type": "message", "content": [{"type": "output_text", "text": "Hi there"}]}
-    done = {**started, "status": "completed", "output": [item],
-            "usage": {"input_tokens": 9, "input_tokens_details": {"cached_tokens": 4}, "output_tokens": 2}}
+    done = {
+        **started,
+        "status": "completed",
+        "output": [item],
+        "usage": {"input_tokens": 9, "input_tokens_details": {"cached_tokens": 4}, "output_tokens": 2},
+    }
     events = [
         ("response.created", {"response": started}),
         ("response.output_text.delta", {"delta": "Hi "}),
@@ -87,7 +111,8 @@ def responses_stream() -> bytes:
         ("response.completed", {"response": done}),
     ]
     return b"".join(
-        encode_event({"type": kind, **data, "sequence_number": n}, event=kind) for n, (kind, data) in enumerate(events)
+        encode_event({"type": kind, **data, "sequence_number": n}, event=kind)
+        for n, (kind, data) in enumerate(events)
     )
 
 

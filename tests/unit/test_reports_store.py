@@ -19,9 +19,16 @@ async def _open(home: Path) -> aiosqlite.Connection:
 
 
 async def test_latest_is_newest_n_oldest_first_and_filters_combine(home: Path) -> None:
-    records = [make_record(created_at=NOW + i, status=200 if i % 3 else 500,
-                           key_id="key_a" if i % 2 else "key_b", model="openai/gpt-4o-mini" if i < 6 else "mock/echo",
-                           model_requested="gpt-4o-mini" if i < 6 else "mock/echo") for i in range(10)]
+    records = [
+        make_record(
+            created_at=NOW + i,
+            status=200 if i % 3 else 500,
+            key_id="key_a" if i % 2 else "key_b",
+            model="openai/gpt-4o-mini" if i < 6 else "mock/echo",
+            model_requested="gpt-4o-mini" if i < 6 else "mock/echo",
+        )
+        for i in range(10)
+    ]
     await seed(home, records)
     db = await _open(home)
     try:
@@ -68,9 +75,16 @@ async def test_log_and_usage_queries_walk_indexes_never_the_whole_table(home: Pa
     db = await _open(home)
     statements: list[str] = []
     try:
-        await db.set_trace_callback(lambda sql: statements.append(sql) if "generations" in sql or "usage_hourly" in sql else None)
-        for filters in (LogFilter(), LogFilter(since=NOW), LogFilter(key_id="k", status=(500, 500)),
-                        LogFilter(models=("gpt-4o-mini",), since=NOW), LogFilter(status=(404, 404), since=NOW)):
+        await db.set_trace_callback(
+            lambda sql: statements.append(sql) if "generations" in sql or "usage_hourly" in sql else None
+        )
+        for filters in (
+            LogFilter(),
+            LogFilter(since=NOW),
+            LogFilter(key_id="k", status=(500, 500)),
+            LogFilter(models=("gpt-4o-mini",), since=NOW),
+            LogFilter(status=(404, 404), since=NOW),
+        ):
             await seed(home, [make_record(status=404), make_record(status=500, key_id="k")])
             await latest(db, filters, limit=50)
             await after(db, filters, after_rowid=1, up_to=100)
@@ -99,8 +113,14 @@ async def test_usage_sums_exactly_across_the_rollup_and_the_partial_first_hour(h
         make_record(created_at=hour - 1800, cost_pico=1, model="openai/gpt-4o-mini"),  # before since
         make_record(created_at=hour - 600, cost_pico=10, model="openai/gpt-4o-mini"),  # partial hour, counted
         make_record(created_at=hour + 5, cost_pico=100, model="openai/gpt-4o-mini", status=429),
-        make_record(created_at=hour + 7200, cost_pico=1000, model="anthropic/claude-haiku-4-5", provider="anthropic",
-                    app="my-app", team_id="team_1"),
+        make_record(
+            created_at=hour + 7200,
+            cost_pico=1000,
+            model="anthropic/claude-haiku-4-5",
+            provider="anthropic",
+            app="my-app",
+            team_id="team_1",
+        ),
     ]
     await seed(home, records)
     db = await _open(home)
@@ -134,7 +154,10 @@ async def test_usage_by_key_names_the_keys(home: Path) -> None:
 
 
 async def test_prune_removes_old_records_but_never_the_ledger_or_the_usage_totals(home: Path) -> None:
-    old = [make_record(created_at=NOW - 86400 * 40 + i, cost_pico=5, request_body="{}", response_body="hi") for i in range(5)]
+    old = [
+        make_record(created_at=NOW - 86400 * 40 + i, cost_pico=5, request_body="{}", response_body="hi")
+        for i in range(5)
+    ]
     new = [make_record(created_at=NOW, cost_pico=7, request_body="{}", response_body="hi")]
     await seed(home, old + new)
     db = await _open(home)

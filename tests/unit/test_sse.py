@@ -10,7 +10,7 @@ from olga_cli.providers.sse import SSEParser
 STREAM = (
     b'data: {"a":1}\n\n'
     b": keep-alive\n\n"
-    b"event: message_start\ndata: {\"type\":\"message_start\"}\n\n"
+    b'event: message_start\ndata: {"type":"message_start"}\n\n'
     b"data: line one\ndata: line two\n\n"
     b"data: [DONE]\n\n"
 )
@@ -22,7 +22,12 @@ def parse(chunks: list[bytes]) -> list[tuple[str | None, str]]:
     return [(e.event, e.data) for e in events]
 
 
-EXPECTED = [(None, '{"a":1}'), ("message_start", '{"type":"message_start"}'), (None, "line one\nline two"), (None, "[DONE]")]
+EXPECTED = [
+    (None, '{"a":1}'),
+    ("message_start", '{"type":"message_start"}'),
+    (None, "line one\nline two"),
+    (None, "[DONE]"),
+]
 
 
 def test_whole_stream() -> None:

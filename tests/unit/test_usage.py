@@ -24,13 +24,19 @@ def test_openai_cache_writes_are_read_from_prompt_details() -> None:
 
 def test_responses_usage_names_are_read_too() -> None:
     usage = from_openai(
-        {"input_tokens": 40, "output_tokens": 3, "input_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 6}}
+        {
+            "input_tokens": 40,
+            "output_tokens": 3,
+            "input_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 6},
+        }
     )
     assert usage == Usage(40, 3, 4, 6)
 
 
 def test_cache_parts_never_exceed_the_prompt() -> None:
-    usage = from_openai({"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 8, "cache_write_tokens": 9}})
+    usage = from_openai(
+        {"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 8, "cache_write_tokens": 9}}
+    )
     assert usage == Usage(10, 0, 8, 2)
 
 

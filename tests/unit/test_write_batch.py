@@ -35,7 +35,9 @@ class PublicOnly:
 
 
 @pytest.fixture(params=["one call", "one call a statement"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Any, aiosqlite.Connection, str]]:
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Any, aiosqlite.Connection, str]]:
     db = await open_store(tmp_path / "olga.db")
     row, _ = await key_store.create_key(db, name="laptop", credits_pico=None)
     await db.execute("CREATE TABLE tally (name TEXT PRIMARY KEY, n INTEGER NOT NULL)")
@@ -52,23 +54,38 @@ async def count(db: aiosqlite.Connection, sql: str) -> Any:
     return found[0]
 
 
-async def test_records_charges_and_extras_commit_together_in_order(store: tuple[Any, aiosqlite.Connection, str]) -> None:
+async def test_records_charges_and_extras_commit_together_in_order(
+    store: tuple[Any, aiosqlite.Connection, str],
+) -> None:
     writer, db, key_id = store
-    paid = make_record(key_id=key_id, cost_pico=6_000_000, attempts=[Attempt("openai", "gpt-4o-mini", 200, 3.5)])
+    paid = make_record(
+        key_id=key_id, cost_pico=6_000_000, attempts=[Attempt("openai", "gpt-4o-mini", 200, 3.5)]
+    )
     free = make_record(key_id=key_id, cost_pico=0)
     # Runs of the same statement are grouped; an UPDATE between two INSERT runs must see the first.
-    extras = [Extra(ADD, ("a", 1)), Extra(ADD, ("b", 1)), Extra(BUMP, ("a",)), Extra(BUMP, ("a",)), Extra(ADD, ("c", 5))]
+    extras = [
+        Extra(ADD, ("a", 1)),
+        Extra(ADD, ("b", 1)),
+        Extra(BUMP, ("a",)),
+        Extra(BUMP, ("a",)),
+        Extra(ADD, ("c", 5)),
+    ]
     await write_batch(writer, [paid, free], extras)
     assert await count(db, "SELECT COUNT(*) FROM generations") == 2
     assert await count(db, "SELECT COUNT(*) FROM ledger") == 1  # a free request leaves no charge
     assert await count(db, "SELECT SUM(amount_pico) FROM ledger") == 6_000_000
-    assert await count(db, "SELECT group_concat(name || n, ',') FROM (SELECT * FROM tally ORDER BY name)") == "a3,b1,c5"
+    assert (
+        await count(db, "SELECT group_concat(name || n, ',') FROM (SELECT * FROM tally ORDER BY name)")
+        == "a3,b1,c5"
+    )
     stored = await get_generation(db, paid.id)
     assert stored is not None and stored.attempts == paid.attempts and stored.cost_pico == 6_000_000
     assert not db.in_transaction
 
 
-async def test_a_failing_statement_rolls_the_whole_batch_back(store: tuple[Any, aiosqlite.Connection, str]) -> None:
+async def test_a_failing_statement_rolls_the_whole_batch_back(
+    store: tuple[Any, aiosqlite.Connection, str],
+) -> None:
     writer, db, key_id = store
     await write_batch(writer, [], [Extra(ADD, ("a", 1))])
     doomed = make_record(key_id=key_id, cost_pico=1_000)

@@ -167,7 +167,7 @@ _SENDGRID = "S" + "G." + _rand(22) + "." + _rand(43)
 _NPM = "np" + "m_" + _rand(36)
 _JWT = (
     "ey"
-    + "J"
+    "J"
     + _b64('{"alg":"HS256","typ":"JWT"}')[3:].rstrip("=")
     + ".ey"
     + "J"
@@ -178,7 +178,7 @@ _JWT = (
 _BEARER = _rand(40, _ALNUM + "._-")
 _PEM = (
     "-----BEGIN "
-    + "RSA PRIVATE KEY-----\n"
+    "RSA PRIVATE KEY-----\n"
     + "\n".join(_rand(64, _ALNUM + "+/") for _ in range(5))
     + "\n"
     + _rand(24, _ALNUM + "+/")
@@ -186,7 +186,7 @@ _PEM = (
 )
 _PEM_JSON = (
     "-----BEGIN "
-    + "PRIVATE KEY-----\\n"
+    "PRIVATE KEY-----\\n"
     + "\\n".join(_rand(64, _ALNUM + "+/") for _ in range(3))
     + "\\n-----END PRIVATE KEY-----\\n"
 )

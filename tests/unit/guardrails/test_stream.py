@@ -21,9 +21,7 @@ def _rand(length: int) -> str:
 KEY = "sk-" + "proj-" + _rand(40)
 PEM = (
     "-----BEGIN "
-    + "RSA PRIVATE KEY-----\n"
-    + "\n".join(_rand(62) for _ in range(3))
-    + "\n-----END RSA PRIVATE KEY-----"
+    "RSA PRIVATE KEY-----\n" + "\n".join(_rand(62) for _ in range(3)) + "\n-----END RSA PRIVATE KEY-----"
 )
 SAMPLES = [
     "Sure! Charge 4111 1111 1111 1111 today.",

@@ -35,7 +35,11 @@ def ok() -> Reply:
 
 
 def err(status: int, message: str = "scripted", code: str | None = None, **headers: str) -> Reply:
-    return status, {k.replace("_", "-"): v for k, v in headers.items()}, {"error": {"message": message, "code": code}}
+    return (
+        status,
+        {k.replace("_", "-"): v for k, v in headers.items()},
+        {"error": {"message": message, "code": code}},
+    )
 
 
 class Upstream:
@@ -43,13 +47,17 @@ class Upstream:
         self.script = list(script)
         self.sent: list[tuple[str, str | None]] = []
 
-    async def send(self, provider: ProviderConfig, key: Any, path: str, body: dict[str, Any], **_: Any) -> UpstreamReply:
+    async def send(
+        self, provider: ProviderConfig, key: Any, path: str, body: dict[str, Any], **_: Any
+    ) -> UpstreamReply:
         self.sent.append((provider.name, key.label if key else None))
         item = self.script.pop(0)
         if isinstance(item, UpstreamFailure):
             raise item
         status, headers, payload = item
-        return UpstreamReply(status, {"Content-Type": "application/json", **headers}, 60.0, _body=json.dumps(payload).encode())
+        return UpstreamReply(
+            status, {"Content-Type": "application/json", **headers}, 60.0, _body=json.dumps(payload).encode()
+        )
 
 
 class Clock:
@@ -64,7 +72,9 @@ class Clock:
 
 def provider(name: str, *keys: str, **fields: Any) -> ProviderConfig:
     sources = tuple(KeySource(f"key-{i}", value=v) for i, v in enumerate(keys, start=1))
-    return ProviderConfig(name=name, kind="openai", base_url=f"http://127.0.0.1:9/{name}", keys=sources, **fields)
+    return ProviderConfig(
+        name=name, kind="openai", base_url=f"http://127.0.0.1:9/{name}", keys=sources, **fields
+    )
 
 
 ENTRY = load_catalog(None).resolve("openai/gpt-4o-mini")
@@ -72,7 +82,9 @@ assert ENTRY is not None
 
 
 def target(p: ProviderConfig, window: int | None = 128_000) -> Target:
-    return Target(p, dataclasses.replace(ENTRY, id=f"{p.name}/m", provider=p.name, context_window=window), "m")  # type: ignore[arg-type]
+    return Target(
+        p, dataclasses.replace(ENTRY, id=f"{p.name}/m", provider=p.name, context_window=window), "m"
+    )  # type: ignore[arg-type]
 
 
 def make_gateway(tmp_path: Path, upstream: Upstream, **resilience: Any) -> tuple[Any, Clock]:
@@ -80,7 +92,9 @@ def make_gateway(tmp_path: Path, upstream: Upstream, **resilience: Any) -> tuple
     clock = Clock()
     gw = SimpleNamespace(
         config=Config(home=tmp_path, raw={"resilience": resilience}),
-        resilience=Resilience(timing=Timing(sleep=clock.sleep, monotonic=lambda: clock.now, random=lambda: 0.5)),
+        resilience=Resilience(
+            timing=Timing(sleep=clock.sleep, monotonic=lambda: clock.now, random=lambda: 0.5)
+        ),
         keypools=KeyPools({}),
         clock=lambda: clock.now,
         upstreams=upstream,
@@ -90,15 +104,29 @@ def make_gateway(tmp_path: Path, upstream: Upstream, **resilience: Any) -> tuple
 
 def request(gw: Any, targets: list[Target]) -> tuple[Failover, Any]:
     """One request's failover through ``targets``."""
-    record = GenerationRecord(id="gen-1", created_at=0, key_id="k", key_name="k", endpoint="/v1/chat/completions",
-                              model_requested="m")
+    record = GenerationRecord(
+        id="gen-1",
+        created_at=0,
+        key_id="k",
+        key_name="k",
+        endpoint="/v1/chat/completions",
+        model_requested="m",
+    )
     call = SimpleNamespace(api="chat", headers={}, received=time.perf_counter())
-    ctx = SimpleNamespace(targets=targets, record=record, body={"model": "m", "messages": []}, call=call,
-                          upstream_seconds=0.0, extras=[])
+    ctx = SimpleNamespace(
+        targets=targets,
+        record=record,
+        body={"model": "m", "messages": []},
+        call=call,
+        upstream_seconds=0.0,
+        extras=[],
+    )
     return Failover(gw, ctx), ctx
 
 
-def setup(tmp_path: Path, upstream: Upstream, targets: list[Target], **resilience: Any) -> tuple[Failover, Any, Any, Clock]:
+def setup(
+    tmp_path: Path, upstream: Upstream, targets: list[Target], **resilience: Any
+) -> tuple[Failover, Any, Any, Clock]:
     gw, clock = make_gateway(tmp_path, upstream, **resilience)
     failover, ctx = request(gw, targets)
     return failover, gw, ctx, clock
@@ -120,7 +148,9 @@ async def test_503_is_retried_after_a_jittered_exponential_backoff(tmp_path: Pat
 
 async def test_retries_are_bounded_by_max_retries_then_the_fallback_serves(tmp_path: Path) -> None:
     upstream = Upstream(err(529), err(529), ok())
-    failover, _, _, clock = setup(tmp_path, upstream, [target(provider("a", "sk-a", max_retries=1)), target(provider("b", "sk-b"))])
+    failover, _, _, clock = setup(
+        tmp_path, upstream, [target(provider("a", "sk-a", max_retries=1)), target(provider("b", "sk-b"))]
+    )
     await failover.next()
     assert upstream.sent == [("a", "key-1"), ("a", "key-1"), ("b", "key-1")]
     assert len(clock.slept) == 1  # a fallback goes at once
@@ -128,7 +158,9 @@ async def test_retries_are_bounded_by_max_retries_then_the_fallback_serves(tmp_p
 
 async def test_retry_after_is_honoured_and_a_long_one_means_try_elsewhere(tmp_path: Path) -> None:
     upstream = Upstream(err(503, retry_after="3"), err(503, retry_after="120"), ok())
-    failover, _, _, clock = setup(tmp_path, upstream, [target(provider("a", "sk-a")), target(provider("b", "sk-b"))])
+    failover, _, _, clock = setup(
+        tmp_path, upstream, [target(provider("a", "sk-a")), target(provider("b", "sk-b"))]
+    )
     await failover.next()
     assert clock.slept == [3.0]
     assert upstream.sent == [("a", "key-1"), ("a", "key-1"), ("b", "key-1")]
@@ -163,10 +195,14 @@ async def test_every_key_rate_limited_passes_the_providers_429_through(tmp_path:
 
 async def test_a_rejected_key_is_set_aside_and_costs_no_retry(tmp_path: Path) -> None:
     upstream = Upstream(err(401, "Incorrect API key"), ok())
-    failover, gw, ctx, _ = setup(tmp_path, upstream, [target(provider("a", "sk-bad", "sk-good", max_retries=0))])
+    failover, gw, ctx, _ = setup(
+        tmp_path, upstream, [target(provider("a", "sk-bad", "sk-good", max_retries=0))]
+    )
     await failover.next()
     assert trail(ctx) == [("a", 401, "key-1"), ("a", 200, "key-2")]
-    assert [k.label for k in gw.keypools.healthy(target(provider("a", "sk-bad", "sk-good")).provider, now=0)] == ["key-2"]
+    assert [
+        k.label for k in gw.keypools.healthy(target(provider("a", "sk-bad", "sk-good")).provider, now=0)
+    ] == ["key-2"]
 
 
 async def test_the_only_key_rejected_is_503_no_active_keys(tmp_path: Path) -> None:
@@ -178,18 +214,28 @@ async def test_the_only_key_rejected_is_503_no_active_keys(tmp_path: Path) -> No
 
 async def test_500_is_not_retried_by_default_but_falls_over(tmp_path: Path) -> None:
     upstream = Upstream(err(500), ok())
-    failover, _, ctx, _ = setup(tmp_path, upstream, [target(provider("a", "sk-a")), target(provider("b", "sk-b"))])
+    failover, _, ctx, _ = setup(
+        tmp_path, upstream, [target(provider("a", "sk-a")), target(provider("b", "sk-b"))]
+    )
     served = await failover.next()
     assert served.target.provider.name == "b" and trail(ctx) == [("a", 500, "key-1"), ("b", 200, "key-1")]
 
 
 async def test_every_attempt_timing_out_is_504_and_a_mix_is_502(tmp_path: Path) -> None:
-    timeouts = Upstream(UpstreamFailure("first_byte_timeout", "silent"), UpstreamFailure("connect_timeout", "slow", before_send=True),
-                        UpstreamFailure("connect_timeout", "slow", before_send=True), UpstreamFailure("connect_timeout", "slow", before_send=True))
-    failover, _, ctx, _ = setup(tmp_path, timeouts, [target(provider("a", "sk-a")), target(provider("b", "sk-b"))])
+    timeouts = Upstream(
+        UpstreamFailure("first_byte_timeout", "silent"),
+        UpstreamFailure("connect_timeout", "slow", before_send=True),
+        UpstreamFailure("connect_timeout", "slow", before_send=True),
+        UpstreamFailure("connect_timeout", "slow", before_send=True),
+    )
+    failover, _, ctx, _ = setup(
+        tmp_path, timeouts, [target(provider("a", "sk-a")), target(provider("b", "sk-b"))]
+    )
     with pytest.raises(UpstreamTimeout):
         await failover.next()
-    assert [a.error.split(":")[0] for a in ctx.record.attempts] == ["first_byte_timeout"] + ["connect_timeout"] * 3
+    assert [a.error.split(":")[0] for a in ctx.record.attempts] == ["first_byte_timeout"] + [
+        "connect_timeout"
+    ] * 3
     mixed = Upstream(UpstreamFailure("first_byte_timeout", "silent"), err(500))
     failover, _, _, _ = setup(tmp_path, mixed, [target(provider("a", "sk-a")), target(provider("b", "sk-b"))])
     with pytest.raises(UpstreamError) as caught:

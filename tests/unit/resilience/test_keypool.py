@@ -13,8 +13,14 @@ from olga_cli.store.db import open_store
 from olga_cli.store.generations import write_batch
 
 POOL = ProviderConfig(
-    name="p", kind="openai", base_url="http://127.0.0.1:9/v1",
-    keys=(KeySource("key-1", value="sk-one"), KeySource("key-2", value="sk-two"), KeySource("env:K3", env="K3")),
+    name="p",
+    kind="openai",
+    base_url="http://127.0.0.1:9/v1",
+    keys=(
+        KeySource("key-1", value="sk-one"),
+        KeySource("key-2", value="sk-two"),
+        KeySource("env:K3", env="K3"),
+    ),
 )
 
 
@@ -43,8 +49,12 @@ def test_a_rejected_key_is_set_aside_until_its_value_changes() -> None:
     pools = KeyPools({})
     pools.rejected("p", pools.usable(POOL)[0], now=0, status=401, reason="bad key")
     assert set(labels(pools, 4, now=10_000)) == {"key-2"}
-    replaced = ProviderConfig(name="p", kind="openai", base_url="x",
-                              keys=(KeySource("key-1", value="sk-new"), KeySource("key-2", value="sk-two")))
+    replaced = ProviderConfig(
+        name="p",
+        kind="openai",
+        base_url="x",
+        keys=(KeySource("key-1", value="sk-new"), KeySource("key-2", value="sk-two")),
+    )
     assert [pools.pick(replaced, now=0).label for _ in range(2)] == ["key-1", "key-2"]  # type: ignore[union-attr]
 
 
@@ -69,11 +79,16 @@ async def test_marks_go_to_the_store_and_a_reset_clears_them(tmp_path: Path) -> 
     try:
         pools = KeyPools({})
         one, two = pools.usable(POOL)
-        extras = [pools.rejected("p", one, now=100.0, status=403, reason="forbidden"),
-                  pools.rate_limited("p", two, now=100.0, rest=50.0, reason="slow down")]
+        extras = [
+            pools.rejected("p", one, now=100.0, status=403, reason="forbidden"),
+            pools.rate_limited("p", two, now=100.0, rest=50.0, reason="slow down"),
+        ]
         await write_batch(db, [], [e for e in extras if e is not None])
         marks, _ = await provider_health.load(db)
-        assert {(m.key_label, m.state, m.status) for m in marks} == {("key-1", "invalid", 403), ("key-2", "rate_limited", 429)}
+        assert {(m.key_label, m.state, m.status) for m in marks} == {
+            ("key-1", "invalid", 403),
+            ("key-2", "rate_limited", 429),
+        }
         assert all("sk-" not in repr(m) for m in marks)
 
         restarted = KeyPools({})  # a server started later takes the marks from the store

@@ -61,8 +61,15 @@ def test_a_client_error_is_final_and_proves_the_provider_alive() -> None:
     "payload",
     [
         body("This model's maximum context length is 128000 tokens.", "context_length_exceeded"),
-        json.dumps({"type": "error", "error": {"type": "invalid_request_error",
-                                               "message": "prompt is too long: 210000 tokens > 200000 maximum"}}).encode(),
+        json.dumps(
+            {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "prompt is too long: 210000 tokens > 200000 maximum",
+                },
+            }
+        ).encode(),
     ],
 )
 def test_a_context_length_400_falls_over_to_a_larger_window_without_blame(payload: bytes) -> None:
@@ -77,7 +84,10 @@ def test_failures_before_sending_are_safe_after_sending_only_if_configured() -> 
     connect_timeout = classify_failure(UpstreamFailure("connect_timeout", "slow", before_send=True), PROVIDER)
     assert connect_timeout.retry and connect_timeout.timeout
     read_timeout = UpstreamFailure("first_byte_timeout", "silent")
-    assert not classify_failure(read_timeout, PROVIDER).retry and classify_failure(read_timeout, PROVIDER).timeout
+    assert (
+        not classify_failure(read_timeout, PROVIDER).retry
+        and classify_failure(read_timeout, PROVIDER).timeout
+    )
     assert classify_failure(read_timeout, GENEROUS).retry  # 504 in retry_on covers read timeouts
     dropped = UpstreamFailure("disconnected", "reset after sending")
     assert not classify_failure(dropped, PROVIDER).retry and classify_failure(dropped, GENEROUS).retry
@@ -106,8 +116,14 @@ def test_a_rate_limited_key_rests_as_asked_else_longer_each_strike() -> None:
 
 
 def test_policy_from_config_keeps_defaults_for_missing_or_bad_values(tmp_path: Path) -> None:
-    config = Config(home=tmp_path, raw={"resilience": {"deadline": 12, "breaker_threshold": 3, "max_wait": "x"}})
+    config = Config(
+        home=tmp_path, raw={"resilience": {"deadline": 12, "breaker_threshold": 3, "max_wait": "x"}}
+    )
     policy = policy_of(config)
-    assert policy.deadline == 12.0 and policy.breaker_threshold == 3 and isinstance(policy.breaker_threshold, int)
+    assert (
+        policy.deadline == 12.0
+        and policy.breaker_threshold == 3
+        and isinstance(policy.breaker_threshold, int)
+    )
     assert policy.max_wait == RetryPolicy().max_wait
     assert policy_of(Config(home=tmp_path)) == RetryPolicy()

@@ -21,7 +21,11 @@ def parse(data: bytes) -> list[tuple[str | None, dict]]:
 def test_chat_gets_an_error_chunk_the_openai_sdk_raises_on_and_no_done() -> None:
     relay = ChatPassthroughRelay(client_wants_usage=False)
     [(event, payload)] = parse(b"".join(broken_stream_tail("chat", relay, DROPPED)))
-    assert event is None and payload["error"]["code"] == "upstream_error" and payload["error"]["type"] == "server_error"
+    assert (
+        event is None
+        and payload["error"]["code"] == "upstream_error"
+        and payload["error"]["type"] == "server_error"
+    )
     assert "broke off" in payload["error"]["message"]
 
 
