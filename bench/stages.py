@@ -31,11 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 from olga_cli.cli.render import access_line
 from olga_cli.config import ConfigFile, load_config
-from olga_cli.gateway import pipeline
-from olga_cli.gateway.auth import authenticate
-from olga_cli.gateway.exchange import make_exchange
-from olga_cli.gateway.limits import demand_of as limits_demand
+from olga_cli.gateway import finish, pipeline
+from olga_cli.gateway.admission.auth import authenticate
+from olga_cli.gateway.admission.usage_limits import demand_of as limits_demand
+from olga_cli.gateway.call import Call, Context
 from olga_cli.gateway.state import open_gateway
+from olga_cli.gateway.upstream.exchange import make_exchange
 from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.records import Attempt, GenerationRecord, new_generation_id
 from olga_cli.store import keys as key_store
@@ -84,13 +85,11 @@ async def main() -> None:
     )
     answer = upstreams.chat_completion()
 
-    call = pipeline.Call(
-        api="chat", shape="openai", endpoint="/v1/chat/completions", headers=headers, raw_body=body
-    )
+    call = Call(api="chat", shape="openai", endpoint="/v1/chat/completions", headers=headers, raw_body=body)
     state = authenticate(gw.snapshot, headers, time.time())
 
-    def context() -> pipeline.Context:
-        ctx = pipeline.Context(call, state, pipeline._new_record(gw, call, state))
+    def context() -> Context:
+        ctx = Context(call, state, finish.new_record(gw, call, state))
         ctx.body = pipeline.parse_body(call)
         ctx.targets = pipeline.plan_route(gw, ctx)
         return ctx
@@ -114,17 +113,17 @@ async def main() -> None:
         gw.limits.admit(gw.snapshot, state, demand, now=time.time()).release()
 
     def fill() -> None:
-        pipeline._fill(gw, ctx, converted.facts, status=200)
+        finish.fill(gw, ctx, converted.facts, status=200)
 
     def settle() -> None:
         filled = context()
         pipeline.admit(gw, filled)
-        pipeline._fill(gw, filled, converted.facts, status=200)
+        finish.fill(gw, filled, converted.facts, status=200)
         gw.limits.settle(filled.limits, filled.record)
 
     stages: list[tuple[str, Callable[[], Any]]] = [
         ("authenticate (hash the key, look it up)", lambda: authenticate(gw.snapshot, headers, time.time())),
-        ("new record (id, dataclass)", lambda: pipeline._new_record(gw, call, state)),
+        ("new record (id, dataclass)", lambda: finish.new_record(gw, call, state)),
         ("parse and validate the body", lambda: pipeline.parse_body(call)),
         ("plan the route (catalog, config)", lambda: pipeline.plan_route(gw, ctx)),
         ("admit: allow-lists, credits, limits (+release)", admit_and_release),
@@ -135,7 +134,7 @@ async def main() -> None:
         ("upstream body to JSON", lambda: json.dumps(exchange.body, separators=(",", ":")).encode()),
         ("convert the answer (JSON parse, facts)", lambda: exchange.convert(answer)),
         ("meter: usage, cost, settle credits", fill),
-        ("store bodies (decode)", lambda: pipeline._store_bodies(gw, ctx, converted.body.decode())),
+        ("store bodies (decode)", lambda: finish.store_bodies(gw, ctx, converted.body.decode())),
         ("record row for SQLite", lambda: _row(ctx.record)),
         ("access log line", lambda: access_line(ctx.record)),
     ]

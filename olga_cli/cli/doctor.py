@@ -28,7 +28,7 @@ from olga_cli.cli.env import gateway_url
 from olga_cli.cli.serve import provider_status
 from olga_cli.config import Config, load_config
 from olga_cli.errors import GatewayError, UserError
-from olga_cli.gateway.routing import target_for
+from olga_cli.gateway.upstream.routing import target_for
 from olga_cli.store.migrations import MIGRATIONS
 
 Status = Literal["pass", "warn", "fail"]

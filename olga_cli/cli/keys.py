@@ -25,7 +25,7 @@ from olga_cli.cli.common import (
     store,
 )
 from olga_cli.errors import UserError
-from olga_cli.gateway.limits import stored_report
+from olga_cli.gateway.admission.limit_views import stored_report
 from olga_cli.money import pico_to_usd, to_decimal, usd_to_pico
 from olga_cli.store import keys as key_store
 from olga_cli.store import ledger

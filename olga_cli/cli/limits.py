@@ -14,8 +14,9 @@ from rich.table import Table
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
 from olga_cli.cli.keys import find_key
 from olga_cli.errors import UserError
-from olga_cli.gateway.limits import ScopeUsage, limit_view
-from olga_cli.gateway.windows import METRICS, WINDOWS
+from olga_cli.gateway.admission.limit_views import limit_view
+from olga_cli.gateway.admission.usage_counts import ScopeUsage
+from olga_cli.gateway.admission.windows import METRICS, WINDOWS
 from olga_cli.money import usd_to_pico
 from olga_cli.store import keys as key_store
 from olga_cli.store import limits as limit_store

@@ -13,8 +13,8 @@ from rich.table import Table
 from olga_cli.cli.common import JsonOption, console, env_of, parse_models, print_json, run, store
 from olga_cli.cli.keys import parse_multiplier
 from olga_cli.errors import UserError
-from olga_cli.gateway.limits import stored_report
-from olga_cli.gateway.windows import iso
+from olga_cli.gateway.admission.limit_views import stored_report
+from olga_cli.gateway.admission.windows import iso
 from olga_cli.store import keys as key_store
 from olga_cli.store import limits as limit_store
 from olga_cli.store.keys import TeamRow

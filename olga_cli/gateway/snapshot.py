@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
-from olga_cli.gateway.guardrail_set import GuardrailSet
+from olga_cli.gateway.relay.guardrail_set import GuardrailSet
 from olga_cli.store import keys as key_store
 from olga_cli.store import ledger
 from olga_cli.store import limits as limit_store

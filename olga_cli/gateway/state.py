@@ -15,13 +15,13 @@ import aiosqlite
 from olga_cli.catalog import Catalog, CatalogError, load_catalog
 from olga_cli.config import Config, load_config
 from olga_cli.errors import UserError
-from olga_cli.gateway.disconnect import CallerWatch
-from olga_cli.gateway.keypool import KeyPools
-from olga_cli.gateway.limits import Limits
+from olga_cli.gateway.admission.usage_limits import Limits
 from olga_cli.gateway.recorder import Recorder
-from olga_cli.gateway.retry import Resilience
 from olga_cli.gateway.snapshot import Snapshot
-from olga_cli.gateway.upstream import Upstreams
+from olga_cli.gateway.upstream.client import Upstreams
+from olga_cli.gateway.upstream.disconnect import CallerWatch
+from olga_cli.gateway.upstream.keypool import KeyPools
+from olga_cli.gateway.upstream.retry import Resilience
 from olga_cli.records import GenerationRecord
 
 log = logging.getLogger("olga.gateway")

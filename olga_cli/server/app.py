@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator, Sequence
 from aiohttp import web
 
 from olga_cli.config import Config
-from olga_cli.gateway.alerts import deliver_alerts
+from olga_cli.gateway.admission.alerts import deliver_alerts
 from olga_cli.gateway.state import Observer, open_gateway
+from olga_cli.server.app_keys import gateway_of, set_gateway
 from olga_cli.server.background import background_task
 from olga_cli.server.metrics import install_metrics
 from olga_cli.server.middlewares import errors
 from olga_cli.server.retention import retention_context
 from olga_cli.server.routes import setup_routes
-from olga_cli.server.state import gateway_of, set_gateway
 from olga_cli.store.db import open_store
 
 log = logging.getLogger("olga.server")

@@ -8,14 +8,14 @@ from aiohttp import web
 
 from olga_cli import __version__
 from olga_cli.errors import GatewayError, InvalidRequest, NotFound
-from olga_cli.gateway.allowlist import is_allowed
-from olga_cli.gateway.auth import authenticate_now
-from olga_cli.gateway.render import render
+from olga_cli.gateway.admission.allowlist import is_allowed
+from olga_cli.gateway.admission.auth import authenticate_now
+from olga_cli.gateway.admission.windows import iso
+from olga_cli.gateway.error_response import render
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.windows import iso
 from olga_cli.money import pico_to_usd
-from olga_cli.server.state import gateway_of
+from olga_cli.server.app_keys import gateway_of
 from olga_cli.store.generations import get_generation
 
 

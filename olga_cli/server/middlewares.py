@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from olga_cli.errors import GatewayError, InvalidRequest, NotFound
-from olga_cli.gateway.render import render
+from olga_cli.gateway.error_response import render
 
 log = logging.getLogger("olga.server")
 

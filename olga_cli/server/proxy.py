@@ -9,10 +9,11 @@ from aiohttp import web
 
 from olga_cli.errors import RequestTooLarge
 from olga_cli.gateway import pipeline
-from olga_cli.gateway.exchange import Api
-from olga_cli.gateway.render import ErrorShape
-from olga_cli.server.sink import AiohttpSink
-from olga_cli.server.state import gateway_of
+from olga_cli.gateway.call import Call
+from olga_cli.gateway.error_response import ErrorShape
+from olga_cli.gateway.upstream.exchange import Api
+from olga_cli.server.aiohttp_sink import AiohttpSink
+from olga_cli.server.app_keys import gateway_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -26,7 +27,7 @@ def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raw, too_large = b"", True
-        call = pipeline.Call(
+        call = Call(
             api=api,
             shape=shape,
             endpoint=request.path,

@@ -22,8 +22,8 @@ from typing import Any
 from aiohttp import web
 
 from olga_cli.config import Config
+from olga_cli.server.app_keys import gateway_of
 from olga_cli.server.background import CleanupContext, background_task
-from olga_cli.server.state import gateway_of
 from olga_cli.store import reports
 from olga_cli.store.db import open_store
 

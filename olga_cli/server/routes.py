@@ -32,7 +32,7 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_post(f"{prefix}/{PROVIDER}/messages", messages)
         app.router.add_post(f"{prefix}/{PROVIDER}/v1/messages", messages)
         app.router.add_post(f"{prefix}/{PROVIDER}/embeddings", embeddings)
-        # Passed to the provider without metering (gateway/unmetered.py).
+        # Passed to the provider without metering (gateway/unmetered_calls.py).
         for pinned in ("", f"/{PROVIDER}", f"/{PROVIDER}/v1"):
             app.router.add_post(f"{prefix}{pinned}/messages/count_tokens", unmetered.count_tokens)
         for pinned in ("", f"/{PROVIDER}"):

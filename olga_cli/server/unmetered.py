@@ -1,4 +1,4 @@
-"""Routes passed to a provider without metering (see ``gateway.unmetered``): Anthropic's token
+"""Routes passed to a provider without metering (see ``gateway.unmetered_calls``): Anthropic's token
 counting and the Responses API's stored responses."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from olga_cli.errors import GatewayError, RequestTooLarge
-from olga_cli.gateway import unmetered
-from olga_cli.gateway.render import ErrorShape, render
-from olga_cli.server.state import gateway_of
+from olga_cli.gateway import unmetered_calls
+from olga_cli.gateway.error_response import ErrorShape, render
+from olga_cli.server.app_keys import gateway_of
 
 
-def _respond(answer: unmetered.Answer) -> web.Response:
+def _respond(answer: unmetered_calls.Answer) -> web.Response:
     return web.Response(status=answer.status, headers=answer.headers, body=answer.body)
 
 
@@ -29,7 +29,7 @@ async def count_tokens(request: web.Request) -> web.Response:
             raise RequestTooLarge(
                 "The request body is larger than the configured limit; send less."
             ) from None
-        answer = await unmetered.count_tokens(
+        answer = await unmetered_calls.count_tokens(
             gateway, request.headers, raw, pinned=request.match_info.get("provider")
         )
     except GatewayError as error:
@@ -40,7 +40,7 @@ async def count_tokens(request: web.Request) -> web.Response:
 async def stored_response(request: web.Request) -> web.Response:
     gateway = gateway_of(request.app)
     try:
-        answer = await unmetered.stored_response(
+        answer = await unmetered_calls.stored_response(
             gateway,
             request.headers,
             method=request.method,

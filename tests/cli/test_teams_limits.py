@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
-from olga_cli.gateway.windows import iso, resets_at
+from olga_cli.gateway.admission.windows import iso, resets_at
 from tests.cli.helpers import olga, olga_async, olga_json
 from tests.fakes.gateway import point_openai_at, start_gateway
 from tests.fakes.openai_upstream import FakeOpenAI

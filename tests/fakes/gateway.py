@@ -11,7 +11,7 @@ from aiohttp import web
 from olga_cli.config import ConfigFile, load_config
 from olga_cli.gateway.state import Gateway
 from olga_cli.server.app import create_app
-from olga_cli.server.state import gateway_of
+from olga_cli.server.app_keys import gateway_of
 from olga_cli.store import keys as key_store
 from olga_cli.store import ledger
 from olga_cli.store.db import open_store

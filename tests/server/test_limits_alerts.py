@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from olga_cli.gateway.limits import WebhookPolicy
+from olga_cli.gateway.admission.usage_limits import WebhookPolicy
 from tests.cli.helpers import olga_async
 from tests.fakes.gateway import configure, mint_key, start_gateway
 from tests.server.limits_support import Clock, add_limit, chat, utc

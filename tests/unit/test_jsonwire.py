@@ -8,7 +8,8 @@ import pytest
 
 from olga_cli import jsonwire
 from olga_cli.errors import InvalidRequest
-from olga_cli.gateway.pipeline import Call, parse_body
+from olga_cli.gateway.call import Call
+from olga_cli.gateway.pipeline import parse_body
 
 
 def test_loads_reads_utf8_with_or_without_a_byte_order_mark() -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from olga_cli.config import load_config
-from olga_cli.gateway.retry import policy_of
+from olga_cli.gateway.upstream.retry import policy_of
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -7,8 +7,8 @@ import socket
 import aiohttp
 from aiohttp import web
 
-from olga_cli.gateway.alerts import post_alert
-from olga_cli.gateway.limits import WebhookPolicy
+from olga_cli.gateway.admission.alerts import post_alert
+from olga_cli.gateway.admission.usage_limits import WebhookPolicy
 
 FAST = WebhookPolicy(attempts=3, backoff=0.001, timeout=2)
 

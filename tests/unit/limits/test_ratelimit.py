@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from olga_cli.errors import RateLimitExceeded
-from olga_cli.gateway.ratelimit import RateLimiter, RateLimits, go_duration
+from olga_cli.gateway.admission.ratelimit import RateLimiter, RateLimits, go_duration
 
 T0 = 1_795_000_000.0
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from olga_cli.gateway import limits as limits_module
-from olga_cli.gateway.limits import Demand, Limits
-from olga_cli.gateway.windows import WINDOWS, day_of
+from olga_cli.gateway.admission import usage_limits as limits_module
+from olga_cli.gateway.admission.usage_limits import Demand, Limits
+from olga_cli.gateway.admission.windows import WINDOWS, day_of
 from olga_cli.store import limits as limit_store
 from olga_cli.store.db import migrate, open_store
 from olga_cli.store.generations import write_batch

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from olga_cli.errors import RateLimitExceeded, UsageLimitExceeded
-from olga_cli.gateway.limits import Demand, Limits
+from olga_cli.gateway.admission.usage_limits import Demand, Limits
 from tests.unit.limits.builders import key, limit, record, snapshot, team
 
 

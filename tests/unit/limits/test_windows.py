@@ -6,7 +6,7 @@ import calendar
 
 import pytest
 
-from olga_cli.gateway.windows import day_of, first_day, iso, period_start, resets_at
+from olga_cli.gateway.admission.windows import day_of, first_day, iso, period_start, resets_at
 
 
 def ts(text: str) -> float:

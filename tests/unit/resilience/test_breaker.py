@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from olga_cli.gateway.breaker import Breakers
+from olga_cli.gateway.upstream.breaker import Breakers
 
 COOL = 30.0
 

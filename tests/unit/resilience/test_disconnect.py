@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from olga_cli.gateway.disconnect import CallerWatch
 from olga_cli.gateway.sink import ClientGone
+from olga_cli.gateway.upstream.disconnect import CallerWatch
 
 TICK = 0.005
 

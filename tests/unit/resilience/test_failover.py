@@ -20,11 +20,11 @@ from olga_cli.errors import (
     UpstreamHTTPError,
     UpstreamTimeout,
 )
-from olga_cli.gateway.failover import Failover
-from olga_cli.gateway.keypool import KeyPools
-from olga_cli.gateway.retry import Resilience, Timing, backoff, policy_of
-from olga_cli.gateway.routing import Target
-from olga_cli.gateway.upstream import UpstreamFailure, UpstreamReply
+from olga_cli.gateway.upstream.client import UpstreamFailure, UpstreamReply
+from olga_cli.gateway.upstream.failover import Failover
+from olga_cli.gateway.upstream.keypool import KeyPools
+from olga_cli.gateway.upstream.retry import Resilience, Timing, backoff, policy_of
+from olga_cli.gateway.upstream.routing import Target
 from olga_cli.records import GenerationRecord
 
 Reply = tuple[int, dict[str, str], dict[str, Any]]

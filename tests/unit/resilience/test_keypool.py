@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from olga_cli.config import KeySource, ProviderConfig
-from olga_cli.gateway.keypool import KeyPools, NoActiveKeys
+from olga_cli.gateway.upstream.keypool import KeyPools, NoActiveKeys
 from olga_cli.store import provider_health
 from olga_cli.store.db import open_store
 from olga_cli.store.generations import write_batch

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from olga_cli.config import Config, ProviderConfig
-from olga_cli.gateway.retry import (
+from olga_cli.gateway.upstream.client import UpstreamFailure
+from olga_cli.gateway.upstream.retry import (
     RetryPolicy,
     backoff,
     classify_failure,
@@ -19,7 +20,6 @@ from olga_cli.gateway.retry import (
     policy_of,
     retry_after,
 )
-from olga_cli.gateway.upstream import UpstreamFailure
 
 PROVIDER = ProviderConfig(name="p", kind="openai", base_url="http://127.0.0.1:9/v1")
 GENEROUS = ProviderConfig(name="p", kind="openai", base_url="http://127.0.0.1:9/v1", retry_on=(500, 502, 504))

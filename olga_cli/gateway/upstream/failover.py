@@ -28,17 +28,17 @@ from olga_cli.errors import (
     UpstreamHTTPError,
     UpstreamTimeout,
 )
-from olga_cli.gateway import retry
-from olga_cli.gateway.exchange import Exchange, make_exchange
-from olga_cli.gateway.keypool import NoActiveKeys
-from olga_cli.gateway.retry import RetryPolicy, Verdict
-from olga_cli.gateway.routing import Target, check_available
-from olga_cli.gateway.upstream import ProviderKey, UpstreamFailure, UpstreamReply
+from olga_cli.gateway.upstream import retry
+from olga_cli.gateway.upstream.client import ProviderKey, UpstreamFailure, UpstreamReply
+from olga_cli.gateway.upstream.exchange import Exchange, make_exchange
+from olga_cli.gateway.upstream.keypool import NoActiveKeys
+from olga_cli.gateway.upstream.retry import RetryPolicy, Verdict
+from olga_cli.gateway.upstream.routing import Target, check_available
 from olga_cli.records import Attempt
 from olga_cli.store.generations import Extra
 
 if TYPE_CHECKING:
-    from olga_cli.gateway.pipeline import Context
+    from olga_cli.gateway.call import Context
     from olga_cli.gateway.state import Gateway
 
 

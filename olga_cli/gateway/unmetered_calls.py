@@ -23,12 +23,12 @@ from olga_cli.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from olga_cli.gateway.allowlist import check_allowed
-from olga_cli.gateway.auth import authenticate_now
-from olga_cli.gateway.routing import check_available, pinned_provider, target_for
+from olga_cli.gateway.admission.allowlist import check_allowed
+from olga_cli.gateway.admission.auth import authenticate_now
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream import UpstreamFailure, UpstreamReply
+from olga_cli.gateway.upstream.client import UpstreamFailure, UpstreamReply
+from olga_cli.gateway.upstream.routing import check_available, pinned_provider, target_for
 from olga_cli.guardrails import screen_request
 from olga_cli.providers import anthropic
 from olga_cli.providers.tokens import estimate_prompt_tokens

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from olga_cli import __version__
-from olga_cli.gateway.limits import Limits, WebhookPolicy
+from olga_cli.gateway.admission.usage_limits import Limits, WebhookPolicy
 
 log = logging.getLogger("olga.alerts")
 _RETRY_STATUSES = frozenset({408, 429})

@@ -20,7 +20,7 @@ import aiosqlite
 
 from olga_cli.config import ProviderConfig
 from olga_cli.errors import ProviderUnavailable
-from olga_cli.gateway.upstream import ProviderKey
+from olga_cli.gateway.upstream.client import ProviderKey
 from olga_cli.store import provider_health
 from olga_cli.store.generations import Extra
 from olga_cli.store.provider_health import HealthState, KeyHealthRow, fingerprint

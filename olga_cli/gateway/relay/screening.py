@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from olga_cli import jsonwire
 from olga_cli.errors import GuardrailBlocked
-from olga_cli.gateway.render import render
+from olga_cli.gateway.error_response import render
 from olga_cli.guardrails import (
     Api,
     Screen,
@@ -40,9 +40,9 @@ from olga_cli.records import GenerationRecord
 from olga_cli.store.guardrails import violation_insert
 
 if TYPE_CHECKING:
-    from olga_cli.gateway.exchange import Converted
-    from olga_cli.gateway.pipeline import Context
+    from olga_cli.gateway.call import Context
     from olga_cli.gateway.state import Gateway
+    from olga_cli.gateway.upstream.exchange import Converted
 
 StreamApi = Literal["chat", "messages", "responses"]
 

@@ -22,7 +22,7 @@ from olga_cli import jsonwire
 from olga_cli.catalog import DEFAULT_MAX_OUTPUT
 from olga_cli.config import ProviderConfig
 from olga_cli.errors import InvalidRequest, UpstreamError
-from olga_cli.gateway.routing import Target
+from olga_cli.gateway.upstream.routing import Target
 from olga_cli.providers import anthropic, openai, openai_responses
 from olga_cli.providers.messages_to_chat import MaxTokensField
 from olga_cli.providers.relay import Facts, StreamRelay, TranslatedRelay

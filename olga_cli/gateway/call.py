@@ -1,0 +1,54 @@
+"""What every stage of the pipeline shares: the incoming ``Call``, and the ``Context`` the pipeline
+fills in on the way through."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from olga_cli.errors import GatewayError
+from olga_cli.gateway.admission.metering import Reservation
+from olga_cli.gateway.admission.usage_limits import Ticket
+from olga_cli.gateway.error_response import ErrorShape
+from olga_cli.gateway.relay.screening import Guard
+from olga_cli.gateway.snapshot import KeyState
+from olga_cli.gateway.upstream.exchange import Api
+from olga_cli.gateway.upstream.routing import Target
+from olga_cli.records import GenerationRecord
+from olga_cli.store.generations import Extra
+
+
+@dataclass(slots=True)
+class Call:
+    """One incoming request, as the server adapter saw it."""
+
+    api: Api
+    shape: ErrorShape
+    endpoint: str
+    headers: Mapping[str, str]
+    raw_body: bytes
+    provider: str | None = None
+    received: float = field(default_factory=time.perf_counter)
+    error: GatewayError | None = None  # found by the adapter (body too large), answered after auth
+
+
+@dataclass(slots=True)
+class Context:
+    """What the pipeline learns about a call on the way through."""
+
+    call: Call
+    key: KeyState
+    record: GenerationRecord
+    body: dict[str, Any] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+    reservation: Reservation | None = None
+    limits: Ticket | None = None  # the hold on usage and rate limits, settled from the record
+    upstream_seconds: float = 0.0
+    extras: list[Extra] = field(default_factory=list)  # statements committed with the record (key health)
+    guard: Guard | None = None  # the guardrails that apply to this key and what they found (None: none apply)
+
+    @property
+    def streaming(self) -> bool:
+        return bool(self.body.get("stream"))

@@ -1,0 +1,138 @@
+"""The end of every request, whichever way it went: the record filled in (usage, cost, the settled
+charge), the bodies kept when the config asks, the record committed with what limits counted, and
+the response sent when olga answers with an error."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from olga_cli.errors import GatewayError, UpstreamHTTPError
+from olga_cli.gateway.admission import metering
+from olga_cli.gateway.call import Call, Context
+from olga_cli.gateway.error_response import render
+from olga_cli.gateway.sink import Sink
+from olga_cli.gateway.snapshot import KeyState
+from olga_cli.gateway.state import Gateway
+from olga_cli.gateway.upstream.routing import Target
+from olga_cli.providers.relay import Facts
+from olga_cli.providers.tokens import count_tokens, estimate_prompt_tokens
+from olga_cli.providers.usage import Usage
+from olga_cli.records import GenerationRecord, new_generation_id
+
+
+def team_multiplier(gw: Gateway, key: KeyState) -> Any:
+    team = gw.snapshot.teams.get(key.row.team_id) if key.row.team_id else None
+    return team.rate_multiplier if team is not None else None
+
+
+async def client_gone(gw: Gateway, ctx: Context, sink: Sink, *, charged: bool) -> None:
+    """The caller left before an answer: 499, charged for the prompt if the provider was working on it."""
+    if charged:
+        fill(gw, ctx, Facts(), status=499, error="client_disconnected")
+    else:
+        ctx.record.status, ctx.record.error = 499, "client_disconnected"
+    store_bodies(gw, ctx, None)
+    await commit(gw, ctx)
+    await sink.send(499, headers_for(ctx, "application/json"), b"")  # nobody reads it; the server needs one
+
+
+def fill(gw: Gateway, ctx: Context, facts: Facts, *, status: int, error: str | None = None) -> None:
+    """Usage (estimated where the provider gave none), cost, and the settled charge."""
+    record = ctx.record
+    usage = facts.usage
+    if usage is None:
+        usage = Usage(estimate_prompt_tokens(ctx.body), count_tokens(facts.text), estimated=True)
+    target = serving_target(ctx)
+    multiplier = metering.rate_multiplier(ctx.key, team_multiplier(gw, ctx.key))
+    cost = target.entry.cost_pico(usage, rate_multiplier=multiplier) if target else 0
+    record.status = status
+    record.error = error
+    record.finish_reason = facts.finish_reason
+    record.upstream_id = facts.upstream_id
+    if facts.model:
+        record.model = f"{record.provider}/{facts.model}" if record.provider else facts.model
+    record.tokens_prompt = usage.prompt_tokens
+    record.tokens_completion = usage.completion_tokens
+    record.tokens_cached = usage.cached_tokens
+    record.tokens_cache_write = usage.cache_write_tokens
+    record.usage_estimated = usage.estimated
+    record.cost_pico = cost
+    if ctx.reservation is not None:
+        metering.settle(ctx.reservation, cost)
+
+
+def serving_target(ctx: Context) -> Target | None:
+    if not ctx.record.attempts:
+        return None
+    last = ctx.record.attempts[-1]
+    return next(
+        (t for t in ctx.targets if t.provider.name == last.provider and t.upstream_model == last.model), None
+    )
+
+
+def store_bodies(gw: Gateway, ctx: Context, response_text: str | None) -> None:
+    if gw.config.store_bodies and not ctx.key.row.zdr:
+        ctx.record.request_body = ctx.call.raw_body.decode("utf-8", "replace")
+        ctx.record.response_body = response_text
+        if ctx.guard is not None:
+            ctx.guard.scrub(ctx.record, ctx.call.raw_body)  # nothing a guardrail blocked or redacted is kept
+
+
+async def commit(gw: Gateway, ctx: Context) -> None:
+    record = ctx.record
+    now = time.perf_counter()
+    record.latency_ms = ms(now - ctx.call.received)
+    record.overhead_ms = max(ms(now - ctx.call.received - ctx.upstream_seconds), 0.0)
+    settled = gw.limits.settle(ctx.limits, record)  # usage counted and alerts raised, stored with the record
+    await gw.recorder.write(record, [*ctx.extras, *settled.extras])
+    gw.limits.announce(settled.alerts)
+    gw.notify(record)
+
+
+async def finish_with_error(gw: Gateway, ctx: Context, sink: Sink, error: GatewayError) -> None:
+    ctx.record.status = error.status
+    ctx.record.error = error.code
+    if ctx.reservation is not None:
+        ctx.reservation.release()
+    store_bodies(gw, ctx, error.message)
+    await commit(gw, ctx)
+    status, headers, body = render(ctx.call.shape, error)
+    rate_headers = gw.limits.headers(ctx.key, ctx.limits, gw.clock())
+    await sink.send(status, {**rate_headers, **headers, "x-olga-generation-id": ctx.record.id}, body)
+
+
+async def finish_with_provider_error(gw: Gateway, ctx: Context, sink: Sink, error: UpstreamHTTPError) -> None:
+    """The provider's own error, passed through as it came; nothing is charged for it."""
+    ctx.record.status = error.status
+    ctx.record.error = "provider_error"
+    if ctx.reservation is not None:
+        ctx.reservation.release()
+    store_bodies(gw, ctx, error.body.decode("utf-8", "replace"))
+    await commit(gw, ctx)
+    await sink.send(error.status, {**error.headers, **headers_for(ctx, error.content_type)}, error.body)
+
+
+def headers_for(ctx: Context, content_type: str) -> dict[str, str]:
+    rate_headers = ctx.limits.headers if ctx.limits is not None else {}
+    return {"Content-Type": content_type, "x-olga-generation-id": ctx.record.id, **rate_headers}
+
+
+def new_record(gw: Gateway, call: Call, key: KeyState) -> GenerationRecord:
+    headers = call.headers
+    model = ""
+    return GenerationRecord(
+        id=new_generation_id(),
+        created_at=gw.clock(),
+        key_id=key.row.id,
+        key_name=key.row.name,
+        team_id=key.row.team_id,
+        endpoint=call.endpoint,
+        model_requested=model,
+        app=headers.get("X-Title") or headers.get("HTTP-Referer") or None,
+        request_id=headers.get("X-Request-ID") or None,
+    )
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0

@@ -1,0 +1,1 @@
+"""The answer back to the caller, whole or streamed, screened by the guardrails on the way."""
