@@ -40,18 +40,22 @@ class ModelEntry:
     max_output_tokens: int | None
     aliases: tuple[str, ...]
     endpoints: tuple[str, ...]
-    # (input, cached input, cache write, output) in whole picodollars per token, when every price is
+    # Where a provider prices reasoning (thinking) tokens apart from the rest of the output.
+    reasoning_per_mtok: Decimal | None = None
+    # (input, cached input, cache write, output, reasoning) in whole picodollars per token, when every price is
     # whole at that scale (six decimals or fewer per million) and the entry's multiplier is 1: then
     # a request's cost is integer arithmetic, exact, without Decimal on the request path.
-    whole_pico_rates: tuple[int, int, int, int] | None = field(
+    whole_pico_rates: tuple[int, int, int, int, int] | None = field(
         default=None, init=False, compare=False, repr=False
     )
 
     def __post_init__(self) -> None:
         cached = self.cached_input_per_mtok if self.cached_input_per_mtok is not None else self.input_per_mtok
         write = self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok
+        reasoning = self.reasoning_per_mtok if self.reasoning_per_mtok is not None else self.output_per_mtok
         rates = [
-            per_mtok_to_pico_per_token(p) for p in (self.input_per_mtok, cached, write, self.output_per_mtok)
+            per_mtok_to_pico_per_token(p)
+            for p in (self.input_per_mtok, cached, write, self.output_per_mtok, reasoning)
         ]
         if self.multiplier == 1 and all(r == r.to_integral_value() for r in rates):
             object.__setattr__(self, "whole_pico_rates", tuple(int(r) for r in rates))
@@ -68,7 +72,8 @@ class ModelEntry:
                 usage.uncached_prompt_tokens * rates[0]
                 + usage.cached_tokens * rates[1]
                 + usage.cache_write_tokens * rates[2]
-                + usage.completion_tokens * rates[3]
+                + usage.plain_completion_tokens * rates[3]
+                + usage.reasoning_tokens * rates[4]
             )
         cached_rate = (
             self.cached_input_per_mtok if self.cached_input_per_mtok is not None else self.input_per_mtok
@@ -76,11 +81,15 @@ class ModelEntry:
         write_rate = (
             self.cache_write_per_mtok if self.cache_write_per_mtok is not None else self.input_per_mtok
         )
+        reasoning_rate = (
+            self.reasoning_per_mtok if self.reasoning_per_mtok is not None else self.output_per_mtok
+        )
         per_mtok = (
             usage.uncached_prompt_tokens * self.input_per_mtok
             + usage.cached_tokens * cached_rate
             + usage.cache_write_tokens * write_rate
-            + usage.completion_tokens * self.output_per_mtok
+            + usage.plain_completion_tokens * self.output_per_mtok
+            + usage.reasoning_tokens * reasoning_rate
         )
         return round_pico(per_mtok_to_pico_per_token(per_mtok) * rate_multiplier * self.multiplier)
 
@@ -100,6 +109,7 @@ class ModelEntry:
             "output_per_mtok": dec(self.output_per_mtok),
             "cached_input_per_mtok": dec(self.cached_input_per_mtok),
             "cache_write_per_mtok": dec(self.cache_write_per_mtok),
+            "reasoning_per_mtok": dec(self.reasoning_per_mtok),
             "multiplier": dec(self.multiplier),
             "context_window": self.context_window,
             "max_output_tokens": self.max_output_tokens,
@@ -129,6 +139,14 @@ class Catalog:
 
     def wildcard_providers(self) -> list[str]:
         return list(self._wildcards)
+
+    def to_document(self) -> dict[str, Any]:
+        """The whole catalog (wildcards too) in the file format, e.g. to keep the prices of a version."""
+        models = {e.id: e.to_json() for e in self._by_id.values()}
+        models.update({f"{p}/*": {**e.to_json(), "upstream": None} for p, e in self._wildcards.items()})
+        for fields in models.values():
+            fields.pop("id")
+        return {"version": self.version, "models": models}
 
     def resolve(self, model: str) -> ModelEntry | None:
         """``openai/gpt-4o-mini``, ``gpt-4o-mini`` or an alias; ``ollama/llama3`` by wildcard."""
@@ -168,6 +186,7 @@ def _with_name(wildcard: ModelEntry, provider: str, name: str) -> ModelEntry:
         max_output_tokens=wildcard.max_output_tokens,
         aliases=(),
         endpoints=wildcard.endpoints,
+        reasoning_per_mtok=wildcard.reasoning_per_mtok,
     )
 
 
@@ -219,6 +238,7 @@ def _entry(model_id: str, raw: dict[str, Any], source: str) -> ModelEntry:
         max_output_tokens=integer("max_output_tokens"),
         aliases=tuple(aliases),
         endpoints=tuple(endpoints),
+        reasoning_per_mtok=price("reasoning_per_mtok", required=False),
     )
 
 
@@ -245,6 +265,14 @@ def merge(base: dict[str, dict[str, Any]], overlay: dict[str, Any], source: str)
                 raise CatalogError(f"{source}: new model {model_id!r} needs {', '.join(missing)}")
             merged[model_id] = dict(fields)
     return merged
+
+
+def catalog_from_text(text: str, source: str) -> Catalog:
+    """A whole catalog document (such as a kept version) read on its own, without the packaged one."""
+    document = _read(text, source)
+    models: dict[str, dict[str, Any]] = document["models"]
+    entries = {model_id: _entry(model_id, fields, source) for model_id, fields in models.items()}
+    return Catalog(entries, str(document.get("version", "")))
 
 
 def load_catalog(home: Path | None) -> Catalog:

@@ -21,10 +21,17 @@ import tomli_w
 from olga_cli.errors import UserError
 from olga_cli.files import write_private
 
-ProviderKind = Literal["openai", "anthropic", "openai-compatible", "mock"]
-AuthStyle = Literal["bearer", "x-api-key", "api-key", "none"]
-PROVIDER_KINDS: tuple[str, ...] = ("openai", "anthropic", "openai-compatible")
-AUTH_STYLES: tuple[str, ...] = ("bearer", "x-api-key", "api-key")
+ProviderKind = Literal["openai", "anthropic", "openai-compatible", "gemini", "azure", "mock"]
+AuthStyle = Literal["bearer", "x-api-key", "api-key", "x-goog-api-key", "none"]
+ApiFormat = Literal["openai", "anthropic", "gemini"]
+PROVIDER_KINDS: tuple[str, ...] = ("openai", "anthropic", "openai-compatible", "gemini", "azure")
+AUTH_STYLES: tuple[str, ...] = ("bearer", "x-api-key", "api-key", "x-goog-api-key")
+_DEFAULT_AUTH: dict[str, AuthStyle] = {
+    "anthropic": "x-api-key",
+    "mock": "none",
+    "gemini": "x-goog-api-key",
+    "azure": "api-key",
+}
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -69,10 +76,17 @@ class ProviderConfig:
     retry_on: tuple[int, ...] = ()  # statuses beyond the always-safe ones (e.g. 500, 502, 504)
     paused: bool = False
     builtin: bool = False
+    preset: str | None = None
+    local: bool = False  # a server on this machine: its models are listed live from its /models
+    api_version: str | None = None  # Azure's ?api-version=
+    deployments: Mapping[str, str] = field(default_factory=dict)  # Azure: model -> deployment name
 
     @property
-    def api_format(self) -> Literal["openai", "anthropic"]:
-        return "anthropic" if self.kind == "anthropic" else "openai"
+    def api_format(self) -> ApiFormat:
+        """The wire API the provider speaks (Azure speaks OpenAI's, at its own URLs)."""
+        if self.kind == "anthropic":
+            return "anthropic"
+        return "gemini" if self.kind == "gemini" else "openai"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +139,13 @@ def builtin_providers() -> dict[str, dict[str, Any]]:
             "api_key_env": "ANTHROPIC_API_KEY",
             "auth": "x-api-key",
         },
-        "ollama": {"kind": "openai-compatible", "base_url": "http://127.0.0.1:11434/v1", "needs_key": False},
+        "ollama": {
+            "kind": "openai-compatible",
+            "base_url": "http://127.0.0.1:11434/v1",
+            "needs_key": False,
+            "local": True,
+            "preset": "ollama",
+        },
     }
 
 
@@ -176,8 +196,7 @@ def _provider(name: str, raw: Mapping[str, Any], builtin: bool) -> ProviderConfi
             )
         elif isinstance(extra, dict) and extra.get("value"):
             keys.append(KeySource(label=str(extra.get("label") or f"key-{index}"), value=str(extra["value"])))
-    default_auth = "x-api-key" if kind == "anthropic" else ("none" if kind == "mock" else "bearer")
-    auth = raw.get("auth", default_auth)
+    auth = raw.get("auth", _DEFAULT_AUTH.get(kind, "bearer"))
     if auth not in (*AUTH_STYLES, "none"):
         raise UserError(f"{where}: auth must be one of {', '.join(AUTH_STYLES)}")
 
@@ -204,7 +223,21 @@ def _provider(name: str, raw: Mapping[str, Any], builtin: bool) -> ProviderConfi
         retry_on=tuple(int(s) for s in raw.get("retry_on", []) or []),
         paused=bool(raw.get("paused", False)),
         builtin=builtin,
+        preset=str(raw["preset"]) if raw.get("preset") else None,
+        local=bool(raw.get("local", False)),
+        api_version=str(raw["api_version"]) if raw.get("api_version") else None,
+        deployments=_deployments(raw.get("deployments"), where),
     )
+
+
+def _deployments(raw: Any, where: str) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, str) and v for v in raw.values()):
+        raise UserError(
+            f'{where}: deployments must map model names to deployment names, e.g. {{"gpt-4o" = "prod-4o"}}'
+        )
+    return {str(k): v for k, v in raw.items()}
 
 
 def load_config(

@@ -10,6 +10,7 @@ import time
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -24,6 +25,7 @@ from olga_cli.config import (
     load_config,
 )
 from olga_cli.errors import UserError
+from olga_cli.presets import PRESETS, parse_deployments, preset_fields
 from olga_cli.store import provider_health
 from olga_cli.store.provider_health import KeyHealthRow
 
@@ -60,6 +62,10 @@ def provider_json(provider: ProviderConfig, health: list[KeyHealthRow] | None = 
         "keys": keys,
         "status": status,
         "builtin": provider.builtin,
+        "preset": provider.preset,
+        "local": provider.local,
+        "api_version": provider.api_version,
+        "deployments": dict(provider.deployments),
         "connect_timeout": provider.connect_timeout,
         "first_byte_timeout": provider.first_byte_timeout,
         "idle_timeout": provider.idle_timeout,
@@ -145,19 +151,38 @@ def _check_timeout(value: float | None, flag: str) -> None:
         raise fail(f"{flag} must be a positive number of seconds")
 
 
+PresetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--preset", help="Fill kind, base URL, auth and key variable; see `olga providers presets`."
+    ),
+]
+DeploymentOpt = Annotated[
+    list[str] | None,
+    typer.Option("--deployment", help="Azure: MODEL=DEPLOYMENT, once per deployment."),
+]
+
+
 @app.command("add")
 def add(
     ctx: typer.Context,
     name: str,
+    preset: PresetOpt = None,
     kind: Annotated[
-        str | None, typer.Option("--kind", help="openai, anthropic or openai-compatible.")
+        str | None, typer.Option("--kind", help="openai, anthropic, openai-compatible, gemini or azure.")
     ] = None,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="The URL an SDK takes (…/v1 for OpenAI kinds).")
     ] = None,
     api_key_env: KeyEnvOpt = None,
     api_key: KeyOpt = None,
-    auth: Annotated[str | None, typer.Option("--auth", help="bearer, x-api-key or api-key.")] = None,
+    auth: Annotated[
+        str | None, typer.Option("--auth", help="bearer, x-api-key, api-key or x-goog-api-key.")
+    ] = None,
+    api_version: Annotated[
+        str | None, typer.Option("--api-version", help="Azure: the api-version to call.")
+    ] = None,
+    deployment: DeploymentOpt = None,
     connect_timeout: Annotated[float | None, typer.Option("--connect-timeout", help="Seconds.")] = None,
     first_byte_timeout: Annotated[float | None, typer.Option("--first-byte-timeout", help="Seconds.")] = None,
     idle_timeout: Annotated[
@@ -168,16 +193,29 @@ def add(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Connect a provider. Example: olga providers add vllm --kind openai-compatible --base-url http://127.0.0.1:8001/v1"""
+    """Connect a provider, by preset or by hand.
+
+    Examples: olga providers add groq --preset groq;
+    olga providers add vllm --kind openai-compatible --base-url http://127.0.0.1:8001/v1
+    """
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise fail("a provider name may hold letters, digits, '-', '_' and '.' only")
-    if kind is None and name not in builtin_providers():
-        raise fail(f"--kind is required: one of {', '.join(PROVIDER_KINDS)}")
+    if preset is None and kind is None and name in PRESETS:
+        preset = name  # `olga providers add groq` means the groq preset
+    fields = (
+        preset_fields(preset, base_url=base_url, given_key=bool(api_key or api_key_env))
+        if preset is not None
+        else {}
+    )
+    if preset is not None and kind is not None:
+        raise fail("give --preset or --kind, not both")
+    if kind is None and preset is None and name not in builtin_providers():
+        raise fail(f"--kind or --preset is required: a kind is one of {', '.join(PROVIDER_KINDS)}")
     if kind is not None and kind not in PROVIDER_KINDS:
         raise fail(f"--kind must be one of {', '.join(PROVIDER_KINDS)}, not {kind!r}")
     if auth is not None and auth not in AUTH_STYLES:
         raise fail(f"--auth must be one of {', '.join(AUTH_STYLES)}, not {auth!r}")
-    if base_url is None and name not in builtin_providers():
+    if base_url is None and not fields and name not in builtin_providers():
         raise fail("--base-url is required, e.g. http://127.0.0.1:8001/v1")
     if base_url is not None and not base_url.startswith(("http://", "https://")):
         raise fail("--base-url must start with http:// or https://")
@@ -194,29 +232,63 @@ def add(
     file = _config_file(ctx)
     table = file.table("providers", name)
     table.pop("removed", None)
-    fields: dict[str, object] = {
+    flags: dict[str, object] = {
         "kind": kind,
         "base_url": base_url,
         "api_key_env": api_key_env,
         "api_key": api_key,
         "auth": auth,
+        "api_version": api_version,
         "connect_timeout": connect_timeout,
         "first_byte_timeout": first_byte_timeout,
         "idle_timeout": idle_timeout,
         "max_retries": max_retries,
     }
+    fields.update({field: value for field, value in flags.items() if value is not None})  # flags win
     table.update({field: value for field, value in fields.items() if value is not None})
-    if kind == "openai-compatible" and not (api_key or api_key_env or table.get("api_keys")):
+    if deployment:
+        table["deployments"] = {**table.get("deployments", {}), **parse_deployments(deployment)}
+    if table.get("kind") == "openai-compatible" and not (api_key or api_key_env or table.get("api_keys")):
         table.setdefault("needs_key", False)
     if api_key or api_key_env:
         table["needs_key"] = True
     file.save()
     provider = load_config(env_of(ctx).home).providers[name]
+    how = f"preset {preset}, " if preset else ""
     _saved(
         ctx,
         name,
         json_out,
-        f"Provider '{escape(name)}' saved ({provider.kind}, {escape(provider.base_url)}).",
+        f"Provider '{escape(name)}' saved ({how}{provider.kind}, {escape(provider.base_url)})."
+        + _key_hint(provider),
+    )
+
+
+def _key_hint(provider: ProviderConfig) -> str:
+    if not provider.needs_key or any(source.resolve(os.environ) for source in provider.keys):
+        return ""
+    env = next((source.env for source in provider.keys if source.env), None)
+    return f" Export {env} before `olga serve`." if env else " Give it a key with `olga providers add-key`."
+
+
+@app.command("presets")
+def presets(json_out: JsonOption = False) -> None:
+    """Providers olga knows how to connect in one command. Example: olga providers presets"""
+    rows = [p.to_json() for p in PRESETS.values()]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(title="provider presets", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("preset", "api", "base url", "auth", "key variable"):
+        table.add_column(column, no_wrap=True)
+    for p in PRESETS.values():
+        url = p.base_url or f"(yours) {p.example_url}"
+        table.add_row(p.name, p.kind, escape(url), p.auth, p.api_key_env or "none: local")
+    out = console()
+    out.print(table)
+    out.print(
+        "Connect one with `olga providers add NAME --preset PRESET`; a local server's models are listed "
+        "live from its /models (`olga models list --provider NAME`)."
     )
 
 
@@ -274,6 +346,19 @@ def resume(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
 
         run(reset())
     _set_flag(ctx, name, "paused", False, json_out, f"Provider '{escape(name)}' resumed.")
+
+
+@app.command("reset")
+def reset(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
+    """Restore a built-in provider as olga ships it (mock, openai, anthropic, ollama).
+
+    Example: olga providers reset mock"""
+    if name not in builtin_providers():
+        raise fail(f"'{name}' is not a built-in provider; one of {', '.join(builtin_providers())}")
+    file = _config_file(ctx)
+    file.table("providers").pop(name, None)
+    file.save()
+    _saved(ctx, name, json_out, f"Provider '{escape(name)}' restored to its built-in settings.")
 
 
 @app.command("remove")

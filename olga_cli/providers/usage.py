@@ -19,6 +19,11 @@ class Usage:
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     estimated: bool = False
+    reasoning_tokens: int = 0  # the part of completion_tokens spent thinking
+
+    @property
+    def plain_completion_tokens(self) -> int:
+        return max(self.completion_tokens - self.reasoning_tokens, 0)
 
     @property
     def total_tokens(self) -> int:
@@ -48,7 +53,9 @@ def from_openai(usage: Any) -> Usage | None:
         details = {}
     cached = min(_int(details.get("cached_tokens")), prompt)
     written = min(_int(details.get("cache_write_tokens")), prompt - cached)
-    return Usage(prompt, completion, cached, written)
+    out = usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
+    reasoning = min(_int(out.get("reasoning_tokens")), completion) if isinstance(out, dict) else 0
+    return Usage(prompt, completion, cached, written, reasoning_tokens=reasoning)
 
 
 def from_anthropic(usage: Any) -> Usage | None:

@@ -65,6 +65,7 @@ class FakeOpenAI:
         self.usage: dict[str, Any] = {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}
         self.model_suffix = "-2024-07-18"
         self.scripts: deque[Script] = deque()
+        self.models = ["qwen2.5-7b-instruct", "llama-3.2-3b"]  # what GET /v1/models lists
         self.requests: list[Received] = []
         self.stream_cancelled = asyncio.Event()
         # Set when a caller (olga) gave up on a request while the fake was still waiting to answer it
@@ -100,6 +101,7 @@ class FakeOpenAI:
         app.router.add_post("/v1/responses", self._responses)
         app.router.add_get("/v1/responses/{id}", self._get_response)
         app.router.add_delete("/v1/responses/{id}", self._delete_response)
+        app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -113,6 +115,11 @@ class FakeOpenAI:
             await self._runner.cleanup()
 
     # -- handlers ------------------------------------------------------------------------------
+
+    async def _models(self, request: web.Request) -> web.Response:
+        """The model list, as OpenAI and the local servers (LM Studio, vLLM, llama.cpp) answer it."""
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "local"} for m in self.models]
+        return web.json_response({"object": "list", "data": data})
 
     async def _take(self, request: web.Request) -> tuple[Script, dict[str, Any]]:
         body = await request.json()

@@ -173,12 +173,10 @@ class Upstreams:
         if extra_headers:
             headers.update(extra_headers)
         if key is not None and key.value:
-            if provider.auth == "x-api-key":
-                headers["x-api-key"] = key.value
-            elif provider.auth == "api-key":
-                headers["api-key"] = key.value
-            elif provider.auth == "bearer":
+            if provider.auth == "bearer":
                 headers["Authorization"] = f"Bearer {key.value}"
+            elif provider.auth != "none":
+                headers[provider.auth] = key.value  # x-api-key, api-key (Azure), x-goog-api-key (Gemini)
         if provider.kind == "anthropic":
             headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
         url = provider.base_url + path

@@ -40,7 +40,8 @@ def _provider_of(config: Config, name: str, model: str) -> ProviderConfig:
     if provider is None:
         raise ProviderUnavailable(
             f"Model '{model}' is served by provider '{name}', which is not connected: "
-            f"add it with `olga providers add {name} --kind ... --base-url ...`."
+            f"add it with `olga providers add {name} --preset ...` (see `olga providers presets`) "
+            "or `--kind ... --base-url ...`."
         )
     return provider
 
@@ -48,7 +49,8 @@ def _provider_of(config: Config, name: str, model: str) -> ProviderConfig:
 def _unknown(model: str) -> UnknownModelPricing:
     return UnknownModelPricing(
         f"Unknown model pricing for '{model}': olga cannot meter a model that is not in its catalog. "
-        "See `olga models list`, or price it in <home>/model_catalog.json."
+        "Refresh the prices with `olga models update`, see `olga models list`, or price it in "
+        "<home>/model_catalog.json."
     )
 
 
