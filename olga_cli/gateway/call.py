@@ -17,7 +17,6 @@ from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.upstream.exchange import Api
 from olga_cli.gateway.upstream.routing import Target
 from olga_cli.records import GenerationRecord
-from olga_cli.store.generations import Extra
 
 
 @dataclass(slots=True)
@@ -45,8 +44,6 @@ class Context:
     targets: list[Target] = field(default_factory=list)
     reservation: Reservation | None = None
     limits: Ticket | None = None  # the hold on usage and rate limits, settled from the record
-    upstream_seconds: float = 0.0
-    extras: list[Extra] = field(default_factory=list)  # statements committed with the record (key health)
     guard: Guard | None = None  # the guardrails that apply to this key and what they found (None: none apply)
 
     @property

@@ -5,6 +5,7 @@ the response sent when olga answers with an error."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from olga_cli.errors import GatewayError, UpstreamHTTPError
@@ -19,6 +20,7 @@ from olga_cli.providers.relay import Facts
 from olga_cli.providers.tokens import count_tokens, estimate_prompt_tokens
 from olga_cli.providers.usage import Usage
 from olga_cli.records import GenerationRecord, new_generation_id
+from olga_cli.store.generations import Extra
 
 
 def team_multiplier(gw: Gateway, key: KeyState) -> Any:
@@ -26,14 +28,16 @@ def team_multiplier(gw: Gateway, key: KeyState) -> Any:
     return team.rate_multiplier if team is not None else None
 
 
-async def client_gone(gw: Gateway, ctx: Context, sink: Sink, *, charged: bool) -> None:
+async def client_gone(
+    gw: Gateway, ctx: Context, sink: Sink, health: Sequence[Extra], *, charged: bool
+) -> None:
     """The caller left before an answer: 499, charged for the prompt if the provider was working on it."""
     if charged:
         fill(gw, ctx, Facts(), status=499, error="client_disconnected")
     else:
         ctx.record.status, ctx.record.error = 499, "client_disconnected"
     store_bodies(gw, ctx, None)
-    await commit(gw, ctx)
+    await commit(gw, ctx, health)
     await sink.send(499, headers_for(ctx, "application/json"), b"")  # nobody reads it; the server needs one
 
 
@@ -79,37 +83,46 @@ def store_bodies(gw: Gateway, ctx: Context, response_text: str | None) -> None:
             ctx.guard.scrub(ctx.record, ctx.call.raw_body)  # nothing a guardrail blocked or redacted is kept
 
 
-async def commit(gw: Gateway, ctx: Context) -> None:
+async def commit(gw: Gateway, ctx: Context, health: Sequence[Extra] = ()) -> None:
+    """Write the record, with what goes into the same batch: the key ``health`` failover learnt, the
+    guardrails' violations, what limits counted; then announce alerts and tell the observers."""
     record = ctx.record
     now = time.perf_counter()
     record.latency_ms = ms(now - ctx.call.received)
-    record.overhead_ms = max(ms(now - ctx.call.received - ctx.upstream_seconds), 0.0)
+    # The time olga spent waiting on providers is not its overhead.
+    upstream_ms = sum(attempt.latency_ms for attempt in record.attempts)
+    record.overhead_ms = max(ms(now - ctx.call.received) - upstream_ms, 0.0)
     settled = gw.limits.settle(ctx.limits, record)  # usage counted and alerts raised, stored with the record
-    await gw.recorder.write(record, [*ctx.extras, *settled.extras])
+    violations = ctx.guard.statements if ctx.guard is not None else ()
+    await gw.recorder.write(record, [*health, *violations, *settled.extras])
     gw.limits.announce(settled.alerts)
     gw.notify(record)
 
 
-async def finish_with_error(gw: Gateway, ctx: Context, sink: Sink, error: GatewayError) -> None:
+async def finish_with_error(
+    gw: Gateway, ctx: Context, sink: Sink, error: GatewayError, health: Sequence[Extra] = ()
+) -> None:
     ctx.record.status = error.status
     ctx.record.error = error.code
     if ctx.reservation is not None:
         ctx.reservation.release()
     store_bodies(gw, ctx, error.message)
-    await commit(gw, ctx)
+    await commit(gw, ctx, health)
     status, headers, body = render(ctx.call.shape, error)
     rate_headers = gw.limits.headers(ctx.key, ctx.limits, gw.clock())
     await sink.send(status, {**rate_headers, **headers, "x-olga-generation-id": ctx.record.id}, body)
 
 
-async def finish_with_provider_error(gw: Gateway, ctx: Context, sink: Sink, error: UpstreamHTTPError) -> None:
+async def finish_with_provider_error(
+    gw: Gateway, ctx: Context, sink: Sink, error: UpstreamHTTPError, health: Sequence[Extra]
+) -> None:
     """The provider's own error, passed through as it came; nothing is charged for it."""
     ctx.record.status = error.status
     ctx.record.error = "provider_error"
     if ctx.reservation is not None:
         ctx.reservation.release()
     store_bodies(gw, ctx, error.body.decode("utf-8", "replace"))
-    await commit(gw, ctx)
+    await commit(gw, ctx, health)
     await sink.send(error.status, {**error.headers, **headers_for(ctx, error.content_type)}, error.body)
 
 

@@ -27,12 +27,13 @@ from olga_cli.gateway.finish import (
     new_record,
     team_multiplier,
 )
-from olga_cli.gateway.relay.screening import screen_input
-from olga_cli.gateway.relay.streaming import relay_stream
-from olga_cli.gateway.relay.whole import relay_whole
+from olga_cli.gateway.relay.screening import guard_for
+from olga_cli.gateway.relay.streaming import StreamAnswer
+from olga_cli.gateway.relay.whole import answer_whole, read_whole
 from olga_cli.gateway.sink import ClientGone, Sink
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream.failover import Failover, Served
+from olga_cli.gateway.upstream.exchange import make_exchange
+from olga_cli.gateway.upstream.failover import CALLER_LEFT, Failover, Served
 from olga_cli.gateway.upstream.routing import Target, pinned_provider, plan
 
 
@@ -56,9 +57,7 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
                 raise
             admit(gw, ctx)
         try:
-            screen_input(
-                gw, ctx
-            )  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
+            screen(gw, ctx)  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
             await forward(gw, ctx, sink)
         finally:
             if ctx.reservation is not None:
@@ -133,6 +132,14 @@ def admit(gw: Gateway, ctx: Context) -> None:
     )
 
 
+def screen(gw: Gateway, ctx: Context) -> None:
+    """The key's guardrails (``ctx.guard``, None when none apply), and the request body screened."""
+    row = ctx.key.row
+    ctx.guard = guard_for(gw.snapshot.guardrails, row.id, row.team_id, ctx.call.api, ctx.record)
+    if ctx.guard is not None:
+        ctx.guard.screen_input(ctx.body)
+
+
 # -- calling upstream ---------------------------------------------------------------------------
 
 
@@ -142,7 +149,14 @@ async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
     Nothing is retried once any byte of a reply has reached the caller. A caller who leaves while
     olga waits is recorded as 499 and the upstream request is cancelled at once.
     """
-    failover = Failover(gw, ctx)
+    call = ctx.call
+    failover = Failover(
+        ctx.targets,
+        ctx.record,
+        lambda target: make_exchange(call.api, target, ctx.body, dict(call.headers)),
+        gw.provider_access(),
+        received=call.received,
+    )
     served: Served | None = None
     try:
         while True:
@@ -150,16 +164,35 @@ async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
             try:
                 served = await gw.callers.unless_gone(sink, failover.next())
             except UpstreamHTTPError as error:
-                await finish_with_provider_error(gw, ctx, sink, error)
+                await finish_with_provider_error(gw, ctx, sink, error, failover.health)
                 return
-            relay = relay_stream if ctx.streaming and served.reply.is_event_stream else relay_whole
-            failure = await relay(gw, ctx, sink, served, failover)
-            if failure is None:
+            if await relay_reply(gw, ctx, sink, served, failover):
                 return
-            failover.broke(served, failure)
     except ClientGone:
-        failover.gone(served)
         if served is not None:
+            failover.relayed(served, CALLER_LEFT)
             served.reply.close()
         if not ctx.record.status:
-            await client_gone(gw, ctx, sink, charged=served is not None or failover.abandoned)
+            charged = served is not None or failover.abandoned
+            await client_gone(gw, ctx, sink, failover.health, charged=charged)
+    except GatewayError as error:
+        await finish_with_error(gw, ctx, sink, error, failover.health)
+
+
+async def relay_reply(gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover) -> bool:
+    """Relay one served reply, whole or streamed, telling failover how the provider's part ended;
+    False when it broke before the caller saw any of it, so another attempt may serve them."""
+    if ctx.streaming and served.reply.is_event_stream:
+        stream = StreamAnswer(gw, ctx, sink, served)
+        ended = await stream.pump()
+        failover.relayed(served, ended)
+        if ended.retry:
+            return False
+        await stream.end(ended, failover.health)
+        return True
+    ended, raw = await read_whole(gw, sink, served)
+    failover.relayed(served, ended)
+    if ended.retry:
+        return False
+    await answer_whole(gw, ctx, sink, served, raw, failover.health)
+    return True

@@ -20,8 +20,9 @@ from olga_cli.gateway.recorder import Recorder
 from olga_cli.gateway.snapshot import Snapshot
 from olga_cli.gateway.upstream.client import Upstreams
 from olga_cli.gateway.upstream.disconnect import CallerWatch
+from olga_cli.gateway.upstream.failover import ProviderAccess
 from olga_cli.gateway.upstream.keypool import KeyPools
-from olga_cli.gateway.upstream.retry import Resilience
+from olga_cli.gateway.upstream.retry import Resilience, policy_of
 from olga_cli.records import GenerationRecord
 
 log = logging.getLogger("olga.gateway")
@@ -52,6 +53,18 @@ class Gateway:
     _store_version: int = -1
     _store_looked: float = float("-inf")
     _store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def provider_access(self) -> ProviderAccess:
+        """What failover uses of this gateway, with the retry policy of the current config."""
+        resilience = self.resilience
+        return ProviderAccess(
+            self.upstreams,
+            self.keypools,
+            resilience.breakers,
+            resilience.timing,
+            self.clock,
+            policy_of(self.config),
+        )
 
     def notify(self, record: GenerationRecord) -> None:
         for observer in self.observers:

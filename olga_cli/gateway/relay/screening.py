@@ -1,6 +1,6 @@
 """Guardrails in the request pipeline: screening what goes to the model and what comes back.
 
-- ``screen_input`` (after admission, before the provider is called): the request body in the
+- ``Guard.screen_input`` (after admission, before the provider is called): the request body in the
   caller's API is screened in place, so a redaction rewrites what the provider gets; a block raises
   ``GuardrailBlocked`` (422 in the route's error shape).
 - ``screen_answer`` (a whole answer, after translation into the caller's API): redacts the body the
@@ -8,9 +8,9 @@
 - ``screen_stream`` wraps a stream relay so every event the caller gets passes the output guardrails
   (``StreamEventScreener``); a block ends the stream with an error event of the caller's API.
 
-When no guardrail applies to the key none of this costs more than a dict lookup per stage: the relay
-is not wrapped and ``Context.guard`` stays None. Violations go into the record's ``guardrails`` list
-and, as rows of ``guardrail_violations``, into the batch that commits the record. Stored bodies never
+When no guardrail applies to the key none of this costs more than a dict lookup per stage: there is
+no ``Guard`` and the relay is not wrapped. Violations go into the record's ``guardrails`` list and, as
+rows of ``guardrail_violations`` (``Guard.statements``), into the batch that commits the record. Stored bodies never
 keep what a guardrail blocked or redacted (``Guard.scrub``); the matched text is never recorded.
 """
 
@@ -19,11 +19,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from olga_cli import jsonwire
 from olga_cli.errors import GuardrailBlocked
-from olga_cli.gateway.error_response import render
+from olga_cli.gateway.error_response import ErrorShape, render
+from olga_cli.gateway.relay.guardrail_set import GuardrailSet
+from olga_cli.gateway.upstream.exchange import Converted
 from olga_cli.guardrails import (
     Api,
     Screen,
@@ -37,12 +39,8 @@ from olga_cli.providers.error_shapes import stream_error_event
 from olga_cli.providers.relay import Facts, StreamRelay
 from olga_cli.providers.sse import DONE, SSEEvent, SSEParser, encode_event
 from olga_cli.records import GenerationRecord
+from olga_cli.store.generations import Extra
 from olga_cli.store.guardrails import violation_insert
-
-if TYPE_CHECKING:
-    from olga_cli.gateway.call import Context
-    from olga_cli.gateway.state import Gateway
-    from olga_cli.gateway.upstream.exchange import Converted
 
 StreamApi = Literal["chat", "messages", "responses"]
 
@@ -55,25 +53,42 @@ HINTS = {
 class Guard:
     """One request's guardrails: the screens that apply to its key and what they found."""
 
-    __slots__ = ("api", "input", "output", "request_masked", "response_masked")
+    __slots__ = ("api", "input", "output", "record", "request_masked", "response_masked", "statements")
 
-    def __init__(self, api: Api, input: Screen | None, output: Screen | None) -> None:
+    def __init__(
+        self, api: Api, input: Screen | None, output: Screen | None, record: GenerationRecord
+    ) -> None:
         self.api = api
         self.input = input
         self.output = output
+        self.record = record  # the generation record the violations are listed in
+        self.statements: list[Extra] = []  # violation rows, committed with the record
         self.request_masked = False  # a block or redaction on input: the stored request is masked
         self.response_masked = False  # the same on a streamed output: the stored text is masked
 
-    def record(self, ctx: Context, violations: Iterable[Violation]) -> None:
+    def found(self, violations: Iterable[Violation]) -> None:
         """Into the record's ``guardrails`` list and into the batch that commits it."""
-        record = ctx.record
+        record = self.record
         for violation in violations:
             record.guardrails.append(violation_json(violation))
-            ctx.extras.append(
+            self.statements.append(
                 violation_insert(
                     violation, generation_id=record.id, key_id=record.key_id, at=record.created_at
                 )
             )
+
+    def screen_input(self, body: dict[str, Any]) -> None:
+        """Screen the request body in place (a redaction rewrites what the provider gets); a block
+        raises 422."""
+        if self.input is None:
+            return
+        outcome = screen_request(self.api, body, self.input)
+        if not outcome.violations:
+            return
+        self.found(outcome.violations)
+        self.request_masked = any(v.action != "log" for v in outcome.violations)
+        if outcome.blocked is not None:
+            raise GuardrailBlocked(block_message(outcome.blocked, outcome.violations))
 
     def scrub(self, record: GenerationRecord, raw_body: bytes) -> None:
         """Stored bodies keep nothing a guardrail blocked or redacted: each match is masked, as
@@ -126,35 +141,25 @@ def _masked_request(api: Api, raw_body: bytes, screen: Screen) -> str | None:
 # -- input -----------------------------------------------------------------------------------------
 
 
-def screen_input(gw: Gateway, ctx: Context) -> None:
-    """Pick the key's guardrails and screen the request body in place; a block raises 422."""
-    guardrails = gw.snapshot.guardrails
+def guard_for(
+    guardrails: GuardrailSet, key_id: str, team_id: str | None, api: Api, record: GenerationRecord
+) -> Guard | None:
+    """The guardrails that apply to a key (its own and its team's); None when none do."""
     if guardrails.empty:
-        return
-    row = ctx.key.row
-    input_screen = guardrails.screen(row.id, row.team_id, "input")
-    output_screen = guardrails.screen(row.id, row.team_id, "output")
+        return None
+    input_screen = guardrails.screen(key_id, team_id, "input")
+    output_screen = guardrails.screen(key_id, team_id, "output")
     if input_screen is None and output_screen is None:
-        return
-    guard = ctx.guard = Guard(ctx.call.api, input_screen, output_screen)
-    if input_screen is None:
-        return
-    outcome = screen_request(ctx.call.api, ctx.body, input_screen)
-    if not outcome.violations:
-        return
-    guard.record(ctx, outcome.violations)
-    guard.request_masked = any(v.action != "log" for v in outcome.violations)
-    if outcome.blocked is not None:
-        raise GuardrailBlocked(block_message(outcome.blocked, outcome.violations))
+        return None
+    return Guard(api, input_screen, output_screen, record)
 
 
 # -- whole answers ---------------------------------------------------------------------------------
 
 
-def screen_answer(ctx: Context, converted: Converted) -> GuardrailBlocked | None:
+def screen_answer(guard: Guard | None, shape: ErrorShape, converted: Converted) -> GuardrailBlocked | None:
     """Screen a whole answer in the caller's API: redact ``converted.body`` in place, or put the 422
-    error in it and return that error."""
-    guard = ctx.guard
+    error (in the route's error ``shape``) in it and return that error."""
     if guard is None or guard.output is None or guard.api == "embeddings":
         return None
     try:
@@ -166,10 +171,10 @@ def screen_answer(ctx: Context, converted: Converted) -> GuardrailBlocked | None
     outcome = screen_response(guard.api, body, guard.output)
     if not outcome.violations:
         return None
-    guard.record(ctx, outcome.violations)
+    guard.found(outcome.violations)
     if outcome.blocked is not None:
         error = GuardrailBlocked(block_message(outcome.blocked, outcome.violations))
-        _, headers, converted.body = render(ctx.call.shape, error)
+        _, headers, converted.body = render(shape, error)
         converted.content_type = headers["Content-Type"]
         return error
     if outcome.redacted:
@@ -180,15 +185,14 @@ def screen_answer(ctx: Context, converted: Converted) -> GuardrailBlocked | None
 # -- streams ---------------------------------------------------------------------------------------
 
 
-def screen_stream(ctx: Context, relay: StreamRelay) -> StreamRelay:
+def screen_stream(guard: Guard | None, relay: StreamRelay) -> StreamRelay:
     """``relay`` itself when no output guardrail applies; else a relay that screens its events."""
-    guard = ctx.guard
     if guard is None or guard.output is None or guard.api == "embeddings":
         return relay
     fail = getattr(relay, "fail", None)
     if callable(fail):
-        return FailingScreenedRelay(relay, guard, ctx, fail)
-    return ScreenedRelay(relay, guard, ctx)
+        return FailingScreenedRelay(relay, guard, fail)
+    return ScreenedRelay(relay, guard)
 
 
 def stream_blocked(relay: StreamRelay) -> bool:
@@ -212,12 +216,11 @@ class ScreenedRelay:
     events are screened on the side.
     """
 
-    def __init__(self, inner: StreamRelay, guard: Guard, ctx: Context) -> None:
+    def __init__(self, inner: StreamRelay, guard: Guard) -> None:
         api = guard.api
         assert guard.output is not None and api != "embeddings"
         self._inner = inner
         self._guard = guard
-        self._ctx = ctx
         self._api: StreamApi = api
         self._events = StreamEventScreener(api, guard.output)
         self._parser = SSEParser()
@@ -313,7 +316,7 @@ class ScreenedRelay:
             return
         self._recorded = True
         violations = self._events.violations
-        self._guard.record(self._ctx, violations)
+        self._guard.found(violations)
         if any(v.action != "log" for v in violations):
             self._guard.response_masked = True
 
@@ -321,10 +324,8 @@ class ScreenedRelay:
 class FailingScreenedRelay(ScreenedRelay):
     """For a relay that ends a broken stream its own API's way (``fail``), screened likewise."""
 
-    def __init__(
-        self, inner: StreamRelay, guard: Guard, ctx: Context, fail: Callable[..., list[bytes]]
-    ) -> None:
-        super().__init__(inner, guard, ctx)
+    def __init__(self, inner: StreamRelay, guard: Guard, fail: Callable[..., list[bytes]]) -> None:
+        super().__init__(inner, guard)
         self._fail = fail
 
     def fail(self, message: str, *, type: str = "api_error", code: str | None = None) -> list[bytes]:

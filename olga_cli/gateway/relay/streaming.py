@@ -1,8 +1,13 @@
-"""Relaying a stream event by event, in the caller's API, screened as it goes."""
+"""Relaying a stream event by event, in the caller's API, screened as it goes.
+
+``StreamAnswer.pump`` relays until the provider's stream ends and says how it ended (``Relayed``), for
+failover to judge; ``StreamAnswer.end`` then finishes the caller's stream and records it.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Literal
 
 from olga_cli.gateway.call import Context
@@ -11,10 +16,11 @@ from olga_cli.gateway.relay.screening import screen_stream, stream_blocked, stre
 from olga_cli.gateway.sink import ClientGone, Sink
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.upstream.client import UpstreamFailure
-from olga_cli.gateway.upstream.failover import Failover, Served
+from olga_cli.gateway.upstream.failover import CALLER_LEFT, DELIVERED, Relayed, Served
 from olga_cli.providers.error_shapes import stream_error_event
 from olga_cli.providers.relay import StreamRelay
 from olga_cli.providers.sse import SSEParser
+from olga_cli.store.generations import Extra
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -23,55 +29,78 @@ SSE_HEADERS = {
 }
 
 
-async def relay_stream(
-    gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover
-) -> UpstreamFailure | None:
-    """Relay a stream event by event, the caller's headers going out with the first event.
+class StreamAnswer:
+    """One served stream on its way to the caller, the caller's headers going out with the first event.
 
-    A stream that fails before its first event is returned like any failed attempt. After that a
-    failure ends the stream with an error event in the caller's API (and is never retried), and a
-    caller who leaves closes the upstream connection at once; either way the record keeps what was
-    used (estimated where the provider sent no usage).
+    A stream that fails before its first event ends like any failed attempt (``broke_early``: nothing
+    was sent, so another attempt may serve it). After that a failure ends the stream with an error
+    event in the caller's API (and is never retried), and a caller who leaves closes the upstream
+    connection at once; either way the record keeps what was used (estimated where the provider sent
+    no usage).
     """
-    exchange, reply, attempt = served.exchange, served.reply, served.attempt
-    assert exchange.relay is not None
-    relay = screen_stream(ctx, exchange.relay())  # output guardrails screen each event, when any apply
-    parser = SSEParser()
-    record = ctx.record
-    tail: list[bytes] = []
 
-    async def begin() -> None:
+    __slots__ = ("ctx", "gw", "parser", "relay", "served", "sink", "tail")
+
+    def __init__(self, gw: Gateway, ctx: Context, sink: Sink, served: Served) -> None:
+        assert served.exchange.relay is not None
+        self.gw, self.ctx, self.sink, self.served = gw, ctx, sink, served
+        # Output guardrails screen each event, when any apply.
+        self.relay = screen_stream(ctx.guard, served.exchange.relay())
+        self.parser = SSEParser()
+        self.tail: list[bytes] = []
+
+    async def _begin(self) -> None:
+        record = self.ctx.record
         if not record.streamed:
             record.streamed = True
-            await sink.start(200, {**SSE_HEADERS, **headers_for(ctx, SSE_HEADERS["Content-Type"])})
+            headers = headers_for(self.ctx, SSE_HEADERS["Content-Type"])
+            await self.sink.start(200, {**SSE_HEADERS, **headers})
 
-    async def pump() -> None:
+    async def _events(self) -> None:
+        reply, relay, parser, record = self.served.reply, self.relay, self.parser, self.ctx.record
         async for chunk in reply.chunks():
             out = [data for event in parser.feed(chunk) for data in relay.feed(event)]
             if out:
                 if record.ttft_ms is None:
-                    record.ttft_ms = ms(time.perf_counter() - ctx.call.received)
-                await begin()
-                await sink.write(b"".join(out))
+                    record.ttft_ms = ms(time.perf_counter() - self.ctx.call.received)
+                await self._begin()
+                await self.sink.write(b"".join(out))
                 if stream_blocked(relay):  # its error event is sent: the provider stops generating
                     reply.close()
                     break
-        tail.extend(data for event in parser.flush() for data in relay.feed(event))
+        self.tail.extend(data for event in parser.flush() for data in relay.feed(event))
 
-    failure: UpstreamFailure | None = None
-    try:
+    async def pump(self) -> Relayed:
+        """Relay events until the provider's stream ends; how it ended."""
+        served = self.served
         try:
-            await gw.callers.unless_gone(sink, pump())
-        except UpstreamFailure as exc:
-            failure = exc
-        failover.took(attempt, served.started)
-        if failure is not None and not record.streamed:
-            reply.close()
-            return failure
-        if failure is not None:
-            failover.broke_late(served, failure)
-            tail = broken_stream_tail(ctx.call.api, relay, failure)
-            timed_out = failure.is_timeout
+            await self.gw.callers.unless_gone(self.sink, self._events())
+        except UpstreamFailure as failure:
+            served.took()
+            if not self.ctx.record.streamed:
+                served.reply.close()
+                return Relayed("broke_early", failure)
+            return Relayed("broke_late", failure)
+        except ClientGone:
+            served.reply.close()  # drops the upstream connection: the provider stops generating
+            return CALLER_LEFT
+        served.took()
+        return DELIVERED
+
+    async def end(self, ended: Relayed, health: Sequence[Extra]) -> None:
+        """Finish the caller's stream as ``ended`` says, and commit the record (with the key ``health``
+        failover learnt)."""
+        gw, ctx, relay = self.gw, self.ctx, self.relay
+        if ended.ending == "caller_left":
+            self.served.took()
+            relay.finish()
+            fill(gw, ctx, relay.facts, status=499, error="client_disconnected")
+            store_bodies(gw, ctx, relay.facts.text)
+            await commit(gw, ctx, health)
+            return
+        if ended.failure is not None:
+            tail = broken_stream_tail(ctx.call.api, relay, ended.failure)
+            timed_out = ended.failure.is_timeout
             fill(
                 gw,
                 ctx,
@@ -80,30 +109,22 @@ async def relay_stream(
                 error="upstream_timeout" if timed_out else "upstream_error",
             )
         else:
-            failover.succeeded(served)
-            tail += relay.finish()
+            tail = self.tail + relay.finish()
             status, error = stream_status(relay)  # 422 when an output guardrail ended the stream
             facts = relay.facts
             if facts.error is not None and status == 200:
                 # The provider ended the stream with its own error event, which the caller got as it came.
                 status, error = 502, "provider_error"
-                attempt.error = f"stream error: {facts.error}"
+                self.served.attempt.error = f"stream error: {facts.error}"
             fill(gw, ctx, facts, status=status, error=error)
         store_bodies(gw, ctx, relay.facts.text)
-        await commit(gw, ctx)
-        await begin()
-        await sink.write(b"".join(tail))
-        await sink.end()
-    except ClientGone:
-        reply.close()  # drops the upstream connection: the provider stops generating
-        failover.gone(served)
-        if not record.status:
-            failover.took(attempt, served.started)
-            relay.finish()
-            fill(gw, ctx, relay.facts, status=499, error="client_disconnected")
-            store_bodies(gw, ctx, relay.facts.text)
-            await commit(gw, ctx)
-    return None
+        await commit(gw, ctx, health)
+        try:
+            await self._begin()
+            await self.sink.write(b"".join(tail))
+            await self.sink.end()
+        except ClientGone:
+            self.served.reply.close()
 
 
 def broken_stream_tail(api: str, relay: StreamRelay, failure: UpstreamFailure) -> list[bytes]:

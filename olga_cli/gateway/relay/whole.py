@@ -1,6 +1,9 @@
-"""Relaying a whole answer: read it, convert it to the caller's API, screen it, meter, record, send."""
+"""Relaying a whole answer: read it (``read_whole``); once the provider's part is judged, convert it
+to the caller's API, screen it, meter, record and send it (``answer_whole``)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from olga_cli.gateway.call import Context
 from olga_cli.gateway.finish import commit, fill, headers_for, store_bodies
@@ -8,30 +11,34 @@ from olga_cli.gateway.relay.screening import screen_answer
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.upstream.client import UpstreamFailure
-from olga_cli.gateway.upstream.failover import Failover, Served
+from olga_cli.gateway.upstream.failover import DELIVERED, Relayed, Served
+from olga_cli.store.generations import Extra
 
 
-async def relay_whole(
-    gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover
-) -> UpstreamFailure | None:
-    """Read, convert, meter, record, send. A failure while reading is returned, not answered: the
-    caller has seen nothing yet, so another attempt may serve it."""
-    exchange, reply, attempt = served.exchange, served.reply, served.attempt
+async def read_whole(gw: Gateway, sink: Sink, served: Served) -> tuple[Relayed, bytes]:
+    """The reply's body, read to its end. A failure while reading is returned (``broke_early``), not
+    answered: the caller has seen nothing yet, so another attempt may serve it."""
     try:
-        raw = await gw.callers.unless_gone(sink, reply.read())
+        raw = await gw.callers.unless_gone(sink, served.reply.read())
     except UpstreamFailure as failure:
-        failover.took(attempt, served.started)
-        return failure
-    failover.took(attempt, served.started)
-    failover.succeeded(served)
-    converted = exchange.convert(raw)
-    refused = screen_answer(ctx, converted)  # output guardrails: redact converted.body, or a 422 in its place
+        served.took()
+        return Relayed("broke_early", failure), b""
+    served.took()
+    return DELIVERED, raw
+
+
+async def answer_whole(
+    gw: Gateway, ctx: Context, sink: Sink, served: Served, raw: bytes, health: Sequence[Extra]
+) -> None:
+    """Convert, screen, meter, record (with the key ``health`` failover learnt), send."""
+    converted = served.exchange.convert(raw)
+    # Output guardrails: redact converted.body, or a 422 in its place.
+    refused = screen_answer(ctx.guard, ctx.call.shape, converted)
     status = 499 if sink.gone() else refused.status if refused else 200
     error = "client_disconnected" if status == 499 else refused.code if refused else None
     fill(gw, ctx, converted.facts, status=status, error=error)  # a refused answer is still charged
     store_bodies(gw, ctx, converted.body.decode("utf-8", "replace"))
-    await commit(gw, ctx)
+    await commit(gw, ctx, health)
     await sink.send(
         status, headers_for(ctx, converted.content_type), converted.body if status != 499 else b""
     )
-    return None

@@ -7,10 +7,16 @@ provider's own error passed through (``UpstreamHTTPError``: a client error, a 42
 400 nothing larger can take) or an olga error: 504 when every attempt timed out, 503 when no key or
 provider was usable, 502 otherwise.
 
-The pipeline calls ``next()`` again when a reply fails before anything of it reached the caller
-(``broke``); once the caller has seen a byte, nothing is retried. Every attempt, and every target
-skipped without one (paused, circuit open, no usable key, context window too small), is appended to
-the record's ``attempts``, with the key's label, never the key.
+The pipeline tells it how relaying a reply ended (``relayed``, with a ``Relayed``): delivered, broken
+before anything of it reached the caller (then ``next()`` may try again), broken after (never
+retried), or left by the caller. Every attempt, and every target skipped without one (paused, circuit
+open, no usable key, context window too small), is appended to the record's ``attempts``, with the
+key's label, never the key. What it learns about keys (a rest after a 429, a rejection) is kept in
+``health``, statements the pipeline commits with the record.
+
+A ``Failover`` lives for one request. It is built from the request's targets, its record, a way to
+build the exchange for a target, and ``ProviderAccess``: what every request shares (the HTTP client,
+key pools, breakers, timing, the wall clock and the retry policy).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal
 
 from olga_cli.errors import (
     GatewayError,
@@ -29,17 +36,26 @@ from olga_cli.errors import (
     UpstreamTimeout,
 )
 from olga_cli.gateway.upstream import retry
-from olga_cli.gateway.upstream.client import ProviderKey, UpstreamFailure, UpstreamReply
-from olga_cli.gateway.upstream.exchange import Exchange, make_exchange
-from olga_cli.gateway.upstream.keypool import NoActiveKeys
-from olga_cli.gateway.upstream.retry import RetryPolicy, Verdict
+from olga_cli.gateway.upstream.breaker import Breakers
+from olga_cli.gateway.upstream.client import ProviderKey, UpstreamFailure, UpstreamReply, Upstreams
+from olga_cli.gateway.upstream.exchange import Exchange
+from olga_cli.gateway.upstream.keypool import KeyPools, NoActiveKeys
+from olga_cli.gateway.upstream.retry import RetryPolicy, Timing, Verdict
 from olga_cli.gateway.upstream.routing import Target, check_available
-from olga_cli.records import Attempt
+from olga_cli.records import Attempt, GenerationRecord
 from olga_cli.store.generations import Extra
 
-if TYPE_CHECKING:
-    from olga_cli.gateway.call import Context
-    from olga_cli.gateway.state import Gateway
+
+@dataclass(frozen=True, slots=True)
+class ProviderAccess:
+    """What failover uses that every request shares."""
+
+    client: Upstreams
+    keypools: KeyPools
+    breakers: Breakers
+    timing: Timing  # sleep, monotonic clock and dice: injectable in tests
+    clock: Callable[[], float]  # wall clock (key rests are stored with it)
+    policy: RetryPolicy
 
 
 @dataclass(slots=True)
@@ -53,6 +69,32 @@ class Served:
     key: ProviderKey | None
     started: float  # perf_counter when the request was sent
 
+    def took(self) -> None:
+        """The attempt's latency: the time olga spent waiting on the provider, up to now."""
+        _took(self.attempt, self.started)
+
+
+@dataclass(frozen=True, slots=True)
+class Relayed:
+    """How relaying a served reply ended, as far as the provider's health and retrying go."""
+
+    ending: Literal["delivered", "broke_early", "broke_late", "caller_left"]
+    failure: UpstreamFailure | None = None  # what broke the reply (broke_early, broke_late)
+
+    @property
+    def retry(self) -> bool:
+        """Nothing of the reply reached the caller: another attempt may serve them."""
+        return self.ending == "broke_early"
+
+
+DELIVERED = Relayed("delivered")
+CALLER_LEFT = Relayed("caller_left")
+
+
+def describe(failure: UpstreamFailure) -> str:
+    """A failure as an attempt's ``error`` shows it."""
+    return f"{failure.kind}: {failure}"
+
 
 @dataclass(slots=True)
 class _Outcome:
@@ -64,14 +106,24 @@ class _Outcome:
 
 
 class Failover:
-    def __init__(self, gw: Gateway, ctx: Context) -> None:
-        self._gw = gw
-        self._ctx = ctx
-        self._policy: RetryPolicy = retry.policy_of(gw.config)
-        self._timing = gw.resilience.timing
-        self._deadline = (
-            self._timing.monotonic() + self._policy.deadline - (time.perf_counter() - ctx.call.received)
-        )
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        record: GenerationRecord,
+        exchange_for: Callable[[Target], Exchange],
+        access: ProviderAccess,
+        *,
+        received: float,
+    ) -> None:
+        """``exchange_for`` builds the request in a target's API (a ``GatewayError`` skips the target);
+        ``received`` is the perf_counter time the request arrived, from which its deadline runs."""
+        self._targets = targets
+        self._record = record
+        self._exchange_for = exchange_for
+        self._access = access
+        self._policy = access.policy
+        self._timing = access.timing
+        self._deadline = self._timing.monotonic() + self._policy.deadline - (time.perf_counter() - received)
         self._index = 0
         self._retries = 0  # retries spent on the current target
         self._tried = False  # the current target has had an attempt
@@ -85,11 +137,17 @@ class Failover:
         self._attempts = 0
         self._probe: str | None = None  # the provider whose half-open probe this request is
         self.abandoned = False  # the caller left while a request was out at the provider
+        self._health: list[Extra] = []
+
+    @property
+    def health(self) -> tuple[Extra, ...]:
+        """What the attempts so far taught about keys: statements to commit with the record."""
+        return tuple(self._health)
 
     # -- the loop ---------------------------------------------------------------------------------
 
     async def next(self) -> Served:
-        targets = self._ctx.targets
+        targets = self._targets
         while self._index < len(targets):
             target = targets[self._index]
             if not self._tried and not self._enter(target):
@@ -106,7 +164,7 @@ class Failover:
                 self._advance()  # failures (here or in other requests) opened its circuit meanwhile
                 continue
             try:
-                key = self._gw.keypools.pick(target.provider, now=self._gw.clock())
+                key = self._access.keypools.pick(target.provider, now=self._access.clock())
             except NoActiveKeys as error:
                 if not self._wait_for_key(target, error):
                     self._end_probe(target, "release")
@@ -128,10 +186,8 @@ class Failover:
             return False
         try:
             check_available(target)
-            self._exchange = make_exchange(
-                self._ctx.call.api, target, self._ctx.body, dict(self._ctx.call.headers)
-            )
-            breakers, cooldown = self._gw.resilience.breakers, self._policy.breaker_cooldown
+            self._exchange = self._exchange_for(target)
+            breakers, cooldown = self._access.breakers, self._policy.breaker_cooldown
             now = self._timing.monotonic()
             admission = breakers.admit(target.provider.name, now=now, cooldown=cooldown)
             if admission == "skip":
@@ -151,7 +207,7 @@ class Failover:
     async def _attempt(self, target: Target, key: ProviderKey | None) -> Served | None:
         exchange = self._exchange
         assert exchange is not None
-        record = self._ctx.record
+        record = self._record
         attempt = Attempt(
             target.provider.name, target.upstream_model, None, 0.0, key_label=key.label if key else None
         )
@@ -161,7 +217,7 @@ class Failover:
         self._attempts += 1
         self._last_target = target
         try:
-            reply = await self._gw.upstreams.send(
+            reply = await self._access.client.send(
                 target.provider,
                 key,
                 exchange.path,
@@ -174,17 +230,17 @@ class Failover:
                 return Served(target, exchange, reply, attempt, key, started)
             raw = await reply.read()
         except UpstreamFailure as failure:
-            self.took(attempt, started)
-            attempt.error = f"{failure.kind}: {failure}"
+            _took(attempt, started)
+            attempt.error = describe(failure)
             self._failed(target, key, retry.classify_failure(failure, target.provider), str(failure))
             return None
         except asyncio.CancelledError:
-            self.took(attempt, started)
+            _took(attempt, started)
             attempt.error = "client_disconnected: the caller went away; the request was cancelled upstream"
             self.abandoned = True
             self._end_probe(target, "release")
             raise
-        self.took(attempt, started)
+        _took(attempt, started)
         summary = _error_summary(raw)
         attempt.error = summary
         verdict = retry.classify_status(reply.status, raw, target.provider)
@@ -197,7 +253,7 @@ class Failover:
             verdict,
             f"{target.provider.name} answered {reply.status}: {summary}",
             http=http,
-            asked=retry.retry_after(reply.headers, now=self._gw.clock()),
+            asked=retry.retry_after(reply.headers, now=self._access.clock()),
         )
         if verdict.final:
             raise http
@@ -205,27 +261,26 @@ class Failover:
 
     # -- after an attempt -------------------------------------------------------------------------
 
-    def succeeded(self, served: Served) -> None:
-        """The reply was relayed to its end (or the caller left while it was fine)."""
-        self._end_probe(served.target, "success")
-        self._gw.keypools.worked(served.target.provider.name, served.key)
+    def relayed(self, served: Served, outcome: Relayed) -> None:
+        """How relaying ``served`` ended: the provider's verdict, and whether ``next()`` may try again.
 
-    def broke(self, served: Served, failure: UpstreamFailure) -> None:
-        """The reply failed before any of it reached the caller: ``next()`` may try again."""
-        served.attempt.error = f"{failure.kind}: {failure}"
-        self._failed(
-            served.target, served.key, retry.classify_failure(failure, served.target.provider), str(failure)
-        )
-
-    def broke_late(self, served: Served, failure: UpstreamFailure) -> None:
-        """The reply failed after the caller saw part of it: recorded; never retried."""
-        served.attempt.error = f"{failure.kind}: {failure}"
-        self._end_probe(served.target, "failure")
-
-    def gone(self, served: Served | None) -> None:
-        """The caller left: a probe in progress proved nothing either way."""
-        if served is not None:
-            self._end_probe(served.target, "release")
+        Delivered: the provider worked. Broken before the caller saw anything: a failed attempt like
+        any other. Broken after: recorded, never retried. The caller left: a probe in progress proved
+        nothing either way. Only the first word about a reply counts."""
+        target, failure = served.target, outcome.failure
+        if outcome.ending == "delivered":
+            self._end_probe(target, "success")
+            self._access.keypools.worked(target.provider.name, served.key)
+        elif outcome.ending == "broke_early":
+            assert failure is not None
+            served.attempt.error = describe(failure)
+            self._failed(target, served.key, retry.classify_failure(failure, target.provider), str(failure))
+        elif outcome.ending == "broke_late":
+            assert failure is not None
+            served.attempt.error = describe(failure)
+            self._end_probe(target, "failure")
+        else:
+            self._end_probe(target, "release")
 
     def _failed(
         self,
@@ -237,15 +292,15 @@ class Failover:
         http: UpstreamHTTPError | None = None,
         asked: float | None = None,
     ) -> None:
-        gw, provider = self._gw, target.provider
+        keypools, provider = self._access.keypools, target.provider
         self._end_probe(target, "release" if verdict.breaker == "neutral" else verdict.breaker)
-        now = gw.clock()
+        now = self._access.clock()
         if key is not None and verdict.key == "rest":
-            rest = retry.key_rest(self._policy, gw.keypools.strikes(provider.name, key) + 1, asked)
-            self._keep(gw.keypools.rate_limited(provider.name, key, now=now, rest=rest, reason=message))
+            rest = retry.key_rest(self._policy, keypools.strikes(provider.name, key) + 1, asked)
+            self._keep(keypools.rate_limited(provider.name, key, now=now, rest=rest, reason=message))
         elif key is not None and verdict.key == "reject":
             assert http is not None
-            self._keep(gw.keypools.rejected(provider.name, key, now=now, status=http.status, reason=message))
+            self._keep(keypools.rejected(provider.name, key, now=now, status=http.status, reason=message))
         self._last = _Outcome(target, verdict, message, http, key)
         self._only_timeouts = self._only_timeouts and verdict.timeout
         if verdict.final:
@@ -269,10 +324,10 @@ class Failover:
         """How long to wait before trying ``target`` again; None when the wait is too long to sit out."""
         policy = self._policy
         if verdict.key == "rest" and target.provider.needs_key:
-            now = self._gw.clock()
-            if self._gw.keypools.healthy(target.provider, now=now):
+            keypools, now = self._access.keypools, self._access.clock()
+            if keypools.healthy(target.provider, now=now):
                 return 0.0  # another key carries on while this one rests
-            back = self._gw.keypools.earliest_return(target.provider, now=now)
+            back = keypools.earliest_return(target.provider, now=now)
             return back if back is not None and back <= policy.max_wait else None
         if asked is not None:
             return asked if asked <= policy.max_wait else None  # a long rest: better try elsewhere
@@ -308,7 +363,7 @@ class Failover:
         if record:
             code = error.code if error is not None else "skipped"
             message = error.message if error is not None else reason
-            self._ctx.record.attempts.append(
+            self._record.attempts.append(
                 Attempt(target.provider.name, target.upstream_model, None, 0.0, error=f"{code}: {message}")
             )
         self._advance()
@@ -316,33 +371,27 @@ class Failover:
     def _fits(self, delay: float) -> bool:
         return self._timing.monotonic() + delay <= self._deadline
 
-    def took(self, attempt: Attempt, started: float) -> None:
-        """The attempt's latency, and the time olga spent waiting on providers (not its overhead)."""
-        elapsed = time.perf_counter() - started
-        attempt.latency_ms = elapsed * 1000.0
-        self._ctx.upstream_seconds += elapsed
-
     def _circuit_open(self, target: Target) -> bool:
-        state = self._gw.resilience.breakers.state(
+        state = self._access.breakers.state(
             target.provider.name, now=self._timing.monotonic(), cooldown=self._policy.breaker_cooldown
         )
         return state == "open"
 
     def _keep(self, extra: Extra | None) -> None:
         if extra is not None:
-            self._ctx.extras.append(extra)
+            self._health.append(extra)
 
     def _drop_probe(self) -> None:
         """Leaving a target whose half-open probe this request held, without a verdict."""
         if self._probe is not None:
-            self._gw.resilience.breakers.release(self._probe)
+            self._access.breakers.release(self._probe)
             self._probe = None
 
     def _end_probe(self, target: Target, signal: str) -> None:
         """Tell the breaker how the provider did: a success or failure counts whoever saw it;
         ``release`` (no verdict) only ends this request's own half-open probe."""
         name = target.provider.name
-        breakers = self._gw.resilience.breakers
+        breakers = self._access.breakers
         if signal == "success":
             breakers.success(name)
         elif signal == "failure":
@@ -377,6 +426,10 @@ class Failover:
             f"The provider failed on every attempt ({attempts}; last: {last.message}). Try again later, "
             "or list fallback models in 'models'."
         )
+
+
+def _took(attempt: Attempt, started: float) -> None:
+    attempt.latency_ms = (time.perf_counter() - started) * 1000.0
 
 
 def _error_summary(raw: bytes) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,7 +21,8 @@ from olga_cli.errors import (
     UpstreamTimeout,
 )
 from olga_cli.gateway.upstream.client import UpstreamFailure, UpstreamReply
-from olga_cli.gateway.upstream.failover import Failover
+from olga_cli.gateway.upstream.exchange import make_exchange
+from olga_cli.gateway.upstream.failover import DELIVERED, Failover, ProviderAccess
 from olga_cli.gateway.upstream.keypool import KeyPools
 from olga_cli.gateway.upstream.retry import Resilience, Timing, backoff, policy_of
 from olga_cli.gateway.upstream.routing import Target
@@ -87,10 +88,35 @@ def target(p: ProviderConfig, window: int | None = 128_000) -> Target:
     )  # type: ignore[arg-type]
 
 
-def make_gateway(tmp_path: Path, upstream: Upstream, **resilience: Any) -> tuple[Any, Clock]:
+@dataclasses.dataclass
+class Shared:
     """What a running gateway keeps between requests: key pools, circuits, clocks."""
+
+    config: Config
+    resilience: Resilience
+    keypools: KeyPools
+    clock: Callable[[], float]
+    upstreams: Upstream
+
+    def access(self) -> ProviderAccess:
+        return ProviderAccess(
+            self.upstreams,  # type: ignore[arg-type]
+            self.keypools,
+            self.resilience.breakers,
+            self.resilience.timing,
+            self.clock,
+            policy_of(self.config),
+        )
+
+
+@dataclasses.dataclass
+class Request:
+    record: GenerationRecord
+
+
+def make_gateway(tmp_path: Path, upstream: Upstream, **resilience: Any) -> tuple[Shared, Clock]:
     clock = Clock()
-    gw = SimpleNamespace(
+    gw = Shared(
         config=Config(home=tmp_path, raw={"resilience": resilience}),
         resilience=Resilience(
             timing=Timing(sleep=clock.sleep, monotonic=lambda: clock.now, random=lambda: 0.5)
@@ -102,7 +128,7 @@ def make_gateway(tmp_path: Path, upstream: Upstream, **resilience: Any) -> tuple
     return gw, clock
 
 
-def request(gw: Any, targets: list[Target]) -> tuple[Failover, Any]:
+def request(gw: Shared, targets: list[Target]) -> tuple[Failover, Request]:
     """One request's failover through ``targets``."""
     record = GenerationRecord(
         id="gen-1",
@@ -112,27 +138,26 @@ def request(gw: Any, targets: list[Target]) -> tuple[Failover, Any]:
         endpoint="/v1/chat/completions",
         model_requested="m",
     )
-    call = SimpleNamespace(api="chat", headers={}, received=time.perf_counter())
-    ctx = SimpleNamespace(
-        targets=targets,
-        record=record,
-        body={"model": "m", "messages": []},
-        call=call,
-        upstream_seconds=0.0,
-        extras=[],
+    body = {"model": "m", "messages": []}
+    failover = Failover(
+        targets,
+        record,
+        lambda target: make_exchange("chat", target, body, {}),
+        gw.access(),
+        received=time.perf_counter(),
     )
-    return Failover(gw, ctx), ctx
+    return failover, Request(record)
 
 
 def setup(
     tmp_path: Path, upstream: Upstream, targets: list[Target], **resilience: Any
-) -> tuple[Failover, Any, Any, Clock]:
+) -> tuple[Failover, Shared, Request, Clock]:
     gw, clock = make_gateway(tmp_path, upstream, **resilience)
     failover, ctx = request(gw, targets)
     return failover, gw, ctx, clock
 
 
-def trail(ctx: Any) -> list[tuple[str, int | None, str | None]]:
+def trail(ctx: Request) -> list[tuple[str, int | None, str | None]]:
     return [(a.provider, a.status, a.key_label) for a in ctx.record.attempts]
 
 
@@ -169,10 +194,10 @@ async def test_retry_after_is_honoured_and_a_long_one_means_try_elsewhere(tmp_pa
 async def test_a_rate_limited_key_rests_and_another_key_carries_on_at_once(tmp_path: Path) -> None:
     upstream = Upstream(err(429, retry_after="20"), ok(), ok())
     pool = provider("a", "sk-1", "sk-2")
-    failover, gw, ctx, clock = setup(tmp_path, upstream, [target(pool)])
+    failover, gw, _, clock = setup(tmp_path, upstream, [target(pool)])
     await failover.next()
     assert upstream.sent == [("a", "key-1"), ("a", "key-2")] and clock.slept == []
-    assert len(ctx.extras) == 1  # the rest, to be committed with the record
+    assert len(failover.health) == 1  # the rest, to be committed with the record
     await request(gw, [target(pool)])[0].next()  # the next request leaves the resting key alone
     assert upstream.sent[-1] == ("a", "key-2")
 
@@ -289,7 +314,7 @@ async def test_an_open_circuit_skips_the_provider_without_sending(tmp_path: Path
     probe, _ = request(gw, [target(provider("a", "sk-a"))])
     served = await probe.next()
     assert gw.resilience.breakers.admit("a", now=clock.now, cooldown=30) == "skip"  # one probe at a time
-    probe.succeeded(served)  # what the pipeline says once the reply is relayed
+    probe.relayed(served, DELIVERED)  # what the pipeline says once the reply is relayed
     assert gw.resilience.breakers.state("a", now=clock.now, cooldown=30) == "closed"
 
 
