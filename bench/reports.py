@@ -171,26 +171,22 @@ async def query_times(home: Path, repeat: int, now: float) -> dict[str, Any]:
     db = await open_store(home / "olga.db")
     try:
         cases: dict[str, Any] = {
-            "logs --limit 50": lambda: reports.latest(db, reports.LogFilter(), limit=50),
-            "logs --limit 50 --key": lambda: reports.latest(
-                db, reports.LogFilter(key_id="key_0007"), limit=50
+            "logs --limit 50": lambda: db.reports.latest(reports.LogFilter(), limit=50),
+            "logs --limit 50 --key": lambda: db.reports.latest(
+                reports.LogFilter(key_id="key_0007"), limit=50
             ),
-            "logs --limit 50 --status 5xx": lambda: reports.latest(
-                db, reports.LogFilter(status=(500, 599)), limit=50
+            "logs --limit 50 --status 5xx": lambda: db.reports.latest(
+                reports.LogFilter(status=(500, 599)), limit=50
             ),
-            "logs --limit 50 --model": lambda: reports.latest(
-                db, reports.LogFilter(models=("anthropic/claude-haiku-4-5", "claude-haiku-4-5")), limit=50
+            "logs --limit 50 --model": lambda: db.reports.latest(
+                reports.LogFilter(models=("anthropic/claude-haiku-4-5", "claude-haiku-4-5")), limit=50
             ),
             "logs --follow (one poll)": lambda: _poll(db),
-            "usage --since 30d --by model": lambda: reports.usage(
-                db, since=now - 30 * DAY, until=now, by="model"
+            "usage --since 30d --by model": lambda: db.reports.usage(
+                since=now - 30 * DAY, until=now, by="model"
             ),
-            "usage --since 30d --by key": lambda: reports.usage(
-                db, since=now - 30 * DAY, until=now, by="key"
-            ),
-            "usage --since 30d --by day": lambda: reports.usage(
-                db, since=now - 30 * DAY, until=now, by="day"
-            ),
+            "usage --since 30d --by key": lambda: db.reports.usage(since=now - 30 * DAY, until=now, by="key"),
+            "usage --since 30d --by day": lambda: db.reports.usage(since=now - 30 * DAY, until=now, by="day"),
         }
         results = {}
         for name, case in cases.items():
@@ -206,8 +202,8 @@ async def query_times(home: Path, repeat: int, now: float) -> dict[str, Any]:
 
 
 async def _poll(db: Any) -> None:
-    top = await reports.high_water(db)
-    await reports.after(db, reports.LogFilter(key_id="key_0003"), after_rowid=top - 100, up_to=top)
+    top = await db.reports.high_water()
+    await db.reports.after(reports.LogFilter(key_id="key_0003"), after_rowid=top - 100, up_to=top)
 
 
 def command_times(home: Path, repeat: int) -> dict[str, Any]:

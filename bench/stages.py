@@ -39,10 +39,9 @@ from olga_cli.gateway.state import open_gateway
 from olga_cli.gateway.upstream.exchange import make_exchange
 from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.records import Attempt, GenerationRecord, new_generation_id
-from olga_cli.store import keys as key_store
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import _row, write_batch
 from olga_cli.store.limits import admission_insert
+from olga_cli.store.sqlite.records import _row
 
 MODEL = "bench/bench-model"
 
@@ -71,7 +70,7 @@ async def main() -> None:
     }
     (home / "model_catalog.json").write_text(json.dumps({"models": {MODEL: price}}))
     db = await open_store(home / "olga.db")
-    row, key = await key_store.create_key(db, name="bench", credits_pico=10**18)
+    row, key = await db.keys.create_key(name="bench", credits_pico=10**18)
     gw = await open_gateway(load_config(home), db=db)
     body = json.dumps(
         {
@@ -183,7 +182,7 @@ async def main() -> None:
                 )
                 for r in batch
             ]
-            await write_batch(db, batch, extras)
+            await db.records.write_batch(batch, extras)
         print(
             f"  batch of {size:2}: {(time.process_time() - started) / records * 1e6:7.1f} µs per record "
             "(both threads)"

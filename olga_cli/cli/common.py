@@ -19,6 +19,7 @@ from rich.console import Console
 
 from olga_cli.config import Config, load_config, resolve_home
 from olga_cli.errors import OlgaError, UserError
+from olga_cli.store.base import Store
 from olga_cli.store.db import StoreError, open_store
 
 T = TypeVar("T")
@@ -95,7 +96,7 @@ def run(work: Coroutine[Any, Any, T]) -> T:
 
 
 @asynccontextmanager
-async def store(env: Env) -> AsyncIterator[aiosqlite.Connection]:
+async def store(env: Env) -> AsyncIterator[Store]:
     db = await open_store(env.home / "olga.db")
     try:
         yield db
@@ -103,7 +104,7 @@ async def store(env: Env) -> AsyncIterator[aiosqlite.Connection]:
         await db.close()
 
 
-async def with_store(env: Env, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+async def with_store(env: Env, work: Callable[[Store], Awaitable[T]]) -> T:
     async with store(env) as db:
         return await work(db)
 

@@ -13,7 +13,6 @@ from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, st
 from olga_cli.cli.keys import find_key, parse_credits
 from olga_cli.errors import UserError
 from olga_cli.money import pico_to_usd
-from olga_cli.store import ledger
 
 app = typer.Typer(help="Prepaid credits on keys: top up, balance, history.", no_args_is_help=True)
 
@@ -35,8 +34,8 @@ def topup(
     async def work() -> dict[str, Any]:
         async with store(env) as db:
             row = await find_key(db, key)
-            await ledger.add_credits(db, row.id, amount, note)
-            credits, spent = await ledger.key_totals(db, row.id)
+            await db.ledger.add_credits(row.id, amount, note)
+            credits, spent = await db.ledger.key_totals(row.id)
             return {
                 "key_id": row.id,
                 "key_name": row.name,
@@ -62,7 +61,7 @@ def balance(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
     async def work() -> dict[str, Any]:
         async with store(env) as db:
             row = await find_key(db, key)
-            credits, spent = await ledger.key_totals(db, row.id)
+            credits, spent = await db.ledger.key_totals(row.id)
             capped = row.credits_enabled
             return {
                 "key_id": row.id,
@@ -93,8 +92,8 @@ def history(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
     async def work() -> dict[str, Any]:
         async with store(env) as db:
             row = await find_key(db, key)
-            entries = await ledger.credit_history(db, row.id)
-            count, spent = await ledger.charge_summary(db, row.id)
+            entries = await db.ledger.credit_history(row.id)
+            count, spent = await db.ledger.charge_summary(row.id)
             return {
                 "key_id": row.id,
                 "key_name": row.name,

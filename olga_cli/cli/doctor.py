@@ -29,7 +29,12 @@ from olga_cli.cli.serve import provider_status
 from olga_cli.config import Config, load_config
 from olga_cli.errors import GatewayError, UserError
 from olga_cli.gateway.upstream.routing import target_for
-from olga_cli.store.migrations import MIGRATIONS
+from olga_cli.store.sqlite.inspect import (
+    KNOWN_MIGRATIONS,
+    applied_migrations,
+    integrity_check,
+    open_readonly,
+)
 
 Status = Literal["pass", "warn", "fail"]
 _MARK = {"pass": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✗[/red]"}
@@ -78,7 +83,7 @@ def check_store(path: Path) -> Iterable[Check]:
         yield Check("store", "pass", "no store yet; it is created on first use")
         return
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        db = open_readonly(path)
     except sqlite3.Error as exc:
         yield Check(
             "store", "fail", f"{path} cannot be opened ({exc})", "check the file's owner and permissions"
@@ -86,7 +91,7 @@ def check_store(path: Path) -> Iterable[Check]:
         return
     try:
         try:
-            result = [row[0] for row in db.execute("PRAGMA integrity_check")]
+            result = integrity_check(db)
         except sqlite3.DatabaseError as exc:
             yield Check(
                 "store integrity",
@@ -104,11 +109,8 @@ def check_store(path: Path) -> Iterable[Check]:
                 "; ".join(result[:3]),
                 f"stop olga, back up {path}, then try `sqlite3 {path} .recover`",
             )
-        try:
-            applied = {row[0] for row in db.execute("SELECT name FROM migrations")}
-        except sqlite3.DatabaseError:
-            applied = set()
-        known = [name for name, _ in MIGRATIONS]
+        applied = applied_migrations(db)
+        known = list(KNOWN_MIGRATIONS)
         newer = sorted(applied - set(known))
         pending = [name for name in known if name not in applied]
         if newer:

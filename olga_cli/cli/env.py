@@ -12,14 +12,13 @@ import time
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-import aiosqlite
 import typer
 
 from olga_cli.cli.common import JsonOption, env_of, fail, parse_duration, parse_models, print_json, run, store
 from olga_cli.config import Config, load_config
 from olga_cli.errors import UserError
 from olga_cli.money import usd_to_pico
-from olga_cli.store import keys as key_store
+from olga_cli.store.base import Store
 from olga_cli.store.keys import KeyRow
 
 SHELLS = ("sh", "fish")
@@ -54,7 +53,7 @@ def export_lines(variables: Mapping[str, str], *, shell: str = "sh") -> str:
 
 
 async def mint_for_env(
-    db: aiosqlite.Connection,
+    db: Store,
     *,
     name: str,
     credits: str | None = None,
@@ -63,11 +62,11 @@ async def mint_for_env(
     expires_in: float | None = None,
 ) -> tuple[KeyRow, str]:
     """Mint a key with the options `olga run` and `olga env` share; user mistakes raise UserError."""
-    if await key_store.get_key(db, name) is not None:
+    if await db.keys.get_key(name) is not None:
         raise UserError(f"a key named '{name}' exists already; pick another name")
     team_id = None
     if team is not None:
-        found = await key_store.get_team(db, team)
+        found = await db.keys.get_team(team)
         if found is None:
             raise UserError(f"no team '{team}'; create it with `olga teams create {team}`")
         team_id = found.id
@@ -77,8 +76,7 @@ async def mint_for_env(
             credits_pico = usd_to_pico(credits, what="--credits")
         except ValueError as exc:
             raise UserError(f"{exc} (give USD such as 1 or 0.50)") from None
-    return await key_store.create_key(
-        db,
+    return await db.keys.create_key(
         name=name,
         team_id=team_id,
         credits_pico=credits_pico,

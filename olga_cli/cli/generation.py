@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-import aiosqlite
 import typer
 
 from olga_cli.catalog import CatalogError, load_catalog
@@ -13,16 +12,15 @@ from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, st
 from olga_cli.cli.render import CostBreakdown, cost_breakdown, generation_panel
 from olga_cli.errors import UserError
 from olga_cli.records import GenerationRecord
-from olga_cli.store import keys as key_store
-from olga_cli.store.generations import get_generation
+from olga_cli.store.base import Store
 
 
-async def _rate_multiplier(db: aiosqlite.Connection, record: GenerationRecord) -> Decimal:
+async def _rate_multiplier(db: Store, record: GenerationRecord) -> Decimal:
     """The key's multiplier times its team's, as they are now (the record does not keep them)."""
-    key = await key_store.get_key_any(db, record.key_id)
+    key = await db.keys.get_key_any(record.key_id)
     multiplier = key.rate_multiplier if key is not None else Decimal(1)
     team_id = record.team_id or (key.team_id if key is not None else None)
-    team = await key_store.get_team(db, team_id) if team_id else None
+    team = await db.keys.get_team(team_id) if team_id else None
     return multiplier * team.rate_multiplier if team is not None else multiplier
 
 
@@ -55,7 +53,7 @@ def generation(
 
     async def work() -> tuple[GenerationRecord, Decimal]:
         async with store(env) as db:
-            record = await get_generation(db, generation_id)
+            record = await db.records.get_generation(generation_id)
             if record is None:
                 raise UserError(
                     f"no generation '{generation_id}'; ids are in the x-olga-generation-id header and `olga logs --wide`"

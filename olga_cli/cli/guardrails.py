@@ -11,7 +11,6 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-import aiosqlite
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -20,8 +19,7 @@ from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json, p
 from olga_cli.cli.keys import find_key
 from olga_cli.errors import UserError
 from olga_cli.guardrails import GuardrailSpec, validate_spec
-from olga_cli.store import guardrails as guardrail_store
-from olga_cli.store import keys as key_store
+from olga_cli.store.base import Store
 from olga_cli.store.guardrails import GuardrailRow, Scope, ViolationRow
 
 FOLLOW_INTERVAL = 0.25  # seconds between polls: a violation shows well within a second
@@ -68,7 +66,7 @@ def check_spec(spec: GuardrailSpec) -> None:
 
 
 async def _scope(
-    db: aiosqlite.Connection, key: str | None, team: str | None, everyone: bool
+    db: Store, key: str | None, team: str | None, everyone: bool
 ) -> tuple[Scope, str | None, str]:
     if sum((key is not None, team is not None, everyone)) != 1:
         raise UserError("give exactly one of --key KEY, --team TEAM or --global")
@@ -76,18 +74,18 @@ async def _scope(
         row = await find_key(db, key)
         return "key", row.id, row.name
     if team is not None:
-        found = await key_store.get_team(db, team)
+        found = await db.keys.get_team(team)
         if found is None:
             raise UserError(f"no team named or with id '{team}'; see `olga teams list`")
         return "team", found.id, found.name
     return "global", None, "every key"
 
 
-async def _scope_names(db: aiosqlite.Connection) -> dict[tuple[str, str | None], str]:
+async def _scope_names(db: Store) -> dict[tuple[str, str | None], str]:
     names: dict[tuple[str, str | None], str] = {("global", None): "every key"}
-    for key in await key_store.list_keys(db, include_deleted=True):
+    for key in await db.keys.list_keys(include_deleted=True):
         names[("key", key.id)] = key.name
-    for team in await key_store.list_teams(db):
+    for team in await db.keys.list_teams():
         names[("team", team.id)] = team.name
     return names
 
@@ -212,8 +210,7 @@ def add(
         check_spec(spec)
         async with store(env) as db:
             scope, scope_id, scope_name = await _scope(db, key, team, everyone)
-            row = await guardrail_store.create_guardrail(
-                db,
+            row = await db.guardrails.create_guardrail(
                 name=label,
                 scope=scope,
                 scope_id=scope_id,
@@ -244,7 +241,7 @@ def list_guardrails(ctx: typer.Context, json_out: JsonOption = False) -> None:
     async def work() -> list[dict[str, Any]]:
         async with store(env) as db:
             names = await _scope_names(db)
-            rows = await guardrail_store.list_guardrails(db)
+            rows = await db.guardrails.list_guardrails()
             return [
                 guardrail_json(row, names.get((row.scope, row.scope_id), row.scope_id or "")) for row in rows
             ]
@@ -272,7 +269,7 @@ def remove(
             row = await _find(db, ref)
             names = await _scope_names(db)
             data = guardrail_json(row, names.get((row.scope, row.scope_id), row.scope_id or ""))
-            await guardrail_store.remove_guardrail(db, row.id)
+            await db.guardrails.remove_guardrail(row.id)
             return {**data, "status": "removed"}
 
     data = run(work())
@@ -282,12 +279,12 @@ def remove(
         console().print(f"Removed guardrail {data['id']} '{escape(data['name'])}'.")
 
 
-async def _find(db: aiosqlite.Connection, ref: str) -> GuardrailRow:
+async def _find(db: Store, ref: str) -> GuardrailRow:
     if ref.strip().isdigit():
-        row = await guardrail_store.get_guardrail(db, int(ref))
+        row = await db.guardrails.get_guardrail(int(ref))
         if row is not None:
             return row
-    found = await guardrail_store.find_guardrails(db, ref)
+    found = await db.guardrails.find_guardrails(ref)
     if len(found) > 1:
         ids = ", ".join(str(row.id) for row in found)
         raise UserError(f"{len(found)} guardrails are named '{ref}' (ids {ids}); remove one by id")
@@ -321,8 +318,8 @@ def violations(
     async def work() -> list[dict[str, Any]] | None:
         async with store(env) as db:
             key_id = None if key is None else (await find_key(db, key)).id
-            mark = await guardrail_store.newest_violation_id(db)
-            rows = await guardrail_store.latest_violations(db, key_id=key_id, limit=limit)
+            mark = await db.guardrails.newest_violation_id()
+            rows = await db.guardrails.latest_violations(key_id=key_id, limit=limit)
             names = await _key_names(db)
             page = [violation_json(row, names.get(row.key_id)) for row in rows]
             if not follow:
@@ -346,12 +343,12 @@ def violations(
             out.print(violation_line(data), markup=False)
 
 
-async def _key_names(db: aiosqlite.Connection) -> dict[str, str]:
-    return {row.id: row.name for row in await key_store.list_keys(db, include_deleted=True)}
+async def _key_names(db: Store) -> dict[str, str]:
+    return {row.id: row.name for row in await db.keys.list_keys(include_deleted=True)}
 
 
 async def _follow(
-    db: aiosqlite.Connection, page: list[dict[str, Any]], *, mark: int, key_id: str | None, json_out: bool
+    db: Store, page: list[dict[str, Any]], *, mark: int, key_id: str | None, json_out: bool
 ) -> None:
     out = console()
 
@@ -365,7 +362,7 @@ async def _follow(
         show(data)
     names = await _key_names(db)
     while True:
-        rows = await guardrail_store.violations_after(db, mark, key_id=key_id)
+        rows = await db.guardrails.violations_after(mark, key_id=key_id)
         if rows:
             if any(row.key_id not in names for row in rows):
                 names = await _key_names(db)

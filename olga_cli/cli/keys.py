@@ -6,7 +6,6 @@ import time
 from decimal import Decimal
 from typing import Annotated, Any
 
-import aiosqlite
 import typer
 from rich.markup import escape
 from rich.panel import Panel
@@ -27,8 +26,7 @@ from olga_cli.cli.common import (
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import stored_report
 from olga_cli.money import pico_to_usd, to_decimal, usd_to_pico
-from olga_cli.store import keys as key_store
-from olga_cli.store import ledger
+from olga_cli.store.base import Store
 from olga_cli.store.keys import KeyRow
 
 app = typer.Typer(help="Mint and manage olga keys (sk-olga-...).", no_args_is_help=True)
@@ -45,17 +43,17 @@ ExpiresOpt = Annotated[str | None, typer.Option("--expires-in", help="Lifetime s
 ZdrOpt = Annotated[bool, typer.Option("--zdr", help="Zero data retention: never store bodies.")]
 
 
-async def find_key(db: aiosqlite.Connection, ref: str) -> KeyRow:
-    row = await key_store.get_key(db, ref)
+async def find_key(db: Store, ref: str) -> KeyRow:
+    row = await db.keys.get_key(ref)
     if row is None:
         raise UserError(f"no key named or with id '{ref}'; see `olga keys list`")
     return row
 
 
-async def find_team_id(db: aiosqlite.Connection, ref: str | None) -> str | None:
+async def find_team_id(db: Store, ref: str | None) -> str | None:
     if ref is None:
         return None
-    team = await key_store.get_team(db, ref)
+    team = await db.keys.get_team(ref)
     if team is None:
         raise UserError(f"no team '{ref}'; create it with `olga teams create {ref}`")
     return team.id
@@ -82,9 +80,9 @@ def parse_credits(text: str | None, *, flag: str = "--credits") -> int | None:
         raise UserError(f"{exc} (give USD such as 5 or 0.50)") from None
 
 
-async def key_json(db: aiosqlite.Connection, row: KeyRow) -> dict[str, Any]:
-    credits, spent = await ledger.key_totals(db, row.id)
-    team = await key_store.get_team(db, row.team_id) if row.team_id else None
+async def key_json(db: Store, row: KeyRow) -> dict[str, Any]:
+    credits, spent = await db.ledger.key_totals(row.id)
+    team = await db.keys.get_team(row.team_id) if row.team_id else None
     # Usage in each current window, every limit of the key and its team with usage and reset, alerts.
     scopes: list[tuple[Any, str, str]] = [("key", row.id, row.name)]
     if team is not None:
@@ -168,10 +166,9 @@ def create(
 
     async def work() -> tuple[dict[str, Any], str]:
         async with store(env) as db:
-            if await key_store.get_key(db, name) is not None:
+            if await db.keys.get_key(name) is not None:
                 raise UserError(f"a key named '{name}' exists already; pick another --name")
-            row, plaintext = await key_store.create_key(
-                db,
+            row, plaintext = await db.keys.create_key(
                 name=name,
                 user_id=user,
                 team_id=await find_team_id(db, team),
@@ -205,7 +202,7 @@ def list_keys(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
     async def work() -> list[dict[str, Any]]:
         async with store(env) as db:
-            return [await key_json(db, row) for row in await key_store.list_keys(db)]
+            return [await key_json(db, row) for row in await db.keys.list_keys()]
 
     rows = run(work())
     if json_out:
@@ -266,7 +263,7 @@ def update(
             row = await find_key(db, key)
             fields: dict[str, Any] = {}
             if name is not None and name != row.name:
-                if await key_store.get_key(db, name) is not None:
+                if await db.keys.get_key(name) is not None:
                     raise UserError(f"a key named '{name}' exists already")
                 fields["name"] = name
             if user is not None:
@@ -286,9 +283,9 @@ def update(
             if zdr is not None:
                 fields["zdr"] = zdr
             amount = parse_credits(credits)
-            await key_store.update_key(db, row.id, **fields)
+            await db.keys.update_key(row.id, **fields)
             if amount:
-                await ledger.add_credits(db, row.id, amount, "keys update --credits")
+                await db.ledger.add_credits(row.id, amount, "keys update --credits")
             return await key_json(db, await find_key(db, row.id))
 
     data = run(work())
@@ -305,9 +302,9 @@ def _set_state(ctx: typer.Context, key: str, action: str, json_out: bool) -> Non
         async with store(env) as db:
             row = await find_key(db, key)
             if action == "delete":
-                await key_store.delete_key(db, row.id)
+                await db.keys.delete_key(row.id)
             else:
-                await key_store.update_key(db, row.id, disabled=action == "disable")
+                await db.keys.update_key(row.id, disabled=action == "disable")
             data = await key_json(db, row)
             data["status"] = {"delete": "deleted", "disable": "disabled", "enable": "active"}[action]
             return data

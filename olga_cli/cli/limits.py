@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-import aiosqlite
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -18,8 +17,7 @@ from olga_cli.gateway.admission.limit_views import limit_view
 from olga_cli.gateway.admission.usage_counts import ScopeUsage
 from olga_cli.gateway.admission.windows import METRICS, WINDOWS
 from olga_cli.money import usd_to_pico
-from olga_cli.store import keys as key_store
-from olga_cli.store import limits as limit_store
+from olga_cli.store.base import Store
 from olga_cli.store.limits import LimitRow, Scope
 
 app = typer.Typer(
@@ -73,30 +71,30 @@ def parse_alerts(text: str | None) -> tuple[int, ...]:
     return values
 
 
-async def _scope(db: aiosqlite.Connection, key: str | None, team: str | None) -> tuple[Scope, str, str]:
+async def _scope(db: Store, key: str | None, team: str | None) -> tuple[Scope, str, str]:
     if (key is None) == (team is None):
         raise UserError("give exactly one of --key KEY or --team TEAM")
     if key is not None:
         row = await find_key(db, key)
         return "key", row.id, row.name
     assert team is not None
-    found = await key_store.get_team(db, team)
+    found = await db.keys.get_team(team)
     if found is None:
         raise UserError(f"no team named or with id '{team}'; see `olga teams list`")
     return "team", found.id, found.name
 
 
-async def _scope_name(db: aiosqlite.Connection, limit: LimitRow) -> str:
+async def _scope_name(db: Store, limit: LimitRow) -> str:
     if limit.scope == "key":
-        row = await key_store.get_key_any(db, limit.scope_id)
+        row = await db.keys.get_key_any(limit.scope_id)
         return row.name if row else limit.scope_id
-    team = await key_store.get_team(db, limit.scope_id)
+    team = await db.keys.get_team(limit.scope_id)
     return team.name if team else limit.scope_id
 
 
-async def limit_json(db: aiosqlite.Connection, limit: LimitRow) -> dict[str, Any]:
+async def limit_json(db: Store, limit: LimitRow) -> dict[str, Any]:
     """The limit with its current usage (settled, from the store) and when it resets."""
-    usage = ScopeUsage.from_days(await limit_store.scope_usage_by_day(db, limit.scope, limit.scope_id))
+    usage = ScopeUsage.from_days(await db.limits.scope_usage_by_day(limit.scope, limit.scope_id))
     return limit_view(limit, await _scope_name(db, limit), usage, time.time())
 
 
@@ -188,8 +186,7 @@ def add(
         percents = parse_alerts(alert)
         async with store(env) as db:
             scope, scope_id, _name = await _scope(db, key, team)
-            row = await limit_store.create_limit(
-                db,
+            row = await db.limits.create_limit(
                 scope=scope,
                 scope_id=scope_id,
                 metric=chosen_metric,
@@ -219,10 +216,10 @@ def list_limits(
     async def work() -> list[dict[str, Any]]:
         async with store(env) as db:
             if key is None and team is None:
-                rows = await limit_store.list_limits(db)
+                rows = await db.limits.list_limits()
             else:
                 scope, scope_id, _name = await _scope(db, key, team)
-                rows = await limit_store.list_limits(db, scope=scope, scope_id=scope_id)
+                rows = await db.limits.list_limits(scope=scope, scope_id=scope_id)
             return [await limit_json(db, row) for row in rows]
 
     rows = run(work())
@@ -249,11 +246,11 @@ def remove(
         except ValueError:
             raise UserError(f"a limit id is a number from `olga limits list`, not {limit_id!r}") from None
         async with store(env) as db:
-            row = await limit_store.get_limit(db, number)
+            row = await db.limits.get_limit(number)
             if row is None:
                 raise UserError(f"no limit {number}; see `olga limits list`")
             data = await limit_json(db, row)
-            await limit_store.remove_limit(db, number)
+            await db.limits.remove_limit(number)
             return {**data, "status": "removed"}
 
     data = run(work())

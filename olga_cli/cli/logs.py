@@ -12,7 +12,6 @@ from collections import deque
 from pathlib import Path
 from typing import Annotated
 
-import aiosqlite
 import typer
 from rich.console import Console
 from rich.live import Live
@@ -33,8 +32,8 @@ from olga_cli.cli.common import (
 from olga_cli.cli.render import access_line, alert_text, logs_table
 from olga_cli.errors import UserError
 from olga_cli.records import GenerationRecord
-from olga_cli.store import limits as limit_store
 from olga_cli.store import reports
+from olga_cli.store.base import Store
 
 FOLLOW_INTERVAL = 0.25  # seconds between polls: a new record shows well within a second
 FOLLOW_BATCH = 1000
@@ -69,7 +68,7 @@ def parse_status(text: str | None) -> tuple[int, int] | None:
 
 
 async def resolve_filters(
-    db: aiosqlite.Connection,
+    db: Store,
     *,
     key: str | None,
     models: tuple[str, ...],
@@ -79,7 +78,7 @@ async def resolve_filters(
 ) -> reports.LogFilter:
     key_id = None
     if key is not None:
-        key_id = await reports.find_key_id(db, key)
+        key_id = await db.keys.find_key_id(key)
         if key_id is None:
             raise UserError(f"no key named or with id '{key}'; see `olga keys list`")
     return reports.LogFilter(
@@ -123,9 +122,9 @@ def logs(
         async with store(env) as db:
             now = time.time()
             filters = await resolve_filters(db, key=key, models=models, status=status, since=since, now=now)
-            mark = await reports.high_water(db)
-            alert_mark = await limit_store.last_alert_id(db)
-            rows = await reports.latest(db, filters, limit=limit)
+            mark = await db.reports.high_water()
+            alert_mark = await db.alerts.last_alert_id()
+            rows = await db.reports.latest(filters, limit=limit)
             if not follow:
                 _print_page([r for _, r in rows], json_out=json_out, wide=wide)
                 if rows and not json_out:
@@ -177,12 +176,12 @@ def _print_page(records: list[GenerationRecord], *, json_out: bool, wide: bool) 
 
 
 async def _print_alerts(
-    db: aiosqlite.Connection, *, since: float | None = None, after_id: int = 0, printer: Console | None = None
+    db: Store, *, since: float | None = None, after_id: int = 0, printer: Console | None = None
 ) -> int:
     """Print alerts after ``after_id``; returns the last id printed (or ``after_id``)."""
-    alerts = await limit_store.alerts_after(db, after_id=after_id, since=since)
+    alerts = await db.alerts.alerts_after(after_id=after_id, since=since)
     if alerts:
-        names = await limit_store.scope_names(db)
+        names = await db.keys.scope_names()
         out = printer or console()
         for alert in alerts:
             out.print(alert_text(alert, names.get((alert.scope, alert.scope_id), alert.scope_id)))
@@ -191,7 +190,7 @@ async def _print_alerts(
 
 
 async def _follow(
-    db: aiosqlite.Connection,
+    db: Store,
     filters: reports.LogFilter,
     *,
     rows: list[GenerationRecord],
@@ -216,12 +215,12 @@ async def _follow(
         live.start()
     try:
         while True:
-            top = await reports.high_water(db)
+            top = await db.reports.high_water()
             if top < mark:  # the newest records were deleted: start again from what is there
                 mark = top
             fresh: list[GenerationRecord] = []
             while mark < top:
-                batch = await reports.after(db, filters, after_rowid=mark, up_to=top, limit=FOLLOW_BATCH)
+                batch = await db.reports.after(filters, after_rowid=mark, up_to=top, limit=FOLLOW_BATCH)
                 fresh += [r for _, r in batch]
                 mark = batch[-1][0] if len(batch) == FOLLOW_BATCH else top
             if fresh:
@@ -265,8 +264,8 @@ def prune(
         before = time.time() - parse_duration(older_than, flag="--older-than")
         async with store(env) as db:
             if dry_run:
-                return await reports.count_before(db, before), before
-            return await reports.prune(db, before=before, bodies_only=bodies_only), before
+                return await db.reports.count_before(before), before
+            return await db.reports.prune(before=before, bodies_only=bodies_only), before
 
     count, before = run(work())
     what = "records" if not bodies_only else "records' bodies"

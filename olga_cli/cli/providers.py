@@ -95,7 +95,7 @@ def _health(env: Env) -> list[KeyHealthRow]:
 
     async def read() -> list[KeyHealthRow]:
         async with store(env) as db:
-            marks, _ = await provider_health.load(db)
+            marks, _ = await db.health.load()
             return marks
 
     result: list[KeyHealthRow] = run(read())
@@ -342,7 +342,7 @@ def resume(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
 
         async def reset() -> None:
             async with store(env) as db:
-                await provider_health.reset(db, name, now=time.time())
+                await db.health.reset(name, now=time.time())
 
         run(reset())
     _set_flag(ctx, name, "paused", False, json_out, f"Provider '{escape(name)}' resumed.")

@@ -36,7 +36,6 @@ from olga_cli.cli.render import fmt_cost, fmt_int
 from olga_cli.config import load_config
 from olga_cli.errors import OlgaError
 from olga_cli.money import pico_to_usd
-from olga_cli.store import keys as key_store
 from olga_cli.store import reports
 from olga_cli.store.db import StoreError
 
@@ -95,8 +94,8 @@ async def _prepare(
 
 async def _finish(env: Env, key_id: str) -> list[reports.ModelSpend]:
     async with store(env) as db:
-        await key_store.delete_key(db, key_id)
-        return await reports.spend_by_model(db, key_id)
+        await db.keys.delete_key(key_id)
+        return await db.reports.spend_by_model(key_id)
 
 
 @contextmanager

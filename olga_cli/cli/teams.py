@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-import aiosqlite
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -15,8 +14,7 @@ from olga_cli.cli.keys import parse_multiplier
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import stored_report
 from olga_cli.gateway.admission.windows import iso
-from olga_cli.store import keys as key_store
-from olga_cli.store import limits as limit_store
+from olga_cli.store.base import Store
 from olga_cli.store.keys import TeamRow
 
 app = typer.Typer(
@@ -31,8 +29,8 @@ MultOpt = Annotated[
 ]
 
 
-async def find_team(db: aiosqlite.Connection, ref: str) -> TeamRow:
-    team = await key_store.get_team(db, ref)
+async def find_team(db: Store, ref: str) -> TeamRow:
+    team = await db.keys.get_team(ref)
     if team is None:
         raise UserError(f"no team named or with id '{ref}'; see `olga teams list`")
     return team
@@ -42,8 +40,8 @@ def _models(text: str | None) -> tuple[str, ...] | None:
     return None if text is None or text.strip() in ("", "*") else parse_models(text)
 
 
-async def team_json(db: aiosqlite.Connection, team: TeamRow, *, report: bool = True) -> dict[str, Any]:
-    keys = [row for row in await key_store.list_keys(db) if row.team_id == team.id]
+async def team_json(db: Store, team: TeamRow, *, report: bool = True) -> dict[str, Any]:
+    keys = [row for row in await db.keys.list_keys() if row.team_id == team.id]
     data: dict[str, Any] = {
         "id": team.id,
         "name": team.name,
@@ -75,12 +73,12 @@ def create(
         allowed = _models(models)
         multiplier = parse_multiplier(rate_multiplier)
         async with store(env) as db:
-            if await key_store.get_team(db, name) is not None:
+            if await db.keys.get_team(name) is not None:
                 raise UserError(f"a team named '{name}' exists already; pick another name")
             kwargs: dict[str, Any] = {"models": allowed}
             if multiplier is not None:
                 kwargs["rate_multiplier"] = multiplier
-            return await team_json(db, await key_store.create_team(db, name=name, **kwargs))
+            return await team_json(db, await db.keys.create_team(name=name, **kwargs))
 
     data = run(work())
     if json_out:
@@ -96,7 +94,7 @@ def list_teams(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
     async def work() -> list[dict[str, Any]]:
         async with store(env) as db:
-            return [await team_json(db, team) for team in await key_store.list_teams(db)]
+            return [await team_json(db, team) for team in await db.keys.list_teams()]
 
     rows = run(work())
     if json_out:
@@ -162,14 +160,14 @@ def update(
             row = await find_team(db, team)
             fields: dict[str, Any] = {}
             if name is not None and name != row.name:
-                if await key_store.get_team(db, name) is not None:
+                if await db.keys.get_team(name) is not None:
                     raise UserError(f"a team named '{name}' exists already")
                 fields["name"] = name
             if models is not None:
                 fields["models"] = _models(models)
             if multiplier is not None:
                 fields["rate_multiplier"] = multiplier
-            await key_store.update_team(db, row.id, **fields)
+            await db.keys.update_team(row.id, **fields)
             return await team_json(db, await find_team(db, row.id))
 
     data = run(work())
@@ -188,14 +186,7 @@ def delete(ctx: typer.Context, team: str, json_out: JsonOption = False) -> None:
         async with store(env) as db:
             row = await find_team(db, team)
             data = await team_json(db, row, report=False)
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                await key_store.delete_team(db, row.id)
-                await limit_store.remove_limits_of(db, "team", row.id)
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
+            await db.keys.delete_team(row.id)  # its limits go in the same transaction
             return {**data, "status": "deleted"}
 
     data = run(work())

@@ -79,7 +79,7 @@ def usage(
         now = time.time()
         start = None if since.strip().lower() == "all" else now - parse_duration(since, flag="--since")
         async with store(env) as db:
-            return await reports.usage(db, since=start, until=now, by=by)  # type: ignore[arg-type]
+            return await db.reports.usage(since=start, until=now, by=by)  # type: ignore[arg-type]
 
     report = run(work())
     if json_out:

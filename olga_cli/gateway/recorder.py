@@ -12,10 +12,9 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
 from olga_cli.records import GenerationRecord
-from olga_cli.store.generations import Extra, write_batch
+from olga_cli.store.base import Store
+from olga_cli.store.generations import Extra
 
 log = logging.getLogger("olga.recorder")
 MAX_BATCH = 512
@@ -29,7 +28,7 @@ class _Item:
 
 
 class Recorder:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -77,7 +76,7 @@ class Recorder:
         records = [item.record for item in batch]
         extras = [extra for item in batch for extra in item.extras]
         try:
-            await write_batch(self._db, records, extras)
+            await self._db.records.write_batch(records, extras)
         except Exception as exc:  # a broken store must not hang every request: fail them loudly
             log.exception("could not write %d records", len(batch))
             for item in batch:

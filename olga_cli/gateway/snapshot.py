@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from olga_cli.gateway.relay.guardrail_set import GuardrailSet
-from olga_cli.store import keys as key_store
-from olga_cli.store import ledger
-from olga_cli.store import limits as limit_store
+from olga_cli.store.base import Store
 from olga_cli.store.keys import KeyRow, TeamRow
 from olga_cli.store.limits import LimitRow
 
@@ -51,16 +47,16 @@ class Snapshot:
     # Guardrails in force (`olga guardrails add`), with each key's screens cached until the next refresh.
     guardrails: GuardrailSet = field(default_factory=GuardrailSet)
 
-    async def load(self, db: aiosqlite.Connection) -> None:
-        spent = await ledger.spend_totals(db)
+    async def load(self, db: Store) -> None:
+        spent = await db.ledger.spend_totals()
         await self.refresh(db)
         for key_id, state in self.by_id.items():
             state.spent = spent.get(key_id, 0)
 
-    async def refresh(self, db: aiosqlite.Connection) -> None:
-        rows = await key_store.list_keys(db, include_deleted=True)
-        credits = await ledger.credit_totals(db)
-        teams = await key_store.list_teams(db)
+    async def refresh(self, db: Store) -> None:
+        rows = await db.keys.list_keys(include_deleted=True)
+        credits = await db.ledger.credit_totals()
+        teams = await db.keys.list_teams()
         by_id: dict[str, KeyState] = {}
         for row in rows:
             state = self.by_id.get(row.id)
@@ -74,7 +70,7 @@ class Snapshot:
         self.by_hash = {state.row.hash: state for state in by_id.values()}
         self.teams = {team.id: team for team in teams}
         limits: dict[tuple[str, str], tuple[LimitRow, ...]] = {}
-        for limit in await limit_store.list_limits(db):
+        for limit in await db.limits.list_limits():
             limits[(limit.scope, limit.scope_id)] = (*limits.get((limit.scope, limit.scope_id), ()), limit)
         self.limits = limits
         self.guardrails = await GuardrailSet.load(db, detectors=self.guardrails.detectors)

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiosqlite
-
 from olga_cli.catalog import Catalog, CatalogError, load_catalog
 from olga_cli.config import Config, load_config
 from olga_cli.errors import UserError
@@ -24,6 +22,7 @@ from olga_cli.gateway.upstream.failover import ProviderAccess
 from olga_cli.gateway.upstream.keypool import KeyPools
 from olga_cli.gateway.upstream.retry import Resilience, policy_of
 from olga_cli.records import GenerationRecord
+from olga_cli.store.base import Store
 
 log = logging.getLogger("olga.gateway")
 
@@ -34,7 +33,7 @@ Observer = Callable[[GenerationRecord], None]
 class Gateway:
     config: Config
     catalog: Catalog
-    db: aiosqlite.Connection
+    db: Store
     snapshot: Snapshot
     recorder: Recorder
     upstreams: Upstreams
@@ -110,9 +109,7 @@ class Gateway:
             if unless_since is not None and self._store_looked > unless_since:
                 return False
             self._store_looked = time.perf_counter()
-            async with self.db.execute("PRAGMA data_version") as cursor:
-                row = await cursor.fetchone()
-            version = int(row[0]) if row else self._store_version
+            version = await self.db.data_version()
             if version == self._store_version:
                 return False
             self._store_version = version
@@ -130,9 +127,7 @@ class Gateway:
         return await self.refresh_store_if_changed(unless_since=since)
 
 
-async def open_gateway(
-    config: Config, *, db: aiosqlite.Connection, catalog: Catalog | None = None
-) -> Gateway:
+async def open_gateway(config: Config, *, db: Store, catalog: Catalog | None = None) -> Gateway:
     snapshot = Snapshot()
     await snapshot.load(db)
     gateway = Gateway(

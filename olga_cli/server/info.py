@@ -16,7 +16,6 @@ from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
 from olga_cli.money import pico_to_usd
 from olga_cli.server.app_keys import gateway_of
-from olga_cli.store.generations import get_generation
 
 
 def _error(error: GatewayError) -> web.Response:
@@ -90,7 +89,7 @@ async def generation(request: web.Request) -> web.Response:
             raise InvalidRequest(
                 "Pass the generation id as ?id=gen-... (from the x-olga-generation-id header).", param="id"
             )
-        record = await get_generation(gateway.db, ref, key_id=key.row.id)
+        record = await gateway.db.records.get_generation(ref, key_id=key.row.id)
         if record is None:
             raise NotFound(
                 f"No generation '{ref}' for this key. Ids come from the x-olga-generation-id header."

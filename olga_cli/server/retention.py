@@ -24,7 +24,6 @@ from aiohttp import web
 from olga_cli.config import Config
 from olga_cli.server.app_keys import gateway_of
 from olga_cli.server.background import CleanupContext, background_task
-from olga_cli.store import reports
 from olga_cli.store.db import open_store
 
 log = logging.getLogger("olga.retention")
@@ -71,9 +70,9 @@ async def apply_retention(config: Config, *, now: float | None = None) -> tuple[
     try:
         blanked = deleted = 0
         if policy.bodies_days is not None:
-            blanked = await reports.prune(db, before=moment - policy.bodies_days * DAY, bodies_only=True)
+            blanked = await db.reports.prune(before=moment - policy.bodies_days * DAY, bodies_only=True)
         if policy.days is not None:
-            deleted = await reports.prune(db, before=moment - policy.days * DAY)
+            deleted = await db.reports.prune(before=moment - policy.days * DAY)
     finally:
         await db.close()
     if deleted or blanked:

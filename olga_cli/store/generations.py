@@ -1,239 +1,48 @@
-"""Generation records and their charges, written together in batches (one transaction per batch)."""
+"""Generation records and their charges, written together in batches (one transaction per batch).
+
+Other parts of the gateway add rows of their own to a batch (an admission, an alert, a violation, a
+provider key's health): each is an ``Extra`` naming what it writes, never SQL, so that every backend
+commits it with the records in its own dialect.
+"""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
-import aiosqlite
+from olga_cli.records import GenerationRecord
 
-from olga_cli.records import Attempt, GenerationRecord
-
-_COLUMNS = (
-    "id",
-    "created_at",
-    "key_id",
-    "key_name",
-    "team_id",
-    "app",
-    "endpoint",
-    "model_requested",
-    "model",
-    "provider",
-    "upstream_id",
-    "streamed",
-    "status",
-    "error",
-    "finish_reason",
-    "tokens_prompt",
-    "tokens_completion",
-    "tokens_cached",
-    "tokens_cache_write",
-    "usage_estimated",
-    "cost_pico",
-    "latency_ms",
-    "ttft_ms",
-    "overhead_ms",
-    "request_id",
-    "attempts",
-    "guardrails",
-    "request_body",
-    "response_body",
-)
-_INSERT = f"INSERT INTO generations ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-_INSERT_CHARGE = "INSERT INTO ledger (key_id, generation_id, amount_pico, created_at) VALUES (?, ?, ?, ?)"
+ExtraKind = Literal["admission", "admissions_prune", "alert", "violation", "health_mark"]
 
 
 @dataclass(slots=True)
 class Extra:
-    """A statement another part of the gateway wants committed in the same batch (usage counters...)."""
+    """A row another part of the gateway wants committed in the same batch (usage counters...).
 
-    sql: str
+    ``params`` are in the order of the kind's statement; the builders (``limits.admission_insert``,
+    ``guardrails.violation_insert``...) are the only ones to make them.
+    """
+
+    kind: ExtraKind
     params: tuple[Any, ...]
 
 
-def _row(record: GenerationRecord) -> tuple[Any, ...]:
-    return (
-        record.id,
-        record.created_at,
-        record.key_id,
-        record.key_name,
-        record.team_id,
-        record.app,
-        record.endpoint,
-        record.model_requested,
-        record.model,
-        record.provider,
-        record.upstream_id,
-        int(record.streamed),
-        record.status,
-        record.error,
-        record.finish_reason,
-        record.tokens_prompt,
-        record.tokens_completion,
-        record.tokens_cached,
-        record.tokens_cache_write,
-        int(record.usage_estimated),
-        record.cost_pico,
-        record.latency_ms,
-        record.ttft_ms,
-        record.overhead_ms,
-        record.request_id,
-        json.dumps([a.to_json() for a in record.attempts]),
-        json.dumps(record.guardrails),
-        record.request_body,
-        record.response_body,
-    )
+class RecordStore(Protocol):
+    async def write_batch(self, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()) -> None:
+        """Records, their ledger charges and the extras in the order given, all or nothing."""
 
+    async def get_generation(self, ref: str, *, key_id: str | None = None) -> GenerationRecord | None:
+        """By olga id or by the provider's response id; only one key's records when ``key_id`` is set."""
 
-Statements = list[tuple[str, list[tuple[Any, ...]]]]
-
-
-async def write_batch(
-    db: aiosqlite.Connection, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()
-) -> None:
-    """Records, their ledger charges and any extra statements, all or nothing.
-
-    Every call into aiosqlite is a round trip to its thread (a future, a wake-up of the event loop),
-    dearer than the inserts it carries. So rows go in with one ``executemany`` per table, each run of
-    extras sharing a statement (one admission per record, say) with one more, in the order given;
-    and the whole transaction is one call on the connection's thread, which also keeps any other use
-    of the connection from landing inside it.
-    """
-    statements: Statements = []
-    if records:
-        statements.append((_INSERT, [_row(r) for r in records]))
-    charges = [(r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico]
-    if charges:
-        statements.append((_INSERT_CHARGE, charges))
-    statements += _runs(extras)
-    run_on_thread = getattr(db, "_execute", None)  # aiosqlite's own "call this on my thread"
-    if run_on_thread is None or not hasattr(db, "_conn"):
-        await _write_stepwise(db, statements)  # an aiosqlite without it: the same, one call a statement
-        return
-    await run_on_thread(_transaction, db._conn, statements)
-
-
-def _transaction(conn: sqlite3.Connection, statements: Statements) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for sql, params in statements:
-            if len(params) == 1:
-                conn.execute(sql, params[0])
-            else:
-                conn.executemany(sql, params)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-async def _write_stepwise(db: aiosqlite.Connection, statements: Statements) -> None:
-    await db.execute("BEGIN IMMEDIATE")
-    try:
-        for sql, params in statements:
-            if len(params) == 1:
-                await db.execute(sql, params[0])
-            else:
-                await db.executemany(sql, params)
-        await db.execute("COMMIT")
-    except BaseException:
-        await db.execute("ROLLBACK")
-        raise
-
-
-def _runs(extras: Sequence[Extra]) -> Statements:
-    """Consecutive extras with the same statement, grouped: the order of execution is unchanged."""
-    runs: Statements = []
-    for extra in extras:
-        if runs and runs[-1][0] == extra.sql:
-            runs[-1][1].append(extra.params)
-        else:
-            runs.append((extra.sql, [extra.params]))
-    return runs
-
-
-def record_from_row(row: aiosqlite.Row) -> GenerationRecord:
-    return GenerationRecord(
-        id=row["id"],
-        created_at=row["created_at"],
-        key_id=row["key_id"],
-        key_name=row["key_name"],
-        team_id=row["team_id"],
-        app=row["app"],
-        endpoint=row["endpoint"],
-        model_requested=row["model_requested"],
-        model=row["model"],
-        provider=row["provider"],
-        upstream_id=row["upstream_id"],
-        streamed=bool(row["streamed"]),
-        status=row["status"],
-        error=row["error"],
-        finish_reason=row["finish_reason"],
-        tokens_prompt=row["tokens_prompt"],
-        tokens_completion=row["tokens_completion"],
-        tokens_cached=row["tokens_cached"],
-        tokens_cache_write=row["tokens_cache_write"],
-        usage_estimated=bool(row["usage_estimated"]),
-        cost_pico=row["cost_pico"],
-        latency_ms=row["latency_ms"],
-        ttft_ms=row["ttft_ms"],
-        overhead_ms=row["overhead_ms"],
-        request_id=row["request_id"],
-        attempts=[Attempt(**a) for a in json.loads(row["attempts"])],
-        guardrails=json.loads(row["guardrails"]),
-        request_body=row["request_body"],
-        response_body=row["response_body"],
-    )
-
-
-async def get_generation(
-    db: aiosqlite.Connection, ref: str, *, key_id: str | None = None
-) -> GenerationRecord | None:
-    """By olga id or by the provider's response id; limited to one key's records when ``key_id`` is set."""
-    for column in ("id", "upstream_id"):
-        sql = f"SELECT * FROM generations WHERE {column} = ?"
-        params: tuple[Any, ...] = (ref,)
-        if key_id is not None:
-            sql += " AND key_id = ?"
-            params += (key_id,)
-        async with db.execute(sql + " ORDER BY created_at DESC LIMIT 1", params) as cursor:
-            row = await cursor.fetchone()
-        if row is not None:
-            return record_from_row(row)
-    return None
-
-
-async def recent_generations(
-    db: aiosqlite.Connection,
-    *,
-    limit: int = 50,
-    key_id: str | None = None,
-    model: str | None = None,
-    status: int | None = None,
-    since: float | None = None,
-    after_rowid: int | None = None,
-) -> list[tuple[int, GenerationRecord]]:
-    """Newest ``limit`` records matching the filters, oldest first, each with its rowid (for --follow)."""
-    where, params = [], []
-    for clause, value in (
-        ("key_id = ?", key_id),
-        ("(model = ? OR model_requested = ?)", model),
-        ("status = ?", status),
-        ("created_at >= ?", since),
-        ("rowid > ?", after_rowid),
-    ):
-        if value is not None:
-            where.append(clause)
-            params.extend([value] * clause.count("?"))
-    sql = "SELECT rowid AS _rowid, * FROM generations"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY rowid DESC LIMIT ?"
-    async with db.execute(sql, (*params, limit)) as cursor:
-        rows = [(row["_rowid"], record_from_row(row)) async for row in cursor]
-    rows.reverse()
-    return rows
+    async def recent_generations(
+        self,
+        *,
+        limit: int = 50,
+        key_id: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        since: float | None = None,
+        after_rowid: int | None = None,
+    ) -> list[tuple[int, GenerationRecord]]:
+        """Newest ``limit`` records matching the filters, oldest first, each with its position."""

@@ -1,7 +1,7 @@
 """Provider API key health as the server last saw it, so that `olga providers list` can show it.
 
 The server keeps key health in memory (``gateway/keypool.py``) and mirrors each change here through
-the recorder's batch (``Extra`` statements committed with the record of the request that found it).
+the recorder's batch (``Extra`` rows committed with the record of the request that found it).
 A key is named by its label and a fingerprint (a short hash, never the key): when the key behind a
 label changes, old marks no longer apply. `olga providers resume NAME` clears a provider's marks by
 writing a reset row (``key_label = '*'``); marks older than the reset are ignored, so a mark still in
@@ -12,23 +12,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
-
-import aiosqlite
+from typing import Literal, Protocol
 
 from olga_cli.store.generations import Extra
 
 RESET = "*"
 HealthState = Literal["rate_limited", "invalid"]
-
-_UPSERT = """
-INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (provider, key_label) DO UPDATE SET
-    fingerprint = excluded.fingerprint, state = excluded.state, status = excluded.status,
-    reason = excluded.reason, until = excluded.until, updated_at = excluded.updated_at
-WHERE excluded.updated_at >= provider_health.updated_at
-"""
 
 
 def fingerprint(secret: str) -> str:
@@ -51,7 +40,7 @@ class KeyHealthRow:
 def mark(row: KeyHealthRow) -> Extra:
     """The statement that records ``row``, for ``Recorder.write(record, extras)``."""
     return Extra(
-        _UPSERT,
+        "health_mark",
         (
             row.provider,
             row.key_label,
@@ -65,27 +54,9 @@ def mark(row: KeyHealthRow) -> Extra:
     )
 
 
-async def load(db: aiosqlite.Connection) -> tuple[list[KeyHealthRow], dict[str, float]]:
-    """Marks newer than their provider's last reset, and each provider's reset time."""
-    async with db.execute(
-        "SELECT provider, key_label, fingerprint, state, status, reason, until, updated_at FROM provider_health"
-    ) as cursor:
-        rows = [KeyHealthRow(*tuple(row)) async for row in cursor]
-    resets = {row.provider: row.updated_at for row in rows if row.key_label == RESET}
-    marks = [r for r in rows if r.key_label != RESET and r.updated_at > resets.get(r.provider, float("-inf"))]
-    return marks, resets
+class HealthStore(Protocol):
+    async def load(self) -> tuple[list[KeyHealthRow], dict[str, float]]:
+        """Marks newer than their provider's last reset, and each provider's reset time."""
 
-
-async def reset(db: aiosqlite.Connection, provider: str, *, now: float) -> None:
-    """Forget every mark of ``provider``'s keys (they all get another chance)."""
-    await db.execute("BEGIN IMMEDIATE")
-    try:
-        await db.execute("DELETE FROM provider_health WHERE provider = ?", (provider,))
-        await db.execute(
-            "INSERT INTO provider_health (provider, key_label, fingerprint, state, updated_at) VALUES (?, ?, '', 'reset', ?)",
-            (provider, RESET, now),
-        )
-        await db.execute("COMMIT")
-    except BaseException:
-        await db.execute("ROLLBACK")
-        raise
+    async def reset(self, provider: str, *, now: float) -> None:
+        """Forget every mark of ``provider``'s keys (they all get another chance)."""

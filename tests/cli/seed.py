@@ -10,7 +10,6 @@ from typing import Any
 
 from olga_cli.records import Attempt, GenerationRecord
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import write_batch
 
 _counter = itertools.count()
 
@@ -50,7 +49,7 @@ def make_record(**fields: Any) -> GenerationRecord:
 async def seed(home: Path, records: list[GenerationRecord]) -> None:
     db = await open_store(home / "olga.db")
     try:
-        await write_batch(db, records)
+        await db.records.write_batch(records)
     finally:
         await db.close()
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from olga_cli.guardrails import Violation
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import write_batch
 from olga_cli.store.guardrails import violation_insert
 from tests.cli.seed import make_record
 from tests.cli.terminal import olga
@@ -51,7 +50,7 @@ async def _seed_violations(home: Path, key_id: str, key_name: str, *violations: 
             violation_insert(v, generation_id=record.id, key_id=key_id, at=record.created_at)
             for v in violations
         ]
-        await write_batch(db, [record], extras)
+        await db.records.write_batch([record], extras)
     finally:
         await db.close()
     return record.id

@@ -12,8 +12,6 @@ from olga_cli.config import ConfigFile, load_config
 from olga_cli.gateway.state import Gateway
 from olga_cli.server.app import create_app
 from olga_cli.server.app_keys import gateway_of
-from olga_cli.store import keys as key_store
-from olga_cli.store import ledger
 from olga_cli.store.db import open_store
 from olga_cli.store.keys import KeyRow
 
@@ -86,8 +84,7 @@ async def mint_key(
 
     db = await open_store(home / "olga.db")
     try:
-        return await key_store.create_key(
-            db,
+        return await db.keys.create_key(
             name=name,
             credits_pico=usd_to_pico(credits_usd) if credits_usd is not None else None,
             **fields,
@@ -99,6 +96,6 @@ async def mint_key(
 async def store_totals(home: Path, key_id: str) -> tuple[int, int]:
     db = await open_store(home / "olga.db")
     try:
-        return await ledger.key_totals(db, key_id)
+        return await db.ledger.key_totals(key_id)
     finally:
         await db.close()

@@ -8,7 +8,6 @@ from typing import Any
 
 import aiohttp
 
-from olga_cli.store import guardrails as guardrail_store
 from olga_cli.store.db import open_store
 from olga_cli.store.guardrails import Scope, ViolationRow
 from tests.fakes.gateway import RunningGateway
@@ -35,8 +34,7 @@ async def add_guardrail(
     """Store a guardrail as `olga guardrails add` does, then have the gateway pick it up now."""
     db = await open_store(running.home / "olga.db")
     try:
-        row = await guardrail_store.create_guardrail(
-            db,
+        row = await db.guardrails.create_guardrail(
             name=name or f"{type}-{stage}-{action}",
             scope=scope,
             scope_id=scope_id,
@@ -55,7 +53,7 @@ async def add_guardrail(
 async def stored_violations(home: Path) -> list[ViolationRow]:
     db = await open_store(home / "olga.db")
     try:
-        return await guardrail_store.latest_violations(db, limit=1000)
+        return await db.guardrails.latest_violations(limit=1000)
     finally:
         await db.close()
 

@@ -9,8 +9,6 @@ from typing import Any
 
 import aiohttp
 
-from olga_cli.store import keys as key_store
-from olga_cli.store import limits as limit_store
 from olga_cli.store.db import open_store
 from olga_cli.store.keys import TeamRow
 from olga_cli.store.limits import LimitRow
@@ -46,8 +44,7 @@ async def add_limit(
 ) -> LimitRow:
     db = await open_store(home / "olga.db")
     try:
-        return await limit_store.create_limit(
-            db,
+        return await db.limits.create_limit(
             scope=scope,
             scope_id=scope_id,
             metric=metric,  # type: ignore[arg-type]
@@ -62,7 +59,7 @@ async def add_limit(
 async def add_team(home: Path, name: str, **fields: Any) -> TeamRow:
     db = await open_store(home / "olga.db")
     try:
-        return await key_store.create_team(db, name=name, **fields)
+        return await db.keys.create_team(name=name, **fields)
     finally:
         await db.close()
 

@@ -18,7 +18,6 @@ from typer.testing import CliRunner, Result
 from olga_cli.cli.app import app as cli_app
 from olga_cli.records import GenerationRecord
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import get_generation
 from tests.fakes.gateway import RunningGateway, configure, mint_key, point_openai_at, start_gateway
 from tests.fakes.openai_upstream import FakeOpenAI
 
@@ -102,7 +101,7 @@ class Olga:
         while True:
             db = await open_store(self.home / "olga.db")
             try:
-                record = await get_generation(db, generation_id)
+                record = await db.records.get_generation(generation_id)
             finally:
                 await db.close()
             if record is not None or loop.time() > deadline:
@@ -113,7 +112,7 @@ class Olga:
     async def charges(self) -> list[int]:
         db = await open_store(self.home / "olga.db")
         try:
-            async with db.execute(
+            async with db.conn.execute(
                 "SELECT amount_pico FROM ledger WHERE key_id = ? ORDER BY id", (self.key_id,)
             ) as cur:
                 return [row[0] async for row in cur]

@@ -8,7 +8,6 @@ import openai
 import pytest
 
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import get_generation
 from tests.fakes.gateway import RunningGateway
 from tests.fakes.openai_upstream import FakeOpenAI
 
@@ -39,7 +38,7 @@ async def test_non_streaming_answer_usage_and_record(
     generation_id = raw.headers["x-olga-generation-id"]
     db = await open_store(gateway.home / "olga.db")
     try:
-        record = await get_generation(db, generation_id)
+        record = await db.records.get_generation(generation_id)
     finally:
         await db.close()
     assert record is not None

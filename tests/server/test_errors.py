@@ -9,8 +9,6 @@ import aiohttp
 import pytest
 
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import get_generation
-from olga_cli.store.keys import update_key
 from tests.fakes.gateway import RunningGateway, configure, mint_key, start_gateway
 from tests.fakes.openai_upstream import FakeOpenAI
 
@@ -77,11 +75,11 @@ async def test_disabled_expired_or_deleted_key_is_401(
     db = await open_store(home / "olga.db")
     try:
         if change == "disabled":
-            await update_key(db, row.id, disabled=True)
+            await db.keys.update_key(row.id, disabled=True)
         elif change == "expired":
-            await update_key(db, row.id, expires_at=time.time() - 1)
+            await db.keys.update_key(row.id, expires_at=time.time() - 1)
         else:
-            await db.execute("UPDATE keys SET deleted_at = ? WHERE id = ?", (time.time(), row.id))
+            await db.conn.execute("UPDATE keys SET deleted_at = ? WHERE id = ?", (time.time(), row.id))
     finally:
         await db.close()
     running = await start_gateway(home)
@@ -105,7 +103,7 @@ async def test_malformed_json_is_400_and_recorded(gateway: RunningGateway, api_k
     assert "not valid JSON" in assert_openai_error(body, "invalid_request")
     db = await open_store(gateway.home / "olga.db")
     try:
-        record = await get_generation(db, headers["x-olga-generation-id"])
+        record = await db.records.get_generation(headers["x-olga-generation-id"])
     finally:
         await db.close()
     assert record is not None and record.status == 400 and record.error == "invalid_request"

@@ -13,7 +13,6 @@ import openai
 import pytest
 
 from olga_cli.store.db import open_store
-from olga_cli.store.keys import create_key, create_team
 from tests.server.guardrails_support import (
     CARD,
     EMAIL,
@@ -180,9 +179,9 @@ async def test_key_team_and_global_scopes_apply_only_where_they_belong(olga: Olg
     """A team's guardrail holds its members, a key's only that key, a global one everybody."""
     db = await open_store(olga.running.home / "olga.db")
     try:
-        team = await create_team(db, name="research")
-        member, member_key = await create_key(db, name="member", team_id=team.id)
-        _, outsider_key = await create_key(db, name="outsider")
+        team = await db.keys.create_team(name="research")
+        member, member_key = await db.keys.create_key(name="member", team_id=team.id)
+        _, outsider_key = await db.keys.create_key(name="outsider")
     finally:
         await db.close()
     await olga.running.refresh()

@@ -15,7 +15,6 @@ import pytest
 from anthropic.types import RawContentBlockDeltaEvent, TextDelta
 
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import get_generation
 from tests.fakes.openai_upstream import Script, ToolCall
 from tests.server.guardrails_support import (
     EMAIL,
@@ -239,7 +238,7 @@ async def test_zdr_and_stored_bodies_never_keep_what_was_blocked_or_redacted(olg
     rows = await stored_violations(olga.running.home)
     db = await open_store(olga.running.home / "olga.db")
     try:
-        record = await get_generation(db, rows[0].generation_id)
+        record = await db.records.get_generation(rows[0].generation_id)
     finally:
         await db.close()
     assert record is not None and record.request_body is not None and record.response_body is not None

@@ -13,7 +13,6 @@ import openai
 import pytest
 
 from olga_cli.store.db import open_store
-from olga_cli.store.keys import create_key
 from tests.cli.terminal import olga_async
 from tests.fakes.openai_upstream import Script
 from tests.server.guardrails_support import EMAIL, OPENAI_KEY, add_guardrail, post_stream, stored_violations
@@ -33,7 +32,7 @@ def _store_bytes(home: Path) -> bytes:
 async def test_a_zdr_key_leaves_no_body_text_in_the_store(olga: Olga) -> None:
     db = await open_store(olga.running.home / "olga.db")
     try:
-        _, zdr_key = await create_key(db, name="private", zdr=True)
+        _, zdr_key = await db.keys.create_key(name="private", zdr=True)
     finally:
         await db.close()
     await olga.running.refresh()

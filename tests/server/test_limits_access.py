@@ -10,7 +10,6 @@ import openai
 import pytest
 
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import get_generation
 from tests.fakes.gateway import mint_key, point_openai_at, start_gateway
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.server.limits_support import Clock, add_team, chat, utc
@@ -88,7 +87,7 @@ async def test_team_and_key_rate_multipliers_multiply_the_cost(
     assert status == 200
     db = await open_store(home / "olga.db")
     try:
-        record = await get_generation(db, headers["x-olga-generation-id"])
+        record = await db.records.get_generation(headers["x-olga-generation-id"])
     finally:
         await db.close()
     assert record is not None

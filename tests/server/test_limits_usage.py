@@ -203,7 +203,7 @@ async def test_sdks_do_not_retry_a_budget_refusal(home: Path, fake_openai: FakeO
         await running.close()
     db = await open_store(home / "olga.db")
     try:
-        async with db.execute(
+        async with db.conn.execute(
             "SELECT COUNT(*) FROM generations WHERE error = 'usage_limit_exceeded'"
         ) as cursor:
             row_count = await cursor.fetchone()

@@ -15,7 +15,6 @@ import pytest
 from anthropic._constants import ANTHROPIC_API_VERSION
 
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import recent_generations
 from tests.fakes.anthropic_upstream import FakeAnthropic, ToolUse, stream_events
 from tests.server.translation_support import (
     HELLO,
@@ -225,7 +224,7 @@ async def test_count_tokens_is_passed_through_and_not_recorded(olga: Olga) -> No
     assert headers["x-api-key"] == "sk-ant-upstream-test-key" and headers["anthropic-beta"] == BETAS
     db = await open_store(olga.running.home / "olga.db")
     try:
-        assert await recent_generations(db) == []  # free and frequent: no record, no charge
+        assert await db.records.recent_generations() == []  # free and frequent: no record, no charge
     finally:
         await db.close()
 

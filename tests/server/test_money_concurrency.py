@@ -84,7 +84,7 @@ async def test_settled_charges_equal_the_ledger_and_records(home: Path, fake_ope
             statuses = await asyncio.gather(*(one(i % 2 == 0) for i in range(50)))
         assert statuses == [200] * 50
         db = running.gateway.db
-        async with db.execute(
+        async with db.conn.execute(
             "SELECT COUNT(*), SUM(cost_pico) FROM generations WHERE key_id = ?", (row.id,)
         ) as cur:
             count, recorded = await cur.fetchone()

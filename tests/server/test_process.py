@@ -97,11 +97,11 @@ async def test_sigkill_under_load_keeps_every_finished_response(home: Path, fake
     db = await open_store(home / "olga.db")
     try:
         placeholders = ",".join("?" * len(finished))
-        async with db.execute(
+        async with db.conn.execute(
             f"SELECT COUNT(*) FROM generations WHERE id IN ({placeholders})", finished
         ) as cur:
             (stored,) = await cur.fetchone()
-        async with db.execute(
+        async with db.conn.execute(
             f"SELECT COUNT(*), SUM(amount_pico) FROM ledger WHERE generation_id IN ({placeholders})", finished
         ) as cur:
             charged, amount = await cur.fetchone()
@@ -139,7 +139,7 @@ async def test_sigterm_lets_in_flight_requests_finish_and_flushes_them(
     db = await open_store(home / "olga.db")
     try:
         ids = [gen for _, gen in results]
-        async with db.execute(
+        async with db.conn.execute(
             f"SELECT COUNT(*) FROM generations WHERE id IN ({','.join('?' * 5)})", ids
         ) as cur:
             (stored,) = await cur.fetchone()

@@ -14,7 +14,6 @@ import pytest
 
 from olga_cli.providers.tokens import count_tokens
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import recent_generations
 from tests.fakes.openai_upstream import FakeOpenAI, Script
 from tests.server.resilience_support import (
     CHAT,
@@ -162,7 +161,7 @@ async def test_a_client_that_leaves_while_waiting_for_a_whole_answer_cancels_the
     assert len(fake_openai.requests) == 1  # a caller who left is not retried for
     db = await open_store(olga.home / "olga.db")
     try:
-        [(_, record)] = await recent_generations(db, limit=1)
+        [(_, record)] = await db.records.recent_generations(limit=1)
     finally:
         await db.close()
     assert (record.status, record.error, record.usage_estimated) == (499, "client_disconnected", True)

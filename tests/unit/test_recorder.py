@@ -6,16 +6,14 @@ import asyncio
 from pathlib import Path
 
 from olga_cli.gateway.recorder import Recorder
-from olga_cli.store import keys as key_store
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import get_generation
 from tests.cli.seed import make_record
 
 
 async def test_a_cancelled_wait_still_commits_the_record_and_later_writes_go_on(tmp_path: Path) -> None:
     db = await open_store(tmp_path / "olga.db")
     try:
-        row, _ = await key_store.create_key(db, name="laptop", credits_pico=None)
+        row, _ = await db.keys.create_key(name="laptop", credits_pico=None)
         recorder = Recorder(db)
         recorder.start()
         abandoned = make_record(key_id=row.id, cost_pico=5)
@@ -26,8 +24,8 @@ async def test_a_cancelled_wait_still_commits_the_record_and_later_writes_go_on(
         await recorder.write(kept)  # committed in the same batch as the abandoned one, or after it
         await recorder.stop()
         assert waiting.cancelled()
-        stored = await get_generation(db, abandoned.id)
+        stored = await db.records.get_generation(abandoned.id)
         assert stored is not None and stored.cost_pico == 5
-        assert (await get_generation(db, kept.id)) is not None
+        assert (await db.records.get_generation(kept.id)) is not None
     finally:
         await db.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiosqlite
 
 from olga_cli.store.db import open_store
-from olga_cli.store.reports import LogFilter, after, high_water, latest, prune, spend_by_model, usage
+from olga_cli.store.reports import LogFilter
 from tests.cli.seed import make_record, seed
 
 NOW = 1_800_000_000.0  # a fixed instant, 00:00 UTC-aligned hours are computed from it
@@ -32,17 +32,19 @@ async def test_latest_is_newest_n_oldest_first_and_filters_combine(home: Path) -
     await seed(home, records)
     db = await _open(home)
     try:
-        rows = await latest(db, LogFilter(), limit=3)
+        rows = await db.reports.latest(LogFilter(), limit=3)
         assert [r.created_at - NOW for _, r in rows] == [7, 8, 9]
-        rows = await latest(db, LogFilter(key_id="key_a"), limit=10)
+        rows = await db.reports.latest(LogFilter(key_id="key_a"), limit=10)
         assert [r.created_at - NOW for _, r in rows] == [1, 3, 5, 7, 9]
-        rows = await latest(db, LogFilter(models=("gpt-4o-mini",)), limit=10)  # the requested name matches
+        rows = await db.reports.latest(
+            LogFilter(models=("gpt-4o-mini",)), limit=10
+        )  # the requested name matches
         assert [r.created_at - NOW for _, r in rows] == [0, 1, 2, 3, 4, 5]
-        rows = await latest(db, LogFilter(status=(500, 599)), limit=10)
+        rows = await db.reports.latest(LogFilter(status=(500, 599)), limit=10)
         assert [r.created_at - NOW for _, r in rows] == [0, 3, 6, 9]
-        rows = await latest(db, LogFilter(status=(500, 500), key_id="key_a", since=NOW + 2), limit=10)
+        rows = await db.reports.latest(LogFilter(status=(500, 500), key_id="key_a", since=NOW + 2), limit=10)
         assert [r.created_at - NOW for _, r in rows] == [3, 9]
-        assert await latest(db, LogFilter(status=(400, 499)), limit=10) == []
+        assert await db.reports.latest(LogFilter(status=(400, 499)), limit=10) == []
     finally:
         await db.close()
 
@@ -51,13 +53,13 @@ async def test_after_reads_only_past_the_mark_and_applies_filters(home: Path) ->
     await seed(home, [make_record(created_at=NOW + i) for i in range(3)])
     db = await _open(home)
     try:
-        mark = await high_water(db)
+        mark = await db.reports.high_water()
         await seed(home, [make_record(created_at=NOW + 10, key_id="key_x"), make_record(created_at=NOW + 11)])
-        top = await high_water(db)
+        top = await db.reports.high_water()
         assert top == mark + 2
-        rows = await after(db, LogFilter(key_id="key_x"), after_rowid=mark, up_to=top)
+        rows = await db.reports.after(LogFilter(key_id="key_x"), after_rowid=mark, up_to=top)
         assert [r.key_id for _, r in rows] == ["key_x"]
-        assert await after(db, LogFilter(), after_rowid=top, up_to=top) == []
+        assert await db.reports.after(LogFilter(), after_rowid=top, up_to=top) == []
     finally:
         await db.close()
 
@@ -65,7 +67,7 @@ async def test_after_reads_only_past_the_mark_and_applies_filters(home: Path) ->
 async def _plans(db: aiosqlite.Connection, statements: list[str]) -> list[str]:
     plans = []
     for sql in statements:
-        async with db.execute("EXPLAIN QUERY PLAN " + sql) as cursor:
+        async with db.conn.execute("EXPLAIN QUERY PLAN " + sql) as cursor:
             plans.append(" | ".join([str(row[3]) async for row in cursor]))
     return plans
 
@@ -75,7 +77,7 @@ async def test_log_and_usage_queries_walk_indexes_never_the_whole_table(home: Pa
     db = await _open(home)
     statements: list[str] = []
     try:
-        await db.set_trace_callback(
+        await db.conn.set_trace_callback(
             lambda sql: statements.append(sql) if "generations" in sql or "usage_hourly" in sql else None
         )
         for filters in (
@@ -86,10 +88,10 @@ async def test_log_and_usage_queries_walk_indexes_never_the_whole_table(home: Pa
             LogFilter(status=(404, 404), since=NOW),
         ):
             await seed(home, [make_record(status=404), make_record(status=500, key_id="k")])
-            await latest(db, filters, limit=50)
-            await after(db, filters, after_rowid=1, up_to=100)
-        await usage(db, since=NOW - 86400 * 30, until=NOW, by="model")
-        await db.set_trace_callback(None)
+            await db.reports.latest(filters, limit=50)
+            await db.reports.after(filters, after_rowid=1, up_to=100)
+        await db.reports.usage(since=NOW - 86400 * 30, until=NOW, by="model")
+        await db.conn.set_trace_callback(None)
         statements = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
         plans = await _plans(db, statements)
         assert len(plans) >= 12
@@ -125,16 +127,16 @@ async def test_usage_sums_exactly_across_the_rollup_and_the_partial_first_hour(h
     await seed(home, records)
     db = await _open(home)
     try:
-        report = await usage(db, since=hour - 900, until=hour + 9000, by="model")
+        report = await db.reports.usage(since=hour - 900, until=hour + 9000, by="model")
         by_group = {r.group: r for r in report.rows}
         assert by_group["openai/gpt-4o-mini"].cost_pico == 110
         assert by_group["openai/gpt-4o-mini"].requests == 2 and by_group["openai/gpt-4o-mini"].errors == 1
         assert by_group["anthropic/claude-haiku-4-5"].cost_pico == 1000
         assert report.rows[0].group == "anthropic/claude-haiku-4-5"  # dearest first
         assert report.totals.cost_pico == 1110 and report.totals.tokens == 3 * 19
-        everything = await usage(db, since=None, until=hour + 9000, by="app")
+        everything = await db.reports.usage(since=None, until=hour + 9000, by="app")
         assert {r.group: r.requests for r in everything.rows} == {"": 3, "my-app": 1}
-        days = await usage(db, since=None, until=hour + 9000, by="day")
+        days = await db.reports.usage(since=None, until=hour + 9000, by="day")
         assert sum(r.requests for r in days.rows) == 4 and all(len(r.group) == 10 for r in days.rows)
     finally:
         await db.close()
@@ -147,7 +149,7 @@ async def test_usage_by_key_names_the_keys(home: Path) -> None:
     await seed(home, [make_record(key_id=row.id, created_at=time.time() - 60)])
     db = await _open(home)
     try:
-        report = await usage(db, since=time.time() - 3600, until=time.time(), by="key")
+        report = await db.reports.usage(since=time.time() - 3600, until=time.time(), by="key")
         assert report.names == {row.id: "laptop"} and report.rows[0].requests == 1
     finally:
         await db.close()
@@ -162,17 +164,17 @@ async def test_prune_removes_old_records_but_never_the_ledger_or_the_usage_total
     await seed(home, old + new)
     db = await _open(home)
     try:
-        assert await prune(db, before=NOW - 86400 * 30, bodies_only=True, batch=2) == 5
-        rows = await latest(db, LogFilter(), limit=10)
+        assert await db.reports.prune(before=NOW - 86400 * 30, bodies_only=True, batch=2) == 5
+        rows = await db.reports.latest(LogFilter(), limit=10)
         assert [(r.request_body, r.response_body) for _, r in rows] == [(None, None)] * 5 + [("{}", "hi")]
-        assert await prune(db, before=NOW - 86400 * 30, batch=2) == 5
-        rows = await latest(db, LogFilter(), limit=10)
+        assert await db.reports.prune(before=NOW - 86400 * 30, batch=2) == 5
+        rows = await db.reports.latest(LogFilter(), limit=10)
         assert len(rows) == 1
-        async with db.execute("SELECT COUNT(*), SUM(amount_pico) FROM ledger") as cursor:
+        async with db.conn.execute("SELECT COUNT(*), SUM(amount_pico) FROM ledger") as cursor:
             assert tuple(await cursor.fetchone()) == (6, 32)  # type: ignore[arg-type]
-        report = await usage(db, since=None, until=NOW, by="model")
+        report = await db.reports.usage(since=None, until=NOW, by="model")
         assert report.totals.requests == 6 and report.totals.cost_pico == 32
-        spend = await spend_by_model(db, "key_test")
+        spend = await db.reports.spend_by_model("key_test")
         assert spend[0].requests == 1 and spend[0].cost_pico == 7
     finally:
         await db.close()

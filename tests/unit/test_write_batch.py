@@ -1,6 +1,6 @@
-"""``write_batch``: records, their charges and the extra statements of a batch commit together, in
-order, or not at all; the same whether the transaction runs as one call on aiosqlite's thread or,
-on an aiosqlite without that, one call per statement."""
+"""``write_batch``: records, their charges and the extra rows of a batch commit together, in order,
+or not at all; the same whether the transaction runs as one call on aiosqlite's thread or, on an
+aiosqlite without that, one call per statement."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ import aiosqlite
 import pytest
 
 from olga_cli.records import Attempt
-from olga_cli.store import keys as key_store
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import Extra, get_generation, write_batch
+from olga_cli.store.limits import admission_insert, admissions_prune
+from olga_cli.store.sqlite.records import get_generation, write_batch
 from tests.cli.seed import make_record
 
-BUMP = "UPDATE tally SET n = n + 1 WHERE name = ?"
-ADD = "INSERT INTO tally (name, n) VALUES (?, ?)"
+
+def admitted(name: str, at: float) -> Any:
+    return admission_insert(generation_id=name, key_id="key_t", team_id=None, at=at, cost=1, tokens=2)
 
 
 class PublicOnly:
@@ -38,13 +39,13 @@ class PublicOnly:
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[Any, aiosqlite.Connection, str]]:
-    db = await open_store(tmp_path / "olga.db")
-    row, _ = await key_store.create_key(db, name="laptop", credits_pico=None)
-    await db.execute("CREATE TABLE tally (name TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    opened = await open_store(tmp_path / "olga.db")
+    row, _ = await opened.keys.create_key(name="laptop", credits_pico=None)
+    db = opened.conn  # type: ignore[attr-defined]
     try:
         yield (db if request.param == "one call" else PublicOnly(db)), db, row.id
     finally:
-        await db.close()
+        await opened.close()
 
 
 async def count(db: aiosqlite.Connection, sql: str) -> Any:
@@ -62,22 +63,27 @@ async def test_records_charges_and_extras_commit_together_in_order(
         key_id=key_id, cost_pico=6_000_000, attempts=[Attempt("openai", "gpt-4o-mini", 200, 3.5)]
     )
     free = make_record(key_id=key_id, cost_pico=0)
-    # Runs of the same statement are grouped; an UPDATE between two INSERT runs must see the first.
+    # Runs of the same kind are grouped; a prune between two runs of inserts must see the first run
+    # and not the second.
     extras = [
-        Extra(ADD, ("a", 1)),
-        Extra(ADD, ("b", 1)),
-        Extra(BUMP, ("a",)),
-        Extra(BUMP, ("a",)),
-        Extra(ADD, ("c", 5)),
+        admitted("a", 100.0),
+        admitted("b", 200.0),
+        admissions_prune(150.0),
+        admissions_prune(150.0),
+        admitted("c", 50.0),
     ]
     await write_batch(writer, [paid, free], extras)
     assert await count(db, "SELECT COUNT(*) FROM generations") == 2
     assert await count(db, "SELECT COUNT(*) FROM ledger") == 1  # a free request leaves no charge
     assert await count(db, "SELECT SUM(amount_pico) FROM ledger") == 6_000_000
     assert (
-        await count(db, "SELECT group_concat(name || n, ',') FROM (SELECT * FROM tally ORDER BY name)")
-        == "a3,b1,c5"
+        await count(
+            db,
+            "SELECT group_concat(generation_id, ',') FROM (SELECT * FROM admissions ORDER BY generation_id)",
+        )
+        == "b,c"
     )
+    assert await count(db, "SELECT SUM(requests) FROM usage_daily WHERE scope = 'key'") == 3
     stored = await get_generation(db, paid.id)
     assert stored is not None and stored.attempts == paid.attempts and stored.cost_pico == 6_000_000
     assert not db.in_transaction
@@ -87,13 +93,14 @@ async def test_a_failing_statement_rolls_the_whole_batch_back(
     store: tuple[Any, aiosqlite.Connection, str],
 ) -> None:
     writer, db, key_id = store
-    await write_batch(writer, [], [Extra(ADD, ("a", 1))])
+    first = make_record(key_id=key_id, cost_pico=0)
+    await write_batch(writer, [first], [admitted("a", 100.0)])
     doomed = make_record(key_id=key_id, cost_pico=1_000)
-    with pytest.raises(aiosqlite.IntegrityError):
-        await write_batch(writer, [doomed], [Extra(BUMP, ("a",)), Extra(ADD, ("a", 9))])  # duplicate name
-    assert await count(db, "SELECT COUNT(*) FROM generations") == 0
+    with pytest.raises(aiosqlite.IntegrityError):  # the same generation id twice
+        await write_batch(writer, [doomed, first], [admissions_prune(1_000.0), admitted("b", 2_000.0)])
+    assert await count(db, "SELECT COUNT(*) FROM generations") == 1
     assert await count(db, "SELECT COUNT(*) FROM ledger") == 0
-    assert await count(db, "SELECT n FROM tally WHERE name = 'a'") == 1
+    assert await count(db, "SELECT group_concat(generation_id) FROM admissions") == "a"
     assert not db.in_transaction
     await write_batch(writer, [make_record(key_id=key_id)])  # and the connection writes on
-    assert await count(db, "SELECT COUNT(*) FROM generations") == 1
+    assert await count(db, "SELECT COUNT(*) FROM generations") == 2

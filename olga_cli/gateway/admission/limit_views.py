@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import aiosqlite
-
 from olga_cli.gateway.admission.usage_counts import ScopeUsage
 from olga_cli.gateway.admission.windows import WINDOWS, Window, day_of, iso, period_start, resets_at
 from olga_cli.money import pico_to_usd
-from olga_cli.store import limits as limit_store
+from olga_cli.store.base import Store
 from olga_cli.store.limits import AlertRow, LimitRow, Scope
 
 
@@ -89,7 +87,7 @@ def usage_report(
 
 
 async def stored_report(
-    db: aiosqlite.Connection, scopes: Sequence[tuple[Scope, str, str]], now: float, *, alerts: int = 20
+    db: Store, scopes: Sequence[tuple[Scope, str, str]], now: float, *, alerts: int = 20
 ) -> dict[str, Any]:
     """The report of ``GET /v1/key`` read from the store (settled usage only), with the latest alerts.
 
@@ -97,12 +95,12 @@ async def stored_report(
     """
     entries = []
     for scope, scope_id, name in scopes:
-        usage = ScopeUsage.from_days(await limit_store.scope_usage_by_day(db, scope, scope_id))
+        usage = ScopeUsage.from_days(await db.limits.scope_usage_by_day(scope, scope_id))
         entries.append(
-            (scope, scope_id, name, usage, await limit_store.list_limits(db, scope=scope, scope_id=scope_id))
+            (scope, scope_id, name, usage, await db.limits.list_limits(scope=scope, scope_id=scope_id))
         )
     report = usage_report(entries, now)
     names = {(scope, scope_id): name for scope, scope_id, name in scopes}
-    rows = await limit_store.list_alerts(db, list(names), limit=alerts)
+    rows = await db.alerts.list_alerts(list(names), limit=alerts)
     report["alerts"] = [alert_view(row, names[(row.scope, row.scope_id)]) for row in rows]
     return report

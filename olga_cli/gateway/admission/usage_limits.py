@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from olga_cli.errors import UsageLimitExceeded
 from olga_cli.gateway.admission.limit_views import alert_view, amount, usage_report
 from olga_cli.gateway.admission.ratelimit import (
@@ -39,6 +37,7 @@ from olga_cli.gateway.snapshot import KeyState, Snapshot
 from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.records import GenerationRecord
 from olga_cli.store import limits as limit_store
+from olga_cli.store.base import Store
 from olga_cli.store.generations import Extra
 from olga_cli.store.limits import AlertRow, LimitRow, Scope
 
@@ -140,14 +139,14 @@ class Limits:
         self.webhook = WebhookPolicy()
         self._since_prune = 0
 
-    async def load(self, db: aiosqlite.Connection) -> None:
+    async def load(self, db: Store) -> None:
         """Rebuild from the store: usage per day, the last minute of requests, alerts already raised."""
         self.scopes = {
-            scope: ScopeUsage.from_days(days) for scope, days in (await limit_store.usage_by_day(db)).items()
+            scope: ScopeUsage.from_days(days) for scope, days in (await db.limits.usage_by_day()).items()
         }
-        await limit_store.prune_admissions(db, KEEP_ADMISSIONS)
-        self.rates.load(await limit_store.recent_admissions(db))
-        self.fired = await limit_store.fired_alerts(db)
+        await db.limits.prune_admissions(KEEP_ADMISSIONS)
+        self.rates.load(await db.limits.recent_admissions())
+        self.fired = await db.alerts.fired_alerts()
 
     def usage(self, scope: str, scope_id: str) -> ScopeUsage:
         usage = self.scopes.get((scope, scope_id))

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import aiosqlite
-
 from olga_cli.guardrails import Detector, GuardrailSpec, GuardrailType, Screen, Stage, default_detectors
-from olga_cli.store import guardrails as guardrail_store
+from olga_cli.store.base import Store
 from olga_cli.store.guardrails import GuardrailRow
 
 
@@ -43,9 +41,9 @@ class GuardrailSet:
 
     @classmethod
     async def load(
-        cls, db: aiosqlite.Connection, *, detectors: Mapping[GuardrailType, Detector] | None = None
+        cls, db: Store, *, detectors: Mapping[GuardrailType, Detector] | None = None
     ) -> GuardrailSet:
-        return cls(await guardrail_store.list_guardrails(db), detectors=detectors)
+        return cls(await db.guardrails.list_guardrails(), detectors=detectors)
 
     @property
     def empty(self) -> bool:

@@ -16,12 +16,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import aiosqlite
-
 from olga_cli.config import ProviderConfig
 from olga_cli.errors import ProviderUnavailable
 from olga_cli.gateway.upstream.client import ProviderKey
 from olga_cli.store import provider_health
+from olga_cli.store.base import Store
 from olga_cli.store.generations import Extra
 from olga_cli.store.provider_health import HealthState, KeyHealthRow, fingerprint
 
@@ -150,9 +149,9 @@ class KeyPools:
 
     # -- the store's copy ------------------------------------------------------------------------
 
-    async def load_health(self, db: aiosqlite.Connection) -> None:
+    async def load_health(self, db: Store) -> None:
         """Take marks from the store (at start-up) and apply resets written by the CLI since."""
-        rows, resets = await provider_health.load(db)
+        rows, resets = await db.health.load()
         self._resets = resets
         for ident, mark in list(self._marks.items()):
             if mark.since <= resets.get(ident[0], float("-inf")):

@@ -12,9 +12,11 @@ from olga_cli.gateway.admission import usage_limits as limits_module
 from olga_cli.gateway.admission.usage_limits import Demand, Limits
 from olga_cli.gateway.admission.windows import WINDOWS, day_of
 from olga_cli.store import limits as limit_store
-from olga_cli.store.db import migrate, open_store
-from olga_cli.store.generations import write_batch
-from olga_cli.store.migrations import MIGRATIONS
+from olga_cli.store.db import open_store
+from olga_cli.store.sqlite.connection import migrate
+from olga_cli.store.sqlite.limits import SqliteLimits
+from olga_cli.store.sqlite.migrations import MIGRATIONS
+from olga_cli.store.sqlite.records import write_batch
 from tests.unit.limits.builders import key, limit, record, snapshot, team
 
 NOW = 1_795_000_000.0  # 2026-11-18, a Wednesday
@@ -50,10 +52,10 @@ async def test_usage_minute_and_alerts_survive_a_restart(tmp_path: Path) -> None
                 completion=index,
                 gen_id=f"gen-{index}",
             )
-            await write_batch(db, [rec], running.settle(ticket, rec).extras)
+            await db.records.write_batch([rec], running.settle(ticket, rec).extras)
         rebuilt = Limits()
         await rebuilt.load(db)
-        stored_alerts = await limit_store.list_alerts(db, [("team", "team_1")])
+        stored_alerts = await db.alerts.list_alerts([("team", "team_1")])
     finally:
         await db.close()
 
@@ -92,7 +94,7 @@ async def test_the_migration_counts_the_usage_recorded_before_limits_existed(tmp
         refused = record(alice, NOW + 1, reached=False, gen_id="gen-refused")
         await write_batch(db, [sent, refused])
         assert await migrate(db) == ["002_limits"]
-        usage = await limit_store.usage_by_day(db)
+        usage = await SqliteLimits(db).usage_by_day()
     finally:
         await db.close()
     day = day_of(NOW)
@@ -113,8 +115,8 @@ async def test_old_admissions_are_pruned_while_usage_stays(
             at = NOW + 60 * index
             ticket = running.admit(snap, alice, DEMAND, now=at)
             rec = record(alice, at, cost=1, prompt=1, completion=1, gen_id=f"gen-{index}")
-            await write_batch(db, [rec], running.settle(ticket, rec).extras)
-        async with db.execute("SELECT COUNT(*), MIN(at) FROM admissions") as cursor:
+            await db.records.write_batch([rec], running.settle(ticket, rec).extras)
+        async with db.conn.execute("SELECT COUNT(*), MIN(at) FROM admissions") as cursor:
             count, oldest = await cursor.fetchone()  # type: ignore[misc]
         rebuilt = Limits()
         await rebuilt.load(db)

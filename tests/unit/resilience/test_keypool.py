@@ -8,9 +8,7 @@ import pytest
 
 from olga_cli.config import KeySource, ProviderConfig
 from olga_cli.gateway.upstream.keypool import KeyPools, NoActiveKeys
-from olga_cli.store import provider_health
 from olga_cli.store.db import open_store
-from olga_cli.store.generations import write_batch
 
 POOL = ProviderConfig(
     name="p",
@@ -83,8 +81,8 @@ async def test_marks_go_to_the_store_and_a_reset_clears_them(tmp_path: Path) -> 
             pools.rejected("p", one, now=100.0, status=403, reason="forbidden"),
             pools.rate_limited("p", two, now=100.0, rest=50.0, reason="slow down"),
         ]
-        await write_batch(db, [], [e for e in extras if e is not None])
-        marks, _ = await provider_health.load(db)
+        await db.records.write_batch([], [e for e in extras if e is not None])
+        marks, _ = await db.health.load()
         assert {(m.key_label, m.state, m.status) for m in marks} == {
             ("key-1", "invalid", 403),
             ("key-2", "rate_limited", 429),
@@ -96,13 +94,13 @@ async def test_marks_go_to_the_store_and_a_reset_clears_them(tmp_path: Path) -> 
         with pytest.raises(NoActiveKeys):
             restarted.pick(POOL, now=120.0)
 
-        await provider_health.reset(db, "p", now=200.0)
+        await db.health.reset("p", now=200.0)
         await restarted.load_health(db)  # what the server does when the CLI commits
         assert labels(restarted, 2, now=120.0) == ["key-1", "key-2"]
         # A mark made before the reset but committed after it stays forgotten.
         late = pools.rejected("p", one, now=150.0, status=401, reason="late")
         assert late is not None
-        await write_batch(db, [], [late])
-        assert (await provider_health.load(db))[0] == []
+        await db.records.write_batch([], [late])
+        assert (await db.health.load())[0] == []
     finally:
         await db.close()

@@ -1,6 +1,8 @@
 """Schema migrations: ordered, named, each applied once and recorded in ``migrations``.
 
-Add a migration by appending a function to ``MIGRATIONS``; never edit one that has shipped.
+Functions are defined in the order they apply, and ``MIGRATIONS`` lists them in that order. Add one by
+appending a function numbered after the newest (the PostgreSQL schema uses the same numbers); never
+edit one that has shipped.
 """
 
 from __future__ import annotations
@@ -113,73 +115,6 @@ async def m001_initial(db: aiosqlite.Connection) -> None:
     )
 
 
-async def m004_reporting(db: aiosqlite.Connection) -> None:
-    """Indexes for `olga logs` filters, and hourly usage totals kept by a trigger for `olga usage`.
-
-    Every filter of `olga logs` gets an index ending in ``created_at``, so "the newest N matching" is
-    a walk down one index. ``usage_hourly`` is filled by a trigger in the same transaction as each
-    record, so usage over 30 days reads a few thousand rows instead of a million, stays exact, and
-    survives `olga logs prune` (like the ledger, it is never pruned).
-    """
-    await run_script(
-        db,
-        """
-        CREATE INDEX generations_model_created ON generations(model, created_at);
-        CREATE INDEX generations_requested_created ON generations(model_requested, created_at);
-        CREATE INDEX generations_status_created ON generations(status, created_at);
-        CREATE TABLE usage_hourly (
-            hour INTEGER NOT NULL,
-            key_id TEXT NOT NULL,
-            team_id TEXT NOT NULL,
-            model TEXT NOT NULL,
-            provider TEXT NOT NULL,
-            app TEXT NOT NULL,
-            requests INTEGER NOT NULL,
-            errors INTEGER NOT NULL,
-            tokens_prompt INTEGER NOT NULL,
-            tokens_completion INTEGER NOT NULL,
-            tokens_cached INTEGER NOT NULL,
-            cost_pico INTEGER NOT NULL,
-            latency_ms REAL NOT NULL,
-            PRIMARY KEY (hour, key_id, team_id, model, provider, app)
-        ) WITHOUT ROWID
-        """,
-    )
-    # Grouping columns are '' rather than NULL: NULLs never conflict, so they would defeat the upsert.
-    # (A trigger body holds semicolons, so it cannot go through run_script.)
-    await db.execute(
-        """
-        CREATE TRIGGER generations_usage_hourly AFTER INSERT ON generations BEGIN
-            INSERT INTO usage_hourly (hour, key_id, team_id, model, provider, app, requests, errors,
-                                      tokens_prompt, tokens_completion, tokens_cached, cost_pico, latency_ms)
-            VALUES (CAST(NEW.created_at / 3600 AS INTEGER) * 3600, NEW.key_id, COALESCE(NEW.team_id, ''),
-                    COALESCE(NEW.model, NEW.model_requested, ''), COALESCE(NEW.provider, ''),
-                    COALESCE(NEW.app, ''), 1, NEW.status >= 400, NEW.tokens_prompt, NEW.tokens_completion,
-                    NEW.tokens_cached, NEW.cost_pico, NEW.latency_ms)
-            ON CONFLICT (hour, key_id, team_id, model, provider, app) DO UPDATE SET
-                requests = requests + 1,
-                errors = errors + excluded.errors,
-                tokens_prompt = tokens_prompt + excluded.tokens_prompt,
-                tokens_completion = tokens_completion + excluded.tokens_completion,
-                tokens_cached = tokens_cached + excluded.tokens_cached,
-                cost_pico = cost_pico + excluded.cost_pico,
-                latency_ms = latency_ms + excluded.latency_ms;
-        END
-        """
-    )
-    await db.execute(
-        """
-        INSERT INTO usage_hourly (hour, key_id, team_id, model, provider, app, requests, errors,
-                                  tokens_prompt, tokens_completion, tokens_cached, cost_pico, latency_ms)
-        SELECT CAST(created_at / 3600 AS INTEGER) * 3600, key_id, COALESCE(team_id, ''),
-               COALESCE(model, model_requested, ''), COALESCE(provider, ''), COALESCE(app, ''),
-               COUNT(*), SUM(status >= 400), SUM(tokens_prompt), SUM(tokens_completion), SUM(tokens_cached),
-               SUM(cost_pico), SUM(latency_ms)
-        FROM generations GROUP BY 1, 2, 3, 4, 5, 6
-        """
-    )
-
-
 async def m002_limits(db: aiosqlite.Connection) -> None:
     """Usage limits, the alerts they raised, and the usage they are measured against.
 
@@ -279,26 +214,6 @@ async def m002_limits(db: aiosqlite.Connection) -> None:
         )
 
 
-async def m005_provider_health(db: aiosqlite.Connection) -> None:
-    """Provider API key health as the server saw it (rate-limited, rejected), for `olga providers list`."""
-    await run_script(
-        db,
-        """
-        CREATE TABLE provider_health (
-            provider TEXT NOT NULL,
-            key_label TEXT NOT NULL,       -- '*' marks a reset by `olga providers resume`
-            fingerprint TEXT NOT NULL,     -- a short hash telling keys apart, never the key
-            state TEXT NOT NULL,           -- rate_limited | invalid | reset
-            status INTEGER,
-            reason TEXT,
-            until REAL,                    -- rate_limited: when the key may be used again (unix seconds)
-            updated_at REAL NOT NULL,
-            PRIMARY KEY (provider, key_label)
-        )
-        """,
-    )
-
-
 async def m003_guardrails(db: aiosqlite.Connection) -> None:
     """Guardrails per key, team or everyone, and the violations they recorded (metadata, never text)."""
     await run_script(
@@ -337,6 +252,93 @@ async def m003_guardrails(db: aiosqlite.Connection) -> None:
         );
         CREATE INDEX guardrail_violations_key ON guardrail_violations(key_id, id);
         CREATE INDEX guardrail_violations_generation ON guardrail_violations(generation_id)
+        """,
+    )
+
+
+async def m004_reporting(db: aiosqlite.Connection) -> None:
+    """Indexes for `olga logs` filters, and hourly usage totals kept by a trigger for `olga usage`.
+
+    Every filter of `olga logs` gets an index ending in ``created_at``, so "the newest N matching" is
+    a walk down one index. ``usage_hourly`` is filled by a trigger in the same transaction as each
+    record, so usage over 30 days reads a few thousand rows instead of a million, stays exact, and
+    survives `olga logs prune` (like the ledger, it is never pruned).
+    """
+    await run_script(
+        db,
+        """
+        CREATE INDEX generations_model_created ON generations(model, created_at);
+        CREATE INDEX generations_requested_created ON generations(model_requested, created_at);
+        CREATE INDEX generations_status_created ON generations(status, created_at);
+        CREATE TABLE usage_hourly (
+            hour INTEGER NOT NULL,
+            key_id TEXT NOT NULL,
+            team_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            app TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            errors INTEGER NOT NULL,
+            tokens_prompt INTEGER NOT NULL,
+            tokens_completion INTEGER NOT NULL,
+            tokens_cached INTEGER NOT NULL,
+            cost_pico INTEGER NOT NULL,
+            latency_ms REAL NOT NULL,
+            PRIMARY KEY (hour, key_id, team_id, model, provider, app)
+        ) WITHOUT ROWID
+        """,
+    )
+    # Grouping columns are '' rather than NULL: NULLs never conflict, so they would defeat the upsert.
+    # (A trigger body holds semicolons, so it cannot go through run_script.)
+    await db.execute(
+        """
+        CREATE TRIGGER generations_usage_hourly AFTER INSERT ON generations BEGIN
+            INSERT INTO usage_hourly (hour, key_id, team_id, model, provider, app, requests, errors,
+                                      tokens_prompt, tokens_completion, tokens_cached, cost_pico, latency_ms)
+            VALUES (CAST(NEW.created_at / 3600 AS INTEGER) * 3600, NEW.key_id, COALESCE(NEW.team_id, ''),
+                    COALESCE(NEW.model, NEW.model_requested, ''), COALESCE(NEW.provider, ''),
+                    COALESCE(NEW.app, ''), 1, NEW.status >= 400, NEW.tokens_prompt, NEW.tokens_completion,
+                    NEW.tokens_cached, NEW.cost_pico, NEW.latency_ms)
+            ON CONFLICT (hour, key_id, team_id, model, provider, app) DO UPDATE SET
+                requests = requests + 1,
+                errors = errors + excluded.errors,
+                tokens_prompt = tokens_prompt + excluded.tokens_prompt,
+                tokens_completion = tokens_completion + excluded.tokens_completion,
+                tokens_cached = tokens_cached + excluded.tokens_cached,
+                cost_pico = cost_pico + excluded.cost_pico,
+                latency_ms = latency_ms + excluded.latency_ms;
+        END
+        """
+    )
+    await db.execute(
+        """
+        INSERT INTO usage_hourly (hour, key_id, team_id, model, provider, app, requests, errors,
+                                  tokens_prompt, tokens_completion, tokens_cached, cost_pico, latency_ms)
+        SELECT CAST(created_at / 3600 AS INTEGER) * 3600, key_id, COALESCE(team_id, ''),
+               COALESCE(model, model_requested, ''), COALESCE(provider, ''), COALESCE(app, ''),
+               COUNT(*), SUM(status >= 400), SUM(tokens_prompt), SUM(tokens_completion), SUM(tokens_cached),
+               SUM(cost_pico), SUM(latency_ms)
+        FROM generations GROUP BY 1, 2, 3, 4, 5, 6
+        """
+    )
+
+
+async def m005_provider_health(db: aiosqlite.Connection) -> None:
+    """Provider API key health as the server saw it (rate-limited, rejected), for `olga providers list`."""
+    await run_script(
+        db,
+        """
+        CREATE TABLE provider_health (
+            provider TEXT NOT NULL,
+            key_label TEXT NOT NULL,       -- '*' marks a reset by `olga providers resume`
+            fingerprint TEXT NOT NULL,     -- a short hash telling keys apart, never the key
+            state TEXT NOT NULL,           -- rate_limited | invalid | reset
+            status INTEGER,
+            reason TEXT,
+            until REAL,                    -- rate_limited: when the key may be used again (unix seconds)
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (provider, key_label)
+        )
         """,
     )
 

@@ -1,0 +1,41 @@
+"""The store as the rest of olga sees it: one interface per concern, one object holding them all.
+
+Code outside ``store/`` holds a ``Store`` and asks its parts (``store.keys.get_key(ref)``,
+``store.records.write_batch(...)``); it never sees a connection or a line of SQL, so the SQLite
+backend (``store/sqlite/``) can be joined by others behind the same interfaces.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from olga_cli.store.generations import RecordStore
+from olga_cli.store.guardrails import GuardrailStore
+from olga_cli.store.keys import KeyStore
+from olga_cli.store.ledger import LedgerStore
+from olga_cli.store.limits import AlertStore, LimitStore
+from olga_cli.store.provider_health import HealthStore
+from olga_cli.store.reports import ReportStore
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or is newer than this olga."""
+
+
+class Store(Protocol):
+    keys: KeyStore
+    ledger: LedgerStore
+    records: RecordStore
+    limits: LimitStore
+    alerts: AlertStore
+    guardrails: GuardrailStore
+    health: HealthStore
+    reports: ReportStore
+
+    async def data_version(self) -> int:
+        """A number that changes whenever another connection (the CLI, another process) commits."""
+
+    async def schema_version(self) -> list[str]:
+        """The names of the migrations applied, in order."""
+
+    async def close(self) -> None: ...

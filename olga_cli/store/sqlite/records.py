@@ -1,0 +1,277 @@
+"""Generation records and their charges in SQLite, written together in batches (one transaction per batch)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from olga_cli.records import Attempt, GenerationRecord
+from olga_cli.store.generations import Extra, ExtraKind
+from olga_cli.store.sqlite.connection import transaction, transaction_on_thread
+
+_COLUMNS = (
+    "id",
+    "created_at",
+    "key_id",
+    "key_name",
+    "team_id",
+    "app",
+    "endpoint",
+    "model_requested",
+    "model",
+    "provider",
+    "upstream_id",
+    "streamed",
+    "status",
+    "error",
+    "finish_reason",
+    "tokens_prompt",
+    "tokens_completion",
+    "tokens_cached",
+    "tokens_cache_write",
+    "usage_estimated",
+    "cost_pico",
+    "latency_ms",
+    "ttft_ms",
+    "overhead_ms",
+    "request_id",
+    "attempts",
+    "guardrails",
+    "request_body",
+    "response_body",
+)
+_INSERT = f"INSERT INTO generations ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_INSERT_CHARGE = "INSERT INTO ledger (key_id, generation_id, amount_pico, created_at) VALUES (?, ?, ?, ?)"
+
+
+# The statement each kind of extra row runs; its params come in this statement's order.
+EXTRA_SQL: dict[ExtraKind, str] = {
+    "admission": "INSERT INTO admissions (generation_id, key_id, team_id, at, cost_pico, tokens)"
+    " VALUES (?, ?, ?, ?, ?, ?)",
+    "admissions_prune": "DELETE FROM admissions WHERE at < ?",
+    # Raising an alert is idempotent: UNIQUE (limit_id, period_day, percent).
+    "alert": "INSERT OR IGNORE INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day,"
+    " percent, threshold, usage, generation_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "violation": "INSERT INTO guardrail_violations (generation_id, key_id, guardrail_id, guardrail_name, type,"
+    " stage, entity, action, field, start_offset, end_offset, confidence, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    # A mark older than the one stored (or than the provider's reset) must not overwrite it.
+    "health_mark": """
+INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (provider, key_label) DO UPDATE SET
+    fingerprint = excluded.fingerprint, state = excluded.state, status = excluded.status,
+    reason = excluded.reason, until = excluded.until, updated_at = excluded.updated_at
+WHERE excluded.updated_at >= provider_health.updated_at
+""",
+}
+
+
+def _row(record: GenerationRecord) -> tuple[Any, ...]:
+    return (
+        record.id,
+        record.created_at,
+        record.key_id,
+        record.key_name,
+        record.team_id,
+        record.app,
+        record.endpoint,
+        record.model_requested,
+        record.model,
+        record.provider,
+        record.upstream_id,
+        int(record.streamed),
+        record.status,
+        record.error,
+        record.finish_reason,
+        record.tokens_prompt,
+        record.tokens_completion,
+        record.tokens_cached,
+        record.tokens_cache_write,
+        int(record.usage_estimated),
+        record.cost_pico,
+        record.latency_ms,
+        record.ttft_ms,
+        record.overhead_ms,
+        record.request_id,
+        json.dumps([a.to_json() for a in record.attempts]),
+        json.dumps(record.guardrails),
+        record.request_body,
+        record.response_body,
+    )
+
+
+Statements = list[tuple[str, list[tuple[Any, ...]]]]
+
+
+async def write_batch(
+    db: aiosqlite.Connection, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()
+) -> None:
+    """Records, their ledger charges and any extra statements, all or nothing.
+
+    Every call into aiosqlite is a round trip to its thread (a future, a wake-up of the event loop),
+    dearer than the inserts it carries. So rows go in with one ``executemany`` per table, each run of
+    extras sharing a statement (one admission per record, say) with one more, in the order given;
+    and the whole transaction is one call on the connection's thread, which also keeps any other use
+    of the connection from landing inside it.
+    """
+    statements: Statements = []
+    if records:
+        statements.append((_INSERT, [_row(r) for r in records]))
+    charges = [(r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico]
+    if charges:
+        statements.append((_INSERT_CHARGE, charges))
+    statements += _runs(extras)
+    run_on_thread = getattr(db, "_execute", None)  # aiosqlite's own "call this on my thread"
+    if run_on_thread is None or not hasattr(db, "_conn"):
+        await _write_stepwise(db, statements)  # an aiosqlite without it: the same, one call a statement
+        return
+    await run_on_thread(_write_on_thread, db._conn, statements)
+
+
+def _write_on_thread(conn: sqlite3.Connection, statements: Statements) -> None:
+    with transaction_on_thread(conn):
+        for sql, params in statements:
+            if len(params) == 1:
+                conn.execute(sql, params[0])
+            else:
+                conn.executemany(sql, params)
+
+
+async def _write_stepwise(db: aiosqlite.Connection, statements: Statements) -> None:
+    async with transaction(db):
+        for sql, params in statements:
+            if len(params) == 1:
+                await db.execute(sql, params[0])
+            else:
+                await db.executemany(sql, params)
+
+
+def _runs(extras: Sequence[Extra]) -> Statements:
+    """Consecutive extras with the same statement, grouped: the order of execution is unchanged."""
+    runs: Statements = []
+    for extra in extras:
+        sql = EXTRA_SQL[extra.kind]
+        if runs and runs[-1][0] == sql:
+            runs[-1][1].append(extra.params)
+        else:
+            runs.append((sql, [extra.params]))
+    return runs
+
+
+def record_from_row(row: aiosqlite.Row) -> GenerationRecord:
+    return GenerationRecord(
+        id=row["id"],
+        created_at=row["created_at"],
+        key_id=row["key_id"],
+        key_name=row["key_name"],
+        team_id=row["team_id"],
+        app=row["app"],
+        endpoint=row["endpoint"],
+        model_requested=row["model_requested"],
+        model=row["model"],
+        provider=row["provider"],
+        upstream_id=row["upstream_id"],
+        streamed=bool(row["streamed"]),
+        status=row["status"],
+        error=row["error"],
+        finish_reason=row["finish_reason"],
+        tokens_prompt=row["tokens_prompt"],
+        tokens_completion=row["tokens_completion"],
+        tokens_cached=row["tokens_cached"],
+        tokens_cache_write=row["tokens_cache_write"],
+        usage_estimated=bool(row["usage_estimated"]),
+        cost_pico=row["cost_pico"],
+        latency_ms=row["latency_ms"],
+        ttft_ms=row["ttft_ms"],
+        overhead_ms=row["overhead_ms"],
+        request_id=row["request_id"],
+        attempts=[Attempt(**a) for a in json.loads(row["attempts"])],
+        guardrails=json.loads(row["guardrails"]),
+        request_body=row["request_body"],
+        response_body=row["response_body"],
+    )
+
+
+async def get_generation(
+    db: aiosqlite.Connection, ref: str, *, key_id: str | None = None
+) -> GenerationRecord | None:
+    """By olga id or by the provider's response id; limited to one key's records when ``key_id`` is set."""
+    for column in ("id", "upstream_id"):
+        sql = f"SELECT * FROM generations WHERE {column} = ?"
+        params: tuple[Any, ...] = (ref,)
+        if key_id is not None:
+            sql += " AND key_id = ?"
+            params += (key_id,)
+        async with db.execute(sql + " ORDER BY created_at DESC LIMIT 1", params) as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            return record_from_row(row)
+    return None
+
+
+async def recent_generations(
+    db: aiosqlite.Connection,
+    *,
+    limit: int = 50,
+    key_id: str | None = None,
+    model: str | None = None,
+    status: int | None = None,
+    since: float | None = None,
+    after_rowid: int | None = None,
+) -> list[tuple[int, GenerationRecord]]:
+    """Newest ``limit`` records matching the filters, oldest first, each with its rowid (for --follow)."""
+    where, params = [], []
+    for clause, value in (
+        ("key_id = ?", key_id),
+        ("(model = ? OR model_requested = ?)", model),
+        ("status = ?", status),
+        ("created_at >= ?", since),
+        ("rowid > ?", after_rowid),
+    ):
+        if value is not None:
+            where.append(clause)
+            params.extend([value] * clause.count("?"))
+    sql = "SELECT rowid AS _rowid, * FROM generations"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY rowid DESC LIMIT ?"
+    async with db.execute(sql, (*params, limit)) as cursor:
+        rows = [(row["_rowid"], record_from_row(row)) async for row in cursor]
+    rows.reverse()
+    return rows
+
+
+class SqliteRecords:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def write_batch(self, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()) -> None:
+        await write_batch(self._db, records, extras)
+
+    async def get_generation(self, ref: str, *, key_id: str | None = None) -> GenerationRecord | None:
+        return await get_generation(self._db, ref, key_id=key_id)
+
+    async def recent_generations(
+        self,
+        *,
+        limit: int = 50,
+        key_id: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        since: float | None = None,
+        after_rowid: int | None = None,
+    ) -> list[tuple[int, GenerationRecord]]:
+        return await recent_generations(
+            self._db,
+            limit=limit,
+            key_id=key_id,
+            model=model,
+            status=status,
+            since=since,
+            after_rowid=after_rowid,
+        )
