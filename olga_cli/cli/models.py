@@ -31,7 +31,6 @@ from olga_cli.cli.common import (
 from olga_cli.config import load_config
 from olga_cli.errors import UserError
 from olga_cli.files import write_private
-from olga_cli.store import keys as key_store
 
 app = typer.Typer(
     help="Models olga knows and what they cost. Example: olga models list --provider openai",
@@ -283,8 +282,8 @@ def _allow_lists(env: Env) -> dict[str, tuple[str, ...]]:
 
     async def read() -> dict[str, tuple[str, ...]]:
         async with store(env) as db:
-            lists = {f"key {k.name}": k.models for k in await key_store.list_keys(db) if k.models}
-            lists.update({f"team {t.name}": t.models for t in await key_store.list_teams(db) if t.models})
+            lists = {f"key {k.name}": k.models for k in await db.keys.list_keys() if k.models}
+            lists.update({f"team {t.name}": t.models for t in await db.keys.list_teams() if t.models})
             return lists
 
     found: dict[str, tuple[str, ...]] = run(read())
