@@ -82,9 +82,9 @@ class ChatPassthroughRelay:
         if "error" in chunk:
             facts.error = error_message(chunk)
             return [event.raw]
-        if facts.upstream_id is None:
-            facts.upstream_id = chunk.get("id")
-            facts.model = chunk.get("model")
+        if not facts.upstream_id:  # Azure's first chunk (prompt filter results) has an empty id
+            facts.upstream_id = chunk.get("id") or None
+            facts.model = chunk.get("model") or None
         usage = chunk.get("usage")
         choices = chunk.get("choices")
         if choices:

@@ -4,11 +4,13 @@ An ``Exchange`` knows the upstream path and body, how to turn the provider's ans
 and how to relay a stream. Same-API pairs pass bytes through untouched; other pairs translate
 (``providers.translate``), provider errors included (``convert_error``)::
 
-    caller      openai / openai-compatible / mock        anthropic
-    chat        passthrough                              translated (Messages)
-    messages    translated (Chat)                        passthrough
-    responses   passthrough (openai), else via Chat      translated (Messages)
-    embeddings  passthrough                              -
+    caller      openai / openai-compatible / azure / mock    anthropic
+    chat        passthrough                                  translated (Messages)
+    messages    translated (Chat)                            passthrough
+    responses   passthrough (openai), else via Chat          translated (Messages)
+    embeddings  passthrough                                  -
+
+An Azure provider gets the same bodies at its deployments' URLs (``providers.azure``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from olga_cli.catalog import DEFAULT_MAX_OUTPUT
 from olga_cli.config import ProviderConfig
 from olga_cli.errors import InvalidRequest, UpstreamError
 from olga_cli.gateway.upstream.routing import Target
-from olga_cli.providers import anthropic, openai, openai_responses
+from olga_cli.providers import anthropic, azure, openai, openai_responses
 from olga_cli.providers.messages_to_chat import MaxTokensField
 from olga_cli.providers.relay import Facts, StreamRelay, TranslatedRelay
 from olga_cli.providers.translate import (
@@ -133,7 +135,7 @@ def default_max_tokens(target: Target) -> int:
 
 def _max_tokens_field(provider: ProviderConfig) -> MaxTokensField:
     # OpenAI's current models want max_completion_tokens; compatible servers mostly know only max_tokens.
-    return "max_completion_tokens" if provider.kind == "openai" else "max_tokens"
+    return "max_completion_tokens" if provider.kind in ("openai", "azure") else "max_tokens"
 
 
 def _translated(
@@ -211,4 +213,21 @@ def make_exchange(api: Api, target: Target, body: dict[str, Any], headers: dict[
             f"Provider '{target.provider.name}' speaks the {target.provider.api_format} API, which cannot serve "
             f"/{api} requests; pick a model of another provider."
         )
-    return builder(body, target, headers)
+    exchange = builder(body, target, headers)
+    if target.provider.kind == "azure":
+        _at_azure(exchange, target)
+    return exchange
+
+
+def _at_azure(exchange: Exchange, target: Target) -> None:
+    """The same exchange, sent to the model's Azure deployment."""
+    provider = target.provider
+    path = azure.azure_path(
+        exchange.path,
+        model=target.upstream_model,
+        deployments=provider.deployments,
+        api_version=provider.api_version,
+    )
+    if path is None:
+        raise InvalidRequest(f"Provider '{provider.name}' (Azure OpenAI) does not serve {exchange.path}.")
+    exchange.path = path
