@@ -19,6 +19,16 @@ def loads(raw: bytes | str) -> Any:
     return json.loads(text.removeprefix("\ufeff"))
 
 
+def loads_request(raw: bytes) -> Any:
+    """``loads`` for a caller's body, which must be standard JSON: Python's parser also takes ``NaN``
+    and ``Infinity``, which no provider would, so they are refused here (``ValueError``)."""
+    return json.loads(raw.decode("utf-8").removeprefix("\ufeff"), parse_constant=_not_json)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def dumps_text(value: Any) -> str:
     """Compact JSON text, non-ASCII text kept as is (as the providers send it)."""
     return _COMPACT(value)

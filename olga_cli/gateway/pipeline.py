@@ -35,6 +35,7 @@ from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.upstream.exchange import make_exchange
 from olga_cli.gateway.upstream.failover import CALLER_LEFT, Failover, Served
 from olga_cli.gateway.upstream.routing import Target, pinned_provider, plan
+from olga_cli.validation import check_body
 
 
 async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
@@ -70,7 +71,7 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
 
 def parse_body(call: Call) -> dict[str, Any]:
     try:
-        body = jsonwire.loads(call.raw_body)
+        body = jsonwire.loads_request(call.raw_body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"The request body is not valid JSON ({exc}); send a JSON object.") from None
     if not isinstance(body, dict):
@@ -80,12 +81,7 @@ def parse_body(call: Call) -> dict[str, Any]:
         raise InvalidRequest(
             "'model' must be a model name such as 'mock/echo' or 'openai/gpt-4o-mini'.", param="model"
         )
-    if "stream" in body and not isinstance(body["stream"], bool):
-        raise InvalidRequest("'stream' must be true or false.", param="stream")
-    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
-        value = body.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-            raise InvalidRequest(f"'{name}' must be a positive integer.", param=name)
+    check_body(call.api, body, call.raw_body)  # 400 naming the field, before anything reads it
     return body
 
 

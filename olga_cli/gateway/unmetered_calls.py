@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from olga_cli import jsonwire
 from olga_cli.errors import (
     GuardrailBlocked,
     InvalidRequest,
@@ -32,6 +33,7 @@ from olga_cli.gateway.upstream.routing import check_available, pinned_provider, 
 from olga_cli.guardrails import screen_request
 from olga_cli.providers import anthropic
 from olga_cli.providers.tokens import estimate_prompt_tokens
+from olga_cli.validation import check_body
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,7 @@ async def count_tokens(
         raise InvalidRequest(
             "'model' must be a model name such as 'anthropic/claude-haiku-4-5'.", param="model"
         )
+    check_body("count_tokens", body, raw_body)
     provider = pinned_provider(gw.config, pinned) if pinned else None
     target = target_for(gw.config, gw.catalog, api_format="anthropic", model=model, pinned=provider)
     check_allowed(gw.snapshot, key, target.entry, target.model_id)
@@ -138,7 +141,7 @@ async def _send(name: str, request: Callable[[], Awaitable[UpstreamReply]]) -> A
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
+        body = jsonwire.loads_request(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"The request body is not valid JSON ({exc}); send a JSON object.") from None
     if not isinstance(body, dict):

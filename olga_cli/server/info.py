@@ -16,6 +16,7 @@ from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
 from olga_cli.money import pico_to_usd
 from olga_cli.server.app_keys import gateway_of
+from olga_cli.server.edge import readable_headers
 
 
 def _error(error: GatewayError) -> web.Response:
@@ -25,7 +26,7 @@ def _error(error: GatewayError) -> web.Response:
 
 async def _key(request: web.Request) -> tuple[Gateway, KeyState]:
     gateway = gateway_of(request.app)
-    return gateway, await authenticate_now(gateway, request.headers)
+    return gateway, await authenticate_now(gateway, readable_headers(request.headers))
 
 
 async def health(request: web.Request) -> web.Response:

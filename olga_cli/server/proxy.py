@@ -14,6 +14,7 @@ from olga_cli.gateway.error_response import ErrorShape
 from olga_cli.gateway.upstream.exchange import Api
 from olga_cli.server.aiohttp_sink import AiohttpSink
 from olga_cli.server.app_keys import gateway_of
+from olga_cli.server.edge import readable_headers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -31,7 +32,7 @@ def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
             api=api,
             shape=shape,
             endpoint=request.path,
-            headers=request.headers,
+            headers=readable_headers(request.headers),
             raw_body=raw,
             provider=request.match_info.get("provider"),
             received=received,

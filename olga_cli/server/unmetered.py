@@ -9,6 +9,7 @@ from olga_cli.errors import GatewayError, RequestTooLarge
 from olga_cli.gateway import unmetered_calls
 from olga_cli.gateway.error_response import ErrorShape, render
 from olga_cli.server.app_keys import gateway_of
+from olga_cli.server.edge import readable_headers
 
 
 def _respond(answer: unmetered_calls.Answer) -> web.Response:
@@ -30,7 +31,7 @@ async def count_tokens(request: web.Request) -> web.Response:
                 "The request body is larger than the configured limit; send less."
             ) from None
         answer = await unmetered_calls.count_tokens(
-            gateway, request.headers, raw, pinned=request.match_info.get("provider")
+            gateway, readable_headers(request.headers), raw, pinned=request.match_info.get("provider")
         )
     except GatewayError as error:
         return _error("anthropic", error)
@@ -42,7 +43,7 @@ async def stored_response(request: web.Request) -> web.Response:
     try:
         answer = await unmetered_calls.stored_response(
             gateway,
-            request.headers,
+            readable_headers(request.headers),
             method=request.method,
             response_id=request.match_info["response_id"],
             query=request.query_string,

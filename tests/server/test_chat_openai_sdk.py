@@ -128,14 +128,17 @@ async def test_provider_error_is_passed_through_as_it_came(
     from tests.fakes.openai_upstream import Script, error_body
 
     fake_openai.script(
-        Script(status=400, body=error_body("temperature is out of range", code="bad_temperature"))
+        Script(
+            status=400,
+            body=error_body("temperature 1.5 is not supported by this model", code="unsupported_value"),
+        )
     )
     with pytest.raises(openai.BadRequestError) as caught:
         await client(gateway, api_key).chat.completions.create(
-            model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], temperature=9
+            model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], temperature=1.5
         )
-    assert caught.value.code == "bad_temperature"
-    assert "temperature is out of range" in str(caught.value)
+    assert caught.value.code == "unsupported_value"
+    assert "temperature 1.5 is not supported" in str(caught.value)
 
 
 async def test_chunks_carry_no_usage_field_the_client_did_not_ask_for(

@@ -13,6 +13,7 @@ from tests.fakes.gateway import RunningGateway, configure, mint_key, start_gatew
 from tests.fakes.openai_upstream import FakeOpenAI
 
 CHAT = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+HI = [{"role": "user", "content": "hi"}]
 
 
 async def post(
@@ -115,9 +116,10 @@ async def test_malformed_json_is_400_and_recorded(gateway: RunningGateway, api_k
         ([1, 2], None),
         ({"messages": []}, "model"),
         ({"model": 7, "messages": []}, "model"),
-        ({"model": "mock/echo", "stream": "yes"}, "stream"),
-        ({"model": "mock/echo", "max_tokens": -5}, "max_tokens"),
-        ({"model": "mock/echo", "models": "openai/gpt-4o"}, "models"),
+        ({"model": "mock/echo", "messages": HI, "stream": "yes"}, "stream"),
+        ({"model": "mock/echo", "messages": HI, "max_tokens": -5}, "max_tokens"),
+        ({"model": "mock/echo", "messages": HI, "models": "openai/gpt-4o"}, "models"),
+        ({"model": "mock/echo", "messages": "hello"}, "messages"),
     ],
 )
 async def test_wrong_types_are_400_naming_the_field(
@@ -133,7 +135,7 @@ async def test_unknown_model_is_400_unknown_model_pricing(gateway: RunningGatewa
     status, _, body = await post(
         gateway.v1 + "/chat/completions",
         key=api_key,
-        json={"model": "openai/gpt-nonexistent", "messages": []},
+        json={"model": "openai/gpt-nonexistent", "messages": HI},
     )
     assert status == 400
     assert "olga models list" in assert_openai_error(body, "unknown_model_pricing")

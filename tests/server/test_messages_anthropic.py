@@ -277,14 +277,15 @@ async def test_olga_errors_come_in_anthropic_shape(olga: Olga) -> None:
 
 
 async def test_provider_errors_pass_through_as_they_came(olga: Olga) -> None:
-    olga.anthropic_fake.fail(400, message="temperature: must be at most 1.0")
+    message = "temperature and top_p cannot both be specified for this model"
+    olga.anthropic_fake.fail(400, message=message)
     with pytest.raises(anthropic.BadRequestError) as caught:
         await olga.anthropic().messages.create(
-            model=MODEL, max_tokens=50, messages=HELLO, extra_body={"temperature": 1.5}
+            model=MODEL, max_tokens=50, messages=HELLO, extra_body={"temperature": 0.5, "top_p": 0.9}
         )
     assert caught.value.body == {
         "type": "error",
-        "error": {"type": "invalid_request_error", "message": "temperature: must be at most 1.0"},
+        "error": {"type": "invalid_request_error", "message": message},
     }
 
 
