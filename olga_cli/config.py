@@ -114,6 +114,7 @@ class Config:
     fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     webhook_url: str | None = None
     store_bodies: bool = True
+    overhead_header: bool = True  # x-olga-overhead-ms on every response
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -300,5 +301,6 @@ def load_config(
         if isinstance(data.get("alerts"), dict)
         else None,
         store_bodies=bool(server.get("store_bodies", True)),
+        overhead_header=server.get("overhead_header", True) is not False,
         raw=data,
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from olga_cli.money import pico_to_usd
+from olga_cli.telemetry.traceparent import TraceIds
 
 
 def new_generation_id() -> str:
@@ -23,6 +24,7 @@ class Attempt:
     latency_ms: float
     error: str | None = None
     key_label: str | None = None
+    started_ms: float | None = None  # when the attempt began, from the request's arrival
 
     def to_json(self) -> dict[str, Any]:
         # Every field is a plain value, so a shallow dict is what asdict() gives, at a tenth of its cost
@@ -64,6 +66,8 @@ class GenerationRecord:
     guardrails: list[dict[str, Any]] = field(default_factory=list)
     request_body: str | None = None
     response_body: str | None = None
+    # Trace ids (and opted-in contents) for the span exported from this record; never stored.
+    trace: TraceIds | None = None
 
     def to_json(self, *, with_bodies: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -202,6 +202,8 @@ def serve(
             shutdown_timeout=SHUTDOWN_TIMEOUT,
             handle_signals=True,
         )
+    except UserError as exc:  # e.g. tracing asked for without the OpenTelemetry SDK installed
+        raise fail(exc.message) from None
     except OSError as exc:
         raise fail(
             f"cannot listen on {config.host}:{config.port} ({exc.strerror}); pick another --port"

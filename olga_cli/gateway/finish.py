@@ -21,6 +21,7 @@ from olga_cli.providers.tokens import count_tokens, estimate_prompt_tokens
 from olga_cli.providers.usage import Usage
 from olga_cli.records import GenerationRecord, new_generation_id
 from olga_cli.store.generations import Extra
+from olga_cli.telemetry import traceparent
 
 
 def team_multiplier(gw: Gateway, key: KeyState) -> Any:
@@ -38,7 +39,9 @@ async def client_gone(
         ctx.record.status, ctx.record.error = 499, "client_disconnected"
     store_bodies(gw, ctx, None)
     await commit(gw, ctx, health)
-    await sink.send(499, headers_for(ctx, "application/json"), b"")  # nobody reads it; the server needs one
+    await sink.send(
+        499, headers_for(gw, ctx, "application/json"), b""
+    )  # nobody reads it; the server needs one
 
 
 def fill(gw: Gateway, ctx: Context, facts: Facts, *, status: int, error: str | None = None) -> None:
@@ -76,6 +79,10 @@ def serving_target(ctx: Context) -> Target | None:
 
 
 def store_bodies(gw: Gateway, ctx: Context, response_text: str | None) -> None:
+    trace = ctx.record.trace
+    if trace is not None and gw.trace_content and not ctx.key.row.zdr:
+        trace.input_text = ctx.call.raw_body.decode("utf-8", "replace")
+        trace.output_text = response_text
     if gw.config.store_bodies and not ctx.key.row.zdr:
         ctx.record.request_body = ctx.call.raw_body.decode("utf-8", "replace")
         ctx.record.response_body = response_text
@@ -89,9 +96,7 @@ async def commit(gw: Gateway, ctx: Context, health: Sequence[Extra] = ()) -> Non
     record = ctx.record
     now = time.perf_counter()
     record.latency_ms = ms(now - ctx.call.received)
-    # The time olga spent waiting on providers is not its overhead.
-    upstream_ms = sum(attempt.latency_ms for attempt in record.attempts)
-    record.overhead_ms = max(ms(now - ctx.call.received) - upstream_ms, 0.0)
+    record.overhead_ms = own_ms(ctx, now)
     settled = gw.limits.settle(ctx.limits, record)  # usage counted and alerts raised, stored with the record
     violations = ctx.guard.statements if ctx.guard is not None else ()
     await gw.recorder.write(record, [*health, *violations, *settled.extras])
@@ -110,7 +115,8 @@ async def finish_with_error(
     await commit(gw, ctx, health)
     status, headers, body = render(ctx.call.shape, error)
     rate_headers = gw.limits.headers(ctx.key, ctx.limits, gw.clock())
-    await sink.send(status, {**rate_headers, **headers, "x-olga-generation-id": ctx.record.id}, body)
+    extra = {"x-olga-overhead-ms": overhead_ms(ctx)} if gw.config.overhead_header else {}
+    await sink.send(status, {**rate_headers, **headers, "x-olga-generation-id": ctx.record.id, **extra}, body)
 
 
 async def finish_with_provider_error(
@@ -123,12 +129,34 @@ async def finish_with_provider_error(
         ctx.reservation.release()
     store_bodies(gw, ctx, error.body.decode("utf-8", "replace"))
     await commit(gw, ctx, health)
-    await sink.send(error.status, {**error.headers, **headers_for(ctx, error.content_type)}, error.body)
+    await sink.send(error.status, {**error.headers, **headers_for(gw, ctx, error.content_type)}, error.body)
 
 
-def headers_for(ctx: Context, content_type: str) -> dict[str, str]:
+def headers_for(gw: Gateway, ctx: Context, content_type: str) -> dict[str, str]:
     rate_headers = ctx.limits.headers if ctx.limits is not None else {}
-    return {"Content-Type": content_type, "x-olga-generation-id": ctx.record.id, **rate_headers}
+    headers = {"Content-Type": content_type, "x-olga-generation-id": ctx.record.id, **rate_headers}
+    if gw.config.overhead_header:
+        headers["x-olga-overhead-ms"] = overhead_ms(ctx)
+    return headers
+
+
+def overhead_ms(ctx: Context) -> str:
+    """``x-olga-overhead-ms``: olga's own time so far. Sent with the first byte, so for a stream it is
+    the overhead up to its first event."""
+    return f"{own_ms(ctx, time.perf_counter()):.3f}"
+
+
+def own_ms(ctx: Context, now: float) -> float:
+    """Time since arrival less the time spent waiting on providers, which is not olga's overhead. An
+    attempt whose reply is being relayed has no latency yet: it has been waited on since it began."""
+    elapsed = ms(now - ctx.call.received)
+    upstream = 0.0
+    for attempt in ctx.record.attempts:
+        if attempt.latency_ms:
+            upstream += attempt.latency_ms
+        elif attempt.status is not None and attempt.started_ms is not None:
+            upstream += elapsed - attempt.started_ms
+    return max(elapsed - upstream, 0.0)
 
 
 def new_record(gw: Gateway, call: Call, key: KeyState) -> GenerationRecord:
@@ -144,6 +172,7 @@ def new_record(gw: Gateway, call: Call, key: KeyState) -> GenerationRecord:
         model_requested=model,
         app=headers.get("X-Title") or headers.get("HTTP-Referer") or None,
         request_id=headers.get("X-Request-ID") or None,
+        trace=traceparent.for_request(headers.get("traceparent"), tracing=gw.tracing),
     )
 
 

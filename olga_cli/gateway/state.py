@@ -47,6 +47,9 @@ class Gateway:
     resilience: Resilience = field(default_factory=Resilience)
     # Callers who leave while olga waits on a provider: one timer looks at all of them.
     callers: CallerWatch = field(default_factory=CallerWatch)
+    # Traces: each record carries its span ids when on; contents only when the user opted in too.
+    tracing: bool = False
+    trace_content: bool = False
     _config_stamp: tuple[float, float] = (0.0, 0.0)
     # The store's data_version last seen, and when (perf_counter) the last look at it began.
     _store_version: int = -1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -18,16 +20,26 @@ from olga_cli.server.middlewares import errors
 from olga_cli.server.retention import retention_context
 from olga_cli.server.routes import setup_routes
 from olga_cli.store.db import open_store
+from olga_cli.telemetry.settings import TelemetrySettings, telemetry_settings
+
+if TYPE_CHECKING:
+    from olga_cli.telemetry.export import Tracing
 
 log = logging.getLogger("olga.server")
 WATCH_INTERVAL = 0.25  # seconds: CLI changes reach the server well within the promised second
 
 
-def create_app(config: Config, *, observers: Sequence[Observer] = ()) -> web.Application:
-    """The gateway app; ``observers`` are called with each committed record (e.g. the access log)."""
+def create_app(
+    config: Config, *, observers: Sequence[Observer] = (), environ: Mapping[str, str] | None = None
+) -> web.Application:
+    """The gateway app; ``observers`` are called with each committed record (e.g. the access log).
+
+    Tracing is set up here, before the server binds, so a missing OpenTelemetry SDK is a clear
+    error at start rather than at the first request."""
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors])
     metrics = install_metrics(app)
-    app.cleanup_ctx.append(_gateway_context(config, [metrics.observe, *observers]))
+    tracing = start_tracing(telemetry_settings(config.raw, os.environ if environ is None else environ))
+    app.cleanup_ctx.append(_gateway_context(config, [metrics.observe, *observers], tracing))
     app.cleanup_ctx.append(background_task("olga-watcher", _watch))
     app.cleanup_ctx.append(retention_context())
     app.cleanup_ctx.append(background_task("olga-alert-delivery", _deliver_alerts))
@@ -35,11 +47,14 @@ def create_app(config: Config, *, observers: Sequence[Observer] = ()) -> web.App
     return app
 
 
-def _gateway_context(config: Config, observers: Sequence[Observer] = ()):  # type: ignore[no-untyped-def]
+def _gateway_context(config: Config, observers: Sequence[Observer], tracing: Tracing | None):  # type: ignore[no-untyped-def]
     async def context(app: web.Application) -> AsyncIterator[None]:
         db = await open_store(config.db_path)
         gateway = await open_gateway(config, db=db)
         gateway.observers.extend(observers)
+        if tracing is not None:
+            gateway.tracing, gateway.trace_content = True, tracing.settings.capture_content
+            gateway.observers.append(tracing.observe)
         gateway.recorder.start()
         set_gateway(app, gateway)
         try:
@@ -49,6 +64,8 @@ def _gateway_context(config: Config, observers: Sequence[Observer] = ()):  # typ
             await gateway.recorder.stop()
             await gateway.upstreams.close()
             await db.close()
+            if tracing is not None:
+                await asyncio.to_thread(tracing.close)  # the last spans, within the exporter's timeout
 
     return context
 
@@ -70,3 +87,11 @@ async def _deliver_alerts(app: web.Application) -> None:
     """Limit alerts go to the webhook from this task, never from a request."""
     gateway = gateway_of(app)
     await deliver_alerts(gateway.limits, lambda: gateway.config.webhook_url)
+
+
+def start_tracing(settings: TelemetrySettings) -> Tracing | None:
+    if not settings.enabled:
+        return None
+    from olga_cli.telemetry.export import Tracing  # the SDK is imported only when tracing is on
+
+    return Tracing(settings)

@@ -25,6 +25,7 @@ from olga_cli.records import GenerationRecord
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 _API_PATHS = ("chat/completions", "responses", "messages", "v1/messages", "embeddings")
 _PINNED = re.compile(r"^/v1/([^/]+)/(" + "|".join(re.escape(p) for p in _API_PATHS) + ")$")
@@ -157,6 +158,12 @@ class Metrics:
             ("model", "provider"),
             TTFT_BUCKETS,
         )
+        self.overhead = Histogram(
+            "olga_overhead_seconds",
+            "olga's own time per request: the whole request less the time spent waiting on providers.",
+            ("route",),
+            OVERHEAD_BUCKETS,
+        )
         self.attempts = Counter(
             "olga_upstream_attempts_total",
             "Calls to providers, by provider and outcome (HTTP status or failure kind).",
@@ -184,6 +191,7 @@ class Metrics:
         if record.cost_pico:
             self.cost.inc((model, provider), record.cost_pico)
         self.latency.observe((route, model, provider), record.latency_ms / 1000)
+        self.overhead.observe((route,), record.overhead_ms / 1000)
         if record.ttft_ms is not None:
             self.ttft.observe((model, provider), record.ttft_ms / 1000)
         for attempt in record.attempts:
@@ -207,6 +215,7 @@ class Metrics:
             self.cost,
             self.latency,
             self.ttft,
+            self.overhead,
             self.attempts,
             self.upstream_errors,
         ):

@@ -53,7 +53,7 @@ class StreamAnswer:
         record = self.ctx.record
         if not record.streamed:
             record.streamed = True
-            headers = headers_for(self.ctx, SSE_HEADERS["Content-Type"])
+            headers = headers_for(self.gw, self.ctx, SSE_HEADERS["Content-Type"])
             await self.sink.start(200, {**SSE_HEADERS, **headers})
 
     async def _events(self) -> None:

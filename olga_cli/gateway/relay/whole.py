@@ -40,5 +40,5 @@ async def answer_whole(
     store_bodies(gw, ctx, converted.body.decode("utf-8", "replace"))
     await commit(gw, ctx, health)
     await sink.send(
-        status, headers_for(ctx, converted.content_type), converted.body if status != 499 else b""
+        status, headers_for(gw, ctx, converted.content_type), converted.body if status != 499 else b""
     )

@@ -44,6 +44,7 @@ from olga_cli.gateway.upstream.retry import RetryPolicy, Timing, Verdict
 from olga_cli.gateway.upstream.routing import Target, check_available
 from olga_cli.records import Attempt, GenerationRecord
 from olga_cli.store.generations import Extra
+from olga_cli.telemetry import traceparent
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ class Failover:
         ``received`` is the perf_counter time the request arrived, from which its deadline runs."""
         self._targets = targets
         self._record = record
+        self._received = received
         self._exchange_for = exchange_for
         self._access = access
         self._policy = access.policy
@@ -214,6 +216,7 @@ class Failover:
         record.attempts.append(attempt)
         record.model, record.provider = target.model_id, target.provider.name
         started = time.perf_counter()
+        attempt.started_ms = (started - self._received) * 1000.0
         self._attempts += 1
         self._last_target = target
         try:
@@ -222,7 +225,7 @@ class Failover:
                 key,
                 exchange.path,
                 exchange.body,
-                extra_headers=exchange.headers,
+                extra_headers=traceparent.with_trace(exchange.headers, record.trace, attempt),
                 method=exchange.method,
             )
             attempt.status = reply.status

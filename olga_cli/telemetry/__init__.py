@@ -1,0 +1,6 @@
+"""OpenTelemetry traces of what olga served: one GenAI span per request, a child span per upstream attempt.
+
+Off unless an OTLP endpoint is configured. ``traceparent`` (W3C trace context, pure) is used by the
+gateway on every request; ``genai`` turns a committed generation record into span data (pure);
+``export`` owns the OpenTelemetry SDK, imported only when tracing is on (the ``olga[otel]`` extra).
+"""

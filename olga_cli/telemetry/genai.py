@@ -1,0 +1,192 @@
+"""A committed generation record as OpenTelemetry GenAI span data (pure: no SDK here).
+
+Attribute names follow the OpenTelemetry semantic conventions for generative AI
+(``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.request.model``, ``gen_ai.usage.*`` ...);
+what only olga knows (key, team, cost, attempts, guardrails, overhead) is under ``olga.``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from olga_cli.money import pico_to_usd
+from olga_cli.records import Attempt, GenerationRecord
+
+AttributeValue = str | bool | int | float | Sequence[str]
+Attributes = dict[str, AttributeValue]
+
+# Well-known gen_ai.provider.name values; any other provider is named as configured.
+_PROVIDER_NAMES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gcp.gemini",
+    "azure": "azure.ai.openai",
+    "groq": "groq",
+    "mistral": "mistral_ai",
+    "deepseek": "deepseek",
+    "xai": "x_ai",
+    "perplexity": "perplexity",
+}
+
+
+@dataclass(slots=True)
+class SpanEvent:
+    name: str
+    time_ns: int
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SpanData:
+    name: str
+    kind: Literal["server", "client"]
+    start_ns: int
+    end_ns: int
+    attributes: Attributes
+    events: list[SpanEvent] = field(default_factory=list)
+    error: str | None = None  # the span's status is ERROR with this description
+
+
+def provider_name(provider: str | None) -> str:
+    return _PROVIDER_NAMES.get(provider or "", provider or "unknown")
+
+
+def operation_of(endpoint: str) -> str:
+    return "embeddings" if endpoint.endswith("/embeddings") else "chat"
+
+
+def _bare_model(model: str | None, provider: str | None) -> str | None:
+    if model and provider and model.startswith(provider + "/"):
+        return model[len(provider) + 1 :]
+    return model
+
+
+def request_span(record: GenerationRecord, *, capture: tuple[str | None, str | None] | None) -> SpanData:
+    """The span of the whole request, as olga served it (SERVER kind: olga received the call)."""
+    operation = operation_of(record.endpoint)
+    start = int(record.created_at * 1e9)
+    end = start + int(record.latency_ms * 1e6)
+    attributes: Attributes = {
+        "gen_ai.operation.name": operation,
+        "gen_ai.provider.name": provider_name(record.provider),
+        "gen_ai.request.model": record.model_requested,
+        "gen_ai.usage.input_tokens": record.tokens_prompt,
+        "gen_ai.usage.output_tokens": record.tokens_completion,
+        "http.route": record.endpoint,
+        "http.response.status_code": record.status,
+        "olga.generation.id": record.id,
+        "olga.key.name": record.key_name,
+        "olga.cost.usd": float(pico_to_usd(record.cost_pico)),
+        "olga.cost.pico": record.cost_pico,
+        "olga.attempts": len(record.attempts),
+        "olga.overhead_ms": round(record.overhead_ms, 3),
+        "olga.streamed": record.streamed,
+    }
+    _put(
+        attributes,
+        {
+            "gen_ai.response.model": _bare_model(record.model, record.provider),
+            "gen_ai.response.id": record.upstream_id,
+            "gen_ai.response.finish_reasons": [record.finish_reason] if record.finish_reason else None,
+            "gen_ai.usage.cache_read.input_tokens": record.tokens_cached or None,
+            "gen_ai.usage.cache_creation.input_tokens": record.tokens_cache_write or None,
+            "error.type": record.error if record.status >= 400 else None,
+            "olga.team.id": record.team_id,
+            "olga.app": record.app,
+            "olga.request_id": record.request_id,
+            "olga.usage.estimated": record.usage_estimated or None,
+            "olga.guardrail.findings": len(record.guardrails) or None,
+            "olga.guardrail.types": sorted({str(g.get("type")) for g in record.guardrails}) or None,
+        },
+    )
+    for name in ("session_id", "end_user", "tags", "dropped"):  # fields that newer records carry
+        value = getattr(record, name, None)
+        if value:
+            attributes[_EXTRA_NAMES[name]] = list(value) if isinstance(value, list | tuple) else str(value)
+    if capture is not None:
+        _put(attributes, {"gen_ai.input.messages": capture[0], "gen_ai.output.messages": capture[1]})
+    span = SpanData(
+        f"{operation} {record.model_requested}",
+        "server",
+        start,
+        end,
+        attributes,
+        error=record.error if record.status >= 500 or record.status == 499 else None,
+    )
+    if record.ttft_ms is not None:
+        span.events.append(SpanEvent("olga.first_token", start + int(record.ttft_ms * 1e6)))
+    span.events.extend(_guardrail_events(record.guardrails, end))
+    return span
+
+
+_EXTRA_NAMES = {
+    "session_id": "gen_ai.conversation.id",
+    "end_user": "olga.end_user",
+    "tags": "olga.tags",
+    "dropped": "olga.dropped",
+}
+
+
+def attempt_spans(record: GenerationRecord) -> list[tuple[Attempt, SpanData]]:
+    """A CLIENT span per upstream attempt (skipped targets included, with no duration)."""
+    operation = operation_of(record.endpoint)
+    request_start = int(record.created_at * 1e9)
+    spans: list[tuple[Attempt, SpanData]] = []
+    cursor = request_start
+    for attempt in record.attempts:
+        offset = getattr(attempt, "started_ms", None)
+        start = request_start + int(offset * 1e6) if offset is not None else cursor
+        end = start + int(attempt.latency_ms * 1e6)
+        cursor = end
+        attributes: Attributes = {
+            "gen_ai.operation.name": operation,
+            "gen_ai.provider.name": provider_name(attempt.provider),
+            "gen_ai.request.model": attempt.model,
+            "olga.provider": attempt.provider,
+        }
+        error_type = attempt.error.split(":", 1)[0] if attempt.error else None
+        _put(
+            attributes,
+            {
+                "http.response.status_code": attempt.status,
+                "error.type": error_type,
+                "olga.provider.key_label": attempt.key_label,
+                "olga.attempt.error": attempt.error,
+            },
+        )
+        failed = attempt.status is None or attempt.status >= 400
+        span = SpanData(
+            f"{operation} {attempt.model}",
+            "client",
+            start,
+            end,
+            attributes,
+            error=(error_type or "failed") if failed else None,
+        )
+        spans.append((attempt, span))
+    return spans
+
+
+def _guardrail_events(findings: Sequence[Mapping[str, Any]], at_ns: int) -> list[SpanEvent]:
+    events = []
+    for finding in findings:
+        attributes: Attributes = {}
+        _put(attributes, {f"olga.guardrail.{k}": _scalar(v) for k, v in finding.items() if k != "offsets"})
+        name = "olga.guardrail.block" if finding.get("action") == "block" else "olga.guardrail.finding"
+        events.append(SpanEvent(name, at_ns, attributes))
+    return events
+
+
+def _scalar(value: Any) -> AttributeValue | None:
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _put(attributes: Attributes, values: Mapping[str, AttributeValue | None]) -> None:
+    for name, value in values.items():
+        if value is not None:
+            attributes[name] = value

@@ -1,0 +1,99 @@
+"""A real OTLP/HTTP trace receiver on 127.0.0.1: decodes the protobuf export requests olga sends."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+SERVER, CLIENT = 2, 3  # opentelemetry.proto.trace.v1.Span.SpanKind
+
+
+def _value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(v) for v in value.array_value.values]
+    return getattr(value, kind) if kind else None
+
+
+@dataclass
+class ReceivedSpan:
+    name: str
+    kind: int
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any]
+    events: list[tuple[str, int, dict[str, Any]]]
+    status_code: int  # 0 unset, 1 ok, 2 error
+    resource: dict[str, Any] = field(default_factory=dict)
+
+
+class FakeCollector:
+    def __init__(self, *, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.spans: list[ReceivedSpan] = []
+        self.exports = 0
+        self.headers: list[dict[str, str]] = []
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> FakeCollector:
+        app = web.Application()
+        app.router.add_post("/v1/traces", self._traces)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def by_kind(self, kind: int) -> list[ReceivedSpan]:
+        return [s for s in self.spans if s.kind == kind]
+
+    async def _traces(self, request: web.Request) -> web.Response:
+        assert request.content_type == "application/x-protobuf"
+        self.headers.append(dict(request.headers))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        export = ExportTraceServiceRequest()
+        export.ParseFromString(await request.read())
+        self.exports += 1
+        for resource_spans in export.resource_spans:
+            resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
+            for scope in resource_spans.scope_spans:
+                for span in scope.spans:
+                    self.spans.append(
+                        ReceivedSpan(
+                            name=span.name,
+                            kind=span.kind,
+                            trace_id=span.trace_id.hex(),
+                            span_id=span.span_id.hex(),
+                            parent_span_id=span.parent_span_id.hex(),
+                            start_ns=span.start_time_unix_nano,
+                            end_ns=span.end_time_unix_nano,
+                            attributes={a.key: _value(a.value) for a in span.attributes},
+                            events=[
+                                (e.name, e.time_unix_nano, {a.key: _value(a.value) for a in e.attributes})
+                                for e in span.events
+                            ],
+                            status_code=span.status.code,
+                            resource=resource,
+                        )
+                    )
+        return web.Response(
+            body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
+        )
