@@ -8,10 +8,13 @@ once at import and each runs only when a cheap test (an `@`, a digit, a `:`) say
 Decisions on look-alikes, kept consistent by the labelled tests:
 - a dotted quad after a version/section word ("version 1.2.3.4", "v1.2.3.4") is not an IP address;
   loopback, unspecified and broadcast addresses identify no one and score below the default 0.5;
-- a 13-19 digit number failing Luhn is not a card; one passing Luhn but with an unknown issuer
-  prefix, or introduced as an order/invoice/tracking number, scores below 0.5;
-- a phone number needs a `+country` prefix, a North American 3-3-4 shape with a valid area code, or
-  a national trunk-0 shape (the last only counts next to a word like "phone" or "call");
+- a 12-19 digit number failing Luhn is not a card; one passing Luhn but with an unknown issuer
+  prefix, grouped unlike cards ("4012-888-888-881-881"), or introduced as an order/invoice/tracking
+  number, scores below 0.5; 12-digit numbers count only in Maestro ranges;
+- a phone number needs a `+country` prefix, a North American 3-3-4 shape with a valid area code, a
+  national shape (GB, DE, FR, ES, IT, NL, BR, IN, JP mobile and landline formats, each with its own
+  confidence) or a generic trunk-0 shape (which only counts next to a word like "phone" or "call");
+  after "ticket", "order", "case" or "#" a phone-shaped number is an identifier and scores 0.25;
 - `name@2x.png` (an image file name) and `git@github.com:org/repo` (an SSH remote) are not emails.
 """
 
@@ -38,16 +41,41 @@ _FILE_EXTENSIONS = frozenset(
      "woff2", "ttf")
 )  # fmt: skip
 
-# 13-19 digits, optionally grouped by single spaces or dashes.
-_CARD = re.compile(r"(?<![\w.,+\-])\d(?:[ \-]?\d){12,18}(?![\w]|[.,\-]\d)")
+# 12-19 digits (Maestro starts at 12), optionally grouped by single spaces or dashes.
+_CARD = re.compile(r"(?<![\w.,+\-])\d(?:[ \-]?\d){11,18}(?![\w]|[.,\-]\d)")
 _SSN = re.compile(r"(?<![\w\-])(?!000|666|9\d\d)\d{3}([\- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w\-]|\.\d)")
 _SSN_BARE = re.compile(r"(?<![\w\-])(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4}(?![\w\-]|\.\d)")
-_PHONE_INTL = re.compile(r"(?<![\w+])\+\d[\d \-.()]{5,22}\d(?![\w]|[.\-]\d)")
+# An extension written after the number: "555-0147 x163", "ext. 12".
+_EXT = r"(?:[ ]?(?:x|ext\.?|extension)[ ]?\d{1,6})?"
+_PHONE_INTL = re.compile(r"(?<![\w+])\+\d[\d \-.()]{5,22}\d" + _EXT + r"(?![\w]|[.\-]\d)")
 _PHONE_NANP = re.compile(
     r"(?<![\w+.\-])(?:(?:\+?1)[ .\-]?)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([ .\-]))"
-    r"[2-9]\d\d([ .\-])\d{4}(?![\w]|[.\-]\d)"
+    r"[2-9]\d\d([ .\-])\d{4}" + _EXT + r"(?![\w]|[.\-]\d)"
 )
 _PHONE_TRUNK = re.compile(r"(?<![\w+.\-])0\d{1,4}[ \-]\d{2,4}(?:[ \-]\d{2,4}){1,2}(?![\w]|[.\-]\d)")
+_NATIONAL_END = _EXT + r"(?![\w]|[.\-]\d)"
+_NATIONAL_START = r"(?<![\w+.\-])"
+# National formats (trunk 0 or a national mobile prefix), each with how sure its shape alone is;
+# a word like "phone" or "call" before it adds to that, "ticket" or "order" takes from it.
+_PHONE_NATIONAL: tuple[tuple[re.Pattern[str], float], ...] = tuple(
+    (re.compile(_NATIONAL_START + shape + _NATIONAL_END), confidence)
+    for shape, confidence in (
+        (r"07\d{3} ?\d{6}", 0.75),  # GB mobile: 07700 953265
+        (r"0(?:\d{2} \d{4} \d{4}|\d{3} \d{3} \d{4}|\d{4} \d{5,6})", 0.6),  # GB: 020 7946 0958
+        (r"01[5-7]\d{1,2}[ /\-]?\d{6,8}", 0.8),  # DE mobile: 0151 81535493
+        (r"0[2-9]\d{1,3}[ /\-]\d{5,8}", 0.45),  # DE landline: 030 12345678
+        (r"0[1-9](?P<s>[ .\-]?)\d{2}(?:(?P=s)\d{2}){3}", 0.75),  # FR: 06 12 34 56 78
+        (r"[6789]\d{2}(?: \d{3} \d{3}| \d{2} \d{2} \d{2})", 0.6),  # ES: 912 345 678
+        (r"3\d{2}[ .]?\d{3}[ .]?\d{3,4}", 0.55),  # IT mobile: 333 123 4567
+        (r"0\d{1,3} \d{3,4} \d{4}", 0.55),  # IT landline: 02 1234 5678
+        (r"06[ \-]?\d{8}", 0.8),  # NL mobile: 06-12345678
+        (r"0\d{2,3}-\d{6,7}", 0.55),  # NL landline: 020-1234567
+        (r"\(\d{2}\) ?9?\d{4}-\d{4}", 0.85),  # BR: (11) 91234-5678
+        (r"0?[6-9]\d{4} \d{5}", 0.7),  # IN mobile: 92717 55306
+        (r"0[789]0-\d{4}-\d{4}", 0.85),  # JP mobile: 090-1234-5678
+        (r"0\d{1,3}-\d{2,4}-\d{4}", 0.65),  # JP landline: 03-1234-5678
+    )
+)
 _PHONE_BARE = re.compile(r"(?<![\w+.\-])\d{10,11}(?![\w]|[.\-]\d)")
 # Starts with the country letters (not `\b`) so the engine can skip lower-case text quickly.
 _IBAN = re.compile(r"[A-Z]{2}(?<![A-Za-z0-9_][A-Z]{2})\d\d(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
@@ -65,16 +93,25 @@ _IPV6 = re.compile(
 
 # The words just before a candidate: "card ending", "call me at", "order #", "SSN:".
 _CARD_CONTEXT = re.compile(
-    r"(?i)\b(?:card|visa|master ?card|amex|american express|discover|cc|credit|debit|payment|pay with)"
+    r"(?i)\b(?:card|visa|master ?card|maestro|amex|american express|discover|jcb|union ?pay|diners|mir|cc|credit|"
+    r"debit|payment|pay with|karte|carte|tarjeta)"
     r"\b\W{0,12}(?:\w+\W+){0,3}\Z"
 )
 _NOT_CARD_CONTEXT = re.compile(
-    r"(?i)(?:\b(?:order|invoice|tracking|shipment|parcel|ref|reference|ticket|case|account|acct|id|no)\b"
+    r"(?i)(?:\b(?:order|invoice|tracking|shipment|parcel|ref|reference|ticket|case|account|acct|id|no|awb|"
+    r"waybill|consignment|booking|confirmation|serial|imei|sku|transaction|txn|barcode|ean|upc|isbn)\b"
     r"\W{0,4}(?:(?:number|num|no|id)\b\W{0,4})?|#\s?)\Z"
 )
 _PHONE_CONTEXT = re.compile(
-    r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|sms|text me|contact|ring|dial)"
-    r"\b\W{0,12}(?:\w+\W+){0,3}\Z"
+    r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|sms|text|contact|ring|dial|reach|"
+    r"telefon|handy|mobil|m\u00f3vil|movil|tel\u00e9fono|telefono|t\u00e9l\u00e9phone|portable|celular|cellulare|"
+    r"n\u00famero|numero|num\u00e9ro|nummer|rufnummer)\b\W{0,12}(?:\w+\W+){0,3}\Z"
+)
+# Identifiers written like phone numbers: "ticket 536-450-4408", "order no. 0151 8153549".
+_NOT_PHONE_CONTEXT = re.compile(
+    r"(?i)(?:\b(?:order|invoice|tracking|shipment|parcel|ref|reference|ticket|case|incident|issue|id|serial|"
+    r"part|sku|po|booking|confirmation|transaction|txn|account|acct|build|job|batch|lot|claim|policy)\b"
+    r"\W{0,4}(?:(?:number|num|no|id)\b\W{0,4})?|#\s?)\Z"
 )
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|social security|soc\.? sec\.?|taxpayer)\b\W{0,12}(?:\w+\W+){0,3}\Z")
 _VERSION_CONTEXT = re.compile(
@@ -97,22 +134,44 @@ def _context_before(text: str, start: int) -> str:
     return text[max(0, start - 48) : start]
 
 
-def _card_confidence(digits: str, before: str) -> float:
+def _card_issuer_known(digits: str) -> bool:
+    """Whether a card network issues numbers with this prefix and length (the public IIN ranges)."""
+    length = len(digits)
+    p2, p3, p4, p6 = int(digits[:2]), int(digits[:3]), int(digits[:4]), int(digits[:6])
+    return (
+        (digits[0] == "4" and length in (13, 16, 19))  # Visa
+        or ((51 <= p2 <= 55 or 2221 <= p4 <= 2720) and length == 16)  # Mastercard
+        or (p2 in (34, 37) and length == 15)  # American Express
+        or ((p4 == 6011 or p2 == 65 or 644 <= p3 <= 649 or 622126 <= p6 <= 622925) and 16 <= length <= 19)
+        or (3528 <= p4 <= 3589 and 16 <= length <= 19)  # JCB
+        or ((300 <= p3 <= 305 or p2 in (36, 38, 39) or p4 == 3095) and 14 <= length <= 19)  # Diners
+        or (p2 in (62, 81) and 16 <= length <= 19)  # UnionPay
+        or (2200 <= p4 <= 2204 and 16 <= length <= 19)  # Mir
+        # Maestro: 12 to 19 digits.
+        or (
+            (p4 in (5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763) or p2 in (50, 56, 57, 58))
+            and length >= 12
+        )
+    )
+
+
+def _card_grouping_plausible(candidate: str) -> bool:
+    """Cards are written ungrouped, in fours, or 4-6-5 / 4-6-4 (Amex, Diners); "536-450-4408-21"
+    or "12 345 678 901 234" group like other identifiers."""
+    groups = [len(group) for group in re.split(r"[ \-]", candidate)]
+    if len(groups) == 1:
+        return True
+    return all(size == 4 for size in groups[:-1]) or groups[:2] == [4, 6]
+
+
+def _card_confidence(digits: str, before: str, candidate: str = "") -> float:
     if not luhn_valid(digits):
         return 0.0
-    length = len(digits)
-    prefix2 = int(digits[:2])
-    prefix4 = int(digits[:4])
-    known = (
-        (digits[0] == "4" and length in (13, 16, 19))
-        or ((51 <= prefix2 <= 55 or 2221 <= prefix4 <= 2720) and length == 16)
-        or (prefix2 in (34, 37) and length == 15)
-        or ((digits.startswith("6011") or prefix2 == 65 or 644 <= int(digits[:3]) <= 649) and length >= 16)
-        or (3528 <= prefix4 <= 3589 and length >= 16)
-        or ((300 <= int(digits[:3]) <= 305 or prefix2 in (36, 38, 39)) and length >= 14)
-        or (prefix2 == 62 and length >= 16)
-    )
-    confidence = 0.85 if known else 0.4
+    confidence = 0.85 if _card_issuer_known(digits) else 0.4
+    if len(digits) == 12 and confidence < 0.5:
+        return 0.0
+    if candidate and not _card_grouping_plausible(candidate):
+        confidence -= 0.4
     if _CARD_CONTEXT.search(before):
         confidence += 0.1
     elif _NOT_CARD_CONTEXT.search(before):
@@ -121,8 +180,11 @@ def _card_confidence(digits: str, before: str) -> float:
 
 
 def _phone_confidence(text: str, start: int, base: float) -> float:
-    if _PHONE_CONTEXT.search(_context_before(text, start)):
+    before = _context_before(text, start)
+    if _PHONE_CONTEXT.search(before):
         return min(0.97, base + 0.35)
+    if _NOT_PHONE_CONTEXT.search(before):
+        return min(base, 0.25)
     return base
 
 
@@ -190,7 +252,8 @@ class PiiDetector:
     def _numbers(self, text: str, run: re.Match[str], out: list[Match]) -> None:
         """Judge one run of digit groups: only the shapes its digit count allows are tried."""
         digits = len(run.group().translate(_DROP_SEPARATORS))
-        span = (max(0, run.start() - 2), min(len(text), run.end() + 3))
+        # A little past the run: a closing bracket, or an extension ("x163", "ext. 12").
+        span = (max(0, run.start() - 2), min(len(text), run.end() + 16))
         self._phones(text, span, out)
         if digits >= 9:
             self._ssns(text, span, out)
@@ -227,7 +290,7 @@ class PiiDetector:
             if not _separators_consistent(candidate):
                 continue
             digits = candidate.replace(" ", "").replace("-", "")
-            confidence = _card_confidence(digits, _context_before(text, m.start()))
+            confidence = _card_confidence(digits, _context_before(text, m.start()), candidate)
             if confidence > 0.0:
                 out.append(Match("credit_card", m.start(), m.end(), confidence))
 
@@ -259,6 +322,9 @@ class PiiDetector:
         for m in _PHONE_TRUNK.finditer(text, *span):
             if _separators_consistent(m.group()):
                 found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), 0.4)))
+        for regex, base in _PHONE_NATIONAL:
+            for m in regex.finditer(text, *span):
+                found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), base)))
         for m in _PHONE_BARE.finditer(text, *span):
             if _PHONE_CONTEXT.search(_context_before(text, m.start())):
                 found.append(Match("phone", m.start(), m.end(), 0.7))

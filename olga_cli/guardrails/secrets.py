@@ -6,6 +6,9 @@ searches. Values assigned to a secret-sounding name (`api_key = "..."`, `"passwo
 when they look random: long enough, letters and digits, and high Shannon entropy, which keeps
 `max_tokens = 1024`, `token = get_token()` and `secret_name = "prod"` out.
 
+Passwords in assignments, config files and URLs, Azure connection strings and AWS JSON credentials
+are found by `credentials`.
+
 Entity names are per kind (`openai_api_key`, `aws_access_key`, `private_key`, ...) and redact to
 `[OPENAI_API_KEY]`, `[AWS_ACCESS_KEY]`, `[PRIVATE_KEY]`, so the model still knows a key was there.
 """
@@ -18,6 +21,7 @@ import string
 from collections import Counter
 from dataclasses import dataclass
 
+import olga_cli.guardrails.credentials as credentials
 from olga_cli.guardrails.detector import Match
 from olga_cli.guardrails.scan import KeywordIndex, finditer_in, merge_windows, trailing_run
 from olga_cli.guardrails.spec import GuardrailType
@@ -181,6 +185,15 @@ def shannon_entropy(value: str) -> float:
     return -sum(count / length * math.log2(count / length) for count in counts.values())
 
 
+def _find_all(haystack: str, needle: str) -> list[int]:
+    found: list[int] = []
+    index = haystack.find(needle)
+    while index != -1:
+        found.append(index)
+        index = haystack.find(needle, index + 1)
+    return found
+
+
 def _mixed(value: str) -> bool:
     return any(char.isdigit() for char in value) and any(char.isalpha() for char in value)
 
@@ -223,11 +236,32 @@ class SecretsDetector:
                 matches.append(
                     Match(pattern.entity, m.start(pattern.group), m.end(pattern.group), confidence)
                 )
+        view = folded if offsets_kept else text.lower()
+        # Before the generic assignments, so these keys are reported under their own names.
+        if any(word in view for word in credentials.AZURE_WORDS):
+            credentials.azure_keys(text, matches)
+        if any(word in view for word in credentials.AWS_JSON_WORDS):
+            credentials.aws_json_keys(text, matches)
         assignments = labels.get(len(_PATTERNS))
         if assignments:
             spans = merge_windows(assignments, size, before=16, after=320) if offsets_kept else whole
             self._assignments(text, spans, matches)
+        self._credentials(text, folded if offsets_kept else None, matches)
         return matches
+
+    @staticmethod
+    def _credentials(text: str, folded: str | None, matches: list[Match]) -> None:
+        """Passwords in assignments and URLs, only where a password word occurs (lower-cased)."""
+        view = folded if folded is not None else text.lower()
+        if "://" in text:
+            credentials.url_passwords(text, matches)
+        if folded is None:
+            spans = [(0, len(text))] if any(w in view for w in credentials.PASSWORD_WORDS) else []
+        else:
+            starts = [i for word in credentials.PASSWORD_WORDS for i in _find_all(folded, word)]
+            spans = merge_windows(starts, len(text), before=48, after=300)
+        if spans:
+            credentials.passwords(text, spans, matches)
 
     def pending_start(self, text: str) -> int:
         start = trailing_run(text, _TOKEN_CHARS, limit=_TAIL_WINDOW)

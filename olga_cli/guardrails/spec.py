@@ -41,6 +41,9 @@ SECRET_ENTITIES: tuple[str, ...] = (
     "basic_auth",
     "private_key",
     "high_entropy_secret",
+    "password",
+    "azure_storage_key",
+    "azure_sas_token",
 )
 INJECTION_ENTITIES: tuple[str, ...] = (
     "instruction_override",
