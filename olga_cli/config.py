@@ -241,6 +241,14 @@ def _deployments(raw: Any, where: str) -> dict[str, str]:
     return {str(k): v for k, v in raw.items()}
 
 
+def _port(value: object, where: str) -> int:
+    """A TCP port from a flag, OLGA_PORT or config.toml, as one line naming where it came from."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise UserError(f"{where} must be a port number from 1 to 65535, not {value!r}")
+    return int(text)
+
+
 def load_config(
     home: Path,
     *,
@@ -283,15 +291,23 @@ def load_config(
         if isinstance(targets, list)
     }
 
-    env_port = env.get("OLGA_PORT")
-    try:
-        resolved_port = port or (int(env_port) if env_port else int(server.get("port", DEFAULT_PORT)))
-    except ValueError:
-        raise UserError(f"OLGA_PORT must be a port number, not {env_port!r}") from None
+    if port is not None:
+        resolved_port = _port(port, "--port")
+    elif env.get("OLGA_PORT"):
+        resolved_port = _port(env["OLGA_PORT"], "OLGA_PORT")
+    else:
+        resolved_port = _port(server.get("port", DEFAULT_PORT), "config.toml [server] port")
     max_body_mb = server.get("max_body_mb")
+    if max_body_mb is not None and (
+        isinstance(max_body_mb, bool) or not isinstance(max_body_mb, int | float) or max_body_mb <= 0
+    ):
+        raise UserError(f"config.toml [server] max_body_mb must be a positive number, not {max_body_mb!r}")
+    host_value = host or env.get("OLGA_HOST") or server.get("host", DEFAULT_HOST)
+    if not isinstance(host_value, str) or not host_value.strip():
+        raise UserError(f"config.toml [server] host must be an address such as 127.0.0.1, not {host_value!r}")
     return Config(
         home=home,
-        host=host or env.get("OLGA_HOST") or str(server.get("host", DEFAULT_HOST)),
+        host=host_value,
         port=resolved_port,
         max_body_bytes=int(max_body_mb * 1024 * 1024) if max_body_mb else DEFAULT_MAX_BODY_BYTES,
         providers=providers,

@@ -23,7 +23,7 @@ from olga_cli.cli import (
     teams,
     usage,
 )
-from olga_cli.cli.common import Env, guard_commands
+from olga_cli.cli.common import Env, OneLineErrors, guard_commands
 from olga_cli.cli.completion import enable_completion
 from olga_cli.cli.generation import generation
 from olga_cli.cli.serve import serve
@@ -35,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=OneLineErrors,
 )
 
 

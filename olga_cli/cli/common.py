@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import re
+import sqlite3
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import aiosqlite
 import typer
 from rich.console import Console
+
+# Typer vendors Click and re-exports only some of its exceptions; the root command needs these to
+# print usage mistakes as one line (pinned by tests/cli/test_errors.py).
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
 from olga_cli.config import Config, load_config, resolve_home
 from olga_cli.errors import OlgaError, UserError
@@ -56,6 +60,39 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+class OneLineErrors(TyperGroup):
+    """The root command: a usage mistake (unknown option, missing argument, a value of the wrong type)
+    is one ``error:`` line naming the help to read, exit status 2, instead of Click's boxed panel."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            result = 0
+        except UsageError as exc:
+            hint = f"; see `{exc.ctx.command_path} --help`" if exc.ctx is not None else ""
+            message = exc.format_message().rstrip(".")
+            sys.stderr.write(f"error: {message[:1].lower() + message[1:]}{hint}\n")
+            result = exc.exit_code
+        except ClickException as exc:
+            sys.stderr.write(f"error: {exc.format_message()}\n")
+            result = exc.exit_code
+        except typer.Abort:
+            sys.stderr.write("error: aborted\n")
+            result = 1
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 def guard_commands(typer_app: typer.Typer) -> None:
     """Wrap every command so that an olga error raised anywhere in it is one line and exit 1."""
     for info in typer_app.registered_commands:
@@ -80,9 +117,36 @@ def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
             return function(*args, **kwargs)
         except (OlgaError, StoreError) as exc:
             raise fail(getattr(exc, "message", str(exc))) from None
+        except sqlite3.Error as exc:
+            raise fail(store_trouble(exc)) from None
+        except OSError as exc:
+            raise fail(os_trouble(exc)) from None
 
     wrapper._olga_guarded = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def store_trouble(exc: sqlite3.Error, path: Path | None = None) -> str:
+    """One line for a store that cannot be used, naming what to do."""
+    where = f"the store {path}" if path is not None else "the store"
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text):
+        return (
+            f"{where} is not a readable SQLite database ({text}); run `olga doctor`, then move it aside "
+            "(olga starts a new one) or restore it from a backup"
+        )
+    if "locked" in text or "busy" in text:
+        return f"{where} is busy ({text}); another olga is writing to it, try again in a moment"
+    if "readonly" in text or "unable to open" in text:
+        return f"{where} cannot be written ({text}); check the home folder's owner and permissions"
+    return f"{where} could not be used ({text}); `olga doctor` checks it"
+
+
+def os_trouble(exc: OSError) -> str:
+    """One line for a file olga could not read or write (most often the home folder)."""
+    what = exc.filename or "a file"
+    reason = exc.strerror or str(exc)
+    return f"cannot use {what} ({reason}); choose a home folder you can write with --home PATH or OLGA_HOME"
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:
@@ -91,15 +155,23 @@ def run(work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(work)
     except (OlgaError, StoreError) as exc:
         raise fail(getattr(exc, "message", str(exc))) from None
-    except aiosqlite.OperationalError as exc:
-        raise fail(f"the store could not be used ({exc}); is the home folder writable?") from None
+    except sqlite3.Error as exc:
+        raise fail(store_trouble(exc)) from None
 
 
 @asynccontextmanager
 async def store(env: Env) -> AsyncIterator[Store]:
-    db = await open_store(env.home / "olga.db")
+    path = env.home / "olga.db"
+    try:
+        db = await open_store(path)
+    except sqlite3.Error as exc:
+        raise UserError(store_trouble(exc, path)) from None
+    except OSError as exc:
+        raise UserError(os_trouble(exc)) from None
     try:
         yield db
+    except sqlite3.Error as exc:
+        raise UserError(store_trouble(exc, path)) from None
     finally:
         await db.close()
 
@@ -116,30 +188,3 @@ def print_json(data: Any) -> None:
 def print_json_line(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=str) + "\n")
     sys.stdout.flush()
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str, *, flag: str) -> int:
-    """``30d`` -> seconds. Units: s, m, h, d, w."""
-    match = _DURATION.match(text)
-    if not match or int(match.group(1)) <= 0:
-        raise UserError(f"{flag} takes a duration such as 90m, 12h, 30d or 2w, not {text!r}")
-    return int(match.group(1)) * _UNIT[match.group(2)]
-
-
-def parse_models(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    models = tuple(m.strip() for m in text.split(",") if m.strip())
-    if not models:
-        raise UserError("--models takes a comma-separated list such as openai/gpt-4o-mini,mock/echo")
-    return models
-
-
-def positive(value: int | None, *, flag: str) -> int | None:
-    if value is not None and value <= 0:
-        raise UserError(f"{flag} must be a positive whole number")
-    return value

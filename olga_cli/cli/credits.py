@@ -10,14 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
-from olga_cli.cli.keys import find_key, parse_credits
-from olga_cli.errors import UserError
+from olga_cli.cli.lookups import find_key, parse_usd
 from olga_cli.money import pico_to_usd
 
 app = typer.Typer(help="Prepaid credits on keys: top up, balance, history.", no_args_is_help=True)
 
 
-@app.command("topup")
+@app.command("topup", context_settings={"ignore_unknown_options": True})  # so -3 is an amount
 def topup(
     ctx: typer.Context,
     key: str,
@@ -27,9 +26,7 @@ def topup(
 ) -> None:
     """Add USD to a key's credits. Example: olga credits topup laptop 5 --note "November" """
     env = env_of(ctx)
-    amount = parse_credits(usd, flag="USD")
-    if not amount:
-        raise UserError("a top-up must be more than 0 USD")
+    amount = parse_usd(usd, flag="a top-up")
 
     async def work() -> dict[str, Any]:
         async with store(env) as db:

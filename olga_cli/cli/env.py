@@ -10,14 +10,15 @@ import shlex
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from olga_cli.cli.common import JsonOption, env_of, fail, parse_duration, parse_models, print_json, run, store
+from olga_cli.cli.common import JsonOption, env_of, fail, print_json, run, store
+from olga_cli.cli.lookups import check_name, find_team_id, parse_credits, parse_duration, parse_models
 from olga_cli.config import Config, load_config
 from olga_cli.errors import UserError
-from olga_cli.money import usd_to_pico
 from olga_cli.store.base import Store
 from olga_cli.store.keys import KeyRow
 
@@ -60,27 +61,16 @@ async def mint_for_env(
     team: str | None = None,
     models: str | None = None,
     expires_in: float | None = None,
+    home: Path | None = None,
 ) -> tuple[KeyRow, str]:
     """Mint a key with the options `olga run` and `olga env` share; user mistakes raise UserError."""
     if await db.keys.get_key(name) is not None:
         raise UserError(f"a key named '{name}' exists already; pick another name")
-    team_id = None
-    if team is not None:
-        found = await db.keys.get_team(team)
-        if found is None:
-            raise UserError(f"no team '{team}'; create it with `olga teams create {team}`")
-        team_id = found.id
-    credits_pico = None
-    if credits is not None:
-        try:
-            credits_pico = usd_to_pico(credits, what="--credits")
-        except ValueError as exc:
-            raise UserError(f"{exc} (give USD such as 1 or 0.50)") from None
     return await db.keys.create_key(
-        name=name,
-        team_id=team_id,
-        credits_pico=credits_pico,
-        models=parse_models(models),
+        name=check_name(name, what="key"),
+        team_id=await find_team_id(db, team),
+        credits_pico=parse_credits(credits),
+        models=parse_models(models, home=home),
         expires_at=None if expires_in is None else time.time() + expires_in,
     )
 
@@ -115,7 +105,13 @@ def env(
         lifetime = None if expires_in is None else parse_duration(expires_in, flag="--expires-in")
         async with store(environment) as db:
             return await mint_for_env(
-                db, name=key_name, credits=credits, team=team, models=models, expires_in=lifetime
+                db,
+                name=key_name,
+                credits=credits,
+                team=team,
+                models=models,
+                expires_in=lifetime,
+                home=environment.home,
             )
 
     row, plaintext = run(work())

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json, print_json_line, run, store
-from olga_cli.cli.keys import find_key
+from olga_cli.cli.lookups import find_key, find_team
 from olga_cli.errors import UserError
 from olga_cli.guardrails import GuardrailSpec, validate_spec
 from olga_cli.store.base import Store
@@ -74,9 +74,7 @@ async def _scope(
         row = await find_key(db, key)
         return "key", row.id, row.name
     if team is not None:
-        found = await db.keys.get_team(team)
-        if found is None:
-            raise UserError(f"no team named or with id '{team}'; see `olga teams list`")
+        found = await find_team(db, team)
         return "team", found.id, found.name
     return "global", None, "every key"
 

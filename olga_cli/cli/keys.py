@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from decimal import Decimal
 from typing import Annotated, Any
@@ -11,21 +12,20 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from olga_cli.cli.common import (
-    JsonOption,
-    console,
-    env_of,
-    fail,
+from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json, run, store
+from olga_cli.cli.lookups import (
+    check_name,
+    find_key,
+    find_team_id,
+    parse_credits,
     parse_duration,
     parse_models,
+    parse_multiplier,
     positive,
-    print_json,
-    run,
-    store,
 )
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import stored_report
-from olga_cli.money import pico_to_usd, to_decimal, usd_to_pico
+from olga_cli.money import pico_to_usd
 from olga_cli.store.base import Store
 from olga_cli.store.keys import KeyRow
 
@@ -41,43 +41,10 @@ ModelsOpt = Annotated[str | None, typer.Option("--models", help="Allowed models,
 MultOpt = Annotated[str | None, typer.Option("--rate-multiplier", help="Multiplies every cost, e.g. 1.2.")]
 ExpiresOpt = Annotated[str | None, typer.Option("--expires-in", help="Lifetime such as 12h, 30d or 2w.")]
 ZdrOpt = Annotated[bool, typer.Option("--zdr", help="Zero data retention: never store bodies.")]
-
-
-async def find_key(db: Store, ref: str) -> KeyRow:
-    row = await db.keys.get_key(ref)
-    if row is None:
-        raise UserError(f"no key named or with id '{ref}'; see `olga keys list`")
-    return row
-
-
-async def find_team_id(db: Store, ref: str | None) -> str | None:
-    if ref is None:
-        return None
-    team = await db.keys.get_team(ref)
-    if team is None:
-        raise UserError(f"no team '{ref}'; create it with `olga teams create {ref}`")
-    return team.id
-
-
-def parse_multiplier(text: str | None) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = to_decimal(text, what="--rate-multiplier")
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    if value <= 0:
-        raise UserError("--rate-multiplier must be greater than 0")
-    return value
-
-
-def parse_credits(text: str | None, *, flag: str = "--credits") -> int | None:
-    if text is None:
-        return None
-    try:
-        return usd_to_pico(text, what=flag)
-    except ValueError as exc:
-        raise UserError(f"{exc} (give USD such as 5 or 0.50)") from None
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only the key (as when stdout is not a terminal).")
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
 async def key_json(db: Store, row: KeyRow) -> dict[str, Any]:
@@ -154,28 +121,32 @@ def create(
     rate_multiplier: MultOpt = None,
     expires_in: ExpiresOpt = None,
     zdr: ZdrOpt = False,
+    quiet: QuietOpt = False,
     json_out: JsonOption = False,
 ) -> None:
     """Mint a key. The full key is printed once and stored only as a hash.
 
-    Example: olga keys create --name laptop --credits 5 --rpm 60
+    Without --credits the key is metered but not capped. Piped or with -q, only the key is printed.
+
+    Example: olga keys create --name laptop --credits 5 --rpm 60 ; KEY=$(olga keys create --name ci -q)
     """
-    if not name:
+    if name is None:
         raise fail("--name is required, e.g. `olga keys create --name laptop`")
+    key_name = check_name(name, what="key")
     env = env_of(ctx)
 
     async def work() -> tuple[dict[str, Any], str]:
         async with store(env) as db:
-            if await db.keys.get_key(name) is not None:
-                raise UserError(f"a key named '{name}' exists already; pick another --name")
+            if await db.keys.get_key(key_name) is not None:
+                raise UserError(f"a key named '{key_name}' exists already; pick another --name")
             row, plaintext = await db.keys.create_key(
-                name=name,
+                name=key_name,
                 user_id=user,
                 team_id=await find_team_id(db, team),
                 credits_pico=parse_credits(credits),
                 rpm=positive(rpm, flag="--rpm"),
                 tpm=positive(tpm, flag="--tpm"),
-                models=parse_models(models),
+                models=parse_models(models, home=env.home),
                 rate_multiplier=parse_multiplier(rate_multiplier) or Decimal(1),
                 expires_at=time.time() + parse_duration(expires_in, flag="--expires-in")
                 if expires_in
@@ -189,10 +160,18 @@ def create(
         print_json({**data, "key": plaintext})
         return
     out = console()
-    out.print(Panel(f"[bold]{plaintext}[/bold]", title=f"key '{escape(name)}' ({data['id']})", expand=False))
+    if quiet or not out.is_terminal:
+        sys.stdout.write(plaintext + "\n")  # KEY=$(olga keys create --name ci) captures the key alone
+        return
+    out.print(
+        Panel(f"[bold]{plaintext}[/bold]", title=f"key '{escape(key_name)}' ({data['id']})", expand=False)
+    )
     out.print("Copy it now: olga stores only its hash and cannot show it again.")
     if data["balance"] is not None:
         out.print(f"Credits: ${data['balance']}")
+    else:
+        out.print("[yellow]No --credits: the key is metered but not capped.[/yellow]")
+        out.print(f"Cap it with: olga credits topup {escape(key_name)} 5", soft_wrap=True)
 
 
 @app.command("list")
@@ -263,9 +242,10 @@ def update(
             row = await find_key(db, key)
             fields: dict[str, Any] = {}
             if name is not None and name != row.name:
-                if await db.keys.get_key(name) is not None:
-                    raise UserError(f"a key named '{name}' exists already")
-                fields["name"] = name
+                new_name = check_name(name, what="key")
+                if await db.keys.get_key(new_name) is not None:
+                    raise UserError(f"a key named '{new_name}' exists already")
+                fields["name"] = new_name
             if user is not None:
                 fields["user_id"] = user
             if team is not None:
@@ -275,7 +255,9 @@ def update(
             if tpm is not None:
                 fields["tpm"] = positive(tpm, flag="--tpm")
             if models is not None:
-                fields["models"] = None if models.strip() in ("", "*") else parse_models(models)
+                fields["models"] = (
+                    None if models.strip() in ("", "*") else parse_models(models, home=env.home)
+                )
             if rate_multiplier is not None:
                 fields["rate_multiplier"] = parse_multiplier(rate_multiplier)
             if expires_in is not None:
@@ -329,6 +311,11 @@ def enable(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
-    """Delete a key for good; its records and charges stay. Example: olga keys delete laptop"""
+def delete(ctx: typer.Context, key: str, yes: YesOpt = False, json_out: JsonOption = False) -> None:
+    """Delete a key for good (asks first, unless --yes); its records and charges stay.
+
+    Example: olga keys delete laptop --yes
+    """
+    if not yes and not typer.confirm(f"Delete key '{key}' for good?", err=True):
+        raise fail("nothing deleted; pass --yes to delete without asking")
     _set_state(ctx, key, "delete", json_out)

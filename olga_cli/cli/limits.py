@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
-from olga_cli.cli.keys import find_key
+from olga_cli.cli.lookups import find_key, find_team
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import limit_view
 from olga_cli.gateway.admission.usage_counts import ScopeUsage
@@ -78,9 +78,7 @@ async def _scope(db: Store, key: str | None, team: str | None) -> tuple[Scope, s
         row = await find_key(db, key)
         return "key", row.id, row.name
     assert team is not None
-    found = await db.keys.get_team(team)
-    if found is None:
-        raise UserError(f"no team named or with id '{team}'; see `olga teams list`")
+    found = await find_team(db, team)
     return "team", found.id, found.name
 
 

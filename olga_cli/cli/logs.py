@@ -23,12 +23,12 @@ from olga_cli.cli.common import (
     console,
     env_of,
     fail,
-    parse_duration,
     print_json,
     print_json_line,
     run,
     store,
 )
+from olga_cli.cli.lookups import parse_duration
 from olga_cli.cli.render import access_line, alert_text, logs_table
 from olga_cli.errors import UserError
 from olga_cli.records import GenerationRecord

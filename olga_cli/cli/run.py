@@ -86,7 +86,13 @@ async def _prepare(
         )
     async with store(env) as db:
         row, plaintext = await mint_for_env(
-            db, name=name, credits=credits, team=team, models=models, expires_in=SAFETY_LIFETIME
+            db,
+            name=name,
+            credits=credits,
+            team=team,
+            models=models,
+            expires_in=SAFETY_LIFETIME,
+            home=env.home,
         )
     await _wait_until_known(base, plaintext)
     return row.id, plaintext

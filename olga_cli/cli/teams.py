@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from olga_cli.cli.common import JsonOption, console, env_of, parse_models, print_json, run, store
-from olga_cli.cli.keys import parse_multiplier
+from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
+from olga_cli.cli.lookups import check_name, find_team, parse_models, parse_multiplier
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import stored_report
 from olga_cli.gateway.admission.windows import iso
@@ -29,15 +30,8 @@ MultOpt = Annotated[
 ]
 
 
-async def find_team(db: Store, ref: str) -> TeamRow:
-    team = await db.keys.get_team(ref)
-    if team is None:
-        raise UserError(f"no team named or with id '{ref}'; see `olga teams list`")
-    return team
-
-
-def _models(text: str | None) -> tuple[str, ...] | None:
-    return None if text is None or text.strip() in ("", "*") else parse_models(text)
+def _models(text: str | None, home: Path) -> tuple[str, ...] | None:
+    return None if text is None or text.strip() in ("", "*") else parse_models(text, home=home)
 
 
 async def team_json(db: Store, team: TeamRow, *, report: bool = True) -> dict[str, Any]:
@@ -70,15 +64,16 @@ def create(
     env = env_of(ctx)
 
     async def work() -> dict[str, Any]:
-        allowed = _models(models)
+        team_name = check_name(name, what="team")
+        allowed = _models(models, env.home)
         multiplier = parse_multiplier(rate_multiplier)
         async with store(env) as db:
-            if await db.keys.get_team(name) is not None:
-                raise UserError(f"a team named '{name}' exists already; pick another name")
+            if await db.keys.get_team(team_name) is not None:
+                raise UserError(f"a team named '{team_name}' exists already; pick another name")
             kwargs: dict[str, Any] = {"models": allowed}
             if multiplier is not None:
                 kwargs["rate_multiplier"] = multiplier
-            return await team_json(db, await db.keys.create_team(name=name, **kwargs))
+            return await team_json(db, await db.keys.create_team(name=team_name, **kwargs))
 
     data = run(work())
     if json_out:
@@ -160,11 +155,12 @@ def update(
             row = await find_team(db, team)
             fields: dict[str, Any] = {}
             if name is not None and name != row.name:
-                if await db.keys.get_team(name) is not None:
-                    raise UserError(f"a team named '{name}' exists already")
-                fields["name"] = name
+                new_name = check_name(name, what="team")
+                if await db.keys.get_team(new_name) is not None:
+                    raise UserError(f"a team named '{new_name}' exists already")
+                fields["name"] = new_name
             if models is not None:
-                fields["models"] = _models(models)
+                fields["models"] = _models(models, env.home)
             if multiplier is not None:
                 fields["rate_multiplier"] = multiplier
             await db.keys.update_team(row.id, **fields)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from typer.testing import CliRunner, Result
@@ -13,9 +14,19 @@ from olga_cli.cli.app import app
 WIDTH = "220"
 
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
 def olga(*args: str, env: dict[str, str] | None = None) -> Result:
     """Rich sees no terminal here, so there are no colour codes; COLUMNS keeps tables on one line each."""
     return CliRunner().invoke(app, list(args), env={"COLUMNS": WIDTH, **(env or {})}, catch_exceptions=False)
+
+
+def olga_tty(*args: str, width: int = 80, input: str | None = None) -> tuple[Result, str]:
+    """As in a terminal ``width`` columns wide: the result, and its stdout without colour codes."""
+    env = {"COLUMNS": str(width), "LINES": "50", "TTY_COMPATIBLE": "1"}
+    result = CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)
+    return result, ANSI.sub("", result.stdout)
 
 
 async def olga_async(*args: str, env: dict[str, str] | None = None) -> Result:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import olga, olga_json
+from tests.cli.terminal import olga_tty
 
 
 def test_keys_lifecycle_with_json(home: Path) -> None:
@@ -45,7 +46,7 @@ def test_keys_lifecycle_with_json(home: Path) -> None:
     assert updated["name"] == "desk" and updated["rpm"] == 120 and updated["balance"] == "6"
     assert olga_json("keys", "disable", "desk")["status"] == "disabled"
     assert olga_json("keys", "enable", "desk")["status"] == "active"
-    assert olga_json("keys", "delete", "desk")["status"] == "deleted"
+    assert olga_json("keys", "delete", "desk", "--yes")["status"] == "deleted"
     assert olga_json("keys", "list") == []
 
 
@@ -57,11 +58,12 @@ def test_the_full_key_is_stored_only_as_a_hash(home: Path) -> None:
     assert stat.S_IMODE(os.stat(home / "olga.db").st_mode) == 0o600
 
 
-def test_human_output_shows_the_key_once(home: Path) -> None:
-    result = olga("keys", "create", "--name", "human")
+def test_human_output_shows_the_key_once_and_says_it_is_uncapped(home: Path) -> None:
+    result, screen = olga_tty("keys", "create", "--name", "human")
     assert result.exit_code == 0
-    assert "sk-olga-" in result.stdout and "cannot show it again" in result.stdout
-    plaintext = next(word for word in result.stdout.split() if word.startswith("sk-olga-"))
+    assert "sk-olga-" in screen and "cannot show it again" in screen
+    assert "metered but not capped" in screen and "olga credits topup human" in screen
+    plaintext = next(word for word in screen.split() if word.startswith("sk-olga-"))
     assert plaintext not in olga("keys", "show", "human").stdout
     listing = olga("keys", "list").stdout
     assert "human" in listing and "active" in listing
@@ -175,3 +177,19 @@ def test_home_flag_overrides_the_environment(tmp_path: Path) -> None:
     result = olga("--home", str(other), "keys", "create", "--name", "x", "--json")
     assert result.exit_code == 0
     assert (other / "olga.db").exists()
+
+
+def test_create_piped_or_quiet_prints_only_the_key(home: Path) -> None:
+    piped = olga("keys", "create", "--name", "ci")
+    assert piped.exit_code == 0 and piped.stdout.startswith("sk-olga-") and len(piped.stdout.split()) == 1
+    quiet, screen = olga_tty("keys", "create", "--name", "ci2", "-q", "--credits", "1")
+    assert quiet.exit_code == 0 and screen.strip().startswith("sk-olga-") and len(screen.split()) == 1
+
+
+def test_delete_asks_unless_yes(home: Path) -> None:
+    olga("keys", "create", "--name", "doomed")
+    refused, _ = olga_tty("keys", "delete", "doomed", input="n\n")
+    assert refused.exit_code == 1 and "nothing deleted; pass --yes" in refused.stderr
+    assert olga_json("keys", "show", "doomed")["status"] == "active"
+    agreed, _ = olga_tty("keys", "delete", "doomed", input="y\n")
+    assert agreed.exit_code == 0 and olga("keys", "show", "doomed").exit_code == 1

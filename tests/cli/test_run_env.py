@@ -82,7 +82,7 @@ async def test_run_without_a_server_or_with_a_missing_command(gateway: RunningGa
     assert code == 127 and "command not found: no-such-program-olga" in stderr
     assert all(deleted is not None for _, _, deleted in _run_keys(home))  # the key went away all the same
     code, _, stderr = await _olga_process(home, _port(gateway), "run", "--team", "ghosts", "--", "true")
-    assert code == 125 and "no team 'ghosts'" in stderr
+    assert code == 125 and "no team named or with id 'ghosts'" in stderr
 
 
 async def test_run_passes_death_by_signal_as_128_plus_n(gateway: RunningGateway, home: Path) -> None:

@@ -46,7 +46,7 @@ async def test_new_key_disable_enable_and_topup_apply_without_restart(gateway: R
     await within_a_second(lambda: is_(401))
     await olga_async("keys", "enable", "fresh")
     await within_a_second(lambda: is_(200))
-    await olga_async("keys", "delete", "fresh")
+    await olga_async("keys", "delete", "fresh", "--yes")
     await within_a_second(lambda: is_(401))
 
 
