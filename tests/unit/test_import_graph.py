@@ -14,9 +14,10 @@ import olga_cli
 
 PACKAGE = Path(olga_cli.__file__).parent
 FLOORS = {"__main__": 3, "cli": 3, "server": 2, "gateway": 1}  # everything else: 0, the ground floor
-# Circles known and being taken apart (the CLI's lookups move into one module). Listed so that none is
-# added unseen; a test below fails once one is gone, so the list only shrinks.
-KNOWN_CIRCLES = [{"olga_cli.cli.keys", "olga_cli.cli.limits"}]
+# Circles known and being taken apart. Listed so that none is added unseen; a test below fails once
+# one is gone, so the list only shrinks. (cli/keys <-> cli/limits went when the lookups moved to
+# cli/lookups.)
+KNOWN_CIRCLES: list[set[str]] = []
 
 
 def module_name(path: Path) -> str:
