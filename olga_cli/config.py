@@ -4,10 +4,15 @@
 re-reads it when it changes, so provider and route changes apply on the next request. Built-in
 providers (``mock``, ``openai``, ``anthropic``, ``ollama``) exist without any file; a ``[providers.X]``
 table overrides or adds to them field by field.
+
+Every table is read here, once per load, into the frozen ``Config``; nothing else reads the TOML.
+``[resilience]`` and ``[retention]`` tune a running server rather than say what it serves, so a bad
+value there does not stop it: olga logs an error naming the setting and keeps that setting's default.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -36,6 +41,8 @@ _DEFAULT_AUTH: dict[str, AuthStyle] = {
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+
+log = logging.getLogger("olga.config")
 
 
 def resolve_home(flag: str | Path | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -104,6 +111,32 @@ class RouteRule:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """``[resilience]`` in config.toml; every field optional."""
+
+    deadline: float = 300.0  # seconds from the request's arrival after which no new attempt starts
+    backoff_base: float = 0.5  # first retry waits about this long, doubling each time...
+    backoff_max: float = 8.0  # ...up to this
+    max_wait: float = 10.0  # the longest retry-after olga sits out inside one request
+    breaker_threshold: int = 5  # consecutive provider failures that open its circuit
+    breaker_cooldown: float = 30.0  # seconds a provider with an open circuit is skipped before a probe
+    key_rest: float = 1.0  # a key's first rest after a 429 without retry-after; doubles per strike
+    key_rest_max: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """``[retention]`` in config.toml: how many days records, and their bodies, are kept (None: always)."""
+
+    days: int | None = None
+    bodies_days: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.days is not None or self.bodies_days is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     home: Path
     host: str = DEFAULT_HOST
@@ -115,6 +148,8 @@ class Config:
     webhook_url: str | None = None
     store_bodies: bool = True
     overhead_header: bool = True  # x-olga-overhead-ms on every response
+    resilience: RetryPolicy = RetryPolicy()
+    retention: Retention = Retention()
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -249,6 +284,48 @@ def _port(value: object, where: str) -> int:
     return int(text)
 
 
+def _bad_setting(table: str, name: str, value: Any, wanted: str, default: Any) -> None:
+    log.error(
+        "config.toml [%s] %s = %r: must be %s; the default (%s) is used", table, name, value, wanted, default
+    )
+
+
+def resilience_of(data: Mapping[str, Any]) -> RetryPolicy:
+    """``[resilience]`` of a config.toml document."""
+    table = data.get("resilience")
+    if not isinstance(table, dict):
+        return RetryPolicy()
+    values: dict[str, Any] = {}
+    defaults = RetryPolicy()
+    for name in RetryPolicy.__dataclass_fields__:
+        value = table.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            _bad_setting("resilience", name, value, "a number > 0", getattr(defaults, name))
+            continue
+        values[name] = int(value) if isinstance(getattr(defaults, name), int) else float(value)
+    return RetryPolicy(**values)
+
+
+def retention_of(data: Mapping[str, Any]) -> Retention:
+    """``[retention]`` of a config.toml document."""
+    table = data.get("retention")
+    if not isinstance(table, dict):
+        return Retention()
+
+    def days(name: str) -> int | None:
+        value: Any = table.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            _bad_setting("retention", name, value, "a whole number of days > 0", "keep them all")
+            return None
+        return value
+
+    return Retention(days=days("days"), bodies_days=days("bodies_days"))
+
+
 def load_config(
     home: Path,
     *,
@@ -318,5 +395,7 @@ def load_config(
         else None,
         store_bodies=bool(server.get("store_bodies", True)),
         overhead_header=server.get("overhead_header", True) is not False,
+        resilience=resilience_of(data),
+        retention=retention_of(data),
         raw=data,
     )

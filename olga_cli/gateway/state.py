@@ -20,7 +20,7 @@ from olga_cli.gateway.upstream.client import Upstreams
 from olga_cli.gateway.upstream.disconnect import CallerWatch
 from olga_cli.gateway.upstream.failover import ProviderAccess
 from olga_cli.gateway.upstream.keypool import KeyPools
-from olga_cli.gateway.upstream.retry import Resilience, policy_of
+from olga_cli.gateway.upstream.retry import Resilience
 from olga_cli.records import GenerationRecord
 from olga_cli.store.base import Store
 
@@ -65,7 +65,7 @@ class Gateway:
             resilience.breakers,
             resilience.timing,
             self.clock,
-            policy_of(self.config),
+            self.config.resilience,
         )
 
     def notify(self, record: GenerationRecord) -> None:

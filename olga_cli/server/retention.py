@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
@@ -32,37 +30,9 @@ INTERVAL = 3600.0
 DAY = 86400
 
 
-@dataclass(frozen=True, slots=True)
-class Retention:
-    days: int | None = None
-    bodies_days: int | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.days is not None or self.bodies_days is not None
-
-
-def retention_of(config: Config) -> Retention:
-    """``[retention]`` from config.toml; a bad value is logged and ignored rather than stopping the server."""
-    table = config.raw.get("retention")
-    if not isinstance(table, dict):
-        return Retention()
-
-    def days(name: str) -> int | None:
-        value: Any = table.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            log.error("config.toml [retention] %s must be a whole number of days > 0; ignored", name)
-            return None
-        return value
-
-    return Retention(days=days("days"), bodies_days=days("bodies_days"))
-
-
 async def apply_retention(config: Config, *, now: float | None = None) -> tuple[int, int]:
     """Prune once; returns (records deleted, records whose bodies were dropped)."""
-    policy = retention_of(config)
+    policy = config.retention
     if not policy.active:
         return 0, 0
     moment = time.time() if now is None else now

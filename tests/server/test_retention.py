@@ -7,8 +7,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from olga_cli.config import load_config
-from olga_cli.server.retention import Retention, apply_retention, retention_of
+from olga_cli.config import Retention, load_config
+from olga_cli.server.retention import apply_retention
 from tests.cli.seed import make_record, seed
 from tests.fakes.gateway import configure, start_gateway
 
@@ -45,7 +45,7 @@ async def test_policy_deletes_old_records_and_drops_old_bodies(home: Path) -> No
     await _seed_ages(home)
     configure(home, retention={"days": 30, "bodies_days": 7})
     config = load_config(home)
-    assert retention_of(config) == Retention(days=30, bodies_days=7)
+    assert config.retention == Retention(days=30, bodies_days=7)
     assert await apply_retention(config) == (1, 2)
     assert _rows(home) == [("middle", None), ("new", "c")]
     assert _ledger(home) == (3, 18_000_000)
@@ -55,7 +55,7 @@ async def test_bad_or_missing_settings_prune_nothing(home: Path) -> None:
     await _seed_ages(home)
     assert await apply_retention(load_config(home)) == (0, 0)
     configure(home, retention={"days": "forever", "bodies_days": 0})
-    assert retention_of(load_config(home)) == Retention()
+    assert load_config(home).retention == Retention()
     assert len(_rows(home)) == 3
 
 

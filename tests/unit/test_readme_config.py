@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 from olga_cli.config import load_config
-from olga_cli.gateway.upstream.retry import policy_of
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -26,4 +25,4 @@ def test_readme_config_example_loads(home: Path) -> None:
     assert config.fallbacks == {"openai/gpt-4o-mini": ("anthropic/claude-haiku-4-5",)}
     assert config.max_body_bytes == 32 * 1024 * 1024 and config.store_bodies is True
     assert config.webhook_url == "http://127.0.0.1:9000/olga-alerts"
-    assert policy_of(config).breaker_cooldown == 30.0
+    assert config.resilience.breaker_cooldown == 30.0

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from olga_cli.config import RetryPolicy
 from olga_cli.errors import (
     GatewayError,
     ProviderUnavailable,
@@ -40,7 +41,7 @@ from olga_cli.gateway.upstream.breaker import Breakers
 from olga_cli.gateway.upstream.client import ProviderKey, UpstreamFailure, UpstreamReply, Upstreams
 from olga_cli.gateway.upstream.exchange import Exchange
 from olga_cli.gateway.upstream.keypool import KeyPools, NoActiveKeys
-from olga_cli.gateway.upstream.retry import RetryPolicy, Timing, Verdict
+from olga_cli.gateway.upstream.retry import Timing, Verdict
 from olga_cli.gateway.upstream.routing import Target, check_available
 from olga_cli.records import Attempt, GenerationRecord
 from olga_cli.store.generations import Extra

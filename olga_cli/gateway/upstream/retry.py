@@ -24,9 +24,9 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from olga_cli.config import Config, ProviderConfig
+from olga_cli.config import ProviderConfig, RetryPolicy
 from olga_cli.gateway.upstream.breaker import Breakers
 from olga_cli.gateway.upstream.client import UpstreamFailure
 
@@ -37,35 +37,6 @@ KEY_REJECTED = frozenset({401, 403})
 
 BreakerSignal = Literal["failure", "success", "neutral"]
 KeyHealth = Literal["ok", "rest", "reject"]
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """``[resilience]`` in config.toml; every field optional."""
-
-    deadline: float = 300.0  # seconds from the request's arrival after which no new attempt starts
-    backoff_base: float = 0.5  # first retry waits about this long, doubling each time...
-    backoff_max: float = 8.0  # ...up to this
-    max_wait: float = 10.0  # the longest retry-after olga sits out inside one request
-    breaker_threshold: int = 5  # consecutive provider failures that open its circuit
-    breaker_cooldown: float = 30.0  # seconds a provider with an open circuit is skipped before a probe
-    key_rest: float = 1.0  # a key's first rest after a 429 without retry-after; doubles per strike
-    key_rest_max: float = 60.0
-
-
-def policy_of(config: Config) -> RetryPolicy:
-    """The policy from ``[resilience]``; a malformed value keeps its default rather than failing requests."""
-    raw = config.raw.get("resilience")
-    if not isinstance(raw, dict):
-        return RetryPolicy()
-    values: dict[str, Any] = {}
-    defaults = RetryPolicy()
-    for name in RetryPolicy.__dataclass_fields__:
-        value = raw.get(name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            continue
-        values[name] = int(value) if isinstance(getattr(defaults, name), int) else float(value)
-    return RetryPolicy(**values)
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from olga_cli.catalog import load_catalog
-from olga_cli.config import Config, KeySource, ProviderConfig
+from olga_cli.config import Config, KeySource, ProviderConfig, resilience_of
 from olga_cli.errors import (
     ProviderPaused,
     ProviderUnavailable,
@@ -24,7 +24,7 @@ from olga_cli.gateway.upstream.client import UpstreamFailure, UpstreamReply
 from olga_cli.gateway.upstream.exchange import make_exchange
 from olga_cli.gateway.upstream.failover import DELIVERED, Failover, ProviderAccess
 from olga_cli.gateway.upstream.keypool import KeyPools
-from olga_cli.gateway.upstream.retry import Resilience, Timing, backoff, policy_of
+from olga_cli.gateway.upstream.retry import Resilience, Timing, backoff
 from olga_cli.gateway.upstream.routing import Target
 from olga_cli.records import GenerationRecord
 
@@ -105,7 +105,7 @@ class Shared:
             self.resilience.breakers,
             self.resilience.timing,
             self.clock,
-            policy_of(self.config),
+            self.config.resilience,
         )
 
 
@@ -117,7 +117,7 @@ class Request:
 def make_gateway(tmp_path: Path, upstream: Upstream, **resilience: Any) -> tuple[Shared, Clock]:
     clock = Clock()
     gw = Shared(
-        config=Config(home=tmp_path, raw={"resilience": resilience}),
+        config=Config(home=tmp_path, resilience=resilience_of({"resilience": resilience})),
         resilience=Resilience(
             timing=Timing(sleep=clock.sleep, monotonic=lambda: clock.now, random=lambda: 0.5)
         ),
@@ -166,7 +166,7 @@ async def test_503_is_retried_after_a_jittered_exponential_backoff(tmp_path: Pat
     failover, gw, ctx, clock = setup(tmp_path, upstream, [target(provider("a", "sk-a"))])
     served = await failover.next()
     assert served.reply.status == 200
-    policy = policy_of(gw.config)
+    policy = gw.config.resilience
     assert clock.slept == [backoff(policy, 1, lambda: 0.5), backoff(policy, 2, lambda: 0.5)] == [0.375, 0.75]
     assert trail(ctx) == [("a", 503, "key-1"), ("a", 503, "key-1"), ("a", 200, "key-1")]
 

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
-from olga_cli.config import Config, ProviderConfig
+from olga_cli.config import Config, ProviderConfig, RetryPolicy, resilience_of, retention_of
 from olga_cli.gateway.upstream.client import UpstreamFailure
 from olga_cli.gateway.upstream.retry import (
-    RetryPolicy,
     backoff,
     classify_failure,
     classify_status,
     is_context_length_error,
     key_rest,
-    policy_of,
     retry_after,
 )
 
@@ -116,14 +115,25 @@ def test_a_rate_limited_key_rests_as_asked_else_longer_each_strike() -> None:
 
 
 def test_policy_from_config_keeps_defaults_for_missing_or_bad_values(tmp_path: Path) -> None:
-    config = Config(
-        home=tmp_path, raw={"resilience": {"deadline": 12, "breaker_threshold": 3, "max_wait": "x"}}
-    )
-    policy = policy_of(config)
+    policy = resilience_of({"resilience": {"deadline": 12, "breaker_threshold": 3, "max_wait": "x"}})
     assert (
         policy.deadline == 12.0
         and policy.breaker_threshold == 3
         and isinstance(policy.breaker_threshold, int)
     )
     assert policy.max_wait == RetryPolicy().max_wait
-    assert policy_of(Config(home=tmp_path)) == RetryPolicy()
+    assert Config(home=tmp_path).resilience == RetryPolicy()
+
+
+def test_a_bad_value_is_an_error_naming_the_setting_and_its_default_is_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="olga.config"):
+        policy = resilience_of({"resilience": {"max_wait": "x", "deadline": -1}})
+        retention = retention_of({"retention": {"days": 2.5, "bodies_days": 7}})
+    assert policy == RetryPolicy() and retention.days is None and retention.bodies_days == 7
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "config.toml [resilience] deadline = -1",
+        "config.toml [resilience] max_wait = 'x'",
+        "config.toml [retention] days = 2.5",
+    ]
