@@ -19,6 +19,7 @@ by the route's API on the HTTP side (``server/errors.py``) and as one line on th
         ├── UsageLimitExceeded       429 usage_limit_exceeded
         ├── RateLimitExceeded        429 rate_limit_exceeded
         ├── ProviderPaused           429 provider_paused
+        ├── InternalError            500 internal_error: a bug in olga, logged
         ├── UpstreamError            502 upstream_error
         ├── ProviderUnavailable      503 provider_unavailable
         └── UpstreamTimeout          504 upstream_timeout
@@ -120,6 +121,13 @@ class RateLimitExceeded(GatewayError):
 class ProviderPaused(GatewayError):
     status = 429
     code = "provider_paused"
+
+
+class InternalError(GatewayError):
+    """Something olga did not expect (a bug): logged, recorded, and answered without its details."""
+
+    status = 500
+    code = "internal_error"
 
 
 class UpstreamError(GatewayError):

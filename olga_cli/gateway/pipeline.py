@@ -32,6 +32,7 @@ from olga_cli.gateway.relay.streaming import StreamAnswer
 from olga_cli.gateway.relay.whole import answer_whole, read_whole
 from olga_cli.gateway.sink import ClientGone, Sink
 from olga_cli.gateway.state import Gateway
+from olga_cli.gateway.unexpected import end_stream_with_error, fail_unexpectedly
 from olga_cli.gateway.upstream.exchange import make_exchange
 from olga_cli.gateway.upstream.failover import CALLER_LEFT, Failover, Served
 from olga_cli.gateway.upstream.routing import Target, pinned_provider, plan
@@ -66,7 +67,12 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
             if ctx.limits is not None:
                 ctx.limits.release()
     except GatewayError as error:
-        await finish_with_error(gw, ctx, sink, error)
+        if ctx.record.streamed:
+            await end_stream_with_error(gw, ctx, sink, error)
+        else:
+            await finish_with_error(gw, ctx, sink, error)
+    except Exception:
+        await fail_unexpectedly(gw, ctx, sink)  # never a 500 inside a stream
 
 
 def parse_body(call: Call) -> dict[str, Any]:
@@ -173,6 +179,10 @@ async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
             await client_gone(gw, ctx, sink, failover.health, charged=charged)
     except GatewayError as error:
         await finish_with_error(gw, ctx, sink, error, failover.health)
+    except BaseException:
+        if served is not None:
+            served.reply.close()  # a bug or a cancellation: the provider stops generating
+        raise
 
 
 async def relay_reply(gw: Gateway, ctx: Context, sink: Sink, served: Served, failover: Failover) -> bool:

@@ -7,8 +7,9 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from olga_cli.errors import GatewayError, InvalidRequest, NotFound
+from olga_cli.errors import GatewayError, InternalError, InvalidRequest, NotFound
 from olga_cli.gateway.error_response import render
+from olga_cli.gateway.unexpected import UNEXPECTED
 
 log = logging.getLogger("olga.server")
 
@@ -20,11 +21,6 @@ def _shape(request: web.Request) -> str:
 def _respond(request: web.Request, error: GatewayError) -> web.Response:
     status, headers, body = render("anthropic" if _shape(request) == "anthropic" else "openai", error)
     return web.Response(status=status, headers=headers, body=body)
-
-
-class _Internal(GatewayError):
-    status = 500
-    code = "internal_error"
 
 
 @web.middleware
@@ -48,4 +44,4 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return _respond(request, _Internal("olga hit an unexpected error; it has been logged. Try again."))
+        return _respond(request, InternalError(UNEXPECTED))

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from olga_cli.errors import RequestTooLarge
+from olga_cli.errors import InternalError, RequestTooLarge
 from olga_cli.gateway import pipeline
 from olga_cli.gateway.call import Call
 from olga_cli.gateway.error_response import ErrorShape
+from olga_cli.gateway.sink import ClientGone
+from olga_cli.gateway.unexpected import UNEXPECTED, stream_error_tail
 from olga_cli.gateway.upstream.exchange import Api
 from olga_cli.server.aiohttp_sink import AiohttpSink
 from olga_cli.server.app_keys import gateway_of
 from olga_cli.server.edge import readable_headers
+
+log = logging.getLogger("olga.server")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -43,8 +48,23 @@ def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
                 "send less, or raise [server] max_body_mb in config.toml."
             )
         sink = AiohttpSink(request)
-        await pipeline.handle(gateway, call, sink)
+        try:
+            await pipeline.handle(gateway, call, sink)
+        except Exception:
+            if sink.response is None or not sink.response.prepared:
+                raise  # nothing sent yet: the middleware answers a JSON 500 in the route's shape
+            # Never a second response inside a started stream: end it with an error event instead.
+            log.exception("unexpected error on %s after its stream began", request.path)
+            await _end_stream(sink, stream_error_tail(api, InternalError(UNEXPECTED)))
         assert sink.response is not None
         return sink.response
 
     return handle
+
+
+async def _end_stream(sink: AiohttpSink, tail: bytes) -> None:
+    try:
+        await sink.write(tail)
+        await sink.end()
+    except (ClientGone, RuntimeError):
+        pass  # the caller has gone, or the stream had ended: nothing more can reach them
