@@ -40,8 +40,8 @@ from olga_cli.gateway.upstream.exchange import make_exchange
 from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.records import Attempt, GenerationRecord, new_generation_id
 from olga_cli.store.db import open_store
+from olga_cli.store.generations import record_values
 from olga_cli.store.limits import admission_insert
-from olga_cli.store.sqlite.records import _row
 
 MODEL = "bench/bench-model"
 
@@ -134,7 +134,7 @@ async def main() -> None:
         ("convert the answer (JSON parse, facts)", lambda: exchange.convert(answer)),
         ("meter: usage, cost, settle credits", fill),
         ("store bodies (decode)", lambda: finish.store_bodies(gw, ctx, converted.body.decode())),
-        ("record row for SQLite", lambda: _row(ctx.record)),
+        ("record row for SQLite", lambda: record_values(ctx.record)),
         ("access log line", lambda: access_line(ctx.record)),
     ]
     print(f"{'stage':52}{'µs':>8}")

@@ -151,10 +151,18 @@ class Config:
     resilience: RetryPolicy = RetryPolicy()
     retention: Retention = Retention()
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # Team mode: the shared store (postgresql://...) and, optionally, Redis; None: SQLite in the home.
+    database_url: str | None = None
+    redis_url: str | None = None
 
     @property
     def db_path(self) -> Path:
         return self.home / "olga.db"
+
+    @property
+    def store_location(self) -> Path | str:
+        """What ``open_store`` opens: the PostgreSQL URL in team mode, else the SQLite file."""
+        return self.database_url or self.db_path
 
     @property
     def config_path(self) -> Path:
@@ -326,12 +334,31 @@ def retention_of(data: Mapping[str, Any]) -> Retention:
     return Retention(days=days("days"), bodies_days=days("bodies_days"))
 
 
+def resolve_database_url(flag: str | None, env: Mapping[str, str]) -> str | None:
+    """--database-url, else OLGA_DATABASE_URL; None (SQLite) when neither is set."""
+    url = flag or env.get("OLGA_DATABASE_URL") or None
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        shown = url.rsplit("@", 1)[-1]  # never echo a password
+        raise UserError(f"--database-url (or OLGA_DATABASE_URL) takes a postgresql:// URL, not {shown!r}")
+    return url
+
+
+def resolve_redis_url(flag: str | None, env: Mapping[str, str]) -> str | None:
+    url = flag or env.get("OLGA_REDIS_URL") or None
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        shown = url.rsplit("@", 1)[-1]
+        raise UserError(f"--redis-url (or OLGA_REDIS_URL) takes a redis:// URL, not {shown!r}")
+    return url
+
+
 def load_config(
     home: Path,
     *,
     host: str | None = None,
     port: int | None = None,
     environ: Mapping[str, str] | None = None,
+    database_url: str | None = None,
+    redis_url: str | None = None,
 ) -> Config:
     env = os.environ if environ is None else environ
     data = ConfigFile(home / "config.toml").data
@@ -382,8 +409,12 @@ def load_config(
     host_value = host or env.get("OLGA_HOST") or server.get("host", DEFAULT_HOST)
     if not isinstance(host_value, str) or not host_value.strip():
         raise UserError(f"config.toml [server] host must be an address such as 127.0.0.1, not {host_value!r}")
+    database_url = resolve_database_url(database_url, env)
+    redis_url = resolve_redis_url(redis_url, env)
     return Config(
         home=home,
+        database_url=database_url,
+        redis_url=redis_url,
         host=host_value,
         port=resolved_port,
         max_body_bytes=int(max_body_mb * 1024 * 1024) if max_body_mb else DEFAULT_MAX_BODY_BYTES,

@@ -49,11 +49,18 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     home: Annotated[Path | None, typer.Option("--home", help="olga's home folder (else $OLGA_HOME).")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Team mode: the shared PostgreSQL store (else $OLGA_DATABASE_URL; else SQLite).",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    ctx.obj = Env(resolve_home(home))
+    ctx.obj = Env(resolve_home(home), database_url)
 
 
 app.command("serve")(serve)

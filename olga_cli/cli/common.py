@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
@@ -21,7 +22,7 @@ from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from olga_cli.config import Config, load_config, resolve_home
+from olga_cli.config import Config, load_config, resolve_database_url, resolve_home
 from olga_cli.errors import OlgaError, UserError
 from olga_cli.store.base import Store
 from olga_cli.store.db import StoreError, open_store
@@ -34,9 +35,20 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 @dataclass(frozen=True)
 class Env:
     home: Path
+    database_url: str | None = None  # --database-url; OLGA_DATABASE_URL is read when None
+    redis_url: str | None = None
 
     def config(self) -> Config:
-        return load_config(self.home)
+        return load_config(self.home, database_url=self.database_url, redis_url=self.redis_url)
+
+    def store_location(self) -> Path | str:
+        """The team's PostgreSQL store when a URL is given, else the SQLite file in the home."""
+        return resolve_database_url(self.database_url, os.environ) or self.home / "olga.db"
+
+    def has_store(self) -> bool:
+        """Whether there is a store to read (looking never creates a SQLite file)."""
+        location = self.store_location()
+        return isinstance(location, str) or location.exists()
 
 
 def env_of(ctx: typer.Context) -> Env:
@@ -161,9 +173,9 @@ def run(work: Coroutine[Any, Any, T]) -> T:
 
 @asynccontextmanager
 async def store(env: Env) -> AsyncIterator[Store]:
-    path = env.home / "olga.db"
+    path = env.home / "olga.db"  # what a SQLite error names (team mode's errors name the URL)
     try:
-        db = await open_store(path)
+        db = await open_store(env.store_location())
     except sqlite3.Error as exc:
         raise UserError(store_trouble(exc, path)) from None
     except OSError as exc:

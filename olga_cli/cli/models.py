@@ -277,7 +277,7 @@ def verify(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
 def _allow_lists(env: Env) -> dict[str, tuple[str, ...]]:
     """Each key's and team's --models, by "key NAME" / "team NAME" (none when there is no store yet)."""
-    if not (env.home / "olga.db").exists():
+    if not env.has_store():
         return {}
 
     async def read() -> dict[str, tuple[str, ...]]:

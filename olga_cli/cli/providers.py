@@ -90,7 +90,7 @@ def _key_json(
 
 def _health(env: Env) -> list[KeyHealthRow]:
     """Key marks written by the server, if a store exists (listing providers never creates one)."""
-    if not (env.home / "olga.db").exists():
+    if not env.has_store():
         return []
 
     async def read() -> list[KeyHealthRow]:

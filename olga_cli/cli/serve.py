@@ -169,6 +169,10 @@ def serve(
     log_format: Annotated[
         str, typer.Option("--log-format", help="Access log as text or json (JSON lines).")
     ] = "text",
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Team mode: a postgresql:// store shared by every instance."),
+    ] = None,
 ) -> None:
     """Start the gateway on 127.0.0.1:8000, with an access log line per request.
 
@@ -178,7 +182,13 @@ def serve(
         raise fail(f"--log-format takes one of {', '.join(LOG_FORMATS)}")
     env = env_of(ctx)
     try:
-        config = load_config(env.home, host=host, port=port)
+        config = load_config(
+            env.home,
+            host=host,
+            port=port,
+            database_url=database_url or env.database_url,
+            redis_url=env.redis_url,
+        )
     except UserError as exc:
         raise fail(exc.message) from None
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

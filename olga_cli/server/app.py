@@ -49,7 +49,7 @@ def create_app(
 
 def _gateway_context(config: Config, observers: Sequence[Observer], tracing: Tracing | None):  # type: ignore[no-untyped-def]
     async def context(app: web.Application) -> AsyncIterator[None]:
-        db = await open_store(config.db_path)
+        db = await open_store(config.store_location)
         gateway = await open_gateway(config, db=db)
         gateway.observers.extend(observers)
         if tracing is not None:

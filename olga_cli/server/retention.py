@@ -36,7 +36,7 @@ async def apply_retention(config: Config, *, now: float | None = None) -> tuple[
     if not policy.active:
         return 0, 0
     moment = time.time() if now is None else now
-    db = await open_store(config.db_path)
+    db = await open_store(config.store_location)
     try:
         blanked = deleted = 0
         if policy.bodies_days is not None:

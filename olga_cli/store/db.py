@@ -10,6 +10,19 @@ from olga_cli.store.sqlite.store import open_sqlite
 __all__ = ["StoreError", "open_store"]
 
 
-async def open_store(path: Path) -> Store:
-    """Open (creating if needed) and migrate the store; the caller owns it and closes it."""
-    return await open_sqlite(path)
+def is_database_url(location: Path | str) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+async def open_store(location: Path | str) -> Store:
+    """Open (creating if needed) and migrate the store; the caller owns it and closes it.
+
+    ``location`` is a SQLite file, or a ``postgresql://`` URL in team mode.
+    """
+    if is_database_url(location):
+        try:
+            from olga_cli.store.postgres.store import open_postgres
+        except ImportError:
+            raise StoreError("team mode needs the PostgreSQL driver: pip install 'olga[team]'") from None
+        return await open_postgres(str(location))
+    return await open_sqlite(Path(location))

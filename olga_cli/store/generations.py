@@ -7,11 +7,45 @@ commits it with the records in its own dialect.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from olga_cli.records import GenerationRecord
+from olga_cli.records import Attempt, GenerationRecord
+
+# The columns of a record, in the order of ``record_values``; both backends store them as named.
+RECORD_COLUMNS = (
+    "id",
+    "created_at",
+    "key_id",
+    "key_name",
+    "team_id",
+    "app",
+    "endpoint",
+    "model_requested",
+    "model",
+    "provider",
+    "upstream_id",
+    "streamed",
+    "status",
+    "error",
+    "finish_reason",
+    "tokens_prompt",
+    "tokens_completion",
+    "tokens_cached",
+    "tokens_cache_write",
+    "usage_estimated",
+    "cost_pico",
+    "latency_ms",
+    "ttft_ms",
+    "overhead_ms",
+    "request_id",
+    "attempts",
+    "guardrails",
+    "request_body",
+    "response_body",
+)
 
 ExtraKind = Literal["admission", "admissions_prune", "alert", "violation", "health_mark"]
 
@@ -26,6 +60,74 @@ class Extra:
 
     kind: ExtraKind
     params: tuple[Any, ...]
+
+
+def record_values(record: GenerationRecord) -> tuple[Any, ...]:
+    return (
+        record.id,
+        record.created_at,
+        record.key_id,
+        record.key_name,
+        record.team_id,
+        record.app,
+        record.endpoint,
+        record.model_requested,
+        record.model,
+        record.provider,
+        record.upstream_id,
+        int(record.streamed),
+        record.status,
+        record.error,
+        record.finish_reason,
+        record.tokens_prompt,
+        record.tokens_completion,
+        record.tokens_cached,
+        record.tokens_cache_write,
+        int(record.usage_estimated),
+        record.cost_pico,
+        record.latency_ms,
+        record.ttft_ms,
+        record.overhead_ms,
+        record.request_id,
+        json.dumps([a.to_json() for a in record.attempts]),
+        json.dumps(record.guardrails),
+        record.request_body,
+        record.response_body,
+    )
+
+
+def record_from_row(row: Any) -> GenerationRecord:
+    return GenerationRecord(
+        id=row["id"],
+        created_at=row["created_at"],
+        key_id=row["key_id"],
+        key_name=row["key_name"],
+        team_id=row["team_id"],
+        app=row["app"],
+        endpoint=row["endpoint"],
+        model_requested=row["model_requested"],
+        model=row["model"],
+        provider=row["provider"],
+        upstream_id=row["upstream_id"],
+        streamed=bool(row["streamed"]),
+        status=row["status"],
+        error=row["error"],
+        finish_reason=row["finish_reason"],
+        tokens_prompt=row["tokens_prompt"],
+        tokens_completion=row["tokens_completion"],
+        tokens_cached=row["tokens_cached"],
+        tokens_cache_write=row["tokens_cache_write"],
+        usage_estimated=bool(row["usage_estimated"]),
+        cost_pico=row["cost_pico"],
+        latency_ms=row["latency_ms"],
+        ttft_ms=row["ttft_ms"],
+        overhead_ms=row["overhead_ms"],
+        request_id=row["request_id"],
+        attempts=[Attempt(**a) for a in json.loads(row["attempts"])],
+        guardrails=json.loads(row["guardrails"]),
+        request_body=row["request_body"],
+        response_body=row["response_body"],
+    )
 
 
 class RecordStore(Protocol):

@@ -8,9 +8,10 @@ the same batch as its generation record (``violation_insert`` makes it).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from olga_cli.guardrails.spec import GuardrailSpec, Violation
 from olga_cli.store.generations import Extra
@@ -84,6 +85,40 @@ def violation_insert(violation: Violation, *, generation_id: str, key_id: str, a
             violation.confidence,
             at,
         ),
+    )
+
+
+def guardrail_from_row(row: Any) -> GuardrailRow:
+    return GuardrailRow(
+        id=row["id"],
+        name=row["name"],
+        scope=row["scope"],
+        scope_id=row["scope_id"],
+        type=row["type"],
+        stage=row["stage"],
+        action=row["action"],
+        entities=tuple(json.loads(row["entities"])),
+        threshold=float(row["threshold"]),
+        created_at=row["created_at"],
+    )
+
+
+def violation_from_row(row: Any) -> ViolationRow:
+    return ViolationRow(
+        id=row["id"],
+        generation_id=row["generation_id"],
+        key_id=row["key_id"],
+        guardrail_id=row["guardrail_id"],
+        guardrail_name=row["guardrail_name"],
+        type=row["type"],
+        stage=row["stage"],
+        entity=row["entity"],
+        action=row["action"],
+        field=row["field"],
+        start=row["start_offset"],
+        end=row["end_offset"],
+        confidence=float(row["confidence"]),
+        created_at=row["created_at"],
     )
 
 

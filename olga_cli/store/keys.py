@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -81,6 +82,57 @@ KEY_UPDATABLE = frozenset(
     }
 )
 TEAM_UPDATABLE = frozenset({"name", "models", "rate_multiplier"})
+
+
+def _models(raw: str | None) -> tuple[str, ...] | None:
+    return None if raw is None else tuple(json.loads(raw))
+
+
+def key_from_row(row: Any) -> KeyRow:
+    return KeyRow(
+        id=row["id"],
+        name=row["name"],
+        hash=row["hash"],
+        prefix=row["prefix"],
+        user_id=row["user_id"],
+        team_id=row["team_id"],
+        credits_enabled=bool(row["credits_enabled"]),
+        rpm=row["rpm"],
+        tpm=row["tpm"],
+        models=_models(row["models"]),
+        rate_multiplier=Decimal(row["rate_multiplier"]),
+        expires_at=row["expires_at"],
+        zdr=bool(row["zdr"]),
+        disabled=bool(row["disabled"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        deleted_at=row["deleted_at"],
+    )
+
+
+def team_from_row(row: Any) -> TeamRow:
+    return TeamRow(
+        id=row["id"],
+        name=row["name"],
+        models=_models(row["models"]),
+        rate_multiplier=Decimal(row["rate_multiplier"]),
+        created_at=row["created_at"],
+        deleted_at=row["deleted_at"],
+    )
+
+
+def column_values(fields: dict[str, Any]) -> list[Any]:
+    """Python values as the columns hold them: model lists as JSON, multipliers as text, bools as 0/1."""
+    values = []
+    for name, value in fields.items():
+        if name == "models" and value is not None:
+            value = json.dumps(list(value))
+        elif name == "rate_multiplier":
+            value = str(value)
+        elif isinstance(value, bool):
+            value = int(value)
+        values.append(value)
+    return values
 
 
 class KeyStore(Protocol):

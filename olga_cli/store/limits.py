@@ -8,8 +8,9 @@ a restarted one and the CLI all count the same requests.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from olga_cli.store.generations import Extra
 
@@ -80,6 +81,36 @@ def alert_insert(alert: AlertRow) -> Extra:
             alert.generation_id,
             alert.created_at,
         ),
+    )
+
+
+def limit_from_row(row: Any) -> LimitRow:
+    return LimitRow(
+        id=row["id"],
+        scope=row["scope"],
+        scope_id=row["scope_id"],
+        metric=row["metric"],
+        window=row["time_window"],
+        threshold=row["threshold"],
+        alerts=tuple(json.loads(row["alerts"])),
+        created_at=row["created_at"],
+    )
+
+
+def alert_from_row(row: Any) -> AlertRow:
+    return AlertRow(
+        id=row["id"],
+        limit_id=row["limit_id"],
+        scope=row["scope"],
+        scope_id=row["scope_id"],
+        metric=row["metric"],
+        window=row["time_window"],
+        period_day=row["period_day"],
+        percent=row["percent"],
+        threshold=row["threshold"],
+        usage=row["usage"],
+        generation_id=row["generation_id"],
+        created_at=row["created_at"],
     )
 
 

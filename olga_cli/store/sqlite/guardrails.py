@@ -8,45 +8,17 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from olga_cli.store.guardrails import GuardrailRow, Scope, ViolationRow
-from olga_cli.store.sqlite.scopes import live_scope
+from olga_cli.store.guardrails import (
+    GuardrailRow,
+    Scope,
+    ViolationRow,
+    guardrail_from_row,
+    violation_from_row,
+)
+from olga_cli.store.scopes import live_scope
 
 # Guardrails of deleted keys and teams are left out: they can never apply again.
 _LIVE = live_scope("g", with_global=True)
-
-
-def _guardrail(row: aiosqlite.Row) -> GuardrailRow:
-    return GuardrailRow(
-        id=row["id"],
-        name=row["name"],
-        scope=row["scope"],
-        scope_id=row["scope_id"],
-        type=row["type"],
-        stage=row["stage"],
-        action=row["action"],
-        entities=tuple(json.loads(row["entities"])),
-        threshold=float(row["threshold"]),
-        created_at=row["created_at"],
-    )
-
-
-def _violation(row: aiosqlite.Row) -> ViolationRow:
-    return ViolationRow(
-        id=row["id"],
-        generation_id=row["generation_id"],
-        key_id=row["key_id"],
-        guardrail_id=row["guardrail_id"],
-        guardrail_name=row["guardrail_name"],
-        type=row["type"],
-        stage=row["stage"],
-        entity=row["entity"],
-        action=row["action"],
-        field=row["field"],
-        start=row["start_offset"],
-        end=row["end_offset"],
-        confidence=float(row["confidence"]),
-        created_at=row["created_at"],
-    )
 
 
 class SqliteGuardrails:
@@ -82,13 +54,13 @@ class SqliteGuardrails:
             f"SELECT g.* FROM guardrails g WHERE g.id = ? AND {_LIVE}", (guardrail_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else _guardrail(row)
+        return None if row is None else guardrail_from_row(row)
 
     async def find_guardrails(self, name: str) -> list[GuardrailRow]:
         async with self._db.execute(
             f"SELECT g.* FROM guardrails g WHERE g.name = ? AND {_LIVE} ORDER BY g.id", (name,)
         ) as cursor:
-            return [_guardrail(row) async for row in cursor]
+            return [guardrail_from_row(row) async for row in cursor]
 
     async def list_guardrails(
         self, *, scope: Scope | None = None, scope_id: str | None = None
@@ -98,7 +70,7 @@ class SqliteGuardrails:
             sql += " AND g.scope = ? AND g.scope_id IS ?"
             params += [scope, scope_id]
         async with self._db.execute(sql + " ORDER BY g.id", params) as cursor:
-            return [_guardrail(row) async for row in cursor]
+            return [guardrail_from_row(row) async for row in cursor]
 
     async def remove_guardrail(self, guardrail_id: int) -> None:
         await self._db.execute(
@@ -112,7 +84,7 @@ class SqliteGuardrails:
             sql += " WHERE key_id = ?"
             params.append(key_id)
         async with self._db.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]) as cursor:
-            rows = [_violation(row) async for row in cursor]
+            rows = [violation_from_row(row) async for row in cursor]
         rows.reverse()
         return rows
 
@@ -125,7 +97,7 @@ class SqliteGuardrails:
             sql += " AND key_id = ?"
             params.append(key_id)
         async with self._db.execute(sql + " ORDER BY id LIMIT ?", [*params, limit]) as cursor:
-            return [_violation(row) async for row in cursor]
+            return [violation_from_row(row) async for row in cursor]
 
     async def newest_violation_id(self) -> int:
         async with self._db.execute("SELECT COALESCE(MAX(id), 0) FROM guardrail_violations") as cursor:

@@ -10,59 +10,19 @@ from typing import Any
 
 import aiosqlite
 
-from olga_cli.store.keys import KEY_PREFIX, KEY_UPDATABLE, TEAM_UPDATABLE, KeyRow, TeamRow, hash_key, mint_key
+from olga_cli.store.keys import (
+    KEY_PREFIX,
+    KEY_UPDATABLE,
+    TEAM_UPDATABLE,
+    KeyRow,
+    TeamRow,
+    column_values,
+    hash_key,
+    key_from_row,
+    mint_key,
+    team_from_row,
+)
 from olga_cli.store.sqlite.connection import transaction
-
-
-def _models(raw: str | None) -> tuple[str, ...] | None:
-    return None if raw is None else tuple(json.loads(raw))
-
-
-def key_from_row(row: aiosqlite.Row) -> KeyRow:
-    return KeyRow(
-        id=row["id"],
-        name=row["name"],
-        hash=row["hash"],
-        prefix=row["prefix"],
-        user_id=row["user_id"],
-        team_id=row["team_id"],
-        credits_enabled=bool(row["credits_enabled"]),
-        rpm=row["rpm"],
-        tpm=row["tpm"],
-        models=_models(row["models"]),
-        rate_multiplier=Decimal(row["rate_multiplier"]),
-        expires_at=row["expires_at"],
-        zdr=bool(row["zdr"]),
-        disabled=bool(row["disabled"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
-    )
-
-
-def team_from_row(row: aiosqlite.Row) -> TeamRow:
-    return TeamRow(
-        id=row["id"],
-        name=row["name"],
-        models=_models(row["models"]),
-        rate_multiplier=Decimal(row["rate_multiplier"]),
-        created_at=row["created_at"],
-        deleted_at=row["deleted_at"],
-    )
-
-
-def column_values(fields: dict[str, Any]) -> list[Any]:
-    """Python values as the columns hold them: model lists as JSON, multipliers as text, bools as 0/1."""
-    values = []
-    for name, value in fields.items():
-        if name == "models" and value is not None:
-            value = json.dumps(list(value))
-        elif name == "rate_multiplier":
-            value = str(value)
-        elif isinstance(value, bool):
-            value = int(value)
-        values.append(value)
-    return values
 
 
 class SqliteKeys:

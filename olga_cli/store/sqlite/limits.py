@@ -8,24 +8,11 @@ from collections import defaultdict
 
 import aiosqlite
 
-from olga_cli.store.limits import AlertRow, DayUsage, LimitRow, Scope
-from olga_cli.store.sqlite.scopes import live_scope
+from olga_cli.store.limits import AlertRow, DayUsage, LimitRow, Scope, alert_from_row, limit_from_row
+from olga_cli.store.scopes import live_scope
 
 # Limits of deleted keys and teams are left out: they can never fire again.
 _LIVE = live_scope("l")
-
-
-def _limit(row: aiosqlite.Row) -> LimitRow:
-    return LimitRow(
-        id=row["id"],
-        scope=row["scope"],
-        scope_id=row["scope_id"],
-        metric=row["metric"],
-        window=row["time_window"],
-        threshold=row["threshold"],
-        alerts=tuple(json.loads(row["alerts"])),
-        created_at=row["created_at"],
-    )
 
 
 class SqliteLimits:
@@ -59,7 +46,7 @@ class SqliteLimits:
             f"SELECT l.* FROM limits l WHERE l.id = ? AND {_LIVE}", (limit_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else _limit(row)
+        return None if row is None else limit_from_row(row)
 
     async def list_limits(self, *, scope: Scope | None = None, scope_id: str | None = None) -> list[LimitRow]:
         sql, params = f"SELECT l.* FROM limits l WHERE {_LIVE}", []
@@ -67,7 +54,7 @@ class SqliteLimits:
             sql += " AND l.scope = ? AND l.scope_id = ?"
             params += [scope, scope_id]
         async with self._db.execute(sql + " ORDER BY l.id", params) as cursor:
-            return [_limit(row) async for row in cursor]
+            return [limit_from_row(row) async for row in cursor]
 
     async def remove_limit(self, limit_id: int) -> None:
         await self._db.execute("UPDATE limits SET deleted_at = ? WHERE id = ?", (time.time(), limit_id))
@@ -105,23 +92,6 @@ class SqliteLimits:
         )
 
 
-def _alert(row: aiosqlite.Row) -> AlertRow:
-    return AlertRow(
-        id=row["id"],
-        limit_id=row["limit_id"],
-        scope=row["scope"],
-        scope_id=row["scope_id"],
-        metric=row["metric"],
-        window=row["time_window"],
-        period_day=row["period_day"],
-        percent=row["percent"],
-        threshold=row["threshold"],
-        usage=row["usage"],
-        generation_id=row["generation_id"],
-        created_at=row["created_at"],
-    )
-
-
 class SqliteAlerts:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
@@ -141,7 +111,7 @@ class SqliteAlerts:
             params = [part for scope in scopes for part in scope]
         sql += " ORDER BY id DESC LIMIT ?"
         async with self._db.execute(sql, (*params, limit)) as cursor:
-            return [_alert(row) async for row in cursor]
+            return [alert_from_row(row) async for row in cursor]
 
     async def alerts_after(
         self, *, after_id: int = 0, since: float | None = None, limit: int = 200
@@ -153,7 +123,7 @@ class SqliteAlerts:
             params.append(since)
         sql += " ORDER BY id LIMIT ?"
         async with self._db.execute(sql, (*params, limit)) as cursor:
-            return [_alert(row) async for row in cursor]
+            return [alert_from_row(row) async for row in cursor]
 
     async def last_alert_id(self) -> int:
         async with self._db.execute("SELECT COALESCE(MAX(id), 0) FROM limit_alerts") as cursor:

@@ -2,49 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
 
-from olga_cli.records import Attempt, GenerationRecord
-from olga_cli.store.generations import Extra, ExtraKind
+from olga_cli.records import GenerationRecord
+from olga_cli.store.generations import RECORD_COLUMNS, Extra, ExtraKind, record_from_row, record_values
 from olga_cli.store.sqlite.connection import transaction, transaction_on_thread
 
-_COLUMNS = (
-    "id",
-    "created_at",
-    "key_id",
-    "key_name",
-    "team_id",
-    "app",
-    "endpoint",
-    "model_requested",
-    "model",
-    "provider",
-    "upstream_id",
-    "streamed",
-    "status",
-    "error",
-    "finish_reason",
-    "tokens_prompt",
-    "tokens_completion",
-    "tokens_cached",
-    "tokens_cache_write",
-    "usage_estimated",
-    "cost_pico",
-    "latency_ms",
-    "ttft_ms",
-    "overhead_ms",
-    "request_id",
-    "attempts",
-    "guardrails",
-    "request_body",
-    "response_body",
+_INSERT = (
+    f"INSERT INTO generations ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(RECORD_COLUMNS))})"
 )
-_INSERT = f"INSERT INTO generations ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _INSERT_CHARGE = "INSERT INTO ledger (key_id, generation_id, amount_pico, created_at) VALUES (?, ?, ?, ?)"
 
 
@@ -71,40 +41,6 @@ WHERE excluded.updated_at >= provider_health.updated_at
 }
 
 
-def _row(record: GenerationRecord) -> tuple[Any, ...]:
-    return (
-        record.id,
-        record.created_at,
-        record.key_id,
-        record.key_name,
-        record.team_id,
-        record.app,
-        record.endpoint,
-        record.model_requested,
-        record.model,
-        record.provider,
-        record.upstream_id,
-        int(record.streamed),
-        record.status,
-        record.error,
-        record.finish_reason,
-        record.tokens_prompt,
-        record.tokens_completion,
-        record.tokens_cached,
-        record.tokens_cache_write,
-        int(record.usage_estimated),
-        record.cost_pico,
-        record.latency_ms,
-        record.ttft_ms,
-        record.overhead_ms,
-        record.request_id,
-        json.dumps([a.to_json() for a in record.attempts]),
-        json.dumps(record.guardrails),
-        record.request_body,
-        record.response_body,
-    )
-
-
 Statements = list[tuple[str, list[tuple[Any, ...]]]]
 
 
@@ -121,7 +57,7 @@ async def write_batch(
     """
     statements: Statements = []
     if records:
-        statements.append((_INSERT, [_row(r) for r in records]))
+        statements.append((_INSERT, [record_values(r) for r in records]))
     charges = [(r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico]
     if charges:
         statements.append((_INSERT_CHARGE, charges))
@@ -161,40 +97,6 @@ def _runs(extras: Sequence[Extra]) -> Statements:
         else:
             runs.append((sql, [extra.params]))
     return runs
-
-
-def record_from_row(row: aiosqlite.Row) -> GenerationRecord:
-    return GenerationRecord(
-        id=row["id"],
-        created_at=row["created_at"],
-        key_id=row["key_id"],
-        key_name=row["key_name"],
-        team_id=row["team_id"],
-        app=row["app"],
-        endpoint=row["endpoint"],
-        model_requested=row["model_requested"],
-        model=row["model"],
-        provider=row["provider"],
-        upstream_id=row["upstream_id"],
-        streamed=bool(row["streamed"]),
-        status=row["status"],
-        error=row["error"],
-        finish_reason=row["finish_reason"],
-        tokens_prompt=row["tokens_prompt"],
-        tokens_completion=row["tokens_completion"],
-        tokens_cached=row["tokens_cached"],
-        tokens_cache_write=row["tokens_cache_write"],
-        usage_estimated=bool(row["usage_estimated"]),
-        cost_pico=row["cost_pico"],
-        latency_ms=row["latency_ms"],
-        ttft_ms=row["ttft_ms"],
-        overhead_ms=row["overhead_ms"],
-        request_id=row["request_id"],
-        attempts=[Attempt(**a) for a in json.loads(row["attempts"])],
-        guardrails=json.loads(row["guardrails"]),
-        request_body=row["request_body"],
-        response_body=row["response_body"],
-    )
 
 
 async def get_generation(

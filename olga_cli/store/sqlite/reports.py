@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 
 from olga_cli.records import GenerationRecord
+from olga_cli.store.generations import record_from_row
 from olga_cli.store.reports import (
     GROUPS,
     PRUNE_BATCH,
@@ -30,7 +31,6 @@ from olga_cli.store.reports import (
     first_whole_hour,
 )
 from olga_cli.store.sqlite.connection import transaction
-from olga_cli.store.sqlite.records import record_from_row
 
 
 def clauses(

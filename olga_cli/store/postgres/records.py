@@ -1,0 +1,185 @@
+"""Generation records and their charges in PostgreSQL, written together in batches.
+
+What SQLite's triggers do (the hourly roll-up of records, the daily usage of admissions) is done
+here in the same transaction, from the rows in hand; so is each key's ``balances.spent``. Batches of
+all instances commit one at a time (an advisory lock), so ``seq`` grows in commit order and
+`olga logs --follow` never skips a record committed behind its mark.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+from olga_cli.records import GenerationRecord
+from olga_cli.store.generations import RECORD_COLUMNS, Extra, ExtraKind, record_from_row, record_values
+from olga_cli.store.postgres.connection import BATCH_LOCK, notify, transaction
+
+_INSERT = (
+    f"INSERT INTO generations ({', '.join(RECORD_COLUMNS)})"
+    f" VALUES ({', '.join(f'${i + 1}' for i in range(len(RECORD_COLUMNS)))})"
+)
+_CHARGE = "INSERT INTO ledger (key_id, generation_id, amount_pico, created_at) VALUES ($1, $2, $3, $4)"
+_SPENT = (
+    "INSERT INTO balances (key_id, spent) VALUES ($1, $2)"
+    " ON CONFLICT (key_id) DO UPDATE SET spent = balances.spent + excluded.spent"
+)
+_HOURLY = """
+INSERT INTO usage_hourly (hour, key_id, team_id, model, provider, app, requests, errors, tokens_prompt,
+                          tokens_completion, tokens_cached, cost_pico, latency_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT (hour, key_id, team_id, model, provider, app) DO UPDATE SET
+    requests = usage_hourly.requests + excluded.requests,
+    errors = usage_hourly.errors + excluded.errors,
+    tokens_prompt = usage_hourly.tokens_prompt + excluded.tokens_prompt,
+    tokens_completion = usage_hourly.tokens_completion + excluded.tokens_completion,
+    tokens_cached = usage_hourly.tokens_cached + excluded.tokens_cached,
+    cost_pico = usage_hourly.cost_pico + excluded.cost_pico,
+    latency_ms = usage_hourly.latency_ms + excluded.latency_ms
+"""
+_DAILY = """
+INSERT INTO usage_daily (scope, scope_id, day, cost_pico, requests, tokens) VALUES ($1, $2, $3, $4, 1, $5)
+ON CONFLICT (scope, scope_id, day) DO UPDATE SET
+    cost_pico = usage_daily.cost_pico + excluded.cost_pico,
+    requests = usage_daily.requests + 1,
+    tokens = usage_daily.tokens + excluded.tokens
+"""
+
+EXTRA_SQL: dict[ExtraKind, str] = {
+    "admission": "INSERT INTO admissions (generation_id, key_id, team_id, at, cost_pico, tokens)"
+    " VALUES ($1, $2, $3, $4, $5, $6)",
+    "admissions_prune": "DELETE FROM admissions WHERE at < $1",
+    "alert": "INSERT INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day, percent,"
+    " threshold, usage, generation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    " ON CONFLICT (limit_id, period_day, percent) DO NOTHING",
+    "violation": "INSERT INTO guardrail_violations (generation_id, key_id, guardrail_id, guardrail_name, type,"
+    " stage, entity, action, field, start_offset, end_offset, confidence, created_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    "health_mark": """
+INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (provider, key_label) DO UPDATE SET
+    fingerprint = excluded.fingerprint, state = excluded.state, status = excluded.status,
+    reason = excluded.reason, until = excluded.until, updated_at = excluded.updated_at
+WHERE excluded.updated_at >= provider_health.updated_at
+""",
+}
+
+
+def _hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
+    """The records' sums per hour and grouping, as migration 004's trigger adds them in SQLite."""
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    for r in records:
+        group = (
+            int(r.created_at // 3600) * 3600,
+            r.key_id,
+            r.team_id or "",
+            r.model or r.model_requested or "",
+            r.provider or "",
+            r.app or "",
+        )
+        row = sums.setdefault(group, [0, 0, 0, 0, 0, 0, 0.0])
+        for index, value in enumerate(
+            (1, int(r.status >= 400), r.tokens_prompt, r.tokens_completion, r.tokens_cached, r.cost_pico)
+        ):
+            row[index] += value
+        row[6] += float(r.latency_ms)
+    return [(*group, *values) for group, values in sorted(sums.items())]
+
+
+def _daily(admission: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
+    """The usage_daily rows one admission adds to (its key's, and its team's when it has one)."""
+    _, key_id, team_id, at, cost, tokens = admission
+    day = int(at // 86400)
+    yield ("key", key_id, day, cost, tokens)
+    if team_id is not None:
+        yield ("team", team_id, day, cost, tokens)
+
+
+async def write_batch(
+    pool: asyncpg.Pool, records: Sequence[GenerationRecord], extras: Sequence[Extra]
+) -> None:
+    async with transaction(pool) as conn:
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)", BATCH_LOCK)
+        if records:
+            await conn.executemany(_INSERT, [record_values(r) for r in records])
+            charges = [(r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico]
+            if charges:
+                await conn.executemany(_CHARGE, charges)
+                spent: dict[str, int] = defaultdict(int)
+                for key_id, _, amount, _ in charges:
+                    spent[key_id] += amount
+                await conn.executemany(_SPENT, sorted(spent.items()))
+            await conn.executemany(_HOURLY, _hourly(records))
+        changed = False
+        for kind, params in _runs(extras):
+            await conn.executemany(EXTRA_SQL[kind], params)
+            if kind == "admission":
+                await conn.executemany(_DAILY, [row for p in params for row in _daily(p)])
+            changed = changed or kind == "health_mark"
+        if changed:
+            await notify(conn)  # a provider key's health: every instance should know
+
+
+def _runs(extras: Sequence[Extra]) -> list[tuple[ExtraKind, list[tuple[Any, ...]]]]:
+    runs: list[tuple[ExtraKind, list[tuple[Any, ...]]]] = []
+    for extra in extras:
+        if runs and runs[-1][0] == extra.kind:
+            runs[-1][1].append(extra.params)
+        else:
+            runs.append((extra.kind, [extra.params]))
+    return runs
+
+
+class PostgresRecords:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def write_batch(self, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()) -> None:
+        await write_batch(self._pool, records, extras)
+
+    async def get_generation(self, ref: str, *, key_id: str | None = None) -> GenerationRecord | None:
+        for column in ("id", "upstream_id"):
+            sql = f"SELECT * FROM generations WHERE {column} = $1"
+            params: list[Any] = [ref]
+            if key_id is not None:
+                sql += " AND key_id = $2"
+                params.append(key_id)
+            row = await self._pool.fetchrow(sql + " ORDER BY created_at DESC LIMIT 1", *params)
+            if row is not None:
+                return record_from_row(row)
+        return None
+
+    async def recent_generations(
+        self,
+        *,
+        limit: int = 50,
+        key_id: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        since: float | None = None,
+        after_rowid: int | None = None,
+    ) -> list[tuple[int, GenerationRecord]]:
+        where: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("key_id = {}", key_id),
+            ("(model = {0} OR model_requested = {0})", model),
+            ("status = {}", status),
+            ("created_at >= {}", since),
+            ("seq > {}", after_rowid),
+        ):
+            if value is not None:
+                params.append(value)
+                where.append(clause.format(f"${len(params)}"))
+        sql = "SELECT * FROM generations"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        params.append(limit)
+        rows = await self._pool.fetch(sql + f" ORDER BY seq DESC LIMIT ${len(params)}", *params)
+        found = [(int(row["seq"]), record_from_row(row)) for row in rows]
+        found.reverse()
+        return found
