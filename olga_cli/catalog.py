@@ -42,6 +42,9 @@ class ModelEntry:
     endpoints: tuple[str, ...]
     # Where a provider prices reasoning (thinking) tokens apart from the rest of the output.
     reasoning_per_mtok: Decimal | None = None
+    # The model reasons before answering and takes a reasoning budget (OpenAI's reasoning_effort,
+    # Anthropic's thinking): what a translation may carry thinking or effort over to.
+    reasoning: bool = False
     # (input, cached input, cache write, output, reasoning) in whole picodollars per token, when every price is
     # whole at that scale (six decimals or fewer per million) and the entry's multiplier is 1: then
     # a request's cost is integer arithmetic, exact, without Decimal on the request path.
@@ -115,6 +118,7 @@ class ModelEntry:
             "max_output_tokens": self.max_output_tokens,
             "aliases": list(self.aliases),
             "endpoints": list(self.endpoints),
+            "reasoning": self.reasoning,
         }
 
 
@@ -187,6 +191,7 @@ def _with_name(wildcard: ModelEntry, provider: str, name: str) -> ModelEntry:
         aliases=(),
         endpoints=wildcard.endpoints,
         reasoning_per_mtok=wildcard.reasoning_per_mtok,
+        reasoning=wildcard.reasoning,
     )
 
 
@@ -225,6 +230,9 @@ def _entry(model_id: str, raw: dict[str, Any], source: str) -> ModelEntry:
     if not isinstance(endpoints, list) or not all(isinstance(e, str) for e in endpoints):
         raise CatalogError(f"{source}: {model_id}.endpoints must be a list of names")
     multiplier = price("multiplier", required=False)
+    reasoning = raw.get("reasoning", False)
+    if not isinstance(reasoning, bool):
+        raise CatalogError(f"{source}: {model_id}.reasoning must be true or false")
     return ModelEntry(
         id=model_id,
         provider=provider,
@@ -239,6 +247,7 @@ def _entry(model_id: str, raw: dict[str, Any], source: str) -> ModelEntry:
         aliases=tuple(aliases),
         endpoints=tuple(endpoints),
         reasoning_per_mtok=price("reasoning_per_mtok", required=False),
+        reasoning=reasoning,
     )
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from olga_cli.providers import namespaces
 from olga_cli.providers import usage as usage_mod
+from olga_cli.providers.reasoning import reasoning_item
 from olga_cli.providers.responses_objects import call_item, message_item, response_object, response_status
 from olga_cli.providers.sse import SSEEvent, encode_event
 from olga_cli.providers.translate_common import JSON, chunk_json, new_id, now
@@ -32,10 +34,10 @@ class _Item:
         self.refusal = False
         self.done = False
 
-    def json(self, status: str) -> JSON:
+    def json(self, status: str, names: Mapping[str, tuple[str, str]]) -> JSON:
         if self.kind == "message":
             return message_item(self.id, self.text, refusal=self.refusal, status=status)
-        return call_item(self.id, self.call_id, self.name, self.text, status=status)
+        return call_item(self.id, self.call_id, self.name, self.text, status=status, names=names)
 
 
 class ChatStreamToResponses:
@@ -44,6 +46,8 @@ class ChatStreamToResponses:
     def __init__(self, model: str, request: Mapping[str, Any], *, created_at: int | None = None) -> None:
         self._model = model
         self._request = request
+        self._names = namespaces.name_map(request)  # flattened namespace tools, mapped back
+        self._reasoning: list[tuple[int, JSON]] = []  # (output index, reasoning item) carried over
         self._created_at = created_at if created_at is not None else now()
         self._id: str | None = None
         self._upstream_id: str | None = None
@@ -105,6 +109,8 @@ class ChatStreamToResponses:
                 out += self._text(str(delta["content"]), refusal=False)
             if delta.get("refusal"):
                 out += self._text(str(delta["refusal"]), refusal=True)
+            if isinstance(delta.get("olga_thinking"), dict):
+                out += self._thinking(delta["olga_thinking"])
             for call in delta.get("tool_calls") or []:
                 out += self._call(call)
             if choice.get("finish_reason"):
@@ -144,12 +150,16 @@ class ChatStreamToResponses:
         final = status != "in_progress"
         output = (
             [
-                item.json("completed" if item.done else ("incomplete" if final else "in_progress"))
+                item.json(
+                    "completed" if item.done else ("incomplete" if final else "in_progress"), self._names
+                )
                 for item in self._items
             ]
             if final
             else []
         )
+        for index, reasoning in self._reasoning if final else []:
+            output.insert(index, reasoning)
         return response_object(
             self._request,
             response_id=self._id or "",
@@ -175,15 +185,27 @@ class ChatStreamToResponses:
 
     def _add_item(self, item: _Item) -> list[bytes]:
         self._items.append(item)
-        return [
-            self._event("response.output_item.added", {"output_index": item.index, "item": _added_json(item)})
-        ]
+        added = _added_json(item, self._names)
+        return [self._event("response.output_item.added", {"output_index": item.index, "item": added})]
+
+    def _next_index(self) -> int:
+        return len(self._items) + len(self._reasoning)
+
+    def _thinking(self, block: JSON) -> list[bytes]:
+        """A thinking block carried over as a reasoning item (``reasoning``), added and done at once."""
+        out = self._close_message() + self._close_call()
+        index = self._next_index()
+        item = reasoning_item(new_id("rs_"), block)
+        self._reasoning.append((index, item))
+        out.append(self._event("response.output_item.added", {"output_index": index, "item": item}))
+        out.append(self._event("response.output_item.done", {"output_index": index, "item": item}))
+        return out
 
     def _text(self, text: str, *, refusal: bool) -> list[bytes]:
         out = self._close_call()
         item = self._message
         if item is None:
-            item = self._message = _Item("message", new_id("msg_"), len(self._items))
+            item = self._message = _Item("message", new_id("msg_"), self._next_index())
             item.refusal = refusal
             out += self._add_item(item)
             part: JSON = (
@@ -236,7 +258,8 @@ class ChatStreamToResponses:
         out.append(self._event("response.content_part.done", {**where, "part": part}))
         out.append(
             self._event(
-                "response.output_item.done", {"output_index": item.index, "item": item.json("completed")}
+                "response.output_item.done",
+                {"output_index": item.index, "item": item.json("completed", self._names)},
             )
         )
         return out
@@ -251,7 +274,7 @@ class ChatStreamToResponses:
             item = _Item(
                 "function_call",
                 new_id("fc_"),
-                len(self._items),
+                self._next_index(),
                 call_id=str(call.get("id") or new_id("call_")),
                 name=str(function.get("name") or ""),
             )
@@ -282,12 +305,13 @@ class ChatStreamToResponses:
                 {"item_id": item.id, "output_index": item.index, "name": item.name, "arguments": item.text},
             ),
             self._event(
-                "response.output_item.done", {"output_index": item.index, "item": item.json("completed")}
+                "response.output_item.done",
+                {"output_index": item.index, "item": item.json("completed", self._names)},
             ),
         ]
 
 
-def _added_json(item: _Item) -> JSON:
+def _added_json(item: _Item, names: Mapping[str, tuple[str, str]]) -> JSON:
     if item.kind == "message":
         return {"id": item.id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}
-    return call_item(item.id, item.call_id, item.name, "", status="in_progress")
+    return call_item(item.id, item.call_id, item.name, "", status="in_progress", names=names)

@@ -4,7 +4,7 @@
 turns the Messages answer back, and ``MessagesStreamToChat`` turns a Messages event stream into Chat
 chunks as they arrive.
 
-Choices made where the APIs differ:
+Choices made where the APIs differ (the policy table in ``policy.py`` lists every field):
 
 - every ``system``/``developer`` message goes into the top-level ``system`` (Anthropic has no other
   place for instructions), in order;
@@ -12,10 +12,11 @@ Choices made where the APIs differ:
   adjacent turns of the same role are joined, as Anthropic itself would join them;
 - ``response_format`` json_schema becomes ``output_config.format`` (Anthropic's structured outputs);
   ``json_object`` has no schema-free equivalent and is refused;
-- ``n`` > 1, logprobs, penalties, ``seed``, audio, predicted outputs and ``reasoning_effort`` are
-  refused; a ``temperature`` above 1 is refused (Anthropic's range is 0..1);
-- hints that change nothing in the answer are dropped: ``prompt_cache_key``,
-  ``prompt_cache_retention``, ``stream_options.include_obfuscation``, image ``detail``, ``store: false``;
+- ``reasoning_effort`` becomes ``thinking`` with a budget when the target reasons and Anthropic's
+  thinking rules allow it for this request (temperature 1, automatic tool choice);
+- ``n`` > 1, logprobs, ``logit_bias`` and audio are refused (the answer would lack what was asked);
+  sampling knobs Anthropic lacks (seed, penalties) and hints (``prompt_cache_key``, ``store``,
+  image ``detail``...) are dropped and listed; a ``temperature`` above 1 is lowered to 1;
 - thinking blocks in the answer are not shown as content (Chat has no place for them).
 """
 
@@ -27,6 +28,8 @@ from olga_cli.providers import usage as usage_mod
 from olga_cli.providers.messages_stream_to_chat import (
     MessagesStreamToChat,  # the stream half, re-exported
 )
+from olga_cli.providers.policy import Notes, TargetTraits, clamp_max_tokens
+from olga_cli.providers.reasoning import thinking_for
 from olga_cli.providers.translate_common import (
     ANTHROPIC_IMAGE_TYPES,
     ANTHROPIC_TO_CHAT_FINISH,
@@ -39,76 +42,85 @@ from olga_cli.providers.translate_common import (
     parse_data_url,
     parse_tool_arguments,
     refuse,
-    refuse_unknown,
     text_of_parts,
 )
 from olga_cli.providers.usage import Usage
 
 __all__ = ["MessagesStreamToChat", "chat_request_to_messages", "messages_response_to_chat"]
 
-_KNOWN_FIELDS = frozenset(
+_TRANSLATED = frozenset(
     {
         "model", "messages", "max_tokens", "max_completion_tokens", "stop", "temperature", "top_p",
         "tools", "tool_choice", "parallel_tool_calls", "response_format", "stream", "stream_options",
-        "user", "safety_identifier", "n", "logprobs", "top_logprobs", "frequency_penalty",
-        "presence_penalty", "seed", "logit_bias", "audio", "modalities", "prediction", "reasoning_effort",
-        "store", "metadata", "service_tier", "functions", "function_call", "web_search_options",
-        "verbosity", "prompt_cache_key", "prompt_cache_retention", "moderation", "prompt_cache_options",
+        "user", "safety_identifier", "n", "modalities", "reasoning_effort",
         # olga's own fallback list; the gateway reads it, the provider never sees it.
         "models",
     }
+)  # fmt: skip
+
+# Fields dropped by rule (policy.CHAT_TO_MESSAGES) when set.
+_DROPPED = (
+    "prompt_cache_key", "prompt_cache_retention", "prompt_cache_options", "store", "metadata",
+    "service_tier", "verbosity", "seed", "frequency_penalty", "presence_penalty", "prediction",
+    "moderation", "web_search_options",
 )  # fmt: skip
 
 # Fields with a value that can only be refused: (field, what to do instead).
 _REFUSED = {
     "logprobs": "Anthropic models do not return log probabilities; remove `logprobs`.",
     "top_logprobs": "Anthropic models do not return log probabilities; remove `top_logprobs`.",
-    "frequency_penalty": "Anthropic models have no frequency penalty; remove `frequency_penalty`.",
-    "presence_penalty": "Anthropic models have no presence penalty; remove `presence_penalty`.",
-    "seed": "Anthropic models do not take a seed; remove `seed`.",
     "logit_bias": "Anthropic models do not take a logit bias; remove `logit_bias`.",
     "audio": "Anthropic models do not produce audio; remove `audio`.",
-    "prediction": "Anthropic models do not take predicted outputs; remove `prediction`.",
-    "reasoning_effort": (
-        "`reasoning_effort` cannot be translated for an Anthropic model; remove it, or call the model "
-        "through /v1/messages with `thinking`."
-    ),
-    "metadata": "Anthropic keeps no stored-completion metadata; remove `metadata` (use `user` to tag the user).",
-    "functions": "The legacy `functions` field is not translated; send `tools` instead.",
-    "function_call": "The legacy `function_call` field is not translated; send `tool_choice` instead.",
-    "web_search_options": "Web search cannot be translated for an Anthropic model; remove `web_search_options`.",
-    "verbosity": "Anthropic models do not take `verbosity`; remove it.",
-    "moderation": "Moderation cannot be translated for an Anthropic model; remove `moderation`.",
-    "prompt_cache_options": "`prompt_cache_options` cannot be translated; remove it.",
+    "functions": "the legacy `functions` field is not translated; send `tools` instead.",
+    "function_call": "the legacy `function_call` field is not translated; send `tool_choice` instead.",
 }
 _ON_WHEN_PRESENT = frozenset({"web_search_options", "audio", "prediction"})
 
 
-def chat_request_to_messages(body: JSON, *, upstream_model: str, default_max_tokens: int) -> JSON:
-    """A Chat Completions request body -> an Anthropic Messages request body for ``upstream_model``."""
-    refuse_unknown(body, _KNOWN_FIELDS, target="Anthropic Messages")
-    for field, message in _REFUSED.items():
-        # An empty web_search_options or audio object still switches the feature on.
-        present = body.get(field) is not None if field in _ON_WHEN_PRESENT else is_set(body.get(field))
-        if present:
-            raise refuse(field, message)
+def chat_request_to_messages(
+    body: JSON,
+    *,
+    upstream_model: str,
+    default_max_tokens: int,
+    notes: Notes | None = None,
+    traits: TargetTraits | None = None,
+    carry_thinking: bool = False,
+) -> JSON:
+    """A Chat Completions request body -> an Anthropic Messages request body for ``upstream_model``.
+
+    ``carry_thinking`` lets assistant messages bring thinking blocks (``olga_thinking``), which only
+    the Responses translation puts there.
+    """
+    notes = notes if notes is not None else Notes("chat", "messages")
+    traits = traits or TargetTraits()
+    for name, value in body.items():
+        if name in _REFUSED:
+            if is_set(value):
+                raise notes.refuse(name, _REFUSED[name])
+        elif name in _DROPPED:
+            if (value is not None) if name in _ON_WHEN_PRESENT else is_set(value):
+                notes.drop(name)
+        elif name not in _TRANSLATED:
+            notes.unknown(name)
     n = body.get("n")
     if n is not None and n != 1:
-        raise refuse("n", "Anthropic models return one choice per request; send `n: 1` or leave it out.")
-    if body.get("store") is True:
-        raise refuse("store", "Completions cannot be stored by an Anthropic provider; remove `store`.")
+        raise notes.refuse(
+            "n", "Anthropic models return one choice per request; send `n: 1` or leave it out."
+        )
     modalities = body.get("modalities")
     if modalities is not None and list(modalities) != ["text"]:
-        raise refuse("modalities", 'Anthropic models answer in text only; send `modalities: ["text"]`.')
-    if body.get("service_tier") not in (None, "auto", "default"):
-        raise refuse(
-            "service_tier", "Only the default service tier can be translated; remove `service_tier`."
-        )
+        raise notes.refuse("modalities", 'Anthropic models answer in text only; send `modalities: ["text"]`.')
+    options = body.get("stream_options")
+    if isinstance(options, dict) and options.get("include_obfuscation") is not None:
+        notes.drop("stream_options.include_obfuscation")
 
-    system, messages = _translate_messages(as_list(body.get("messages"), "messages"))
+    system, messages = _translate_messages(as_list(body.get("messages"), "messages"), notes, carry_thinking)
     out: JSON = {"model": upstream_model}
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    out["max_tokens"] = max_tokens if isinstance(max_tokens, int) else default_max_tokens
+    if isinstance(max_tokens, int):
+        out["max_tokens"] = clamp_max_tokens(max_tokens, traits, notes, "max_tokens")
+    else:
+        out["max_tokens"] = min(default_max_tokens, traits.max_output or default_max_tokens)
     if system:
         out["system"] = system[0]["text"] if len(system) == 1 else system
     out["messages"] = messages
@@ -118,24 +130,27 @@ def chat_request_to_messages(body: JSON, *, upstream_model: str, default_max_tok
         out["stop_sequences"] = [stop] if isinstance(stop, str) else list(as_list(stop, "stop"))
     temperature = body.get("temperature")
     if temperature is not None:
-        if temperature > 1:
-            raise refuse(
-                "temperature", "Anthropic models take a temperature between 0 and 1; lower `temperature`."
-            )
+        if isinstance(temperature, (int, float)) and temperature > 1:
+            notes.drop("temperature")
+            temperature = 1
         out["temperature"] = temperature
     if body.get("top_p") is not None:
         out["top_p"] = body["top_p"]
 
     tools = body.get("tools")
     if tools:
-        out["tools"] = [_tool(tool, f"tools[{i}]") for i, tool in enumerate(as_list(tools, "tools"))]
+        sent = [_tool(tool, f"tools[{i}]", notes) for i, tool in enumerate(as_list(tools, "tools"))]
+        if any(t is not None for t in sent):
+            out["tools"] = [t for t in sent if t is not None]
     tool_choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
-    if tool_choice is not None:
+    if tool_choice is not None and ("tools" in out or tool_choice["type"] == "none"):
         out["tool_choice"] = tool_choice
 
     output_format = _output_format(body.get("response_format"))
     if output_format is not None:
         out["output_config"] = {"format": output_format}
+    if is_set(body.get("reasoning_effort")):
+        _thinking(body["reasoning_effort"], out, traits, notes)
 
     user = body.get("user") or body.get("safety_identifier")
     if user:
@@ -145,7 +160,37 @@ def chat_request_to_messages(body: JSON, *, upstream_model: str, default_max_tok
     return out
 
 
-def _translate_messages(items: list[Any]) -> tuple[list[JSON], list[JSON]]:
+def _thinking(effort: Any, out: JSON, traits: TargetTraits, notes: Notes) -> None:
+    """``reasoning_effort`` -> ``thinking``, where the target and Anthropic's thinking rules allow it."""
+    thinking = thinking_for(effort, out["max_tokens"]) if traits.reasoning else None
+    allowed = (
+        out.get("temperature") in (None, 1)
+        and (out.get("top_p") is None or out["top_p"] >= 0.95)
+        and (out.get("tool_choice") or {}).get("type", "auto") in ("auto", "none")
+        and _last_tool_turn_thinks(out["messages"])
+    )
+    if thinking is None or not allowed:
+        if str(effort) not in ("none", "minimal"):
+            notes.drop("reasoning_effort")
+        return
+    out["thinking"] = thinking
+
+
+def _last_tool_turn_thinks(messages: list[JSON]) -> bool:
+    """Anthropic wants the assistant turn being continued after tool use to start with its thinking."""
+    for message in reversed(messages):
+        if message["role"] != "assistant":
+            continue
+        blocks = message["content"] if isinstance(message["content"], list) else []
+        if not any(block.get("type") == "tool_use" for block in blocks):
+            return True
+        return bool(blocks) and blocks[0].get("type") in ("thinking", "redacted_thinking")
+    return True
+
+
+def _translate_messages(
+    items: list[Any], notes: Notes, carry_thinking: bool
+) -> tuple[list[JSON], list[JSON]]:
     system: list[JSON] = []
     turns: list[JSON] = []  # {"role", "content": [blocks]}, merged by role at the end
 
@@ -154,15 +199,19 @@ def _translate_messages(items: list[Any]) -> tuple[list[JSON], list[JSON]]:
         message = as_dict(raw, param)
         role = message.get("role")
         if message.get("name"):
-            raise refuse(f"{param}.name", "Anthropic messages carry no participant name; remove `name`.")
+            notes.drop("messages.name")
         content = message.get("content")
         if role in ("system", "developer"):
             text = text_of_parts(content, f"{param}.content")
             system.append({"type": "text", "text": text})
         elif role == "user":
-            turns.append({"role": "user", "content": _user_blocks(content, f"{param}.content")})
+            turns.append({"role": "user", "content": _user_blocks(content, f"{param}.content", notes)})
         elif role == "assistant":
-            turns.append({"role": "assistant", "content": _assistant_blocks(message, param)})
+            blocks = _assistant_blocks(message, param)
+            thinking = message.get("olga_thinking") if carry_thinking else None
+            if isinstance(thinking, list) and thinking:
+                blocks = [*thinking, *blocks]
+            turns.append({"role": "assistant", "content": blocks})
         elif role == "tool":
             block: JSON = {"type": "tool_result", "tool_use_id": str(message.get("tool_call_id") or "")}
             if not block["tool_use_id"]:
@@ -196,7 +245,7 @@ def _translate_messages(items: list[Any]) -> tuple[list[JSON], list[JSON]]:
     return system, merged
 
 
-def _user_blocks(content: Any, param: str) -> list[JSON]:
+def _user_blocks(content: Any, param: str, notes: Notes) -> list[JSON]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     blocks: list[JSON] = []
@@ -206,7 +255,7 @@ def _user_blocks(content: Any, param: str) -> list[JSON]:
         if kind == "text":
             blocks.append({"type": "text", "text": str(part.get("text", ""))})
         elif kind == "image_url":
-            blocks.append(_image_block(part.get("image_url"), f"{param}[{j}].image_url"))
+            blocks.append(_image_block(part.get("image_url"), f"{param}[{j}].image_url", notes))
         elif kind == "file":
             blocks.append(_document_block(part.get("file"), f"{param}[{j}].file"))
         else:
@@ -218,9 +267,10 @@ def _user_blocks(content: Any, param: str) -> list[JSON]:
     return blocks
 
 
-def _image_block(image: Any, param: str) -> JSON:
-    # `detail` is a resolution hint that Anthropic does not take; dropping it changes no content.
+def _image_block(image: Any, param: str, notes: Notes) -> JSON:
     image = {"url": image} if isinstance(image, str) else as_dict(image, param)
+    if image.get("detail") not in (None, "auto"):
+        notes.drop("image.detail")  # a resolution hint Anthropic does not take
     url = str(image.get("url", ""))
     if url.startswith("data:"):
         media_type, data = parse_data_url(url, f"{param}.url")
@@ -286,13 +336,12 @@ def _assistant_blocks(message: JSON, param: str) -> list[JSON]:
     return blocks
 
 
-def _tool(raw: Any, param: str) -> JSON:
+def _tool(raw: Any, param: str, notes: Notes) -> JSON | None:
+    """A function tool in Anthropic's shape; None for a built-in tool, which is withheld."""
     tool = as_dict(raw, param)
     if tool.get("type") != "function":
-        raise refuse(
-            f"{param}.type",
-            f"Tools of type {tool.get('type')!r} cannot be translated for an Anthropic model; send function tools.",
-        )
+        notes.drop("tools.server")
+        return None
     function = as_dict(tool.get("function"), f"{param}.function")
     out: JSON = {
         "name": str(function.get("name", "")),

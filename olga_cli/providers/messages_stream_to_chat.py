@@ -20,8 +20,14 @@ from olga_cli.providers.usage import Usage
 class MessagesStreamToChat:
     """Anthropic Messages stream events in, Chat Completion chunks (encoded SSE) out."""
 
-    def __init__(self, model: str, include_usage: bool, *, created: int | None = None) -> None:
+    def __init__(
+        self, model: str, include_usage: bool, *, created: int | None = None, carry_thinking: bool = False
+    ) -> None:
         self._model = model
+        # For the Responses translation: each finished thinking block goes out as a chunk whose delta
+        # holds ``olga_thinking`` (never sent to a Chat caller).
+        self._carry_thinking = carry_thinking
+        self._thinking: dict[int, JSON] = {}  # Anthropic block index -> the thinking block being built
         self._include_usage = include_usage
         self._created = created if created is not None else now()
         self._id: str | None = None
@@ -89,6 +95,8 @@ class MessagesStreamToChat:
                     "function": {"name": block.get("name"), "arguments": ""},
                 }
                 chunks.append(self._chunk({"tool_calls": [call]}))
+            elif block.get("type") in ("thinking", "redacted_thinking") and self._carry_thinking:
+                self._thinking[int(data.get("index", 0))] = dict(block)
             elif block.get("type") == "text" and block.get("text"):
                 self._text.append(block["text"])
                 chunks.append(self._chunk({"content": block["text"]}))
@@ -102,7 +110,13 @@ class MessagesStreamToChat:
                 if tool_index is not None and delta.get("partial_json"):
                     call = {"index": tool_index, "function": {"arguments": delta["partial_json"]}}
                     chunks.append(self._chunk({"tool_calls": [call]}))
-            # thinking_delta, signature_delta, citations_delta: not part of a Chat answer.
+            elif delta.get("type") in ("thinking_delta", "signature_delta"):
+                self._thinking_delta(int(data.get("index", 0)), delta)
+            # citations_delta: not part of a Chat answer.
+        elif kind == "content_block_stop":
+            block = self._thinking.pop(int(data.get("index", 0)), None)
+            if block is not None:
+                chunks.append(self._chunk({"olga_thinking": block}))
         elif kind == "message_delta":
             delta = data.get("delta") or {}
             if delta.get("stop_reason"):
@@ -111,6 +125,15 @@ class MessagesStreamToChat:
         elif kind == "message_stop":
             chunks.extend(self._finish_chunk())
         return chunks
+
+    def _thinking_delta(self, index: int, delta: JSON) -> None:
+        block = self._thinking.get(index)
+        if block is None:
+            return
+        if delta.get("type") == "thinking_delta":
+            block["thinking"] = str(block.get("thinking", "")) + str(delta.get("thinking", ""))
+        else:
+            block["signature"] = str(block.get("signature", "")) + str(delta.get("signature", ""))
 
     def finish(self) -> list[bytes]:
         if self._error is not None or self._closed:

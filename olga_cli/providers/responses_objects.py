@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from olga_cli.providers import namespaces
 from olga_cli.providers import usage as usage_mod
 from olga_cli.providers.translate_common import JSON
 from olga_cli.providers.usage import Usage
@@ -83,12 +84,21 @@ def message_item(item_id: str, text: str, *, refusal: bool, status: str) -> JSON
     return {"id": item_id, "type": "message", "status": status, "role": "assistant", "content": [part]}
 
 
-def call_item(item_id: str, call_id: str, name: str, arguments: str, *, status: str) -> JSON:
+def call_item(
+    item_id: str,
+    call_id: str,
+    name: str,
+    arguments: str,
+    *,
+    status: str,
+    names: Mapping[str, tuple[str, str]] | None = None,
+) -> JSON:
+    """A function_call item; ``names`` maps a flattened namespace tool back (``namespaces``)."""
     return {
         "id": item_id,
         "type": "function_call",
         "status": status,
         "arguments": arguments,
         "call_id": call_id,
-        "name": name,
+        **namespaces.call_fields(name, names or {}),
     }

@@ -7,8 +7,10 @@
     responses   messages    responses_to_messages (via Chat) responses_to_messages
 
 A caller and provider of the same API need no translation (``needs_translation`` is False): the
-gateway forwards bodies and streams as they are. Every function here is pure; ``TranslationError``
-(400, ``param`` names the field) is raised for a request field the provider's API cannot express.
+gateway forwards bodies and streams as they are. Every function here is pure. What happens to each
+field is the policy table's (``policy.POLICY``): meaning translated, hints dropped, capabilities
+withheld, each listed in ``Notes``; ``TranslationError`` (400, ``param`` names the field) only where
+going on would give a wrong answer.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from olga_cli.providers.messages_to_chat import (
     chat_response_to_messages,
     messages_request_to_chat,
 )
+from olga_cli.providers.policy import Notes, TargetTraits
 from olga_cli.providers.responses_to_chat import (
     ChatStreamToResponses,
     chat_response_to_responses,
@@ -62,27 +65,35 @@ def translate_request(
     upstream_model: str,
     default_max_tokens: int,
     max_tokens_field: MaxTokensField = "max_completion_tokens",
+    notes: Notes | None = None,
+    traits: TargetTraits | None = None,
 ) -> JSON:
     """The caller's request body in the provider's API, for ``upstream_model``.
 
     ``default_max_tokens`` fills Anthropic's required ``max_tokens`` when the caller sent no limit;
-    ``max_tokens_field`` names the limit field a Chat provider takes.
+    ``max_tokens_field`` names the limit field a Chat provider takes. ``notes`` collects what the
+    policy (``policy.POLICY``) dropped, withheld or changed; ``traits`` describe the target model.
     """
     needs_translation(caller, provider)
+    notes = notes if notes is not None else Notes(caller, provider)
     if (caller, provider) == ("chat", "messages"):
         return chat_request_to_messages(
-            body, upstream_model=upstream_model, default_max_tokens=default_max_tokens
+            body,
+            upstream_model=upstream_model,
+            default_max_tokens=default_max_tokens,
+            notes=notes,
+            traits=traits,
         )
     if (caller, provider) == ("messages", "chat"):
         return messages_request_to_chat(
-            body, upstream_model=upstream_model, max_tokens_field=max_tokens_field
+            body, upstream_model=upstream_model, max_tokens_field=max_tokens_field, notes=notes, traits=traits
         )
     if (caller, provider) == ("responses", "chat"):
         return responses_request_to_chat(
-            body, upstream_model=upstream_model, max_tokens_field=max_tokens_field
+            body, upstream_model=upstream_model, max_tokens_field=max_tokens_field, notes=notes, traits=traits
         )
     return responses_request_to_messages(
-        body, upstream_model=upstream_model, default_max_tokens=default_max_tokens
+        body, upstream_model=upstream_model, default_max_tokens=default_max_tokens, notes=notes, traits=traits
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from olga_cli.errors import TranslationError
 from olga_cli.providers.chat_to_messages import chat_request_to_messages, messages_response_to_chat
+from olga_cli.providers.policy import Notes
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
@@ -339,10 +340,11 @@ def test_sampling_user_and_stream_are_carried() -> None:
     assert "stream_options" not in out
 
 
-def test_temperature_above_anthropics_range_is_refused() -> None:
-    assert (
-        refused({"messages": [{"role": "user", "content": "x"}], "temperature": 1.5}).param == "temperature"
-    )
+def test_temperature_above_anthropics_range_is_lowered_to_one_and_noted() -> None:
+    notes = Notes("chat", "messages")
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 1.5}
+    out = chat_request_to_messages(body, upstream_model="m", default_max_tokens=100, notes=notes)
+    assert out["temperature"] == 1 and notes.dropped == ["temperature"]
 
 
 def test_json_schema_response_format_becomes_structured_output() -> None:
@@ -383,22 +385,35 @@ def test_text_response_format_needs_nothing() -> None:
         ("n", 2),
         ("logprobs", True),
         ("top_logprobs", 3),
+        ("logit_bias", {"50256": -100}),
+        ("audio", {"voice": "x"}),
+        ("modalities", ["text", "audio"]),
+    ],
+)
+def test_fields_whose_loss_would_change_the_answer_are_refused_by_name(field: str, value: Any) -> None:
+    error = refused({"messages": [{"role": "user", "content": "x"}], field: value})
+    assert error.param == field
+    assert "Anthropic Messages" in error.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
         ("frequency_penalty", 0.5),
         ("presence_penalty", 1),
         ("seed", 7),
-        ("logit_bias", {"50256": -100}),
         ("reasoning_effort", "high"),
-        ("audio", {"voice": "x"}),
         ("store", True),
-        ("modalities", ["text", "audio"]),
         ("web_search_options", {}),
         ("some_future_field", 1),
     ],
 )
-def test_fields_anthropic_cannot_express_are_refused_by_name(field: str, value: Any) -> None:
-    error = refused({"messages": [{"role": "user", "content": "x"}], field: value})
-    assert error.param == field
-    assert error.message
+def test_hints_and_missing_capabilities_are_dropped_and_noted(field: str, value: Any) -> None:
+    notes = Notes("chat", "messages")
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}], field: value}
+    out = chat_request_to_messages(body, upstream_model="m", default_max_tokens=100, notes=notes)
+    assert field not in out and "thinking" not in out
+    assert notes.dropped == [field]
 
 
 def test_harmless_defaults_are_accepted() -> None:
@@ -416,10 +431,11 @@ def test_harmless_defaults_are_accepted() -> None:
     assert set(out) == {"model", "max_tokens", "messages"}
 
 
-def test_participant_name_is_refused() -> None:
-    assert (
-        refused({"messages": [{"role": "user", "content": "x", "name": "bob"}]}).param == "messages[0].name"
-    )
+def test_participant_name_is_dropped_and_noted() -> None:
+    notes = Notes("chat", "messages")
+    body = {"model": "m", "messages": [{"role": "user", "content": "x", "name": "bob"}]}
+    out = chat_request_to_messages(body, upstream_model="m", default_max_tokens=100, notes=notes)
+    assert out["messages"] == [{"role": "user", "content": "x"}] and notes.dropped == ["messages.name"]
 
 
 # ------------------------------------------------------------------------------------- responses

@@ -8,6 +8,7 @@ import pytest
 
 from olga_cli.errors import TranslationError, UpstreamError
 from olga_cli.providers.messages_to_chat import chat_response_to_messages, messages_request_to_chat
+from olga_cli.providers.policy import Notes, TargetTraits
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
@@ -154,29 +155,25 @@ def test_tool_result_error_flag_is_kept_as_a_marker() -> None:
     assert out["messages"] == [{"role": "tool", "tool_call_id": "t", "content": "[tool error] boom"}]
 
 
-def test_image_inside_a_tool_result_is_refused() -> None:
-    error = refused(
+def test_image_inside_a_tool_result_follows_in_a_user_message() -> None:
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+    out = to_chat(
         {
             "messages": [
                 {
                     "role": "user",
-                    "content": [
-                        {
-                            "type": "tool_result",
-                            "tool_use_id": "t",
-                            "content": [
-                                {
-                                    "type": "image",
-                                    "source": {"type": "base64", "media_type": "image/png", "data": PNG},
-                                }
-                            ],
-                        }
-                    ],
+                    "content": [{"type": "tool_result", "tool_use_id": "t", "content": [image]}],
                 }
             ]
         }
     )
-    assert error.param == "messages[0].content[0].content[0].type"
+    assert out["messages"] == [
+        {"role": "tool", "tool_call_id": "t", "content": "[image shown below]"},
+        {
+            "role": "user",
+            "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}],
+        },
+    ]
 
 
 def test_tools_tool_choice_and_disable_parallel() -> None:
@@ -208,14 +205,18 @@ def test_tools_tool_choice_and_disable_parallel() -> None:
     assert named["parallel_tool_calls"] is False
 
 
-def test_server_tools_are_refused() -> None:
-    error = refused(
+def test_server_tools_are_withheld_and_noted() -> None:
+    notes = Notes("messages", "chat")
+    out = to_chat(
         {
             "messages": [{"role": "user", "content": "x"}],
             "tools": [{"type": "web_search_20250305", "name": "web_search"}],
-        }
+            "tool_choice": {"type": "auto"},
+        },
+        notes=notes,
     )
-    assert error.param == "tools[0].type"
+    assert "tools" not in out and "tool_choice" not in out
+    assert notes.dropped == ["tools.server"]
 
 
 def test_stop_sequences_sampling_user_and_stream() -> None:
@@ -248,26 +249,35 @@ def test_structured_output_becomes_strict_json_schema() -> None:
     }
 
 
-def test_thinking_config_is_refused_but_disabled_thinking_is_fine() -> None:
-    error = refused(
-        {
-            "messages": [{"role": "user", "content": "x"}],
-            "thinking": {"type": "enabled", "budget_tokens": 2048},
-        }
-    )
-    assert error.param == "thinking"
-    assert "thinking" not in to_chat(
-        {"messages": [{"role": "user", "content": "x"}], "thinking": {"type": "disabled"}}
-    )
+def test_thinking_becomes_reasoning_effort_for_a_reasoning_target_else_is_dropped() -> None:
+    body = {
+        "messages": [{"role": "user", "content": "x"}],
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+    }
+    assert to_chat(body, traits=TargetTraits(reasoning=True))["reasoning_effort"] == "low"
+    notes = Notes("messages", "chat")
+    assert "reasoning_effort" not in to_chat(body, notes=notes)
+    assert notes.dropped == ["thinking"]
+    adaptive = {**body, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}}
+    assert to_chat(adaptive, traits=TargetTraits(reasoning=True))["reasoning_effort"] == "high"
+    assert "thinking" not in to_chat({**body, "thinking": {"type": "disabled"}})
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("top_k", 5), ("container", "c"), ("mcp_servers", [{}]), ("output_config", {"effort": "high"})],
+    ("field", "value", "noted"),
+    [
+        ("top_k", 5, "top_k"),
+        ("container", "c", "container"),
+        ("mcp_servers", [{}], "mcp_servers"),
+        ("output_config", {"effort": "high"}, "output_config.effort"),
+        ("context_management", {"edits": [{"type": "clear_thinking_20251015"}]}, "context_management"),
+    ],
 )
-def test_fields_chat_cannot_express_are_refused(field: str, value: Any) -> None:
-    error = refused({"messages": [{"role": "user", "content": "x"}], field: value})
-    assert error.param is not None and error.param.startswith(field)
+def test_fields_chat_cannot_express_are_dropped_and_noted(field: str, value: Any, noted: str | None) -> None:
+    notes = Notes("messages", "chat")
+    out = to_chat({"messages": [{"role": "user", "content": "x"}], field: value}, notes=notes)
+    assert field not in out and "reasoning_effort" not in out
+    assert notes.dropped == ([noted] if noted else [])
 
 
 # ------------------------------------------------------------------------------------- responses

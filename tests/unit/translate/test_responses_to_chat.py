@@ -8,6 +8,7 @@ import pytest
 from openai.types.responses import Response
 
 from olga_cli.errors import TranslationError
+from olga_cli.providers.policy import Notes, TargetTraits
 from olga_cli.providers.responses_to_chat import chat_response_to_responses, responses_request_to_chat
 from olga_cli.providers.responses_to_messages import (
     messages_response_to_responses,
@@ -60,7 +61,7 @@ def test_message_items_with_images_and_history() -> None:
         }
     )
     assert out["messages"] == [
-        {"role": "developer", "content": "Rules."},
+        {"role": "system", "content": "Rules."},
         {
             "role": "user",
             "content": [
@@ -147,7 +148,9 @@ def test_function_tools_tool_choice_and_json_schema_format() -> None:
     }
     assert (out["temperature"], out["top_p"], out["parallel_tool_calls"]) == (0.5, 0.9, False)
     assert out["stream"] is True and out["stream_options"] == {"include_usage": True}
-    assert to_chat({"input": "x", "tool_choice": "required"})["tool_choice"] == "required"
+    tools = [{"type": "function", "name": "w", "parameters": schema}]
+    assert to_chat({"input": "x", "tools": tools, "tool_choice": "required"})["tool_choice"] == "required"
+    assert "tool_choice" not in to_chat({"input": "x", "tool_choice": "required"})  # no tool to choose
 
 
 @pytest.mark.parametrize(
@@ -155,25 +158,48 @@ def test_function_tools_tool_choice_and_json_schema_format() -> None:
     [
         ("previous_response_id", "resp_1", "previous_response_id"),
         ("background", True, "background"),
-        ("store", True, "store"),
         ("conversation", "conv_1", "conversation"),
-        ("include", ["reasoning.encrypted_content"], "include"),
-        ("tools", [{"type": "web_search"}], "tools[0].type"),
-        ("tools", [{"type": "file_search", "vector_store_ids": ["v"]}], "tools[0].type"),
-        ("input", [{"type": "reasoning", "id": "rs_1", "summary": []}], "input[0].type"),
         ("input", [{"type": "item_reference", "id": "msg_1"}], "input[0].type"),
-        ("reasoning", {"effort": "low", "summary": "auto"}, "reasoning.summary"),
-        ("tool_choice", {"type": "web_search_preview"}, "tool_choice"),
-        ("truncation", "auto", "truncation"),
     ],
 )
-def test_server_side_features_are_refused_by_name(field: str, value: Any, param: str) -> None:
-    assert refused({"input": "x", field: value}).param == param
+def test_server_state_is_refused_by_name(field: str, value: Any, param: str) -> None:
+    error = refused({"input": "x", field: value})
+    assert error.param == param and "Chat Completions" in error.message
 
 
-def test_store_false_and_reasoning_effort_are_carried() -> None:
-    out = to_chat({"input": "x", "store": False, "reasoning": {"effort": "low"}, "user": "u"})
+@pytest.mark.parametrize(
+    ("field", "value", "noted"),
+    [
+        ("store", True, "store"),
+        ("include", ["reasoning.encrypted_content"], "include"),
+        ("tools", [{"type": "web_search"}], "tools.web_search"),
+        ("tools", [{"type": "file_search", "vector_store_ids": ["v"]}], "tools.server"),
+        (
+            "input",
+            [{"type": "reasoning", "id": "rs_1", "summary": []}, {"role": "user", "content": "x"}],
+            "input.reasoning",
+        ),
+        ("reasoning", {"summary": "auto"}, "reasoning.summary"),
+        ("tool_choice", {"type": "web_search_preview"}, None),
+        ("truncation", "auto", "truncation"),
+        ("client_metadata", {"turn_id": "t"}, "client_metadata"),
+    ],
+)
+def test_hints_and_built_in_tools_are_dropped_and_noted(field: str, value: Any, noted: str | None) -> None:
+    notes = Notes("responses", "chat")
+    body = {"model": "m", "input": "x", field: value}
+    out = responses_request_to_chat(body, upstream_model="m", notes=notes)
+    assert field not in out or field == "input"
+    assert notes.dropped == ([noted] if noted else [])
+
+
+def test_store_false_is_dropped_and_reasoning_effort_carried_to_a_reasoning_model() -> None:
+    body = {"model": "m", "input": "x", "store": False, "reasoning": {"effort": "low"}, "user": "u"}
+    out = responses_request_to_chat(body, upstream_model="m", traits=TargetTraits(reasoning=True))
     assert out["reasoning_effort"] == "low" and out["user"] == "u" and "store" not in out
+    notes = Notes("responses", "chat")
+    assert "reasoning_effort" not in responses_request_to_chat(body, upstream_model="m", notes=notes)
+    assert notes.dropped == ["reasoning.effort"]
 
 
 def test_composed_translation_to_anthropic() -> None:
@@ -200,13 +226,14 @@ def test_composed_translation_to_anthropic() -> None:
 
 
 def test_composed_refusal_names_the_responses_field() -> None:
-    with pytest.raises(TranslationError) as info:
-        responses_request_to_messages(
-            {"model": "c", "input": "x", "reasoning": {"effort": "high"}},
-            upstream_model="c",
-            default_max_tokens=10,
-        )
-    assert info.value.param == "reasoning.effort"
+    notes = Notes("responses", "messages")
+    responses_request_to_messages(
+        {"model": "c", "input": "x", "reasoning": {"effort": "high"}},
+        upstream_model="c",
+        default_max_tokens=10,
+        notes=notes,
+    )
+    assert notes.dropped == ["reasoning.effort"]  # the target does not reason
     with pytest.raises(TranslationError) as info:
         responses_request_to_messages(
             {"model": "c", "input": "x", "text": {"format": {"type": "json_object"}}},

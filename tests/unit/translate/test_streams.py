@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from olga_cli.providers.chat_to_messages import MessagesStreamToChat
 from olga_cli.providers.messages_to_chat import ChatStreamToMessages
+from olga_cli.providers.reasoning import decode_thinking
 from olga_cli.providers.responses_to_chat import ChatStreamToResponses
 from olga_cli.providers.responses_to_messages import MessagesStreamToResponses
 from olga_cli.providers.translate import stream_translator
@@ -310,7 +311,14 @@ def test_anthropic_stream_to_responses_through_chat() -> None:
     assert response.usage is not None and response.usage.input_tokens == 32
     assert response.usage.input_tokens_details.cache_write_tokens == 7
     assert translator.usage == Usage(32, 9, 5, 7) and translator.text == "Sunny."
-    assert b"hidden" not in out
+    # The thinking block comes out first, as a reasoning item that carries it back on the next turn.
+    reasoning = response.output[0]
+    assert reasoning.type == "reasoning" and reasoning.summary[0].text == "hidden"
+    assert decode_thinking(reasoning.encrypted_content) == {
+        "type": "thinking",
+        "thinking": "hidden",
+        "signature": "sig-" + "a" * 16,
+    }
     check_sequence_numbers(out)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from olga_cli.errors import TranslationError
+from olga_cli.providers.policy import Notes
 from olga_cli.providers.translate import needs_translation, translate_request, translate_response
 
 
@@ -98,14 +98,14 @@ def test_translate_response_for_each_pair() -> None:
     )
 
 
-def test_unknown_fields_are_refused_with_advice() -> None:
-    with pytest.raises(TranslationError) as info:
-        translate_request(
-            {"model": "x", "messages": [], "frobnicate": True},
-            caller="chat",
-            provider="messages",
-            upstream_model="up",
-            default_max_tokens=1,
-        )
-    assert info.value.param == "frobnicate"
-    assert "remove it" in info.value.message and "Anthropic" in info.value.message
+def test_unknown_fields_are_dropped_and_listed_under_their_own_name() -> None:
+    notes = Notes("chat", "messages")
+    out = translate_request(
+        {"model": "x", "messages": [], "frobnicate": True},
+        caller="chat",
+        provider="messages",
+        upstream_model="up",
+        default_max_tokens=1,
+        notes=notes,
+    )
+    assert "frobnicate" not in out and notes.dropped == ["frobnicate"]
