@@ -62,6 +62,10 @@ class GenerationRecord:
     ttft_ms: float | None = None
     overhead_ms: float = 0.0
     request_id: str | None = None
+    session_id: str | None = None  # the agent session (x-olga-session, X-Claude-Code-Session-Id, session-id)
+    # Fields of the request olga dropped, withheld or changed when translating it (policy.POLICY),
+    # in the caller's words; what x-olga-dropped said.
+    dropped: list[str] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     guardrails: list[dict[str, Any]] = field(default_factory=list)
     request_body: str | None = None
@@ -96,6 +100,8 @@ class GenerationRecord:
             "ttft_ms": None if self.ttft_ms is None else round(self.ttft_ms, 3),
             "overhead_ms": round(self.overhead_ms, 3),
             "request_id": self.request_id,
+            "session_id": self.session_id,
+            "dropped": list(self.dropped),
             "attempts": [a.to_json() for a in self.attempts],
             "guardrails": list(self.guardrails),
         }

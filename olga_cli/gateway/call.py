@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from olga_cli.errors import GatewayError
-from olga_cli.gateway.admission.metering import Reservation
+from olga_cli.gateway.admission.metering import Reservation, requested_output
 from olga_cli.gateway.admission.usage_limits import Ticket
 from olga_cli.gateway.error_response import ErrorShape
 from olga_cli.gateway.relay.screening import Guard
 from olga_cli.gateway.snapshot import KeyState
-from olga_cli.gateway.upstream.exchange import Api
+from olga_cli.gateway.upstream.exchange import Api, Exchange, upstream_max_output
 from olga_cli.gateway.upstream.routing import Target
 from olga_cli.records import GenerationRecord
 
@@ -31,6 +31,7 @@ class Call:
     provider: str | None = None
     received: float = field(default_factory=time.perf_counter)
     error: GatewayError | None = None  # found by the adapter (body too large), answered after auth
+    query: str = ""  # the query string, forwarded when nothing is translated (Claude Code's ?beta=true)
 
 
 @dataclass(slots=True)
@@ -45,6 +46,17 @@ class Context:
     reservation: Reservation | None = None
     limits: Ticket | None = None  # the hold on usage and rate limits, settled from the record
     guard: Guard | None = None  # the guardrails that apply to this key and what they found (None: none apply)
+    afforded_output: int | None = None  # the lower maximum output the key's balance affords, if any
+    sent_max_output: int | None = None  # the maximum output sent upstream when olga lowered it
+
+    def adopt(self, exchange: Exchange) -> Exchange:
+        """What the exchange about to be tried changed in the request: dropped fields, a lower maximum."""
+        self.record.dropped = list(exchange.dropped)
+        sent = upstream_max_output(exchange)
+        asked = requested_output(self.body)
+        lowered = sent is not None and (asked is None or sent < asked)
+        self.sent_max_output = sent if lowered else None
+        return exchange
 
     @property
     def streaming(self) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 from olga_cli.errors import GatewayError, UpstreamHTTPError
 from olga_cli.gateway.admission import metering
+from olga_cli.gateway.attribution import app_of, session_of
 from olga_cli.gateway.call import Call, Context
 from olga_cli.gateway.error_response import render
 from olga_cli.gateway.sink import Sink
@@ -137,6 +138,10 @@ def headers_for(gw: Gateway, ctx: Context, content_type: str) -> dict[str, str]:
     headers = {"Content-Type": content_type, "x-olga-generation-id": ctx.record.id, **rate_headers}
     if gw.config.overhead_header:
         headers["x-olga-overhead-ms"] = overhead_ms(ctx)
+    if ctx.record.dropped:
+        headers["x-olga-dropped"] = ", ".join(ctx.record.dropped)
+    if ctx.sent_max_output is not None:
+        headers["x-olga-max-tokens"] = str(ctx.sent_max_output)
     return headers
 
 
@@ -170,7 +175,8 @@ def new_record(gw: Gateway, call: Call, key: KeyState) -> GenerationRecord:
         team_id=key.row.team_id,
         endpoint=call.endpoint,
         model_requested=model,
-        app=headers.get("X-Title") or headers.get("HTTP-Referer") or None,
+        app=app_of(headers),
+        session_id=session_of(headers),
         request_id=headers.get("X-Request-ID") or None,
         trace=traceparent.for_request(headers.get("traceparent"), tracing=gw.tracing),
     )

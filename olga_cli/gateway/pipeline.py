@@ -155,7 +155,16 @@ async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
     failover = Failover(
         ctx.targets,
         ctx.record,
-        lambda target: make_exchange(call.api, target, ctx.body, dict(call.headers)),
+        lambda target: ctx.adopt(
+            make_exchange(
+                call.api,
+                target,
+                ctx.body,
+                dict(call.headers),
+                query=call.query,
+                max_output=ctx.afforded_output,
+            )
+        ),
         gw.provider_access(),
         received=call.received,
     )

@@ -41,6 +41,7 @@ def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
             raw_body=raw,
             provider=request.match_info.get("provider"),
             received=received,
+            query=request.query_string,
         )
         if too_large:
             call.error = RequestTooLarge(

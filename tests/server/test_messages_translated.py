@@ -139,20 +139,34 @@ async def test_tool_results_go_back_as_tool_messages(olga: Olga) -> None:
     assert messages[2] == {"role": "tool", "tool_call_id": "call_a", "content": "18C"}
 
 
-async def test_a_field_chat_cannot_express_is_a_400_naming_it(olga: Olga) -> None:
-    with pytest.raises(anthropic.BadRequestError) as caught:
-        await olga.anthropic().messages.create(
-            model=MODEL, max_tokens=100, messages=HELLO, thinking={"type": "enabled", "budget_tokens": 64}
-        )
-    error = caught.value.body["error"]
-    assert caught.value.body["type"] == "error"
-    assert error["type"] == "invalid_request_error" and error["code"] == "invalid_request"
-    assert "`thinking`" in error["message"]
-    assert olga.openai_fake.requests == []  # refused before anything went upstream
-    status, _, body = await olga.post(
-        "/v1/messages", {"model": MODEL, "max_tokens": 5, "messages": HELLO, "top_k": 3}
+async def test_hints_chat_cannot_express_are_dropped_and_named_in_the_header_and_record(olga: Olga) -> None:
+    raw = await olga.anthropic().messages.with_raw_response.create(
+        model=MODEL,
+        max_tokens=100,
+        messages=HELLO,
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        extra_body={
+            "top_k": 3,
+            "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        },
     )
-    assert status == 400 and b"top_k" in body
+    message = await raw.parse()
+    assert message.content[0].type == "text"
+    # gpt-4o-mini does not reason (catalog), so thinking has nowhere to go: dropped, not refused.
+    assert raw.headers["x-olga-dropped"] == "top_k, context_management, thinking"
+    sent = olga.openai_fake.last.body
+    assert not {"thinking", "top_k", "context_management", "reasoning_effort"} & set(sent)
+    record = await olga.generation(raw.headers["x-olga-generation-id"])
+    assert record["dropped"] == ["top_k", "context_management", "thinking"]
+
+
+async def test_a_field_whose_loss_would_give_a_wrong_answer_is_a_400_naming_it(olga: Olga) -> None:
+    status, _, body = await olga.post(
+        "/v1/messages",
+        {"model": MODEL, "max_tokens": 5, "messages": HELLO, "tool_choice": {"type": "mystery"}},
+    )
+    assert status == 400 and b"tool_choice.type" in body and b"Chat Completions" in body
+    assert olga.openai_fake.requests == []
 
 
 async def test_provider_errors_come_back_in_anthropic_shape(olga: Olga) -> None:

@@ -164,12 +164,17 @@ async def test_state_kept_at_openai_cannot_be_translated(olga: Olga) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         await olga.openai().responses.create(model="mock/echo", input="x", previous_response_id="resp_123")
     assert caught.value.param == "previous_response_id"
-    with pytest.raises(openai.BadRequestError) as tools:
-        await olga.openai().responses.create(
-            model="anthropic/claude-haiku-4-5", input="x", tools=[{"type": "web_search_preview"}]
-        )
-    assert tools.value.param == "tools[0].type"
-    assert olga.anthropic_fake.requests == []
+    assert "Chat Completions" in caught.value.message
+
+
+async def test_a_built_in_tool_the_target_lacks_is_withheld_and_the_request_goes_on(olga: Olga) -> None:
+    raw = await olga.openai().responses.with_raw_response.create(
+        model="anthropic/claude-haiku-4-5", input="x", tools=[{"type": "web_search_preview"}]
+    )
+    response = raw.parse()
+    assert response.output_text
+    assert raw.headers["x-olga-dropped"] == "tools.web_search"
+    assert "tools" not in olga.anthropic_fake.requests[-1][2]
 
 
 async def test_a_translated_response_is_not_stored(olga: Olga) -> None:

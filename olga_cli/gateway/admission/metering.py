@@ -17,13 +17,21 @@ from olga_cli.money import pico_to_usd
 from olga_cli.providers.usage import Usage
 
 
-def requested_max_output(body: dict[str, Any], entry: ModelEntry) -> int:
-    """``max_tokens`` (any API's spelling), else the model's max output."""
+def requested_output(body: dict[str, Any]) -> int | None:
+    """``max_tokens`` in any API's spelling, if the request sets one."""
     for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
         value = body.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
-    return entry.max_output_tokens or DEFAULT_MAX_OUTPUT
+    return None
+
+
+def requested_max_output(body: dict[str, Any], entry: ModelEntry) -> int:
+    """``max_tokens`` (any API's spelling) within the model's max output, else the model's max output.
+    A model never writes more than its maximum, so nothing beyond it is reserved."""
+    requested = requested_output(body)
+    most = entry.max_output_tokens or DEFAULT_MAX_OUTPUT
+    return most if requested is None else min(requested, most) if entry.max_output_tokens else requested
 
 
 def input_token_bound(raw_body: bytes) -> int:

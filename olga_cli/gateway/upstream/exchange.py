@@ -27,6 +27,7 @@ from olga_cli.errors import InvalidRequest, UpstreamError
 from olga_cli.gateway.upstream.routing import Target
 from olga_cli.providers import anthropic, azure, openai, openai_responses
 from olga_cli.providers.messages_to_chat import MaxTokensField
+from olga_cli.providers.policy import Notes, TargetTraits
 from olga_cli.providers.relay import Facts, StreamRelay, TranslatedRelay
 from olga_cli.providers.translate import (
     stream_translator,
@@ -55,6 +56,8 @@ class Exchange:
     convert_error: Callable[[int, bytes], bytes] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     method: str = "POST"
+    # What the translation dropped, withheld or changed (policy.POLICY), in the caller's words.
+    dropped: list[str] = field(default_factory=list)
 
 
 def _passthrough(facts_of: Callable[[Any], Facts]) -> Callable[[bytes], Converted]:
@@ -143,6 +146,7 @@ def _translated(
 ) -> Exchange:
     """A pair that translates: the request now (a ``TranslationError`` names a field that cannot go),
     the answer, the stream and the provider's errors on the way back."""
+    notes = Notes(caller, provider)
     upstream = translate_request(
         body,
         caller=caller,
@@ -150,6 +154,8 @@ def _translated(
         upstream_model=target.upstream_model,
         default_max_tokens=default_max_tokens(target),
         max_tokens_field=_max_tokens_field(target.provider),
+        notes=notes,
+        traits=TargetTraits(reasoning=target.entry.reasoning, max_output=target.entry.max_output_tokens),
     )
 
     def convert(raw: bytes) -> Converted:
@@ -180,7 +186,14 @@ def _translated(
             parsed = raw
         return jsonwire.dumps(translate_error(status, parsed, caller=caller))
 
-    return Exchange(path=path, body=upstream, convert=convert, relay=relay, convert_error=convert_error)
+    return Exchange(
+        path=path,
+        body=upstream,
+        convert=convert,
+        relay=relay,
+        convert_error=convert_error,
+        dropped=notes.dropped,
+    )
 
 
 def _finish_reason(caller: WireApi, out: dict[str, Any]) -> str | None:
@@ -206,17 +219,58 @@ BUILDERS: dict[tuple[str, str], Builder] = {
 }
 
 
-def make_exchange(api: Api, target: Target, body: dict[str, Any], headers: dict[str, str]) -> Exchange:
+def make_exchange(
+    api: Api,
+    target: Target,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    *,
+    query: str = "",
+    max_output: int | None = None,
+) -> Exchange:
+    """The exchange for ``api`` callers and ``target``'s provider. ``query`` (the caller's query
+    string) goes along when nothing is translated; ``max_output`` lowers the request's maximum output
+    (what the key's balance affords)."""
     builder = BUILDERS.get((api, target.provider.api_format))
     if builder is None:
         raise InvalidRequest(
             f"Provider '{target.provider.name}' speaks the {target.provider.api_format} API, which cannot serve "
             f"/{api} requests; pick a model of another provider."
         )
+    if max_output is not None:
+        body = with_max_output(body, api, target, max_output)
     exchange = builder(body, target, headers)
     if target.provider.kind == "azure":
         _at_azure(exchange, target)
+    elif query and exchange.convert_error is None:  # same API on both sides: the query means the same
+        exchange.path = f"{exchange.path}?{query}"
     return exchange
+
+
+_LIMIT_FIELDS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
+def with_max_output(body: dict[str, Any], api: Api, target: Target, limit: int) -> dict[str, Any]:
+    """``body`` asking for at most ``limit`` output tokens, in the field its API (and provider) uses."""
+    present = [name for name in _LIMIT_FIELDS if isinstance(body.get(name), int)]
+    if present:
+        return {**body, **{name: min(body[name], limit) for name in present}}
+    if api == "responses":
+        name = "max_output_tokens"
+    elif api == "messages":
+        name = "max_tokens"
+    else:
+        name = _max_tokens_field(target.provider)
+    return {**body, name: limit}
+
+
+def upstream_max_output(exchange: Exchange) -> int | None:
+    """The maximum output the upstream request asks for, in whichever field it uses."""
+    for name in _LIMIT_FIELDS:
+        value = exchange.body.get(name)
+        if isinstance(value, int):
+            return value
+    return None
 
 
 def _at_azure(exchange: Exchange, target: Target) -> None:

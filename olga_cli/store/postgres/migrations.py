@@ -262,4 +262,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "006_clients",
+        """
+        ALTER TABLE generations ADD COLUMN session_id TEXT;
+        ALTER TABLE generations ADD COLUMN dropped TEXT NOT NULL DEFAULT '[]';
+        CREATE INDEX generations_session ON generations (session_id, created_at) WHERE session_id IS NOT NULL;
+        """,
+    ),
 ]

@@ -343,10 +343,23 @@ async def m005_provider_health(db: aiosqlite.Connection) -> None:
     )
 
 
+async def m006_clients(db: aiosqlite.Connection) -> None:
+    """Which agent session a request belongs to, and what a translation dropped from it."""
+    await run_script(
+        db,
+        """
+        ALTER TABLE generations ADD COLUMN session_id TEXT;
+        ALTER TABLE generations ADD COLUMN dropped TEXT NOT NULL DEFAULT '[]';  -- a JSON list of fields
+        CREATE INDEX generations_session ON generations (session_id, created_at) WHERE session_id IS NOT NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", m001_initial),
     ("002_limits", m002_limits),
     ("003_guardrails", m003_guardrails),
     ("004_reporting", m004_reporting),
     ("005_provider_health", m005_provider_health),
+    ("006_clients", m006_clients),
 ]
