@@ -163,9 +163,20 @@ async def test_hints_chat_cannot_express_are_dropped_and_named_in_the_header_and
 async def test_a_field_whose_loss_would_give_a_wrong_answer_is_a_400_naming_it(olga: Olga) -> None:
     status, _, body = await olga.post(
         "/v1/messages",
-        {"model": MODEL, "max_tokens": 5, "messages": HELLO, "tool_choice": {"type": "mystery"}},
+        {
+            "model": MODEL,
+            "max_tokens": 5,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "image", "source": {"type": "file", "file_id": "file_1"}}],
+                }
+            ],
+        },
     )
-    assert status == 400 and b"tool_choice.type" in body and b"Chat Completions" in body
+    # An image uploaded to Anthropic's Files API cannot be read by another provider: going on would
+    # answer without the image.
+    assert status == 400 and b"messages[0].content[0].source.type" in body and b"Chat Completions" in body
     assert olga.openai_fake.requests == []
 
 
