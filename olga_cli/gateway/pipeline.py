@@ -59,7 +59,9 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
                 raise
             admit(gw, ctx)
         try:
-            screen(gw, ctx)  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
+            await screen(
+                gw, ctx
+            )  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
             await forward(gw, ctx, sink)
         finally:
             if ctx.reservation is not None:
@@ -134,12 +136,12 @@ def admit(gw: Gateway, ctx: Context) -> None:
     )
 
 
-def screen(gw: Gateway, ctx: Context) -> None:
+async def screen(gw: Gateway, ctx: Context) -> None:
     """The key's guardrails (``ctx.guard``, None when none apply), and the request body screened."""
     row = ctx.key.row
     ctx.guard = guard_for(gw.snapshot.guardrails, row.id, row.team_id, ctx.call.api, ctx.record)
     if ctx.guard is not None:
-        ctx.guard.screen_input(ctx.body)
+        await ctx.guard.screen_input(ctx.body)
 
 
 # -- calling upstream ---------------------------------------------------------------------------

@@ -26,11 +26,11 @@ from olga_cli.errors import (
 )
 from olga_cli.gateway.admission.allowlist import check_allowed
 from olga_cli.gateway.admission.auth import authenticate_now
+from olga_cli.gateway.relay.screening import screen_request_off_loop
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.upstream.client import UpstreamFailure, UpstreamReply
 from olga_cli.gateway.upstream.routing import check_available, pinned_provider, target_for
-from olga_cli.guardrails import screen_request
 from olga_cli.providers import anthropic
 from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.validation import check_body
@@ -60,7 +60,7 @@ async def count_tokens(
     target = target_for(gw.config, gw.catalog, api_format="anthropic", model=model, pinned=provider)
     check_allowed(gw.snapshot, key, target.entry, target.model_id)
     check_available(target)
-    _screen_count(gw, key, body)
+    await _screen_count(gw, key, body)
     if target.provider.kind != "anthropic":
         estimate = json.dumps({"input_tokens": estimate_prompt_tokens(body)}).encode()
         return Answer(200, {"Content-Type": "application/json", "x-olga-estimated": "true"}, estimate)
@@ -78,7 +78,7 @@ async def count_tokens(
     )
 
 
-def _screen_count(gw: Gateway, key: KeyState, body: dict[str, Any]) -> None:
+async def _screen_count(gw: Gateway, key: KeyState, body: dict[str, Any]) -> None:
     """Input guardrails hold for token counting too: the text goes to the provider all the same.
 
     A block refuses the count (422); a redaction counts the redacted text. Nothing is recorded, as
@@ -87,7 +87,7 @@ def _screen_count(gw: Gateway, key: KeyState, body: dict[str, Any]) -> None:
     screen = None if guardrails.empty else guardrails.screen(key.row.id, key.row.team_id, "input")
     if screen is None:
         return
-    outcome = screen_request("messages", body, screen)
+    outcome = await screen_request_off_loop("messages", body, screen)
     if outcome.blocked is not None:
         raise GuardrailBlocked(outcome.block_message() or "A guardrail blocked this request's input.")
 

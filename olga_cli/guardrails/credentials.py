@@ -23,7 +23,7 @@ _PASSWORD = re.compile(
     # "pass" and "pwd" alone are also words ("Pass: 12", "PWD=/home/me"): only as part of a name.
     r"(?:[\w.\-]{0,39}[_.\-]|pg|db|mysql|smtp|ftp|root|admin)(?:pass|pwd))"
     r"[\"']?[ \t]*(?::=|=>|[:=])[ \t]*"
-    r"(?:\"(?P<dq>[^\"\n]{1,256})\"|'(?P<sq>[^'\n]{1,256})'|(?P<bare>[^\s\"',;&]{1,256}))"
+    r"(?:\"(?P<dq>[^\"\n]{1,256})\"|'(?P<sq>[^'\n]{1,256})'|(?P<bare>[^\s\"',;]{1,256}))"
 )
 _URL_PASSWORD = re.compile(
     r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:/@\"'<>]{1,128}:(?P<pw>[^\s@/\"'<>]{1,256})@[A-Za-z0-9.\-\[\]_]+"
@@ -36,9 +36,9 @@ _AWS_JSON = re.compile(
     r"(?P<key>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
 )
 _PLACEHOLDER = re.compile(
-    r"(?i)^(?:\$\{?\w+\}?|%\(?\w*\)?s?|\{\{.*\}\}|\{\w*\}|<[^>]*>|\*+|x+|\.+|-+|_+|\?+|none|null|nil|true|false|"
+    r"(?i)^(?:(?-i:\$\{?[A-Z_][A-Z0-9_]*\}?)|\$\{\w+\}|\w*(?:pass|pwd|secret|token|key|cred)\w*,?|%\(?\w*\)?s?|\{\{.*\}\}|\{\w*\}|<[^>]*>|\*+|x+|\.+|-+|_+|\?+|none|null|nil|true|false|"
     r"changeme|change_me|placeholder|redacted|secret|password|passw0rd|your[_\-\s]?\w*|example\w*|dummy|"
-    r"test|undefined|required|optional|str|string|bool|int|env|\w+\(.*|os\.\w+.*|process\.env.*|getenv.*|"
+    r"test|undefined|required|optional|str|string|bool|int|env|[A-Za-z_][\w.]*\(.*\)[,;]?|os\.\w+.*|process\.env.*|getenv.*|"
     r"settings\.\w+|config\.\w+|self\.\w+|args\.\w+|\w+\[.*\])$"
 )
 PASSWORD_WORDS = ("pass", "pwd", "kennwort", "contrase", "mot_de_passe")
@@ -61,6 +61,10 @@ def passwords(text: str, spans: list[tuple[int, int]], out: list[Match]) -> None
                 line_end = text.find("\n", start)
                 end = len(text) if line_end == -1 else line_end
                 value = text[start:end].rstrip()
+                end = start + len(value)
+            elif group == "bare" and "&" in value[1:]:
+                # A URL query: `password=...&next=/` ends at the next parameter.
+                value = value[: value.index("&", 1)]
                 end = start + len(value)
             if len(value) < 4:
                 continue

@@ -22,6 +22,8 @@ class Match:
     start: int
     end: int
     confidence: float
+    # Only `log` guardrails record an advisory match (a signal not validated for blocking).
+    advisory: bool = False
 
 
 class Detector(Protocol):

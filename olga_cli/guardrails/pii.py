@@ -49,7 +49,7 @@ _SSN_BARE = re.compile(r"(?<![\w\-])(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{
 _EXT = r"(?:[ ]?(?:x|ext\.?|extension)[ ]?\d{1,6})?"
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d[\d \-.()]{5,22}\d" + _EXT + r"(?![\w]|[.\-]\d)")
 _PHONE_NANP = re.compile(
-    r"(?<![\w+.\-])(?:(?:\+?1)[ .\-]?)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([ .\-]))"
+    r"(?<![\w+.\-])(?:(?:\+?1|001)[ .\-]?)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([ .\-]))"
     r"[2-9]\d\d([ .\-])\d{4}" + _EXT + r"(?![\w]|[.\-]\d)"
 )
 _PHONE_TRUNK = re.compile(r"(?<![\w+.\-])0\d{1,4}[ \-]\d{2,4}(?:[ \-]\d{2,4}){1,2}(?![\w]|[.\-]\d)")
@@ -64,6 +64,9 @@ _PHONE_NATIONAL: tuple[tuple[re.Pattern[str], float], ...] = tuple(
         (r"0(?:\d{2} \d{4} \d{4}|\d{3} \d{3} \d{4}|\d{4} \d{5,6})", 0.6),  # GB: 020 7946 0958
         (r"01[5-7]\d{1,2}[ /\-]?\d{6,8}", 0.8),  # DE mobile: 0151 81535493
         (r"0[2-9]\d{1,3}[ /\-]\d{5,8}", 0.45),  # DE landline: 030 12345678
+        (r"0\d{2,3} \d{6,7}", 0.55),  # GB, NL, DE: 0113 4960789, 016 7706403
+        (r"\(0\d{2,5}\)[ \-]?\d{3,4}[ \-]?\d{3,5}", 0.7),  # area code in brackets: (0116) 496 0905
+        (r"\d{2} 9?\d{4}-\d{4}", 0.7),  # BR without brackets: 11 91234-5678
         (r"0[1-9](?P<s>[ .\-]?)\d{2}(?:(?P=s)\d{2}){3}", 0.75),  # FR: 06 12 34 56 78
         (r"[6789]\d{2}(?: \d{3} \d{3}| \d{2} \d{2} \d{2})", 0.6),  # ES: 912 345 678
         (r"3\d{2}[ .]?\d{3}[ .]?\d{3,4}", 0.55),  # IT mobile: 333 123 4567
@@ -76,6 +79,8 @@ _PHONE_NATIONAL: tuple[tuple[re.Pattern[str], float], ...] = tuple(
         (r"0\d{1,3}-\d{2,4}-\d{4}", 0.65),  # JP landline: 03-1234-5678
     )
 )
+_DIGIT_GROUP_BEFORE = re.compile(r"\d[ \-]\Z")
+_DIGIT_GROUP_AFTER = re.compile(r"[ \-]\d")
 _PHONE_BARE = re.compile(r"(?<![\w+.\-])\d{10,11}(?![\w]|[.\-]\d)")
 # Starts with the country letters (not `\b`) so the engine can skip lower-case text quickly.
 _IBAN = re.compile(r"[A-Z]{2}(?<![A-Za-z0-9_][A-Z]{2})\d\d(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
@@ -99,7 +104,8 @@ _CARD_CONTEXT = re.compile(
 )
 _NOT_CARD_CONTEXT = re.compile(
     r"(?i)(?:\b(?:order|invoice|tracking|shipment|parcel|ref|reference|ticket|case|account|acct|id|no|awb|"
-    r"waybill|consignment|booking|confirmation|serial|imei|sku|transaction|txn|barcode|ean|upc|isbn)\b"
+    r"waybill|consignment|booking|confirmation|serial|imei|sku|transaction|txn|barcode|ean|upc|isbn|epoch|"
+    r"timestamp|millis)\b"
     r"\W{0,4}(?:(?:number|num|no|id)\b\W{0,4})?|#\s?)\Z"
 )
 _PHONE_CONTEXT = re.compile(
@@ -143,13 +149,17 @@ def _card_issuer_known(digits: str) -> bool:
         or ((51 <= p2 <= 55 or 2221 <= p4 <= 2720) and length == 16)  # Mastercard
         or (p2 in (34, 37) and length == 15)  # American Express
         or ((p4 == 6011 or p2 == 65 or 644 <= p3 <= 649 or 622126 <= p6 <= 622925) and 16 <= length <= 19)
-        or (3528 <= p4 <= 3589 and 16 <= length <= 19)  # JCB
+        or (3500 <= p4 <= 3589 and 16 <= length <= 19)  # JCB (3528-3589, and older 35 ranges)
+        or (p4 in (1800, 2131) and length == 15)  # JCB, 15 digits
         or ((300 <= p3 <= 305 or p2 in (36, 38, 39) or p4 == 3095) and 14 <= length <= 19)  # Diners
         or (p2 in (62, 81) and 16 <= length <= 19)  # UnionPay
         or (2200 <= p4 <= 2204 and 16 <= length <= 19)  # Mir
         # Maestro: 12 to 19 digits.
         or (
-            (p4 in (5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763) or p2 in (50, 56, 57, 58))
+            (
+                p4 in (5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763, 604, 6390)
+                or p2 in (50, 56, 57, 58)
+            )
             and length >= 12
         )
     )
@@ -186,6 +196,13 @@ def _phone_confidence(text: str, start: int, base: float) -> float:
     if _NOT_PHONE_CONTEXT.search(before):
         return min(base, 0.25)
     return base
+
+
+def _inside_longer_number(text: str, start: int, end: int) -> bool:
+    """A national shape inside "1889 0499 5314 2373" is a piece of a longer number, not a phone."""
+    return _DIGIT_GROUP_BEFORE.search(text, max(0, start - 2), start) is not None or (
+        _DIGIT_GROUP_AFTER.match(text, end) is not None
+    )
 
 
 def _separators_consistent(candidate: str) -> bool:
@@ -324,7 +341,8 @@ class PiiDetector:
                 found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), 0.4)))
         for regex, base in _PHONE_NATIONAL:
             for m in regex.finditer(text, *span):
-                found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), base)))
+                if not _inside_longer_number(text, m.start(), m.end()):
+                    found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), base)))
         for m in _PHONE_BARE.finditer(text, *span):
             if _PHONE_CONTEXT.search(_context_before(text, m.start())):
                 found.append(Match("phone", m.start(), m.end(), 0.7))

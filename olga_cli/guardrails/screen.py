@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from olga_cli.guardrails.classifier import load as load_classifier
+from olga_cli.guardrails.classifier.detector import ClassifiedInjectionDetector
 from olga_cli.guardrails.detector import Detector, Match
 from olga_cli.guardrails.injection import PromptInjectionDetector
 from olga_cli.guardrails.pii import PiiDetector
@@ -20,8 +22,20 @@ from olga_cli.guardrails.spec import GuardrailSpec, GuardrailType, Stage, Violat
 
 
 def default_detectors() -> dict[GuardrailType, Detector]:
-    """The built-in detector for each guardrail type."""
-    return {"pii": PiiDetector(), "secrets": SecretsDetector(), "prompt-injection": PromptInjectionDetector()}
+    """The built-in detector for each guardrail type: prompt injection with the offline classifier
+    when `olga[classifier]` is installed, the rules alone otherwise."""
+    model = load_classifier()
+    injection: Detector = PromptInjectionDetector() if model is None else ClassifiedInjectionDetector(model)
+    return {"pii": PiiDetector(), "secrets": SecretsDetector(), "prompt-injection": injection}
+
+
+def _for_stage(detector: Detector, stage: Stage) -> Detector:
+    """Answers are screened by a model-backed detector's rules (`output_detector`), as they stream."""
+    if stage == "output":
+        rules: Detector | None = getattr(detector, "output_detector", None)
+        if rules is not None:
+            return rules
+    return detector
 
 
 def redaction_token(guardrail_type: GuardrailType, entity: str) -> str:
@@ -119,8 +133,10 @@ class Screen:
             if spec.applies_to(stage):
                 grouped.setdefault(spec.type, []).append(spec)
         self._groups: tuple[tuple[Detector, tuple[GuardrailSpec, ...]], ...] = tuple(
-            (available[kind], tuple(kind_specs)) for kind, kind_specs in grouped.items()
+            (_for_stage(available[kind], stage), tuple(kind_specs)) for kind, kind_specs in grouped.items()
         )
+        # A detector with a model takes milliseconds per text: screen off the event loop.
+        self.offload: bool = any(getattr(detector, "offload", False) for detector, _ in self._groups)
         self.specs: tuple[GuardrailSpec, ...] = tuple(s for _, group in self._groups for s in group)
         # Context a detector needs before a match: what a stream keeps of already-emitted text.
         self.lookbehind = max((detector.lookbehind for detector, _ in self._groups), default=0)
@@ -142,6 +158,8 @@ class Screen:
         for detector, specs in self._groups:
             for match in detector.detect(text):
                 for spec in specs:
+                    if match.advisory and spec.action != "log":
+                        continue
                     if spec.wants(match.entity, match.confidence):
                         found.append(Hit(spec, match))
         found.sort(key=lambda hit: (hit.match.start, -hit.match.end))

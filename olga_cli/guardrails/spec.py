@@ -53,6 +53,7 @@ INJECTION_ENTITIES: tuple[str, ...] = (
     "encoded_instructions",
     "invisible_unicode",
     "homoglyph",
+    "injection_classifier",
 )
 
 # The entity names each built-in guardrail type can report; `--entities` is checked against these.

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from olga_cli.guardrails import Violation
 from olga_cli.store.db import open_store
 from olga_cli.store.guardrails import violation_insert
@@ -247,3 +249,21 @@ async def test_violations_follow_prints_json_lines_within_a_second(home: Path) -
         process.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(process.wait(), 10)
     assert code == 0
+
+
+def test_a_prompt_injection_guardrail_says_when_the_classifier_is_missing(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import olga_cli.cli.guardrails as cli_guardrails
+
+    reason = "the prompt-injection classifier needs onnxruntime: pip install 'olga[classifier]'"
+    monkeypatch.setattr(cli_guardrails, "classifier_missing", lambda: reason)
+    result = olga("guardrails", "add", "--global", "--type", "prompt-injection", "--stage", "input",
+                  "--action", "block", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["type"] == "prompt-injection"  # added: the rules run
+    assert "note: only the rules will screen for prompt injection" in result.stderr
+    assert "pip install 'olga[classifier]'" in result.stderr
+    # Other types say nothing about it.
+    other = olga("guardrails", "add", "--global", "--type", "pii", "--stage", "input", "--action", "log")
+    assert other.exit_code == 0 and "classifier" not in other.stderr

@@ -16,6 +16,7 @@ keep what a guardrail blocked or redacted (``Guard.scrub``); the matched text is
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +30,7 @@ from olga_cli.gateway.upstream.exchange import Converted
 from olga_cli.guardrails import (
     Api,
     Screen,
+    ScreenOutcome,
     StreamEventScreener,
     Violation,
     describe_block,
@@ -77,12 +79,13 @@ class Guard:
                 )
             )
 
-    def screen_input(self, body: dict[str, Any]) -> None:
+    async def screen_input(self, body: dict[str, Any]) -> None:
         """Screen the request body in place (a redaction rewrites what the provider gets); a block
-        raises 422."""
+        raises 422. With the prompt-injection classifier it runs in a worker thread, so other
+        requests never wait for the model."""
         if self.input is None:
             return
-        outcome = screen_request(self.api, body, self.input)
+        outcome = await screen_request_off_loop(self.api, body, self.input)
         if not outcome.violations:
             return
         self.found(outcome.violations)
@@ -97,6 +100,13 @@ class Guard:
             record.request_body = _masked_request(self.api, raw_body, self.input)
         if self.response_masked and self.output is not None and record.response_body is not None:
             record.response_body = masking(self.output).screen_text(record.response_body).text
+
+
+async def screen_request_off_loop(api: Api, body: dict[str, Any], screen: Screen) -> ScreenOutcome:
+    """`screen_request`, in a worker thread when the screen holds a model (`Screen.offload`)."""
+    if screen.offload:
+        return await asyncio.to_thread(screen_request, api, body, screen)
+    return screen_request(api, body, screen)
 
 
 def violation_json(violation: Violation) -> dict[str, Any]:

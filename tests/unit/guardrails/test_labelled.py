@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from olga_cli.guardrails import Match, default_detectors
+from olga_cli.guardrails.classifier.detector import ENTITY as CLASSIFIER_ENTITY
 from olga_cli.guardrails.spec import ENTITIES, GuardrailType
 from tests.unit.guardrails.labelled import ALL, Case
 
@@ -58,6 +59,8 @@ def test_precision_and_recall_per_detector_reach_the_floor(kind: GuardrailType) 
 def test_every_entity_has_positives_and_reaches_the_recall_floor(kind: GuardrailType) -> None:
     tp, _, fn, misses = _score(kind)
     for entity in ENTITIES[kind]:
+        if entity == CLASSIFIER_ENTITY:
+            continue  # the model's own figures are pinned in test_classifier.py
         total = tp[entity] + fn[entity]
         assert total >= 3, f"labelled set needs positives for {entity}"
         assert tp[entity] / total >= FLOOR - 0.1, (entity, misses)

@@ -1,0 +1,141 @@
+"""Calibrates and measures the prompt-injection classifier on sources it never trained on.
+
+1. Scores the validation split with the raw model and picks the raw threshold: the lowest one whose
+   false-positive rate on the validation negatives is at most --fpr-target (a margin under the 2 %
+   goal, since the test sources differ again).
+2. Scores the test split (sources used for nothing else) and reports, per source and overall, the
+   recall on attacks and the false-positive rate on benign texts for: the rules alone, the classifier
+   alone, and both combined as olga runs them (a text is flagged when either says so at the default
+   threshold 0.5).
+
+    python bench/classifier/evaluate.py --data DATA_DIR --model MODEL_DIR --out bench/results/classifier.json
+
+MODEL_DIR holds injection.onnx and tokenizer.json; --write-calibration writes calibration.json there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from olga_cli.guardrails import PromptInjectionDetector
+from olga_cli.guardrails.classifier import InjectionModel
+
+WINDOW_TOKENS = 128
+STRIDE_TOKENS = 96
+
+
+def load(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().split("\n") if line]
+
+
+def raw_model(model_dir: Path, scratch: Path) -> InjectionModel:
+    """The model with an identity calibration (raw threshold 0.5), so scores are raw probabilities."""
+    for name in ("injection.onnx", "tokenizer.json"):
+        shutil.copy(model_dir / name, scratch / name)
+    meta = {
+        "raw_threshold": 0.5,
+        "window_tokens": WINDOW_TOKENS,
+        "stride_tokens": STRIDE_TOKENS,
+        "blocking": True,
+    }
+    (scratch / "calibration.json").write_text(json.dumps(meta))
+    return InjectionModel(scratch)
+
+
+def pick_threshold(scores: list[float], labels: list[int], fpr_target: float) -> float:
+    negatives = sorted((s for s, y in zip(scores, labels, strict=True) if y == 0), reverse=True)
+    allowed = int(fpr_target * len(negatives))
+    # Flag strictly above the (allowed+1)-th highest negative score.
+    return min(0.999, max(0.5, negatives[allowed] + 1e-6)) if negatives else 0.5
+
+
+def figures(rows: list[dict[str, object]], flags: list[bool]) -> dict[str, dict[str, float]]:
+    by_source: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+    for row, flag in zip(rows, flags, strict=True):
+        by_source[str(row["source"])].append((int(row["label"]), flag))  # type: ignore[call-overload]
+    out: dict[str, dict[str, float]] = {}
+    everything = [pair for pairs in by_source.values() for pair in pairs]
+    for source, pairs in [*sorted(by_source.items()), ("ALL", everything)]:
+        pos = [f for y, f in pairs if y == 1]
+        neg = [f for y, f in pairs if y == 0]
+        entry: dict[str, float] = {"attacks": len(pos), "benign": len(neg)}
+        if pos:
+            entry["recall"] = round(sum(pos) / len(pos), 4)
+        if neg:
+            entry["fpr"] = round(sum(neg) / len(neg), 4)
+        out[source] = entry
+    return out
+
+
+def evaluate(rows: list[dict[str, object]], model: InjectionModel, raw_threshold: float) -> dict[str, object]:
+    rules = PromptInjectionDetector()
+    started = time.perf_counter()
+    raw = [model.score(str(r["text"])) for r in rows]
+    took = time.perf_counter() - started
+    rule_flags = [rules.score(str(r["text"])) >= 0.5 for r in rows]
+    model_flags = [s >= raw_threshold for s in raw]
+    return {
+        "rules": figures(rows, rule_flags),
+        "classifier": figures(rows, model_flags),
+        "combined": figures(rows, [a or b for a, b in zip(rule_flags, model_flags, strict=True)]),
+        "seconds_scoring": round(took, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--fpr-target", type=float, default=0.01)
+    parser.add_argument("--write-calibration", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        model = raw_model(args.model, Path(scratch))
+        val = load(args.data / "val.jsonl")
+        val_scores = [model.score(str(r["text"])) for r in val]
+        threshold = pick_threshold(val_scores, [int(r["label"]) for r in val], args.fpr_target)  # type: ignore[call-overload]
+        result: dict[str, object] = {
+            "raw_threshold": round(threshold, 6),
+            "fpr_target_on_validation": args.fpr_target,
+        }
+        result["validation"] = evaluate(val, model, threshold)
+        if (args.data / "test.jsonl").exists():
+            result["test"] = evaluate(load(args.data / "test.jsonl"), model, threshold)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    test = result.get("test", result["validation"])
+    combined = test["combined"]["ALL"]  # type: ignore[index]
+    blocking = combined.get("fpr", 1.0) <= 0.02
+    if args.write_calibration:
+        meta = {
+            "raw_threshold": round(threshold, 6),
+            "window_tokens": WINDOW_TOKENS,
+            "stride_tokens": STRIDE_TOKENS,
+            # Blocking only at a false-positive rate measured within the goal on held-out sources.
+            "blocking": blocking,
+            "measured": {"test_recall": combined.get("recall"), "test_fpr": combined.get("fpr")},
+        }
+        (args.model / "calibration.json").write_text(json.dumps(meta, indent=1) + "\n")
+    for split in ("validation", "test"):
+        if split not in result:
+            continue
+        print(f"== {split} (raw threshold {threshold:.4f})")
+        for kind in ("rules", "classifier", "combined"):
+            print(f"  {kind}")
+            for source, entry in result[split][kind].items():  # type: ignore[index]
+                print(f"    {source:24} {entry}")
+
+
+if __name__ == "__main__":
+    main()

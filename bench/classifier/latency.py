@@ -1,0 +1,79 @@
+"""Latency of the prompt-injection check on 2 KB texts, one core: the classifier (a fresh text each
+time, so no cache hit), a repeated text (cache hit), and the rules alone.
+
+    taskset -c 0 python bench/classifier/latency.py --out bench/results/classifier_latency.json
+
+The texts are 2,048-character pieces of olga's own source and README plus synthetic prose, each made
+unique; the machine's load average is saved with the figures, as a shared machine slows every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from olga_cli.guardrails import PromptInjectionDetector
+from olga_cli.guardrails.classifier import MODEL_FILE, InjectionModel
+
+
+def texts(count: int) -> list[str]:
+    corpus = "\n".join(p.read_text() for p in sorted(ROOT.glob("olga_cli/**/*.py")))
+    corpus += (ROOT / "README.md").read_text()
+    pieces = [corpus[i : i + 2000] for i in range(0, len(corpus) - 2000, 2000)][:count]
+    return [f"{n:06d} {piece}"[:2048].ljust(2048) for n, piece in enumerate(pieces)]
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 2),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
+        "n": len(ordered),
+    }
+
+
+def timed(fn: object, items: list[str]) -> list[float]:
+    out = []
+    for item in items:
+        started = time.perf_counter()
+        fn(item)  # type: ignore[operator]
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--count", type=int, default=300)
+    args = parser.parse_args()
+    items = texts(args.count)
+    model = InjectionModel(MODEL_FILE.parent)
+    model.strongest("warm up the session " * 20)
+    load_before = os.getloadavg()
+    fresh = timed(model.strongest, items)
+    cached = timed(model.strongest, items)
+    rules = timed(PromptInjectionDetector().detect, items)
+    result = {
+        "text_chars": 2048,
+        "classifier_fresh_text": percentiles(fresh),
+        "classifier_cache_hit": percentiles(cached),
+        "rules": percentiles(rules),
+        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "cpu_affinity": sorted(os.sched_getaffinity(0)),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

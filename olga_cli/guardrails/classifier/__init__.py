@@ -1,0 +1,147 @@
+"""The offline prompt-injection classifier: a fine-tuned MiniLM shipped as int8 ONNX in this package.
+
+Installed with the optional extra `olga[classifier]` (onnxruntime, tokenizers, numpy; no torch, no
+pickles, nothing fetched from a model hub). Without it `load()` returns None and `missing()` says
+what to install; the rules run either way.
+
+A text is tokenized once and scored in overlapping windows of `window_tokens` tokens, so an
+injection hidden in one sentence of a long document is seen, not cut off with a truncated prefix;
+the text's score is its strongest window's. Scores are cached by content hash, so a conversation
+resent on every turn costs one model run per new message. `score()` is calibrated: the model's raw
+probability is mapped so that 0.5 is the threshold validated to keep false positives at the goal on
+sources the model was not trained on (see `calibration.json` and bench/classifier/), which makes
+the guardrails' default threshold of 0.5 mean "at the validated false-positive rate".
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MODEL_DIR = Path(__file__).resolve().parent
+MODEL_FILE = MODEL_DIR / "injection.onnx"
+TOKENIZER_FILE = MODEL_DIR / "tokenizer.json"
+CALIBRATION_FILE = MODEL_DIR / "calibration.json"
+RUNTIME_MODULES = ("onnxruntime", "tokenizers", "numpy")
+INSTALL_HINT = "pip install 'olga[classifier]'"
+_CACHE_SIZE = 4096
+_BATCH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class WindowScore:
+    """The strongest window of a text: its calibrated score and its character span."""
+
+    score: float
+    start: int
+    end: int
+
+
+def missing() -> str | None:
+    """What keeps the classifier from running (a sentence naming the fix), or None."""
+    absent = [name for name in RUNTIME_MODULES if importlib.util.find_spec(name) is None]
+    if absent:
+        return f"the prompt-injection classifier needs {', '.join(absent)}: {INSTALL_HINT}"
+    for path in (MODEL_FILE, TOKENIZER_FILE, CALIBRATION_FILE):
+        if not path.is_file():
+            return f"the prompt-injection classifier's model file {path.name} is missing: reinstall olga"
+    return None
+
+
+@functools.cache
+def load() -> InjectionModel | None:
+    """The classifier, loaded once per process; None when the extra is not installed."""
+    if missing() is not None:
+        return None
+    return InjectionModel(MODEL_DIR)
+
+
+def calibrate(raw: float, threshold: float) -> float:
+    """Maps a raw probability monotonically onto [0, 1] with `threshold` landing on 0.5."""
+    if raw < threshold:
+        return 0.5 * raw / threshold
+    return 0.5 + 0.5 * (raw - threshold) / (1.0 - threshold)
+
+
+class InjectionModel:
+    """Scores texts with the ONNX model; thread-safe (scoring runs in worker threads)."""
+
+    def __init__(self, directory: Path) -> None:
+        import numpy
+        import onnxruntime  # type: ignore[import-untyped]
+        from tokenizers import Tokenizer
+
+        meta = json.loads((directory / CALIBRATION_FILE.name).read_text())
+        self.threshold: float = float(meta["raw_threshold"])
+        self.window: int = int(meta["window_tokens"])
+        self.stride: int = int(meta["stride_tokens"])
+        self.blocking: bool = bool(meta["blocking"])
+        self._np: Any = numpy
+        self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE.name))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._cls = self._tokenizer.token_to_id("[CLS]")
+        self._sep = self._tokenizer.token_to_id("[SEP]")
+        options = onnxruntime.SessionOptions()
+        # One core per text: the server scores several requests at once in its worker threads.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(directory / MODEL_FILE.name), options, providers=["CPUExecutionProvider"]
+        )
+        self._cache: OrderedDict[bytes, WindowScore] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def score(self, text: str) -> float:
+        return self.strongest(text).score
+
+    def strongest(self, text: str) -> WindowScore:
+        """The calibrated score of the text's strongest window (cached by content hash)."""
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        with self._lock:
+            cached = self._cache.get(digest)
+            if cached is not None:
+                self._cache.move_to_end(digest)
+                return cached
+        result = self._run(text)
+        with self._lock:
+            self._cache[digest] = result
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return result
+
+    def _run(self, text: str) -> WindowScore:
+        encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        ids, offsets = encoding.ids, encoding.offsets
+        if not ids:
+            return WindowScore(0.0, 0, 0)
+        body = self.window - 2
+        starts = list(range(0, max(1, len(ids) - body + self.stride), self.stride))
+        best = WindowScore(-1.0, 0, 0)
+        for lo in range(0, len(starts), _BATCH):
+            chunk = starts[lo : lo + _BATCH]
+            raw = self._probabilities([ids[s : s + body] for s in chunk])
+            for start, value in zip(chunk, raw, strict=True):
+                if value > best.score:
+                    last = min(len(ids), start + body) - 1
+                    best = WindowScore(float(value), offsets[start][0], offsets[last][1])
+        return WindowScore(calibrate(best.score, self.threshold), best.start, best.end)
+
+    def _probabilities(self, windows: list[list[int]]) -> Any:
+        np = self._np
+        width = max(len(w) for w in windows) + 2
+        input_ids = np.zeros((len(windows), width), dtype=np.int64)
+        mask = np.zeros((len(windows), width), dtype=np.int64)
+        for row, window in enumerate(windows):
+            tokens = [self._cls, *window, self._sep]
+            input_ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        (logits,) = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})
+        return 1.0 / (1.0 + np.exp(-logits.reshape(-1)))
