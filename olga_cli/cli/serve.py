@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import IO, Annotated, Any
 
 import typer
-from aiohttp import web
 from rich.console import COLOR_SYSTEMS, Console, Group
 from rich.markup import escape
 from rich.style import Style
@@ -33,6 +32,7 @@ from olga_cli.errors import UserError
 from olga_cli.gateway.state import Observer
 from olga_cli.records import GenerationRecord
 from olga_cli.server.app import create_app
+from olga_cli.server.runner import run_app
 
 SHUTDOWN_TIMEOUT = 30.0
 LOG_FORMATS = ("text", "json")
@@ -203,7 +203,7 @@ def serve(
         settle_heap()
 
     try:
-        web.run_app(
+        run_app(
             create_app(config, observers=observers),
             host=config.host,
             port=config.port,

@@ -19,6 +19,7 @@ from olga_cli.server.metrics import install_metrics
 from olga_cli.server.middlewares import errors
 from olga_cli.server.retention import retention_context
 from olga_cli.server.routes import setup_routes
+from olga_cli.server.runner import HTTP_LIMITS
 from olga_cli.store.db import open_store
 from olga_cli.telemetry.settings import TelemetrySettings, telemetry_settings
 
@@ -36,7 +37,9 @@ def create_app(
 
     Tracing is set up here, before the server binds, so a missing OpenTelemetry SDK is a clear
     error at start rather than at the first request."""
-    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors])
+    app = web.Application(
+        client_max_size=config.max_body_bytes, middlewares=[errors], handler_args=HTTP_LIMITS
+    )
     metrics = install_metrics(app)
     tracing = start_tracing(telemetry_settings(config.raw, os.environ if environ is None else environ))
     app.cleanup_ctx.append(_gateway_context(config, [metrics.observe, *observers], tracing))

@@ -96,7 +96,7 @@ def test_quiet_and_log_format_choose_the_observers(home: Path, monkeypatch: pyte
         kwargs["print"]("======== Running on ... ========")
 
     monkeypatch.setattr(serve_module, "create_app", fake_create_app)
-    monkeypatch.setattr(serve_module.web, "run_app", fake_run_app)
+    monkeypatch.setattr(serve_module, "run_app", fake_run_app)
     result = olga("serve", "--quiet", "--port", "8124")
     assert (
         result.exit_code == 0

@@ -240,7 +240,8 @@ class FakeAnthropic:
 
     # ---------------------------------------------------------------- server
     def app(self) -> web.Application:
-        app = web.Application()
+        # Anthropic's edge takes header lines longer than aiohttp's default 8 KiB (anthropic-beta).
+        app = web.Application(handler_args={"max_field_size": 64 * 1024})
         app.router.add_post("/v1/messages", self._messages)
         app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
         return app

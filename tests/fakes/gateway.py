@@ -12,6 +12,7 @@ from olga_cli.config import ConfigFile, load_config
 from olga_cli.gateway.state import Gateway
 from olga_cli.server.app import create_app
 from olga_cli.server.app_keys import gateway_of
+from olga_cli.server.runner import OlgaRunner
 from olga_cli.store.db import open_store
 from olga_cli.store.keys import KeyRow
 
@@ -69,7 +70,7 @@ def point_anthropic_at(home: Path, fake_url: str, **extra: Any) -> None:
 
 async def start_gateway(home: Path) -> RunningGateway:
     app = create_app(load_config(home))
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+    runner = OlgaRunner(app, access_log=None, shutdown_timeout=5)  # the runner `olga serve` uses
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
