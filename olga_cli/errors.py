@@ -140,6 +140,13 @@ class ProviderUnavailable(GatewayError):
     code = "provider_unavailable"
 
 
+class StoreUnavailable(GatewayError):
+    """Team mode: the shared store could not be asked, so nothing is admitted unchecked."""
+
+    status = 503
+    code = "store_unavailable"
+
+
 class UpstreamTimeout(GatewayError):
     status = 504
     code = "upstream_timeout"

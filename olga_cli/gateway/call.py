@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from olga_cli.errors import GatewayError
+from olga_cli.gateway.admission.hold import Hold
 from olga_cli.gateway.admission.metering import Reservation, requested_output
 from olga_cli.gateway.admission.usage_limits import Ticket
 from olga_cli.gateway.error_response import ErrorShape
@@ -45,6 +46,7 @@ class Context:
     targets: list[Target] = field(default_factory=list)
     reservation: Reservation | None = None
     limits: Ticket | None = None  # the hold on usage and rate limits, settled from the record
+    hold: Hold | None = None  # team mode: the same, taken in the store every instance shares
     guard: Guard | None = None  # the guardrails that apply to this key and what they found (None: none apply)
     afforded_output: int | None = None  # the lower maximum output the key's balance affords, if any
     sent_max_output: int | None = None  # the maximum output sent upstream when olga lowered it

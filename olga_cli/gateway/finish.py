@@ -100,7 +100,8 @@ async def commit(gw: Gateway, ctx: Context, health: Sequence[Extra] = ()) -> Non
     record.overhead_ms = own_ms(ctx, now)
     settled = gw.limits.settle(ctx.limits, record)  # usage counted and alerts raised, stored with the record
     violations = ctx.guard.statements if ctx.guard is not None else ()
-    await gw.recorder.write(record, [*health, *violations, *settled.extras])
+    held = gw.shared.settle(ctx) if gw.shared is not None else ()  # team mode: the hold ends with the charge
+    await gw.recorder.write(record, [*health, *violations, *settled.extras, *held])
     gw.limits.announce(settled.alerts)
     gw.notify(record)
 

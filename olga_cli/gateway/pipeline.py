@@ -59,6 +59,8 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
                 raise
             admit(gw, ctx)
         try:
+            if gw.shared is not None:  # team mode: every instance's requests count too
+                await gw.shared.admit(gw.snapshot, ctx)
             await screen(
                 gw, ctx
             )  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
@@ -68,6 +70,8 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
                 ctx.reservation.release()
             if ctx.limits is not None:
                 ctx.limits.release()
+            if gw.shared is not None:
+                gw.shared.release(ctx)
     except GatewayError as error:
         if ctx.record.streamed:
             await end_stream_with_error(gw, ctx, sink, error)

@@ -13,6 +13,7 @@ from pathlib import Path
 from olga_cli.catalog import Catalog, CatalogError, load_catalog
 from olga_cli.config import Config, load_config
 from olga_cli.errors import UserError
+from olga_cli.gateway.admission.shared import SharedAdmission
 from olga_cli.gateway.admission.usage_limits import Limits
 from olga_cli.gateway.recorder import Recorder
 from olga_cli.gateway.snapshot import Snapshot
@@ -43,6 +44,8 @@ class Gateway:
     observers: list[Observer] = field(default_factory=list)
     # Usage and rate limits: counters per key and team, sliding minutes, alerts for the webhook.
     limits: Limits = field(default_factory=Limits)
+    # Team mode: the admission all instances agree on (None on SQLite, where this process is alone).
+    shared: SharedAdmission | None = None
     # Circuit breakers and the (injectable) sleep, clock and dice of retrying.
     resilience: Resilience = field(default_factory=Resilience)
     # Callers who leave while olga waits on a provider: one timer looks at all of them.
@@ -145,6 +148,8 @@ async def open_gateway(config: Config, *, db: Store, catalog: Catalog | None = N
     gateway._config_stamp = gateway._stamp()
     await gateway.keypools.load_health(db)
     await gateway.limits.load(db)
+    if db.holds is not None:
+        gateway.shared = SharedAdmission(db.holds)
     return gateway
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,8 @@ def create_app(
     app.cleanup_ctx.append(background_task("olga-watcher", _watch))
     app.cleanup_ctx.append(retention_context())
     app.cleanup_ctx.append(background_task("olga-alert-delivery", _deliver_alerts))
+    if config.database_url is not None:
+        app.cleanup_ctx.append(background_task("olga-lease", _keep_lease))
     setup_routes(app)
     return app
 
@@ -59,18 +62,29 @@ def _gateway_context(config: Config, observers: Sequence[Observer], tracing: Tra
             gateway.tracing, gateway.trace_content = True, tracing.settings.capture_content
             gateway.observers.append(tracing.observe)
         gateway.recorder.start()
+        if gateway.shared is not None:  # the lease first: another instance's sweep must see this one
+            await gateway.shared.holds.beat(gateway.shared.instance, time.time())
         set_gateway(app, gateway)
         try:
             yield
         finally:
             # In-flight requests have finished (or the shutdown timeout passed): flush, then close.
             await gateway.recorder.stop()
+            if gateway.shared is not None:
+                await gateway.shared.leave()
             await gateway.upstreams.close()
             await db.close()
             if tracing is not None:
                 await asyncio.to_thread(tracing.close)  # the last spans, within the exporter's timeout
 
     return context
+
+
+async def _keep_lease(app: web.Application) -> None:
+    """Team mode: renew this instance's lease on its holds, free those of instances gone silent."""
+    shared = gateway_of(app).shared
+    if shared is not None:
+        await shared.keep_lease()
 
 
 async def _watch(app: web.Application) -> None:

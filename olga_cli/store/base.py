@@ -11,6 +11,7 @@ from typing import Protocol
 
 from olga_cli.store.generations import RecordStore
 from olga_cli.store.guardrails import GuardrailStore
+from olga_cli.store.holds import HoldStore
 from olga_cli.store.keys import KeyStore
 from olga_cli.store.ledger import LedgerStore
 from olga_cli.store.limits import AlertStore, LimitStore
@@ -31,6 +32,8 @@ class Store(Protocol):
     guardrails: GuardrailStore
     health: HealthStore
     reports: ReportStore
+    # Team mode's shared admission; None where one process is the only spender (SQLite).
+    holds: HoldStore | None
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (the CLI, another process) commits."""

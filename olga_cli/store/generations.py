@@ -49,7 +49,7 @@ RECORD_COLUMNS = (
     "response_body",
 )
 
-ExtraKind = Literal["admission", "admissions_prune", "alert", "violation", "health_mark"]
+ExtraKind = Literal["admission", "admissions_prune", "alert", "violation", "health_mark", "hold_settle"]
 
 
 @dataclass(slots=True)

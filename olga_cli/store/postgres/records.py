@@ -17,6 +17,7 @@ import asyncpg
 from olga_cli.records import GenerationRecord
 from olga_cli.store.generations import RECORD_COLUMNS, Extra, ExtraKind, record_from_row, record_values
 from olga_cli.store.postgres.connection import BATCH_LOCK, notify, transaction
+from olga_cli.store.postgres.holds import RELEASE_HOLD
 
 _INSERT = (
     f"INSERT INTO generations ({', '.join(RECORD_COLUMNS)})"
@@ -58,6 +59,7 @@ EXTRA_SQL: dict[ExtraKind, str] = {
     "violation": "INSERT INTO guardrail_violations (generation_id, key_id, guardrail_id, guardrail_name, type,"
     " stage, entity, action, field, start_offset, end_offset, confidence, created_at)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    "hold_settle": RELEASE_HOLD,
     "health_mark": """
 INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

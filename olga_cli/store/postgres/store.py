@@ -6,12 +6,14 @@ import asyncpg
 
 from olga_cli.store.generations import RecordStore
 from olga_cli.store.guardrails import GuardrailStore
+from olga_cli.store.holds import HoldStore
 from olga_cli.store.keys import KeyStore
 from olga_cli.store.ledger import LedgerStore
 from olga_cli.store.limits import AlertStore, LimitStore
 from olga_cli.store.postgres import connection
 from olga_cli.store.postgres.guardrails import PostgresGuardrails
 from olga_cli.store.postgres.health import PostgresHealth
+from olga_cli.store.postgres.holds import PostgresHolds
 from olga_cli.store.postgres.keys import PostgresKeys
 from olga_cli.store.postgres.ledger import PostgresLedger
 from olga_cli.store.postgres.limits import PostgresAlerts, PostgresLimits
@@ -33,6 +35,7 @@ class PostgresStore:
         self.guardrails: GuardrailStore = PostgresGuardrails(pool)
         self.health: HealthStore = PostgresHealth(pool)
         self.reports: ReportStore = PostgresReports(pool)
+        self.holds: HoldStore | None = PostgresHolds(pool)
         self._changes = connection.Changes(pool, url)
 
     async def data_version(self) -> int:

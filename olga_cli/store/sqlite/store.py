@@ -8,6 +8,7 @@ import aiosqlite
 
 from olga_cli.store.generations import RecordStore
 from olga_cli.store.guardrails import GuardrailStore
+from olga_cli.store.holds import HoldStore
 from olga_cli.store.keys import KeyStore
 from olga_cli.store.ledger import LedgerStore
 from olga_cli.store.limits import AlertStore, LimitStore
@@ -36,6 +37,7 @@ class SqliteStore:
         self.guardrails: GuardrailStore = SqliteGuardrails(conn)
         self.health: HealthStore = SqliteHealth(conn)
         self.reports: ReportStore = SqliteReports(conn)
+        self.holds: HoldStore | None = None  # one process: its reservations in memory are exact
 
     async def data_version(self) -> int:
         return await connection.data_version(self.conn)

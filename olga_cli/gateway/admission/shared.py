@@ -1,0 +1,171 @@
+"""Team mode: the admission every instance agrees on, on top of this process's own.
+
+The in-memory admission (metering, usage limits, rate limits) runs first, as on a laptop: it only
+knows this process's requests, so it never refuses what the team's store would admit, and it gives
+the refusals their full messages. Then the store's holds check and take the same things against
+every instance's requests in one atomic step; a refusal there undoes the local admission. The hold
+ends in the batch that commits the request's record and charge, or is released when the request
+leaves no record; an instance that dies leaves its holds to the others' sweep once its lease ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+
+from olga_cli.errors import InsufficientCredits, RateLimitExceeded, StoreUnavailable, UsageLimitExceeded
+from olga_cli.gateway.admission.hold import Hold
+from olga_cli.gateway.admission.windows import day_of, first_day
+from olga_cli.gateway.call import Context
+from olga_cli.gateway.snapshot import Snapshot
+from olga_cli.money import pico_to_usd
+from olga_cli.store.generations import Extra
+from olga_cli.store.holds import HoldRequest, HoldStore, LimitCheck, Refusal, hold_settle
+
+log = logging.getLogger("olga.shared")
+BEAT_EVERY = 1.0  # seconds between two renewals of this instance's lease
+LEASE = 5.0  # seconds of silence after which an instance's holds are freed by the others
+
+
+class SharedAdmission:
+    def __init__(self, holds: HoldStore) -> None:
+        self.holds = holds
+        self.instance = "olga-" + secrets.token_hex(6)
+        self.taken: dict[str, Hold] = {}
+        self._releasing: set[asyncio.Task[None]] = set()
+
+    async def leave(self) -> None:
+        """At shutdown, once requests have finished: pending releases, then the lease."""
+        if self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
+        await self.holds.leave(self.instance)
+
+    async def admit(self, snapshot: Snapshot, ctx: Context) -> None:
+        """Take the request's hold, or undo the local admission and refuse as the store says."""
+        request = self._request(snapshot, ctx)
+        try:
+            refusal = await self.holds.take(request)
+        except Exception as exc:  # never admit unchecked: the store decides or nobody does
+            log.error("the shared store could not admit a request: %s", exc)
+            undo_local(ctx)
+            raise StoreUnavailable(
+                "The team's store cannot be reached, so olga cannot check credits and limits; "
+                "retry shortly (`olga doctor` checks the connection)."
+            ) from None
+        if refusal is not None:
+            undo_local(ctx)
+            raise refused(refusal, ctx)
+        hold = Hold(request.id)
+        self.taken[hold.id] = hold
+        ctx.hold = hold
+
+    def settle(self, ctx: Context) -> list[Extra]:
+        """End the hold in the batch of the request's record (its charge commits with it)."""
+        hold = ctx.hold
+        if hold is None or hold.ended:
+            return []
+        hold.ended = True
+        self.taken.pop(hold.id, None)
+        return [hold_settle(hold.id)]
+
+    def release(self, ctx: Context) -> None:
+        """A request that leaves no record gives its hold back: in a task of its own, so that a
+        cancelled request cannot leave it half done (the hold would stay while this instance lives)."""
+        hold = ctx.hold
+        if hold is None or hold.ended:
+            return
+        hold.ended = True
+        self.taken.pop(hold.id, None)
+        task = asyncio.create_task(self._release(hold.id))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
+    async def _release(self, hold_id: str) -> None:
+        try:
+            await self.holds.release(hold_id)
+        except Exception:
+            log.exception("could not release a hold; the sweep frees it when this instance stops")
+
+    async def keep_lease(self) -> None:
+        """Renew this instance's lease and free the holds of instances gone silent; runs until cancelled."""
+        while True:
+            try:
+                now = time.time()
+                await self.holds.beat(self.instance, now)
+                freed = await self.holds.sweep(now, LEASE)
+                if freed:
+                    log.warning("freed %d holds of an instance that stopped answering", freed)
+            except Exception:
+                log.exception("could not renew the lease; will retry")
+            await asyncio.sleep(BEAT_EVERY)
+
+    def _request(self, snapshot: Snapshot, ctx: Context) -> HoldRequest:
+        key = ctx.key
+        row = key.row
+        ticket = ctx.limits
+        assert ticket is not None and ctx.reservation is not None  # the local admission ran first
+        day = day_of(ticket.at)
+        checks = []
+        for scope, scope_id in (("key", row.id), ("team", row.team_id)):
+            if scope_id is None:
+                continue
+            for limit in snapshot.limits.get((scope, scope_id), ()):
+                checks.append(
+                    LimitCheck(
+                        limit.id,
+                        limit.scope,
+                        limit.scope_id,
+                        limit.metric,
+                        first_day(limit.window, day),
+                        limit.threshold,
+                    )
+                )
+        return HoldRequest(
+            id=ctx.record.id,
+            instance=self.instance,
+            key_id=row.id,
+            team_id=row.team_id,
+            at=ticket.at,
+            capped=key.capped,
+            credits=ctx.reservation.amount,
+            cost=ticket.reserved.cost,
+            tokens=ticket.reserved.tokens,
+            rate_tokens=ticket.rate.event.tokens,
+            rpm=row.rpm,
+            tpm=row.tpm,
+            limits=tuple(checks),
+        )
+
+
+def undo_local(ctx: Context) -> None:
+    """The store refused: this process must not count the request either."""
+    if ctx.reservation is not None:
+        ctx.reservation.release()
+        ctx.reservation = None
+    if ctx.limits is not None:
+        ctx.limits.release()
+        ctx.limits = None
+
+
+def refused(refusal: Refusal, ctx: Context) -> InsufficientCredits | UsageLimitExceeded | RateLimitExceeded:
+    name = ctx.key.row.name
+    if refusal.reason == "credits":
+        return InsufficientCredits(
+            f"Insufficient credits: the key's balance, counting the requests in flight on every instance, "
+            f"is ${pico_to_usd(max(refusal.balance, 0))}. "
+            f"Top up with `olga credits topup {name} USD` or lower max_tokens."
+        )
+    if refusal.reason == "limit":
+        return UsageLimitExceeded(
+            f"Usage limit reached: limit {refusal.limit_id} is used up, counting the requests of every "
+            "instance. Wait for its window to reset or raise it (`olga limits list`).",
+            headers={"x-should-retry": "false"},
+        )
+    what = "--rpm" if refusal.reason == "rpm" else "--tpm"
+    return RateLimitExceeded(
+        f"Rate limit reached: key '{name}' is at its {what} limit, counting every instance. "
+        f"Retry shortly, or raise it with `olga keys update {name} {what} N`.",
+        headers={"Retry-After": "1"},
+    )

@@ -1,0 +1,74 @@
+"""Holds: what requests in flight take from credits and limits, agreed on by every instance.
+
+One process on SQLite keeps its reservations in memory (``gateway/admission``): nothing else spends.
+Several instances on PostgreSQL must agree, so in team mode each admitted request also takes a hold
+in the store, checked and taken in one atomic step against the key's balance, its and its team's
+usage limits and its rate limits, counting every instance's holds. A hold ends with the record that
+settles it (in the same transaction as the charge) or, if its instance dies, when the instance's
+lease runs out: the money comes back by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from olga_cli.store.generations import Extra
+
+
+@dataclass(frozen=True, slots=True)
+class LimitCheck:
+    """One usage limit to hold the request to: ``used >= threshold`` since ``first_day`` refuses."""
+
+    limit_id: int
+    scope: Literal["key", "team"]
+    scope_id: str
+    metric: str  # cost | requests | tokens
+    first_day: int
+    threshold: int
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRequest:
+    id: str  # the generation id
+    instance: str
+    key_id: str
+    team_id: str | None
+    at: float
+    capped: bool  # the key's credits are enforced
+    credits: int  # the worst case reserved against the balance
+    cost: int  # held against cost limits
+    tokens: int  # held against token limits
+    rate_tokens: int  # held against --tpm
+    rpm: int | None
+    tpm: int | None
+    limits: tuple[LimitCheck, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: Literal["credits", "limit", "rpm", "tpm"]
+    balance: int = 0  # credits: what the key could still spend
+    limit_id: int = 0  # limit: which one
+
+
+def hold_settle(hold_id: str) -> Extra:
+    """End a hold in the batch that commits its record and charge."""
+    return Extra("hold_settle", (hold_id,))
+
+
+class HoldStore(Protocol):
+    async def take(self, request: HoldRequest) -> Refusal | None:
+        """Check and take, atomically across instances; the refusal says why when it cannot."""
+
+    async def release(self, hold_id: str) -> None:
+        """End a hold whose request leaves no record."""
+
+    async def beat(self, instance: str, now: float) -> None:
+        """Renew the instance's lease on its holds."""
+
+    async def sweep(self, now: float, lease: float) -> int:
+        """End the holds of instances silent for longer than ``lease``; returns how many."""
+
+    async def leave(self, instance: str) -> None:
+        """A clean shutdown: the instance's holds (none should be left) and lease go."""

@@ -1,0 +1,81 @@
+"""Team mode's shared admission in PostgreSQL: holds taken by ``olga_take_hold`` (migration 002),
+ended by their record's batch, by a release, or by the sweep of instances whose lease ran out."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from olga_cli.store.holds import HoldRequest, Refusal
+
+# A hold's end gives its credits back to the key's balance, in one statement.
+RELEASE_HOLD = """
+WITH h AS (DELETE FROM holds WHERE id = $1 RETURNING key_id, credits)
+UPDATE balances SET reserved = balances.reserved - h.credits FROM h WHERE balances.key_id = h.key_id
+"""
+_SWEEP = """
+WITH dead AS (DELETE FROM instances WHERE seen_at < $1 RETURNING id),
+     h AS (DELETE FROM holds WHERE instance IN (SELECT id FROM dead)
+                               OR instance NOT IN (SELECT id FROM instances) RETURNING key_id, credits),
+     per_key AS (SELECT key_id, SUM(credits) AS credits, COUNT(*) AS n FROM h GROUP BY key_id),
+     given AS (UPDATE balances SET reserved = balances.reserved - per_key.credits FROM per_key
+               WHERE balances.key_id = per_key.key_id RETURNING per_key.n)
+SELECT (SELECT COALESCE(SUM(n), 0) FROM per_key)
+"""
+_TAKE = (
+    "SELECT olga_take_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+)
+
+
+class PostgresHolds:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def take(self, request: HoldRequest) -> Refusal | None:
+        limits = request.limits
+        answer = await self._pool.fetchval(
+            _TAKE,
+            request.id,
+            request.instance,
+            request.key_id,
+            request.team_id,
+            request.at,
+            request.capped,
+            request.credits,
+            request.cost,
+            request.tokens,
+            request.rate_tokens,
+            request.rpm,
+            request.tpm,
+            [c.limit_id for c in limits],
+            [c.scope for c in limits],
+            [c.scope_id for c in limits],
+            [c.metric for c in limits],
+            [c.first_day for c in limits],
+            [c.threshold for c in limits],
+        )
+        if answer is None:
+            return None
+        reason, _, value = str(answer).partition(":")
+        if reason == "credits":
+            return Refusal("credits", balance=int(value))
+        if reason == "limit":
+            return Refusal("limit", limit_id=int(value))
+        return Refusal("rpm" if reason == "rpm" else "tpm")
+
+    async def release(self, hold_id: str) -> None:
+        await self._pool.execute(RELEASE_HOLD, hold_id)
+
+    async def beat(self, instance: str, now: float) -> None:
+        await self._pool.execute(
+            "INSERT INTO instances (id, seen_at) VALUES ($1, $2)"
+            " ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+            instance,
+            now,
+        )
+
+    async def sweep(self, now: float, lease: float) -> int:
+        return int(await self._pool.fetchval(_SWEEP, now - lease))
+
+    async def leave(self, instance: str) -> None:
+        await self._pool.execute("UPDATE instances SET seen_at = 0 WHERE id = $1", instance)
+        await self.sweep(1.0, 0.0)
