@@ -109,11 +109,13 @@ class Gateway:
         """Reload keys, teams and credits when another connection (the CLI) has committed; True if it had.
 
         With ``unless_since`` (a perf_counter time), nothing is done if a look at the store began after
-        it: that look already saw every commit made before then. Looks never overlap.
+        it: that look already saw every commit made before then, and True is returned all the same, as
+        it may have changed what the caller saw (the watcher's tick can land between a refusal and its
+        second look). Looks never overlap.
         """
         async with self._store_lock:
             if unless_since is not None and self._store_looked > unless_since:
-                return False
+                return True
             self._store_looked = time.perf_counter()
             version = await self.db.data_version()
             if version == self._store_version:
