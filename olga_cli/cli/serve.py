@@ -27,6 +27,7 @@ from olga_cli import __version__
 from olga_cli.cli.common import console, env_of, fail
 from olga_cli.cli.env import gateway_url
 from olga_cli.cli.render import access_json, access_line, row_style
+from olga_cli.cli.workers import run_workers
 from olga_cli.config import Config, ProviderConfig, load_config
 from olga_cli.errors import UserError
 from olga_cli.gateway.state import Observer
@@ -173,6 +174,10 @@ def serve(
         str | None,
         typer.Option("--database-url", help="Team mode: a postgresql:// store shared by every instance."),
     ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Team mode: N processes on one port (SO_REUSEPORT).")
+    ] = 1,
+    reuse_port: Annotated[bool, typer.Option("--reuse-port", hidden=True)] = False,
 ) -> None:
     """Start the gateway on 127.0.0.1:8000, with an access log line per request.
 
@@ -191,6 +196,16 @@ def serve(
         )
     except UserError as exc:
         raise fail(exc.message) from None
+    if workers < 1:
+        raise fail("--workers takes a whole number of processes, 1 or more")
+    if workers > 1:
+        if config.database_url is None:
+            raise fail(
+                "--workers needs team mode: on SQLite each process would only know its own requests, so "
+                "credits and limits could be overspent; add --database-url postgresql://... "
+                "(or run one process)"
+            )
+        raise typer.Exit(run_workers(workers, config, quiet=quiet, log_format=log_format))
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     out = console()
     observers = [] if quiet else [access_logger(log_format)]
@@ -211,6 +226,7 @@ def serve(
             print=announce,
             shutdown_timeout=SHUTDOWN_TIMEOUT,
             handle_signals=True,
+            reuse_port=reuse_port,
         )
     except UserError as exc:  # e.g. tracing asked for without the OpenTelemetry SDK installed
         raise fail(exc.message) from None

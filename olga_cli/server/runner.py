@@ -102,12 +102,13 @@ def run_app(
     port: int,
     print: Callable[..., None],
     shutdown_timeout: float,
+    reuse_port: bool = False,
     **runner_options: Any,
 ) -> None:
     """``web.run_app`` on an ``OlgaRunner``: serve until SIGINT or SIGTERM (with
     ``handle_signals=True``), then shut down gracefully."""
     loop = asyncio.new_event_loop()
-    main = loop.create_task(_serve(app, host, port, print, shutdown_timeout, runner_options))
+    main = loop.create_task(_serve(app, host, port, print, shutdown_timeout, reuse_port, runner_options))
     try:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(main)
@@ -131,12 +132,14 @@ async def _serve(
     port: int,
     ready: Callable[..., None],
     shutdown_timeout: float,
+    reuse_port: bool,
     options: dict[str, Any],
 ) -> None:
     runner = OlgaRunner(app, shutdown_timeout=shutdown_timeout, **options)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        # reuse_port: the workers of `olga serve --workers N` share one port.
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         ready()
         await asyncio.Event().wait()  # until a signal ends the loop (GracefulExit)
     finally:
