@@ -70,6 +70,8 @@ class GenerationRecord:
     guardrails: list[dict[str, Any]] = field(default_factory=list)
     request_body: str | None = None
     response_body: str | None = None
+    tags: list[str] = field(default_factory=list)  # x-olga-tags or metadata.tags
+    end_user: str | None = None  # the caller's end user: x-olga-user, user or metadata.user_id
     # Trace ids (and opted-in contents) for the span exported from this record; never stored.
     trace: TraceIds | None = None
 
@@ -102,6 +104,8 @@ class GenerationRecord:
             "request_id": self.request_id,
             "session_id": self.session_id,
             "dropped": list(self.dropped),
+            "tags": list(self.tags),
+            "end_user": self.end_user,
             "attempts": [a.to_json() for a in self.attempts],
             "guardrails": list(self.guardrails),
         }

@@ -15,7 +15,7 @@ from olga_cli.cli.lookups import find_key, find_team
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import limit_view
 from olga_cli.gateway.admission.usage_counts import ScopeUsage
-from olga_cli.gateway.admission.windows import METRICS, WINDOWS
+from olga_cli.gateway.admission.windows import METRICS, WINDOWS, day_of
 from olga_cli.money import usd_to_pico
 from olga_cli.store.base import Store
 from olga_cli.store.limits import LimitRow, Scope
@@ -26,6 +26,20 @@ app = typer.Typer(
 
 KeyOpt = Annotated[str | None, typer.Option("--key", help="The key (name or id) the limit applies to.")]
 TeamOpt = Annotated[str | None, typer.Option("--team", help="The team (name or id) the limit applies to.")]
+TagOpt = Annotated[
+    str | None,
+    typer.Option("--tag", help="A request tag (x-olga-tags or metadata.tags) the limit applies to."),
+]
+UserOpt = Annotated[
+    str | None,
+    typer.Option("--user", help="An end user (x-olga-user, user or metadata.user_id), across every key."),
+]
+EachUserOpt = Annotated[
+    bool,
+    typer.Option(
+        "--each-user", help="With --key or --team: the limit applies to each of its end users apart."
+    ),
+]
 
 
 def parse_metric(text: str) -> str:
@@ -71,19 +85,38 @@ def parse_alerts(text: str | None) -> tuple[int, ...]:
     return values
 
 
-async def _scope(db: Store, key: str | None, team: str | None) -> tuple[Scope, str, str]:
-    if (key is None) == (team is None):
-        raise UserError("give exactly one of --key KEY or --team TEAM")
+async def _scope(
+    db: Store,
+    key: str | None,
+    team: str | None,
+    tag: str | None = None,
+    user: str | None = None,
+    each_user: bool = False,
+) -> tuple[Scope, str, str]:
+    given = [
+        flag for flag, value in (("--key", key), ("--team", team), ("--tag", tag), ("--user", user)) if value
+    ]
+    if len(given) != 1:
+        raise UserError("give exactly one of --key KEY, --team TEAM, --tag TAG or --user USER")
+    if each_user and not (key or team):
+        raise UserError("--each-user goes with --key KEY or --team TEAM: each end user of that key or team")
+    if tag is not None or user is not None:
+        label = (tag or user or "").strip()
+        if not label:
+            raise UserError(f"{given[0]} cannot be empty")
+        return ("tag" if tag is not None else "user"), label, label
     if key is not None:
         row = await find_key(db, key)
-        return "key", row.id, row.name
+        return ("key_each_user" if each_user else "key"), row.id, row.name
     assert team is not None
     found = await find_team(db, team)
-    return "team", found.id, found.name
+    return ("team_each_user" if each_user else "team"), found.id, found.name
 
 
 async def _scope_name(db: Store, limit: LimitRow) -> str:
-    if limit.scope == "key":
+    if limit.scope in ("tag", "user"):
+        return limit.scope_id
+    if limit.scope in ("key", "key_each_user"):
         row = await db.keys.get_key_any(limit.scope_id)
         return row.name if row else limit.scope_id
     team = await db.keys.get_team(limit.scope_id)
@@ -91,14 +124,33 @@ async def _scope_name(db: Store, limit: LimitRow) -> str:
 
 
 async def limit_json(db: Store, limit: LimitRow) -> dict[str, Any]:
-    """The limit with its current usage (settled, from the store) and when it resets."""
+    """The limit with its current usage (settled, from the store) and when it resets. A limit on each
+    end user shows the end user closest to it."""
+    now = time.time()
+    name = await _scope_name(db, limit)
+    if limit.scope in ("key_each_user", "team_each_user"):
+        per_user = await db.limits.users_usage_by_day(
+            limit.scope.replace("_each_user", "_user"), limit.scope_id
+        )
+        day = day_of(now)
+        users = {user: ScopeUsage.from_days(days) for user, days in per_user.items()}
+        top = max(users, key=lambda u: users[u].used(limit.window, day, limit.metric), default=None)
+        view = limit_view(limit, name, users[top] if top else ScopeUsage(), now)
+        return {**view, "each_user": True, "top_user": top}
     usage = ScopeUsage.from_days(await db.limits.scope_usage_by_day(limit.scope, limit.scope_id))
-    return limit_view(limit, await _scope_name(db, limit), usage, time.time())
+    return limit_view(limit, name, usage, now)
 
 
 def _short(ts: str | None) -> str:
     """``2026-11-23T00:00:00Z`` -> ``2026-11-23 00:00Z`` (windows reset on whole minutes)."""
     return "never" if ts is None else ts[:10] + " " + ts[11:16] + "Z"
+
+
+def scope_label(scope: str) -> str:
+    """``key_each_user`` -> ``each end user of key``; ``user`` -> ``end user``."""
+    if scope.endswith("_each_user"):
+        return "each end user of " + scope.removesuffix("_each_user")
+    return "end user" if scope == "user" else scope
 
 
 def limits_table(rows: list[dict[str, Any]], *, title: str = "limits") -> Table:
@@ -110,7 +162,7 @@ def limits_table(rows: list[dict[str, Any]], *, title: str = "limits") -> Table:
         used = f"{row['percent']:g}%"
         table.add_row(
             str(row["id"]),
-            f"{row['scope']} {escape(row['scope_name'])}",
+            f"{scope_label(row['scope'])} {escape(row['scope_name'])}",
             f"{row['window']} {row['metric']}",
             f"{money}{row['usage']} of {money}{row['threshold']}",
             f"[red]{used}[/red]" if row["reached"] else used,
@@ -153,6 +205,9 @@ def add(
     ctx: typer.Context,
     key: KeyOpt = None,
     team: TeamOpt = None,
+    tag: TagOpt = None,
+    user: UserOpt = None,
+    each_user: EachUserOpt = False,
     metric: Annotated[
         str, typer.Option("--metric", help="cost (USD), requests or tokens (input + output).")
     ] = "",
@@ -166,9 +221,10 @@ def add(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Cap a key or a team; at the threshold requests get 429 until the window resets.
+    """Cap a key, a team, a tag or an end user; at the threshold requests get 429 until the window resets.
 
     Example: olga limits add --team research --metric cost --window monthly --threshold 100 --alert 80,100
+    Example: olga limits add --each-user --key app --metric cost --window daily --threshold 0.50
     """
     env = env_of(ctx)
 
@@ -183,7 +239,7 @@ def add(
         value = parse_threshold(chosen_metric, threshold)
         percents = parse_alerts(alert)
         async with store(env) as db:
-            scope, scope_id, _name = await _scope(db, key, team)
+            scope, scope_id, _name = await _scope(db, key, team, tag, user, each_user)
             row = await db.limits.create_limit(
                 scope=scope,
                 scope_id=scope_id,
@@ -199,7 +255,7 @@ def add(
         print_json(data)
     else:
         console().print(
-            f"Added limit {data['id']}: {data['scope']} '{escape(data['scope_name'])}', {data['window']} "
+            f"Added limit {data['id']}: {scope_label(data['scope'])} '{escape(data['scope_name'])}', {data['window']} "
             f"{data['metric']} up to {'$' if data['metric'] == 'cost' else ''}{data['threshold']}."
         )
 

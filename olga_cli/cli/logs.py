@@ -75,6 +75,8 @@ async def resolve_filters(
     status: str | None,
     since: str | None,
     now: float,
+    tag: str | None = None,
+    user: str | None = None,
 ) -> reports.LogFilter:
     key_id = None
     if key is not None:
@@ -86,6 +88,8 @@ async def resolve_filters(
         models=models,
         status=parse_status(status),
         since=None if since is None else now - parse_duration(since, flag="--since"),
+        tag=tag,
+        end_user=user,
     )
 
 
@@ -100,6 +104,8 @@ def logs(
     model: ModelOpt = None,
     status: StatusOpt = None,
     since: SinceOpt = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only requests with this tag.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only requests of this end user.")] = None,
     wide: Annotated[
         bool, typer.Option("--wide", "-w", help="Also show each generation id and error.")
     ] = False,
@@ -121,7 +127,9 @@ def logs(
     async def work() -> None:
         async with store(env) as db:
             now = time.time()
-            filters = await resolve_filters(db, key=key, models=models, status=status, since=since, now=now)
+            filters = await resolve_filters(
+                db, key=key, models=models, status=status, since=since, now=now, tag=tag, user=user
+            )
             mark = await db.reports.high_water()
             alert_mark = await db.alerts.last_alert_id()
             rows = await db.reports.latest(filters, limit=limit)

@@ -59,7 +59,10 @@ def usage(
         str, typer.Option("--since", help="Window: 24h, 7d, 30d (any duration), or 'all'.")
     ] = "24h",
     by: Annotated[
-        str, typer.Option("--by", help="Break down by key, team, model, provider, app or day (UTC).")
+        str,
+        typer.Option(
+            "--by", help="Break down by key, team, model, provider, app, day (UTC), tag or user (end user)."
+        ),
     ] = "model",
     json_out: JsonOption = False,
     csv_out: Annotated[
@@ -90,3 +93,9 @@ def usage(
     else:
         out = console()
         out.print(usage_view(report, width=out.width))
+        if by == "tag":
+            out.print(
+                "[dim]A request with several tags counts under each; requests without a tag are not shown.[/dim]"
+            )
+        elif by == "user":
+            out.print("[dim]Requests that named no end user are not shown.[/dim]")

@@ -11,6 +11,7 @@ from typing import Any
 from olga_cli.errors import GatewayError
 from olga_cli.gateway.admission.hold import Hold
 from olga_cli.gateway.admission.metering import Reservation, requested_output
+from olga_cli.gateway.admission.attribution import NOBODY, Attribution
 from olga_cli.gateway.admission.usage_limits import Ticket
 from olga_cli.gateway.error_response import ErrorShape
 from olga_cli.gateway.relay.screening import Guard
@@ -47,6 +48,7 @@ class Context:
     reservation: Reservation | None = None
     limits: Ticket | None = None  # the hold on usage and rate limits, settled from the record
     hold: Hold | None = None  # team mode: the same, taken in the store every instance shares
+    who: Attribution = NOBODY  # the request's tags and end user, which limits count too
     guard: Guard | None = None  # the guardrails that apply to this key and what they found (None: none apply)
     afforded_output: int | None = None  # the lower maximum output the key's balance affords, if any
     sent_max_output: int | None = None  # the maximum output sent upstream when olga lowered it

@@ -16,6 +16,7 @@ from olga_cli import jsonwire
 from olga_cli.errors import GatewayError, InsufficientCredits, InvalidRequest, UpstreamHTTPError
 from olga_cli.gateway.admission import metering
 from olga_cli.gateway.admission.allowlist import check_allowed, is_allowed
+from olga_cli.gateway.admission.attribution import attribution_of
 from olga_cli.gateway.admission.auth import authenticate_now
 from olga_cli.gateway.admission.usage_limits import demand_of
 from olga_cli.gateway.call import Call, Context
@@ -51,6 +52,8 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
             raise call.error
         ctx.body = parse_body(call)
         ctx.record.model_requested = ctx.body["model"]
+        ctx.who = attribution_of(call.headers, ctx.body)
+        ctx.record.tags, ctx.record.end_user = list(ctx.who.tags), ctx.who.end_user
         ctx.targets = plan_route(gw, ctx)
         try:
             admit(gw, ctx)
@@ -137,6 +140,7 @@ def admit(gw: Gateway, ctx: Context) -> None:
         ctx.key,
         demand_of(ctx.body, cost=worst, tokens=input_bound + max_output, key=ctx.key),
         now=ctx.record.created_at,
+        who=ctx.who,
     )
 
 

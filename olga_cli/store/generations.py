@@ -47,6 +47,8 @@ RECORD_COLUMNS = (
     "guardrails",
     "request_body",
     "response_body",
+    "tags",
+    "end_user",
 )
 
 ExtraKind = Literal["admission", "admissions_prune", "alert", "violation", "health_mark", "hold_settle"]
@@ -97,6 +99,8 @@ def record_values(record: GenerationRecord) -> tuple[Any, ...]:
         json.dumps(record.guardrails),
         record.request_body,
         record.response_body,
+        json.dumps(record.tags),
+        record.end_user,
     )
 
 
@@ -133,6 +137,8 @@ def record_from_row(row: Any) -> GenerationRecord:
         guardrails=json.loads(row["guardrails"]),
         request_body=row["request_body"],
         response_body=row["response_body"],
+        tags=json.loads(row["tags"]),
+        end_user=row["end_user"],
     )
 
 

@@ -9,12 +9,18 @@ a restarted one and the CLI all count the same requests.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from olga_cli.store.generations import Extra
 
-Scope = Literal["key", "team"]
+# Who a limit holds: a key, a team, a request tag, an end user (across every key), or each end user
+# of one key or team (``key_each_user``, ``team_each_user``: the scope id is the key's or team's).
+Scope = Literal["key", "team", "tag", "user", "key_each_user", "team_each_user"]
+SCOPES: tuple[str, ...] = ("key", "team", "tag", "user", "key_each_user", "team_each_user")
+# Usage of one end user under a key or team is counted as ("key_user" | "team_user", "<id>\x1f<user>").
+USER_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +59,21 @@ class DayUsage:
 
 
 def admission_insert(
-    *, generation_id: str, key_id: str, team_id: str | None, at: float, cost: int, tokens: int
+    *,
+    generation_id: str,
+    key_id: str,
+    team_id: str | None,
+    at: float,
+    cost: int,
+    tokens: int,
+    tags: Sequence[str] = (),
+    end_user: str | None = None,
 ) -> Extra:
-    """One admitted request and what it used, committed with its record; it counts in usage_daily."""
-    return Extra("admission", (generation_id, key_id, team_id, at, cost, tokens))
+    """One admitted request and what it used, committed with its record; it counts in usage_daily
+    for its key, team, tags and end user."""
+    return Extra(
+        "admission", (generation_id, key_id, team_id, at, cost, tokens, json.dumps(list(tags)), end_user)
+    )
 
 
 def admissions_prune(before: float) -> Extra:
@@ -136,11 +153,15 @@ class LimitStore(Protocol):
 
     async def remove_limit(self, limit_id: int) -> None: ...
 
-    async def usage_by_day(self) -> dict[tuple[Scope, str], dict[int, DayUsage]]:
-        """Every key's and team's usage per UTC day (what the gateway rebuilds its counters from)."""
+    async def usage_by_day(self) -> dict[tuple[str, str], dict[int, DayUsage]]:
+        """Usage per UTC day of every key, team, tag, end user, and end user of a key or team (what
+        the gateway rebuilds its counters from)."""
 
-    async def scope_usage_by_day(self, scope: Scope, scope_id: str) -> dict[int, DayUsage]:
-        """One key's or team's usage per UTC day (what ``olga keys show`` reports)."""
+    async def scope_usage_by_day(self, scope: str, scope_id: str) -> dict[int, DayUsage]:
+        """One key's, team's, tag's or end user's usage per UTC day (what ``olga keys show`` reports)."""
+
+    async def users_usage_by_day(self, scope: str, owner_id: str) -> dict[str, dict[int, DayUsage]]:
+        """Per end user of one key (``scope`` "key_user") or team ("team_user"), usage per UTC day."""
 
     async def recent_admissions(self, seconds: float = 60.0) -> dict[str, list[tuple[float, int]]]:
         """Per key, (time, tokens) of the requests admitted in the last ``seconds`` of admissions.

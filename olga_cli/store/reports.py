@@ -14,8 +14,8 @@ from typing import Literal, Protocol
 
 from olga_cli.records import GenerationRecord
 
-GroupBy = Literal["key", "team", "model", "provider", "app", "day"]
-GROUPS: tuple[str, ...] = ("key", "team", "model", "provider", "app", "day")
+GroupBy = Literal["key", "team", "model", "provider", "app", "day", "tag", "user"]
+GROUPS: tuple[str, ...] = ("key", "team", "model", "provider", "app", "day", "tag", "user")
 HOUR = 3600
 PRUNE_BATCH = 2000
 
@@ -30,11 +30,13 @@ class LogFilter:
     models: tuple[str, ...] = ()
     status: tuple[int, int] | None = None  # inclusive range; (404, 404) for one code
     since: float | None = None
+    tag: str | None = None
+    end_user: str | None = None
 
 
 @dataclass(slots=True)
 class UsageRow:
-    group: str  # key id, team id, model, provider, app or day; '' when the record had none
+    group: str  # key id, team id, model, provider, app, day, tag or end user; '' when the record had none
     requests: int = 0
     errors: int = 0
     tokens_prompt: int = 0

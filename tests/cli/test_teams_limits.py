@@ -166,7 +166,7 @@ def test_mistakes_are_one_line_errors(home: Path) -> None:
                 "--threshold",
                 "1",
             ),
-            "exactly one of --key KEY or --team TEAM",
+            "exactly one of --key KEY, --team TEAM, --tag TAG or --user USER",
         ),
         (
             ("limits", "add", "--key", "nobody", "--metric", "cost", "--window", "daily", "--threshold", "1"),

@@ -1,6 +1,6 @@
 """Usage limits and rate limits on the hot path: check and reserve at admission, settle on the record.
 
-Usage is counted per key and per team per UTC day, in memory, so a window (daily, weekly, monthly,
+Usage is counted per key, team, tag, end user and end user of a key or team per UTC day, in memory, so a window (daily, weekly, monthly,
 all-time) is a sum over days with no reset job: a new day simply starts empty. A request is admitted
 while every limit of its key and team is below its threshold, counting the reservations of requests
 in flight (worst-case cost and tokens, one request); it then holds its own reservation. So N
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from olga_cli.errors import UsageLimitExceeded
+from olga_cli.gateway.admission.attribution import NOBODY, Attribution
 from olga_cli.gateway.admission.limit_views import alert_view, amount, usage_report
 from olga_cli.gateway.admission.ratelimit import (
     RateHold,
@@ -39,7 +40,7 @@ from olga_cli.records import GenerationRecord
 from olga_cli.store import limits as limit_store
 from olga_cli.store.base import Store
 from olga_cli.store.generations import Extra
-from olga_cli.store.limits import AlertRow, LimitRow, Scope
+from olga_cli.store.limits import USER_SEPARATOR, AlertRow, LimitRow, Scope
 
 log = logging.getLogger("olga.limits")
 OUTBOX_SIZE = 1000  # alerts waiting for the webhook; beyond that they are only recorded
@@ -54,6 +55,16 @@ class Demand:
     cost: int  # worst case, picodollars (the credits reservation)
     tokens: int  # worst case: an upper bound on input plus the output allowed
     rate_tokens: int  # counted against --tpm: estimated input plus the max_tokens asked for
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Someone a request counts against: its usage counter and where its limits are filed."""
+
+    usage: tuple[str, str]  # (scope, id) of the counter, as in usage_daily
+    name: str  # what alerts call it: the key's or team's name, the tag, the user
+    described: str  # what a 429 calls it: "team 'research'", "end user 'ada' of key 'laptop'"
+    limits: tuple[tuple[str, str], ...]  # (scope, id) of the limits that apply, in Snapshot.limits
 
 
 @dataclass(slots=True)
@@ -101,6 +112,8 @@ class Ticket:
 
     key_id: str
     team_id: str | None
+    tags: tuple[str, ...]
+    end_user: str | None
     at: float
     day: int
     reserved: Amounts
@@ -156,22 +169,27 @@ class Limits:
 
     # -- admission and settlement --------------------------------------------------------------
 
-    def admit(self, snapshot: Snapshot, key: KeyState, demand: Demand, *, now: float) -> Ticket:
-        """429 if a rate limit or a usage limit of the key or its team is reached; else hold the demand."""
+    def admit(
+        self, snapshot: Snapshot, key: KeyState, demand: Demand, *, now: float, who: Attribution = NOBODY
+    ) -> Ticket:
+        """429 if a rate limit or a usage limit of the key, its team, the request's tags or its end user
+        is reached; else hold the demand against each of them."""
         rates = rate_limits_of(key)
         self.rates.check(rates, now)
         day = day_of(now)
         watches: list[_Watch] = []
         usages: list[ScopeUsage] = []
-        for scope, scope_id, name in scopes_of(snapshot, key):
-            usage = self.usage(scope, scope_id)
+        for holder in holders_of(snapshot, key, who):
+            usage = self.usage(*holder.usage)
             usages.append(usage)
-            for limit in snapshot.limits.get((scope, scope_id), ()):
-                used = usage.used(limit.window, day, limit.metric)
-                if used >= limit.threshold:
-                    raise self._refusal(limit, name, usage, day, now, self.rates.headers(rates, now))
-                if limit.alerts:
-                    watches.append(_Watch(limit, name, usage))
+            for where in holder.limits:
+                for limit in snapshot.limits.get(where, ()):
+                    used = usage.used(limit.window, day, limit.metric)
+                    if used >= limit.threshold:
+                        headers = self.rates.headers(rates, now)
+                        raise self._refusal(limit, holder.described, usage, day, now, headers)
+                    if limit.alerts:
+                        watches.append(_Watch(limit, holder.name, usage))
         reserved = Amounts(demand.cost, 1, demand.tokens)
         for usage in usages:
             usage.hold(day, reserved)
@@ -179,6 +197,8 @@ class Limits:
         return Ticket(
             key.row.id,
             key.row.team_id,
+            who.tags,
+            who.end_user,
             now,
             day,
             reserved,
@@ -206,6 +226,8 @@ class Limits:
             at=ticket.at,
             cost=actual.cost,
             tokens=actual.tokens,
+            tags=ticket.tags,
+            end_user=ticket.end_user,
         )
         extras = [admission, *(alert.extra for alert in alerts)]
         self._since_prune += 1
@@ -269,7 +291,7 @@ class Limits:
         if in_flight:
             used += f" (plus {amount(limit.metric, in_flight)} held by requests in flight)"
         what = (
-            f"Usage limit reached: {limit.scope} '{name}' has used {used} of its "
+            f"Usage limit reached: {name} has used {used} of its "
             f"{limit.window} {limit.metric} "
             f"limit of {amount(limit.metric, limit.threshold)} (limit {limit.id})."
         )
@@ -324,6 +346,30 @@ def demand_of(body: dict[str, Any], *, cost: int, tokens: int, key: KeyState) ->
 
 def rate_limits_of(key: KeyState) -> RateLimits:
     return RateLimits(key.row.id, key.row.name, key.row.rpm, key.row.tpm)
+
+
+def holders_of(snapshot: Snapshot, key: KeyState, who: Attribution) -> list[Holder]:
+    """Everyone the request counts against: its key and team, each of its tags, its end user (across
+    keys), and that end user under this key and under this team (for ``--each-user`` limits)."""
+    owners = scopes_of(snapshot, key)
+    holders = [
+        Holder((scope, scope_id), name, f"{scope} '{name}'", ((scope, scope_id),))
+        for scope, scope_id, name in owners
+    ]
+    holders += [Holder(("tag", tag), tag, f"tag '{tag}'", (("tag", tag),)) for tag in who.tags]
+    user = who.end_user
+    if user is not None:
+        holders.append(Holder(("user", user), user, f"end user '{user}'", (("user", user),)))
+        holders += [
+            Holder(
+                (f"{scope}_user", scope_id + USER_SEPARATOR + user),
+                f"{name}/{user}",
+                f"end user '{user}' of {scope} '{name}'",
+                ((f"{scope}_each_user", scope_id),),
+            )
+            for scope, scope_id, name in owners
+        ]
+    return holders
 
 
 def scopes_of(snapshot: Snapshot, key: KeyState) -> list[tuple[Scope, str, str]]:

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import aiosqlite
 
-from olga_cli.store.limits import AlertRow, DayUsage, LimitRow, Scope, alert_from_row, limit_from_row
+from olga_cli.store.limits import USER_SEPARATOR, AlertRow, DayUsage, LimitRow, Scope, alert_from_row, limit_from_row
 from olga_cli.store.scopes import live_scope
 
 # Limits of deleted keys and teams are left out: they can never fire again.
@@ -59,8 +59,8 @@ class SqliteLimits:
     async def remove_limit(self, limit_id: int) -> None:
         await self._db.execute("UPDATE limits SET deleted_at = ? WHERE id = ?", (time.time(), limit_id))
 
-    async def usage_by_day(self) -> dict[tuple[Scope, str], dict[int, DayUsage]]:
-        usage: dict[tuple[Scope, str], dict[int, DayUsage]] = defaultdict(dict)
+    async def usage_by_day(self) -> dict[tuple[str, str], dict[int, DayUsage]]:
+        usage: dict[tuple[str, str], dict[int, DayUsage]] = defaultdict(dict)
         async with self._db.execute(
             "SELECT scope, scope_id, day, cost_pico, requests, tokens FROM usage_daily"
         ) as cursor:
@@ -68,12 +68,25 @@ class SqliteLimits:
                 usage[(row[0], row[1])][int(row[2])] = DayUsage(int(row[3]), int(row[4]), int(row[5]))
         return dict(usage)
 
-    async def scope_usage_by_day(self, scope: Scope, scope_id: str) -> dict[int, DayUsage]:
+    async def scope_usage_by_day(self, scope: str, scope_id: str) -> dict[int, DayUsage]:
         async with self._db.execute(
             "SELECT day, cost_pico, requests, tokens FROM usage_daily WHERE scope = ? AND scope_id = ?",
             (scope, scope_id),
         ) as cursor:
             return {int(row[0]): DayUsage(int(row[1]), int(row[2]), int(row[3])) async for row in cursor}
+
+    async def users_usage_by_day(self, scope: str, owner_id: str) -> dict[str, dict[int, DayUsage]]:
+        usage: dict[str, dict[int, DayUsage]] = defaultdict(dict)
+        prefix = owner_id + USER_SEPARATOR
+        async with self._db.execute(
+            "SELECT scope_id, day, cost_pico, requests, tokens FROM usage_daily"
+            " WHERE scope = ? AND scope_id >= ? AND scope_id < ?",
+            (scope, prefix, owner_id + chr(ord(USER_SEPARATOR) + 1)),
+        ) as cursor:
+            async for row in cursor:
+                user = str(row[0])[len(prefix) :]
+                usage[user][int(row[1])] = DayUsage(int(row[2]), int(row[3]), int(row[4]))
+        return dict(usage)
 
     async def recent_admissions(self, seconds: float = 60.0) -> dict[str, list[tuple[float, int]]]:
         events: dict[str, list[tuple[float, int]]] = defaultdict(list)

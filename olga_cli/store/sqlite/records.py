@@ -20,8 +20,8 @@ _INSERT_CHARGE = "INSERT INTO ledger (key_id, generation_id, amount_pico, create
 
 # The statement each kind of extra row runs; its params come in this statement's order.
 EXTRA_SQL: dict[ExtraKind, str] = {
-    "admission": "INSERT INTO admissions (generation_id, key_id, team_id, at, cost_pico, tokens)"
-    " VALUES (?, ?, ?, ?, ?, ?)",
+    "admission": "INSERT INTO admissions (generation_id, key_id, team_id, at, cost_pico, tokens, tags, end_user)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "admissions_prune": "DELETE FROM admissions WHERE at < ?",
     # Raising an alert is idempotent: UNIQUE (limit_id, period_day, percent).
     "alert": "INSERT OR IGNORE INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day,"

@@ -54,6 +54,12 @@ def clauses(
     if filters.status is not None and indexed != "status":
         where.append("+status BETWEEN ? AND ?")
         params.extend(filters.status)
+    if filters.end_user is not None and indexed != "end_user":
+        where.append("+end_user = ?")
+        params.append(filters.end_user)
+    if filters.tag is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(generations.tags) WHERE value = ?)")
+        params.append(filters.tag)
     if filters.since is not None:
         where.append("+created_at >= ?" if by_rowid else "created_at >= ?")
         params.append(filters.since)
@@ -95,6 +101,8 @@ async def latest(db: aiosqlite.Connection, filters: LogFilter, *, limit: int) ->
     probes: list[tuple[str | None, Any]]
     if filters.key_id is not None:
         probes = [("key_id", filters.key_id)]
+    elif filters.end_user is not None:
+        probes = [("end_user", filters.end_user)]
     elif filters.models:
         probes = [(column, model) for model in filters.models for column in ("model", "model_requested")]
     elif filters.status is not None:
@@ -151,7 +159,12 @@ _RAW_GROUP = {
     "provider": "COALESCE(provider, '')",
     "app": "COALESCE(app, '')",
     "day": "strftime('%Y-%m-%d', created_at, 'unixepoch')",
+    "tag": "j.value",
+    "user": "end_user",
 }
+# Records without a tag or an end user are not in those roll-ups, so the partial hour leaves them out too.
+_RAW_FROM = {"tag": "generations, json_each(generations.tags) j"}
+_RAW_WHERE = {"user": " AND end_user IS NOT NULL"}
 
 
 async def usage(db: aiosqlite.Connection, *, since: float | None, until: float, by: GroupBy) -> Usage:
@@ -185,13 +198,19 @@ async def usage(db: aiosqlite.Connection, *, since: float | None, until: float, 
         "SUM(requests), SUM(errors), SUM(tokens_prompt), SUM(tokens_completion), SUM(tokens_cached), "
         "SUM(cost_pico), SUM(latency_ms)"
     )
-    rollup = f"SELECT {_ROLLUP_GROUP[by]} AS g, {sums} FROM usage_hourly"
+    if by in ("tag", "user"):
+        # Tags and end users have a roll-up of their own; a request with two tags counts under both.
+        rollup = f"SELECT label AS g, {sums} FROM usage_labels_hourly WHERE kind = '{by}'"
+        hour_clause = " AND hour >= ? GROUP BY g"
+    else:
+        rollup = f"SELECT {_ROLLUP_GROUP[by]} AS g, {sums} FROM usage_hourly"
+        hour_clause = " WHERE hour >= ? GROUP BY g"
     if first_hour is not None:
-        await collect(rollup + " WHERE hour >= ? GROUP BY g", (first_hour,))
+        await collect(rollup + hour_clause, (first_hour,))
         raw = (
             f"SELECT {_RAW_GROUP[by]} AS g, COUNT(*), SUM(status >= 400), SUM(tokens_prompt), "
             "SUM(tokens_completion), SUM(tokens_cached), SUM(cost_pico), SUM(latency_ms) "
-            "FROM generations WHERE created_at >= ? AND created_at < ? GROUP BY g"
+            f"FROM {_RAW_FROM.get(by, 'generations')} WHERE created_at >= ? AND created_at < ?{_RAW_WHERE.get(by, '')} GROUP BY g"
         )
         await collect(raw, (since, first_hour))
     else:

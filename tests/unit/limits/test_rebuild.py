@@ -16,7 +16,6 @@ from olga_cli.store.db import open_store
 from olga_cli.store.sqlite.connection import migrate
 from olga_cli.store.sqlite.limits import SqliteLimits
 from olga_cli.store.sqlite.migrations import MIGRATIONS
-from olga_cli.store.sqlite.records import write_batch
 from tests.unit.limits.builders import key, limit, record, snapshot, team
 
 NOW = 1_795_000_000.0  # 2026-11-18, a Wednesday
@@ -85,18 +84,27 @@ async def test_the_migration_counts_the_usage_recorded_before_limits_existed(tmp
     db = await aiosqlite.connect(tmp_path / "olga.db", isolation_level=None)
     try:
         await db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-        for name, migration in MIGRATIONS:
-            if name != "002_limits":
-                await migration(db)
-                await db.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
-        alice = key("key_a", team_id="team_1")
-        sent = record(alice, NOW, cost=5, prompt=3, completion=4, gen_id="gen-sent")
-        refused = record(alice, NOW + 1, reached=False, gen_id="gen-refused")
-        await write_batch(db, [sent, refused])
-        assert await migrate(db) == ["002_limits"]
+        first, migration = MIGRATIONS[0]
+        await migration(db)
+        await db.execute("INSERT INTO migrations VALUES (?, ?)", (first, time.time()))
+        # Two records as the first schema held them: one went to a provider, one was refused before.
+        for gen_id, at, cost, attempts in (
+            ("gen-sent", NOW, 5, '[{"provider": "openai"}]'),
+            ("gen-refused", NOW + 1, 0, "[]"),
+        ):
+            await db.execute(
+                "INSERT INTO generations (id, created_at, key_id, key_name, team_id, endpoint, model_requested,"
+                " streamed, status, tokens_prompt, tokens_completion, tokens_cached, tokens_cache_write,"
+                " usage_estimated, cost_pico, latency_ms, overhead_ms, attempts, guardrails)"
+                " VALUES (?, ?, 'key_a', 'alice', 'team_1', '/v1/chat/completions', 'gpt-4o-mini',"
+                " 0, 200, 3, 4, 0, 0, 0, ?, 1.0, 0.1, ?, '[]')",
+                (gen_id, at, cost, attempts),
+            )
+        applied = await migrate(db)
         usage = await SqliteLimits(db).usage_by_day()
     finally:
         await db.close()
+    assert applied == [name for name, _ in MIGRATIONS[1:]]
     day = day_of(NOW)
     for scope in (("key", "key_a"), ("team", "team_1")):
         assert usage[scope] == {day: limit_store.DayUsage(cost=5, requests=1, tokens=7)}

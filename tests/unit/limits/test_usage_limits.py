@@ -136,7 +136,7 @@ def test_every_admitted_request_counts_but_a_cancelled_one_without_record_does_n
     cancelled.release()  # the request went away before it had a record
     blocked = limits.admit(snap, state, DEMAND, now=NOW + 1)
     settled = limits.settle(blocked, record(state, NOW + 1, reached=False))  # e.g. a guardrail refused it
-    assert [extra.params[-2:] for extra in settled.extras] == [
+    assert [extra.params[4:6] for extra in settled.extras] == [
         (0, 0)
     ]  # one admission row: no cost, no tokens
     run_one(limits, snap, state, NOW + 2)
