@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from olga_cli.errors import GatewayError
+from olga_cli.gateway.admission.attribution import NOBODY, Attribution
 from olga_cli.gateway.admission.hold import Hold
 from olga_cli.gateway.admission.metering import Reservation, requested_output
-from olga_cli.gateway.admission.attribution import NOBODY, Attribution
 from olga_cli.gateway.admission.usage_limits import Ticket
 from olga_cli.gateway.error_response import ErrorShape
 from olga_cli.gateway.relay.screening import Guard

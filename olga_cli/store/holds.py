@@ -21,7 +21,7 @@ class LimitCheck:
     """One usage limit to hold the request to: ``used >= threshold`` since ``first_day`` refuses."""
 
     limit_id: int
-    scope: Literal["key", "team"]
+    scope: str  # the usage scope counted, as in usage_daily
     scope_id: str
     metric: str  # cost | requests | tokens
     first_day: int

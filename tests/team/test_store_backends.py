@@ -261,3 +261,59 @@ async def test_records_keep_every_field(any_store: Store) -> None:
     )
     await any_store.records.write_batch([record])
     assert await any_store.records.get_generation(record.id) == record
+
+
+async def test_tags_and_end_users_are_counted_reported_and_filtered_alike(any_store: Store) -> None:
+    """Admissions count for tags, end users and end users of a key or team; records sum by tag and
+    user for `olga usage` (the partial first hour from the records, whole hours from the roll-up)."""
+    db = any_store
+    team = await db.keys.create_team(name="lab")
+    row, _ = await db.keys.create_key(name="app", team_id=team.id)
+    day = int(NOW // 86400)
+    plan = [
+        (["a", "b"], "ada", NOW - 600),
+        (["a"], "ada", NOW + 10),
+        ([], "grace", NOW + 20),
+        ([], None, NOW + 30),
+    ]
+    records = [
+        make_record(key_id=row.id, team_id=team.id, tags=tags, end_user=user, created_at=at, cost_pico=5)
+        for tags, user, at in plan
+    ]
+    admissions = [
+        admission_insert(
+            generation_id=r.id,
+            key_id=row.id,
+            team_id=team.id,
+            at=r.created_at,
+            cost=5,
+            tokens=19,
+            tags=r.tags,
+            end_user=r.end_user,
+        )
+        for r in records
+    ]
+    await db.records.write_batch(records, admissions)
+    usage = await db.limits.usage_by_day()
+    assert usage[("tag", "a")] == {day - 1: DayUsage(5, 1, 19), day: DayUsage(5, 1, 19)}
+    assert usage[("user", "ada")][day] == DayUsage(5, 1, 19)
+    assert usage[("key_user", row.id + "\x1fada")][day - 1] == DayUsage(5, 1, 19)
+    assert usage[("team_user", team.id + "\x1fgrace")][day] == DayUsage(5, 1, 19)
+    per_user = await db.limits.users_usage_by_day("key_user", row.id)
+    assert sorted(per_user) == ["ada", "grace"]
+    by_tag = await db.reports.usage(since=NOW - 1200, until=NOW + 60, by="tag")
+    assert {r.group: r.requests for r in by_tag.rows} == {"a": 2, "b": 1}
+    by_user = await db.reports.usage(since=None, until=NOW + 60, by="user")
+    assert {r.group: (r.requests, r.cost_pico) for r in by_user.rows} == {"ada": (2, 10), "grace": (1, 5)}
+    found = await db.reports.latest(LogFilter(tag="a", end_user="ada"), limit=10)
+    assert [r.id for _, r in found] == [records[0].id, records[1].id]
+    assert found[0][1].tags == ["a", "b"] and found[0][1].end_user == "ada"
+    each = await db.limits.create_limit(
+        scope="key_each_user", scope_id=row.id, metric="requests", window="daily", threshold=3
+    )
+    tag_limit = await db.limits.create_limit(
+        scope="tag", scope_id="a", metric="cost", window="daily", threshold=9
+    )
+    assert {limit.id for limit in await db.limits.list_limits()} == {each.id, tag_limit.id}
+    await db.keys.delete_key(row.id)  # a key's per-user limits go with it; a tag's stay
+    assert [limit.id for limit in await db.limits.list_limits()] == [tag_limit.id]

@@ -9,7 +9,15 @@ from typing import Any
 
 import asyncpg
 
-from olga_cli.store.limits import AlertRow, DayUsage, LimitRow, Scope, alert_from_row, limit_from_row
+from olga_cli.store.limits import (
+    USER_SEPARATOR,
+    AlertRow,
+    DayUsage,
+    LimitRow,
+    Scope,
+    alert_from_row,
+    limit_from_row,
+)
 from olga_cli.store.postgres.connection import notify, transaction
 from olga_cli.store.scopes import live_scope
 
@@ -63,8 +71,8 @@ class PostgresLimits:
             await conn.execute("UPDATE limits SET deleted_at = $1 WHERE id = $2", time.time(), limit_id)
             await notify(conn)
 
-    async def usage_by_day(self) -> dict[tuple[Scope, str], dict[int, DayUsage]]:
-        usage: dict[tuple[Scope, str], dict[int, DayUsage]] = defaultdict(dict)
+    async def usage_by_day(self) -> dict[tuple[str, str], dict[int, DayUsage]]:
+        usage: dict[tuple[str, str], dict[int, DayUsage]] = defaultdict(dict)
         for row in await self._pool.fetch(
             "SELECT scope, scope_id, day, cost_pico, requests, tokens FROM usage_daily"
         ):
@@ -73,7 +81,7 @@ class PostgresLimits:
             )
         return dict(usage)
 
-    async def scope_usage_by_day(self, scope: Scope, scope_id: str) -> dict[int, DayUsage]:
+    async def scope_usage_by_day(self, scope: str, scope_id: str) -> dict[int, DayUsage]:
         rows = await self._pool.fetch(
             "SELECT day, cost_pico, requests, tokens FROM usage_daily WHERE scope = $1 AND scope_id = $2",
             scope,
@@ -83,6 +91,23 @@ class PostgresLimits:
             int(row["day"]): DayUsage(int(row["cost_pico"]), int(row["requests"]), int(row["tokens"]))
             for row in rows
         }
+
+    async def users_usage_by_day(self, scope: str, owner_id: str) -> dict[str, dict[int, DayUsage]]:
+        prefix = owner_id + USER_SEPARATOR
+        rows = await self._pool.fetch(
+            "SELECT scope_id, day, cost_pico, requests, tokens FROM usage_daily"
+            " WHERE scope = $1 AND scope_id >= $2 AND scope_id < $3",
+            scope,
+            prefix,
+            owner_id + chr(ord(USER_SEPARATOR) + 1),
+        )
+        usage: dict[str, dict[int, DayUsage]] = {}
+        for row in rows:
+            user = str(row["scope_id"])[len(prefix) :]
+            usage.setdefault(user, {})[int(row["day"])] = DayUsage(
+                int(row["cost_pico"]), int(row["requests"]), int(row["tokens"])
+            )
+        return usage
 
     async def recent_admissions(self, seconds: float = 60.0) -> dict[str, list[tuple[float, int]]]:
         events: dict[str, list[tuple[float, int]]] = defaultdict(list)

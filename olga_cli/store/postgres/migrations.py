@@ -337,7 +337,33 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         ALTER TABLE generations ADD COLUMN session_id TEXT;
         ALTER TABLE generations ADD COLUMN dropped TEXT NOT NULL DEFAULT '[]';
-        CREATE INDEX generations_session ON generations (session_id, created_at) WHERE session_id IS NOT NULL;
+        CREATE INDEX generations_session ON generations (session_id, created_at) WHERE session_id IS NOT NULL
+        """,
+    ),
+    (
+        "007_attribution",
+        """
+        ALTER TABLE generations ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE generations ADD COLUMN end_user TEXT;
+        CREATE INDEX generations_end_user ON generations (end_user, created_at) WHERE end_user IS NOT NULL;
+        ALTER TABLE admissions ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE admissions ADD COLUMN end_user TEXT;
+        ALTER TABLE limits DROP CONSTRAINT limits_scope_check;
+        ALTER TABLE limits ADD CONSTRAINT limits_scope_check
+            CHECK (scope IN ('key', 'team', 'tag', 'user', 'key_each_user', 'team_each_user'));
+        CREATE TABLE usage_labels_hourly (
+            hour BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            label TEXT NOT NULL,
+            requests BIGINT NOT NULL,
+            errors BIGINT NOT NULL,
+            tokens_prompt BIGINT NOT NULL,
+            tokens_completion BIGINT NOT NULL,
+            tokens_cached BIGINT NOT NULL,
+            cost_pico BIGINT NOT NULL,
+            latency_ms DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (hour, kind, label)
+        )
         """,
     ),
 ]

@@ -8,6 +8,7 @@ all instances commit one at a time (an advisory lock), so ``seq`` grows in commi
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ import asyncpg
 
 from olga_cli.records import GenerationRecord
 from olga_cli.store.generations import RECORD_COLUMNS, Extra, ExtraKind, record_from_row, record_values
+from olga_cli.store.limits import USER_SEPARATOR
 from olga_cli.store.postgres.connection import BATCH_LOCK, notify, transaction
 from olga_cli.store.postgres.holds import RELEASE_HOLD
 
@@ -41,6 +43,19 @@ ON CONFLICT (hour, key_id, team_id, model, provider, app) DO UPDATE SET
     cost_pico = usage_hourly.cost_pico + excluded.cost_pico,
     latency_ms = usage_hourly.latency_ms + excluded.latency_ms
 """
+_LABELS_HOURLY = """
+INSERT INTO usage_labels_hourly (hour, kind, label, requests, errors, tokens_prompt, tokens_completion,
+                                 tokens_cached, cost_pico, latency_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (hour, kind, label) DO UPDATE SET
+    requests = usage_labels_hourly.requests + excluded.requests,
+    errors = usage_labels_hourly.errors + excluded.errors,
+    tokens_prompt = usage_labels_hourly.tokens_prompt + excluded.tokens_prompt,
+    tokens_completion = usage_labels_hourly.tokens_completion + excluded.tokens_completion,
+    tokens_cached = usage_labels_hourly.tokens_cached + excluded.tokens_cached,
+    cost_pico = usage_labels_hourly.cost_pico + excluded.cost_pico,
+    latency_ms = usage_labels_hourly.latency_ms + excluded.latency_ms
+"""
 _DAILY = """
 INSERT INTO usage_daily (scope, scope_id, day, cost_pico, requests, tokens) VALUES ($1, $2, $3, $4, 1, $5)
 ON CONFLICT (scope, scope_id, day) DO UPDATE SET
@@ -50,8 +65,8 @@ ON CONFLICT (scope, scope_id, day) DO UPDATE SET
 """
 
 EXTRA_SQL: dict[ExtraKind, str] = {
-    "admission": "INSERT INTO admissions (generation_id, key_id, team_id, at, cost_pico, tokens)"
-    " VALUES ($1, $2, $3, $4, $5, $6)",
+    "admission": "INSERT INTO admissions (generation_id, key_id, team_id, at, cost_pico, tokens, tags, end_user)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     "admissions_prune": "DELETE FROM admissions WHERE at < $1",
     "alert": "INSERT INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day, percent,"
     " threshold, usage, generation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -93,12 +108,38 @@ def _hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
 
 
 def _daily(admission: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
-    """The usage_daily rows one admission adds to (its key's, and its team's when it has one)."""
-    _, key_id, team_id, at, cost, tokens = admission
+    """The usage_daily rows one admission adds to, as migration 007's trigger adds them in SQLite: its
+    key's and team's, each of its tags', its end user's, and that end user's under its key and team."""
+    _, key_id, team_id, at, cost, tokens, tags, end_user = admission
     day = int(at // 86400)
     yield ("key", key_id, day, cost, tokens)
     if team_id is not None:
         yield ("team", team_id, day, cost, tokens)
+    for tag in dict.fromkeys(json.loads(tags)):
+        yield ("tag", tag, day, cost, tokens)
+    if end_user is not None:
+        yield ("user", end_user, day, cost, tokens)
+        yield ("key_user", key_id + USER_SEPARATOR + end_user, day, cost, tokens)
+        if team_id is not None:
+            yield ("team_user", team_id + USER_SEPARATOR + end_user, day, cost, tokens)
+
+
+def _labels_hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
+    """The records' sums per hour, tag and end user (a request with two tags counts under both)."""
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    for r in records:
+        hour = int(r.created_at // 3600) * 3600
+        labels = [("tag", tag) for tag in dict.fromkeys(r.tags)]
+        if r.end_user is not None:
+            labels.append(("user", r.end_user))
+        for kind, label in labels:
+            row = sums.setdefault((hour, kind, label), [0, 0, 0, 0, 0, 0, 0.0])
+            for index, value in enumerate(
+                (1, int(r.status >= 400), r.tokens_prompt, r.tokens_completion, r.tokens_cached, r.cost_pico)
+            ):
+                row[index] += value
+            row[6] += float(r.latency_ms)
+    return [(*group, *values) for group, values in sorted(sums.items())]
 
 
 async def write_batch(
@@ -116,6 +157,7 @@ async def write_batch(
                     spent[key_id] += amount
                 await conn.executemany(_SPENT, sorted(spent.items()))
             await conn.executemany(_HOURLY, _hourly(records))
+            await conn.executemany(_LABELS_HOURLY, _labels_hourly(records))
         changed = False
         for kind, params in _runs(extras):
             await conn.executemany(EXTRA_SQL[kind], params)

@@ -34,6 +34,10 @@ def _clauses(filters: LogFilter, params: list[Any]) -> list[str]:
         where.append(f"(model = ANY({models}::text[]) OR model_requested = ANY({models}::text[]))")
     if filters.status is not None:
         where.append(f"status BETWEEN {arg(filters.status[0])} AND {arg(filters.status[1])}")
+    if filters.end_user is not None:
+        where.append(f"end_user = {arg(filters.end_user)}")
+    if filters.tag is not None:
+        where.append(f"tags::jsonb ? {arg(filters.tag)}")
     if filters.since is not None:
         where.append(f"created_at >= {arg(filters.since)}")
     return where
@@ -54,7 +58,12 @@ _RAW_GROUP = {
     "provider": "COALESCE(provider, '')",
     "app": "COALESCE(app, '')",
     "day": "to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    "tag": "t.tag",
+    "user": "end_user",
 }
+# Records without a tag or an end user are not in those roll-ups, so the partial hour leaves them out too.
+_RAW_FROM = {"tag": "generations, jsonb_array_elements_text(generations.tags::jsonb) AS t(tag)"}
+_RAW_WHERE = {"user": " AND end_user IS NOT NULL"}
 _SUMS = (
     "SUM(requests), SUM(errors), SUM(tokens_prompt), SUM(tokens_completion), SUM(tokens_cached),"
     " SUM(cost_pico), SUM(latency_ms)"
@@ -104,12 +113,20 @@ class PostgresReports:
         first_hour = first_whole_hour(since)
         groups: dict[str, UsageRow] = {}
         queries: list[tuple[str, tuple[Any, ...]]] = []
-        rollup = f"SELECT {_ROLLUP_GROUP[by]} AS g, {_SUMS} FROM usage_hourly"
+        if by in ("tag", "user"):  # a request with two tags counts under both
+            rollup = f"SELECT label AS g, {_SUMS} FROM usage_labels_hourly WHERE kind = '{by}'"
+            hour_clause = " AND hour >= $1 GROUP BY g"
+        else:
+            rollup = f"SELECT {_ROLLUP_GROUP[by]} AS g, {_SUMS} FROM usage_hourly"
+            hour_clause = " WHERE hour >= $1 GROUP BY g"
         if first_hour is not None:
-            queries.append((rollup + " WHERE hour >= $1 GROUP BY g", (first_hour,)))
-            raw = f"SELECT {_RAW_GROUP[by]} AS g, {_RAW_SUMS} FROM generations"
+            queries.append((rollup + hour_clause, (first_hour,)))
+            raw = f"SELECT {_RAW_GROUP[by]} AS g, {_RAW_SUMS} FROM {_RAW_FROM.get(by, 'generations')}"
             queries.append(
-                (raw + " WHERE created_at >= $1 AND created_at < $2 GROUP BY g", (since, float(first_hour)))
+                (
+                    raw + f" WHERE created_at >= $1 AND created_at < $2{_RAW_WHERE.get(by, '')} GROUP BY g",
+                    (since, float(first_hour)),
+                )
             )
         else:
             queries.append((rollup + " GROUP BY g", ()))

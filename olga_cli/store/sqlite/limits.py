@@ -8,7 +8,15 @@ from collections import defaultdict
 
 import aiosqlite
 
-from olga_cli.store.limits import USER_SEPARATOR, AlertRow, DayUsage, LimitRow, Scope, alert_from_row, limit_from_row
+from olga_cli.store.limits import (
+    USER_SEPARATOR,
+    AlertRow,
+    DayUsage,
+    LimitRow,
+    Scope,
+    alert_from_row,
+    limit_from_row,
+)
 from olga_cli.store.scopes import live_scope
 
 # Limits of deleted keys and teams are left out: they can never fire again.

@@ -353,6 +353,8 @@ async def m006_clients(db: aiosqlite.Connection) -> None:
         CREATE INDEX generations_session ON generations (session_id, created_at) WHERE session_id IS NOT NULL;
         """,
     )
+
+
 async def m007_attribution(db: aiosqlite.Connection) -> None:
     """Tags and end users: on records, on admissions (so limits can count them), in limits' scopes,
     and summed by the hour for `olga usage --by tag|user`.
