@@ -15,15 +15,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from olga_cli.errors import CatalogError
 from olga_cli.money import per_mtok_to_pico_per_token, round_pico, to_decimal
 from olga_cli.providers.usage import Usage
 
 _REQUIRED_FOR_NEW = ("provider", "input_per_mtok", "output_per_mtok")
 DEFAULT_MAX_OUTPUT = 4096
-
-
-class CatalogError(ValueError):
-    """The catalog or its overlay is malformed; the message names the file and the entry."""
 
 
 @dataclass(frozen=True, slots=True)

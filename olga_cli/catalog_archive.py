@@ -11,7 +11,8 @@ import json
 import re
 from pathlib import Path
 
-from olga_cli.catalog import Catalog, CatalogError, catalog_from_text
+from olga_cli.catalog import Catalog, catalog_from_text
+from olga_cli.errors import CatalogError
 from olga_cli.files import write_private
 
 _SAFE = re.compile(r"[^A-Za-z0-9._+-]")

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from olga_cli.catalog import Catalog, CatalogError, ModelEntry
+from olga_cli.catalog import Catalog, ModelEntry
+from olga_cli.errors import CatalogError
 
 DEFAULT_SOURCE = "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
 

@@ -1,14 +1,23 @@
-"""olga's exception tree.
+"""olga's exception tree: every error olga raises or answers.
 
-Every error a user can meet is one of these. Each class carries the facts needed to render it later,
-by the route's API on the HTTP side (``server/errors.py``) and as one line on the CLI side
-(``cli/output.py``)::
+Each class carries the facts needed to render it later: a ``GatewayError`` by the route's API on the
+HTTP side (``gateway/error_response.py``; errors outside the pipeline, such as an unknown route, a
+wrong method or a bug, are caught in ``server/middlewares.py``), any other ``OlgaError`` as one line
+on the CLI side (``cli/common.py``: ``error: ...``, exit status 1)::
 
     OlgaError
     ├── UserError                    a CLI mistake: bad flag value, unknown name (exit 1, one line)
+    ├── RunFailed                    `olga run` could not start the command (exit 125, one line)
+    ├── CatalogError                 the model catalog or its overlay is malformed (also a ValueError)
+    ├── StoreError                   the store cannot be opened or is newer than this olga (also a
+    │                                RuntimeError)
+    ├── UpstreamFailure              a provider could not be reached or stopped answering; ``kind``
+    │                                says how. Failover turns it into a retry, a fallback or a 502/504
+    ├── ClientGone                   the caller hung up before the response ended; recorded as 499
     └── GatewayError                 an HTTP error with a status and a contract ``code``
         ├── InvalidRequest           400 invalid_request
-        │   └── TranslationError     400 invalid_request: a field the target API cannot express
+        │   ├── TranslationError     400 invalid_request: a field the target API cannot express
+        │   └── MethodNotAllowed     405 invalid_request: the route exists, not for this method
         ├── UnknownModelPricing      400 unknown_model_pricing
         ├── InvalidApiKey            401 invalid_api_key
         ├── InsufficientCredits      402 insufficient_credits
@@ -22,14 +31,18 @@ by the route's API on the HTTP side (``server/errors.py``) and as one line on th
         ├── InternalError            500 internal_error: a bug in olga, logged
         ├── UpstreamError            502 upstream_error
         ├── ProviderUnavailable      503 provider_unavailable
+        │   └── NoActiveKeys         503 provider_unavailable: every key resting or rejected
+        ├── StoreUnavailable         503 store_unavailable: team mode, the shared store did not answer
         └── UpstreamTimeout          504 upstream_timeout
 
-``UpstreamHTTPError`` is not an olga error: it is the provider's own error response, passed through
-to the caller as it came (or mapped into the caller's API shape when the request was translated).
+    UpstreamHTTPError                not olga's: the provider's own error response, passed through
+                                     to the caller as it came (or mapped into the caller's API shape
+                                     when the request was translated)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -44,6 +57,38 @@ class OlgaError(Exception):
 
 class UserError(OlgaError):
     """A mistake on the command line: printed as one line on stderr, exit status 1."""
+
+
+class RunFailed(OlgaError):
+    """``olga run`` could not start the command: one line on stderr, exit status 125."""
+
+
+class CatalogError(OlgaError, ValueError):
+    """The catalog or its overlay is malformed; the message names the file and the entry."""
+
+
+class StoreError(OlgaError, RuntimeError):
+    """The store cannot be opened or is newer than this olga."""
+
+
+class UpstreamFailure(OlgaError):
+    """The provider could not be reached or stopped answering; ``kind`` says how."""
+
+    def __init__(self, kind: str, message: str, *, before_send: bool = False) -> None:
+        super().__init__(message)
+        self.kind = kind  # "connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "disconnected"
+        self.before_send = before_send
+
+    @property
+    def is_timeout(self) -> bool:
+        return self.kind.endswith("timeout")
+
+
+class ClientGone(OlgaError):
+    """The caller closed the connection before the response ended."""
+
+    def __init__(self, message: str = "the caller closed the connection") -> None:
+        super().__init__(message)
 
 
 class GatewayError(OlgaError):
@@ -71,6 +116,12 @@ class InvalidRequest(GatewayError):
 
 class TranslationError(InvalidRequest):
     """A field that cannot be carried into the provider's API; ``param`` names it."""
+
+
+class MethodNotAllowed(InvalidRequest):
+    """The route exists, but not for this method."""
+
+    status = 405
 
 
 class UnknownModelPricing(GatewayError):
@@ -145,6 +196,15 @@ class StoreUnavailable(GatewayError):
 
     status = 503
     code = "store_unavailable"
+
+
+class NoActiveKeys(ProviderUnavailable):
+    """Every key of the provider is resting or rejected (or there is none); ``retry_after`` if one returns."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+        super().__init__(message, headers=headers)
+        self.retry_after = retry_after
 
 
 class UpstreamTimeout(GatewayError):

@@ -23,9 +23,9 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperGroup
 
 from olga_cli.config import Config, load_config, resolve_database_url, resolve_home
-from olga_cli.errors import OlgaError, UserError
+from olga_cli.errors import OlgaError, StoreError, UserError
 from olga_cli.store.base import Store
-from olga_cli.store.db import StoreError, open_store
+from olga_cli.store.db import open_store
 
 T = TypeVar("T")
 

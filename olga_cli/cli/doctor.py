@@ -22,12 +22,12 @@ import typer
 from rich.markup import escape
 
 from olga_cli import __version__
-from olga_cli.catalog import Catalog, CatalogError, load_catalog
+from olga_cli.catalog import Catalog, load_catalog
 from olga_cli.cli.common import JsonOption, console, env_of, print_json
 from olga_cli.cli.env import gateway_url
 from olga_cli.cli.serve import provider_status
 from olga_cli.config import Config, load_config
-from olga_cli.errors import GatewayError, UserError
+from olga_cli.errors import CatalogError, GatewayError, UserError
 from olga_cli.gateway.upstream.routing import target_for
 from olga_cli.store.sqlite.inspect import (
     KNOWN_MIGRATIONS,

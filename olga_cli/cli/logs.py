@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from olga_cli.catalog import CatalogError, load_catalog
+from olga_cli.catalog import load_catalog
 from olga_cli.cli.common import (
     JsonOption,
     console,
@@ -30,7 +30,7 @@ from olga_cli.cli.common import (
 )
 from olga_cli.cli.lookups import parse_duration
 from olga_cli.cli.render import access_line, alert_text, logs_table
-from olga_cli.errors import UserError
+from olga_cli.errors import CatalogError, UserError
 from olga_cli.records import GenerationRecord
 from olga_cli.store import reports
 from olga_cli.store.base import Store

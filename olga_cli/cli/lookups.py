@@ -142,8 +142,9 @@ def parse_models(text: str | None, *, home: Path | None = None) -> tuple[str, ..
 
 def check_model(model: str, *, home: Path) -> None:
     """Refuse a model name no request could ever match, suggesting the closest known names."""
-    from olga_cli.catalog import CatalogError, load_catalog
+    from olga_cli.catalog import load_catalog
     from olga_cli.config import load_config
+    from olga_cli.errors import CatalogError
 
     try:
         catalog = load_catalog(home)

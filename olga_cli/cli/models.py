@@ -16,7 +16,7 @@ from rich.table import Table
 
 from olga_cli import catalog_archive as archive
 from olga_cli import catalog_update, local_models, pricing_check
-from olga_cli.catalog import Catalog, CatalogError, ModelEntry, load_catalog
+from olga_cli.catalog import Catalog, ModelEntry, load_catalog
 from olga_cli.cli.common import (
     Env,
     JsonOption,
@@ -29,7 +29,7 @@ from olga_cli.cli.common import (
     store,
 )
 from olga_cli.config import load_config
-from olga_cli.errors import UserError
+from olga_cli.errors import CatalogError, UserError
 from olga_cli.files import write_private
 
 app = typer.Typer(

@@ -14,10 +14,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from olga_cli.catalog import CatalogError, load_catalog
+from olga_cli.catalog import load_catalog
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json
 from olga_cli.config import Config, ConfigFile, RouteRule, load_config
-from olga_cli.errors import UserError
+from olga_cli.errors import CatalogError, UserError
 
 app = typer.Typer(
     help="Routing rules: which provider serves which requests, top to bottom.", no_args_is_help=True

@@ -34,19 +34,14 @@ from olga_cli.cli.common import Env, env_of, error_console, print_json, store
 from olga_cli.cli.env import gateway_url, mint_for_env, sdk_variables
 from olga_cli.cli.render import fmt_cost, fmt_int
 from olga_cli.config import load_config
-from olga_cli.errors import OlgaError
+from olga_cli.errors import OlgaError, RunFailed, StoreError
 from olga_cli.money import pico_to_usd
 from olga_cli.store import reports
-from olga_cli.store.db import StoreError
 
 CONTEXT_SETTINGS = {"allow_interspersed_args": False, "ignore_unknown_options": True}
 SAFETY_LIFETIME = 7 * 86400.0  # seconds: the key dies with the run; this only bounds an orphan
 READY_TIMEOUT = 3.0  # seconds to wait for the gateway to know the new key
 EXIT_OLGA, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND = 125, 126, 127
-
-
-class RunFailed(Exception):
-    """olga could not start the run; exit 125 with this message."""
 
 
 def _stop(message: str) -> typer.Exit:

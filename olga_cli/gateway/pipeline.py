@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from olga_cli import jsonwire
-from olga_cli.errors import GatewayError, InsufficientCredits, InvalidRequest, UpstreamHTTPError
+from olga_cli.errors import ClientGone, GatewayError, InsufficientCredits, InvalidRequest, UpstreamHTTPError
 from olga_cli.gateway.admission import metering
 from olga_cli.gateway.admission.allowlist import check_allowed, is_allowed
 from olga_cli.gateway.admission.attribution import attribution_of
@@ -31,7 +31,7 @@ from olga_cli.gateway.finish import (
 from olga_cli.gateway.relay.screening import guard_for
 from olga_cli.gateway.relay.streaming import StreamAnswer
 from olga_cli.gateway.relay.whole import answer_whole, read_whole
-from olga_cli.gateway.sink import ClientGone, Sink
+from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.unexpected import end_stream_with_error, fail_unexpectedly
 from olga_cli.gateway.upstream.exchange import make_exchange

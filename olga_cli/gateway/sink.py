@@ -6,10 +6,6 @@ from collections.abc import Mapping
 from typing import Protocol
 
 
-class ClientGone(Exception):
-    """The caller closed the connection before the response ended."""
-
-
 class Sink(Protocol):
     async def send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         """A whole response at once."""

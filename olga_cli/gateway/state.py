@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from olga_cli.catalog import Catalog, CatalogError, load_catalog
+from olga_cli.catalog import Catalog, load_catalog
 from olga_cli.config import Config, load_config
-from olga_cli.errors import UserError
+from olga_cli.errors import CatalogError, UserError
 from olga_cli.gateway.admission.shared import SharedAdmission
 from olga_cli.gateway.admission.usage_limits import Limits
 from olga_cli.gateway.recorder import Recorder

@@ -13,11 +13,11 @@ import logging
 from collections.abc import Sequence
 from typing import Literal
 
-from olga_cli.errors import GatewayError, InternalError
+from olga_cli.errors import ClientGone, GatewayError, InternalError
 from olga_cli.gateway.call import Context
 from olga_cli.gateway.error_response import ErrorShape, render
 from olga_cli.gateway.finish import commit, fill, store_bodies
-from olga_cli.gateway.sink import ClientGone, Sink
+from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
 from olga_cli.providers.error_shapes import stream_error_event
 from olga_cli.providers.relay import Facts

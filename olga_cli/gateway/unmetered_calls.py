@@ -22,6 +22,7 @@ from olga_cli.errors import (
     NotFound,
     ProviderUnavailable,
     UpstreamError,
+    UpstreamFailure,
     UpstreamTimeout,
 )
 from olga_cli.gateway.admission.allowlist import check_allowed
@@ -29,7 +30,7 @@ from olga_cli.gateway.admission.auth import authenticate_now
 from olga_cli.gateway.relay.screening import screen_request_off_loop
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream.client import UpstreamFailure, UpstreamReply
+from olga_cli.gateway.upstream.client import UpstreamReply
 from olga_cli.gateway.upstream.routing import check_available, pinned_provider, target_for
 from olga_cli.providers import anthropic
 from olga_cli.providers.tokens import estimate_prompt_tokens

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from olga_cli.gateway.sink import ClientGone
+from olga_cli.errors import ClientGone
 
 
 class AiohttpSink:

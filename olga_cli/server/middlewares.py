@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from olga_cli.errors import GatewayError, InternalError, InvalidRequest, NotFound
+from olga_cli.errors import GatewayError, InternalError, MethodNotAllowed, NotFound
 from olga_cli.gateway.error_response import render
 from olga_cli.gateway.unexpected import UNEXPECTED
 
@@ -37,9 +37,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
     except web.HTTPMethodNotAllowed as exc:
         allowed = ", ".join(sorted(exc.allowed_methods))
-        error = InvalidRequest(f"{request.method} is not allowed on {request.path}; use {allowed}.")
-        error.status = 405
-        return _respond(request, error)
+        return _respond(
+            request, MethodNotAllowed(f"{request.method} is not allowed on {request.path}; use {allowed}.")
+        )
     except web.HTTPException:
         raise
     except Exception:

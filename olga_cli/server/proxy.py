@@ -8,11 +8,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from olga_cli.errors import InternalError, RequestTooLarge
+from olga_cli.errors import ClientGone, InternalError, RequestTooLarge
 from olga_cli.gateway import pipeline
 from olga_cli.gateway.call import Call
 from olga_cli.gateway.error_response import ErrorShape
-from olga_cli.gateway.sink import ClientGone
 from olga_cli.gateway.unexpected import UNEXPECTED, stream_error_tail
 from olga_cli.gateway.upstream.exchange import Api
 from olga_cli.server.aiohttp_sink import AiohttpSink

@@ -19,10 +19,6 @@ from olga_cli.store.provider_health import HealthStore
 from olga_cli.store.reports import ReportStore
 
 
-class StoreError(RuntimeError):
-    """The store cannot be opened or is newer than this olga."""
-
-
 class Store(Protocol):
     keys: KeyStore
     ledger: LedgerStore

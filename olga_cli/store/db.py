@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from olga_cli.store.base import Store, StoreError
+from olga_cli.errors import StoreError
+from olga_cli.store.base import Store
 from olga_cli.store.sqlite.store import open_sqlite
 
 __all__ = ["StoreError", "open_store"]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from olga_cli.catalog import CatalogError, load_catalog
+from olga_cli.catalog import load_catalog
+from olga_cli.errors import CatalogError
 
 
 def test_packaged_catalog_resolves_ids_bare_names_and_aliases(home: Path) -> None:

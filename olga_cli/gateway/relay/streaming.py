@@ -10,12 +10,12 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
+from olga_cli.errors import ClientGone, UpstreamFailure
 from olga_cli.gateway.call import Context
 from olga_cli.gateway.finish import commit, fill, headers_for, ms, store_bodies
 from olga_cli.gateway.relay.screening import screen_stream, stream_blocked, stream_status
-from olga_cli.gateway.sink import ClientGone, Sink
+from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream.client import UpstreamFailure
 from olga_cli.gateway.upstream.failover import CALLER_LEFT, DELIVERED, Relayed, Served
 from olga_cli.providers.error_shapes import stream_error_event
 from olga_cli.providers.relay import StreamRelay

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from olga_cli.errors import UpstreamFailure
 from olga_cli.gateway.call import Context
 from olga_cli.gateway.finish import commit, fill, headers_for, store_bodies
 from olga_cli.gateway.relay.screening import screen_answer
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream.client import UpstreamFailure
 from olga_cli.gateway.upstream.failover import DELIVERED, Relayed, Served
 from olga_cli.store.generations import Extra
 

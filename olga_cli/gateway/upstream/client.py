@@ -18,22 +18,10 @@ import aiohttp
 
 from olga_cli import jsonwire
 from olga_cli.config import ProviderConfig
+from olga_cli.errors import UpstreamFailure
 from olga_cli.providers import mock
 
 ANTHROPIC_VERSION = "2023-06-01"
-
-
-class UpstreamFailure(Exception):
-    """The provider could not be reached or stopped answering; ``kind`` says how."""
-
-    def __init__(self, kind: str, message: str, *, before_send: bool = False) -> None:
-        super().__init__(message)
-        self.kind = kind  # "connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "disconnected"
-        self.before_send = before_send
-
-    @property
-    def is_timeout(self) -> bool:
-        return self.kind.endswith("timeout")
 
 
 @dataclass(frozen=True, slots=True)

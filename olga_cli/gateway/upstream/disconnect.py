@@ -15,7 +15,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from olga_cli.gateway.sink import ClientGone, Sink
+from olga_cli.errors import ClientGone
+from olga_cli.gateway.sink import Sink
 
 T = TypeVar("T")
 TICK = 0.05  # seconds between checks: "at once" for a person, negligible work for the loop

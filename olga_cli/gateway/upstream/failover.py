@@ -31,16 +31,18 @@ from typing import Literal
 from olga_cli.config import RetryPolicy
 from olga_cli.errors import (
     GatewayError,
+    NoActiveKeys,
     ProviderUnavailable,
     UpstreamError,
+    UpstreamFailure,
     UpstreamHTTPError,
     UpstreamTimeout,
 )
 from olga_cli.gateway.upstream import retry
 from olga_cli.gateway.upstream.breaker import Breakers
-from olga_cli.gateway.upstream.client import ProviderKey, UpstreamFailure, UpstreamReply, Upstreams
+from olga_cli.gateway.upstream.client import ProviderKey, UpstreamReply, Upstreams
 from olga_cli.gateway.upstream.exchange import Exchange
-from olga_cli.gateway.upstream.keypool import KeyPools, NoActiveKeys
+from olga_cli.gateway.upstream.keypool import KeyPools
 from olga_cli.gateway.upstream.retry import Timing, Verdict
 from olga_cli.gateway.upstream.routing import Target, check_available
 from olga_cli.records import Attempt, GenerationRecord

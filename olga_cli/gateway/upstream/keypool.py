@@ -12,12 +12,11 @@ can show it. Times are wall-clock seconds passed in by the caller.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from olga_cli.config import ProviderConfig
-from olga_cli.errors import ProviderUnavailable
+from olga_cli.errors import NoActiveKeys
 from olga_cli.gateway.upstream.client import ProviderKey
 from olga_cli.store import provider_health
 from olga_cli.store.base import Store
@@ -38,15 +37,6 @@ class KeyMark:
         if self.fingerprint != secret_fingerprint:
             return False  # the key behind this label has changed since
         return self.state == "invalid" or (self.until is not None and now < self.until)
-
-
-class NoActiveKeys(ProviderUnavailable):
-    """Every key of the provider is resting or rejected (or there is none); ``retry_after`` if one returns."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
-        super().__init__(message, headers=headers)
-        self.retry_after = retry_after
 
 
 class KeyPools:

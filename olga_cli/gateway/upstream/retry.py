@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from olga_cli.config import ProviderConfig, RetryPolicy
+from olga_cli.errors import UpstreamFailure
 from olga_cli.gateway.upstream.breaker import Breakers
-from olga_cli.gateway.upstream.client import UpstreamFailure
 
 # Statuses that mean "not done, try again": rate limited, unavailable, overloaded (Anthropic's 529),
 # and 408 (the provider gave up reading the request, so it never started on it).

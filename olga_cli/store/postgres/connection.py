@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from olga_cli.store.base import StoreError
+from olga_cli.errors import StoreError
 from olga_cli.store.postgres.migrations import MIGRATIONS
 
 # Arbitrary constants naming olga's advisory locks (per schema: the schema's name is mixed in).

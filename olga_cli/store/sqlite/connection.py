@@ -11,8 +11,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from olga_cli.errors import StoreError
 from olga_cli.files import touch_private
-from olga_cli.store.base import StoreError
 from olga_cli.store.sqlite.migrations import MIGRATIONS
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from olga_cli.gateway.sink import ClientGone
+from olga_cli.errors import ClientGone
 from olga_cli.gateway.upstream.disconnect import CallerWatch
 
 TICK = 0.005

@@ -17,10 +17,11 @@ from olga_cli.errors import (
     ProviderPaused,
     ProviderUnavailable,
     UpstreamError,
+    UpstreamFailure,
     UpstreamHTTPError,
     UpstreamTimeout,
 )
-from olga_cli.gateway.upstream.client import UpstreamFailure, UpstreamReply
+from olga_cli.gateway.upstream.client import UpstreamReply
 from olga_cli.gateway.upstream.exchange import make_exchange
 from olga_cli.gateway.upstream.failover import DELIVERED, Failover, ProviderAccess
 from olga_cli.gateway.upstream.keypool import KeyPools

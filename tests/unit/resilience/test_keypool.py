@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from olga_cli.config import KeySource, ProviderConfig
-from olga_cli.gateway.upstream.keypool import KeyPools, NoActiveKeys
+from olga_cli.errors import NoActiveKeys
+from olga_cli.gateway.upstream.keypool import KeyPools
 from olga_cli.store.db import open_store
 
 POOL = ProviderConfig(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from olga_cli.config import Config, ProviderConfig, RetryPolicy, resilience_of, retention_of
-from olga_cli.gateway.upstream.client import UpstreamFailure
+from olga_cli.errors import UpstreamFailure
 from olga_cli.gateway.upstream.retry import (
     backoff,
     classify_failure,

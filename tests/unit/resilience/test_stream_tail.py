@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from olga_cli.errors import UpstreamFailure
 from olga_cli.gateway.relay.streaming import broken_stream_tail
-from olga_cli.gateway.upstream.client import UpstreamFailure
 from olga_cli.providers.openai import ChatPassthroughRelay
 from olga_cli.providers.relay import Facts
 from olga_cli.providers.sse import SSEParser
