@@ -10,7 +10,7 @@ from typing import Any
 
 from olga_cli.errors import GatewayError, UpstreamHTTPError
 from olga_cli.gateway.admission import metering
-from olga_cli.gateway.attribution import app_of, session_of
+from olga_cli.gateway.app_and_session import app_of, session_of
 from olga_cli.gateway.call import Call, Context
 from olga_cli.gateway.error_response import render
 from olga_cli.gateway.sink import Sink

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from olga_cli.gateway.attribution import app_of, session_of
+from olga_cli.gateway.app_and_session import app_of, session_of
 
 
 @pytest.mark.parametrize(
