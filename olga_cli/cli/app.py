@@ -20,6 +20,7 @@ from olga_cli.cli import (
     providers,
     routes,
     run,
+    store_commands,
     teams,
     usage,
 )
@@ -78,6 +79,7 @@ app.command("usage")(usage.usage)
 app.command("env")(env.env)
 app.command("run", context_settings=run.CONTEXT_SETTINGS)(run.run)
 app.command("doctor")(doctor.doctor)
+app.add_typer(store_commands.app, name="store")
 
 # Register commands above this line: every command is wrapped so user mistakes never show a traceback.
 guard_commands(app)
