@@ -109,25 +109,50 @@ def check_store(path: Path) -> Iterable[Check]:
                 "; ".join(result[:3]),
                 f"stop olga, back up {path}, then try `sqlite3 {path} .recover`",
             )
-        applied = applied_migrations(db)
-        known = list(KNOWN_MIGRATIONS)
-        newer = sorted(applied - set(known))
-        pending = [name for name in known if name not in applied]
-        if newer:
-            yield Check(
-                "schema", "fail", f"written by a newer olga (migrations {', '.join(newer)})", "upgrade olga"
-            )
-        elif pending:
-            yield Check(
-                "schema",
-                "warn",
-                f"{len(pending)} migration(s) pending: {', '.join(pending)}",
-                "they are applied by the next olga command or `olga serve`",
-            )
-        else:
-            yield Check("schema", "pass", f"up to date ({len(known)} migrations)")
+        yield from _schema_checks(applied_migrations(db), list(KNOWN_MIGRATIONS))
     finally:
         db.close()
+
+
+def check_team_store(url: str) -> Iterable[Check]:
+    """Team mode: the PostgreSQL store answers, and its schema is this olga's."""
+    try:
+        from olga_cli.store.postgres.inspect import KNOWN_MIGRATIONS, applied_migrations, redact
+    except ImportError:
+        yield Check(
+            "store", "fail", "OLGA_DATABASE_URL is set but the driver is missing", "pip install 'olga[team]'"
+        )
+        return
+    try:
+        applied = applied_migrations(url)
+    except Exception as exc:  # any driver or network error: the check fails, never the command
+        yield Check(
+            "store",
+            "fail",
+            f"cannot reach the PostgreSQL store at {redact(url)} ({type(exc).__name__}: {exc})",
+            "check --database-url / OLGA_DATABASE_URL and that the server accepts this machine",
+        )
+        return
+    yield Check("store", "pass", f"PostgreSQL at {redact(url)} answers")
+    yield from _schema_checks(applied, list(KNOWN_MIGRATIONS))
+
+
+def _schema_checks(applied: set[str], known: list[str]) -> Iterable[Check]:
+    newer = sorted(applied - set(known))
+    pending = [name for name in known if name not in applied]
+    if newer:
+        yield Check(
+            "schema", "fail", f"written by a newer olga (migrations {', '.join(newer)})", "upgrade olga"
+        )
+    elif pending:
+        yield Check(
+            "schema",
+            "warn",
+            f"{len(pending)} migration(s) pending: {', '.join(pending)}",
+            "they are applied by the next olga command or `olga serve`",
+        )
+    else:
+        yield Check("schema", "pass", f"up to date ({len(known)} migrations, the newest {known[-1]})")
 
 
 def check_config(home: Path) -> tuple[list[Check], Config | None, Catalog | None]:
@@ -237,7 +262,8 @@ def check_port(config: Config, *, timeout: float = 1.0) -> Check:
 
 def run_checks(home: Path, environ: dict[str, str]) -> list[Check]:
     checks = list(check_files(home))
-    checks += check_store(home / "olga.db")
+    database_url = environ.get("OLGA_DATABASE_URL")
+    checks += check_team_store(database_url) if database_url else check_store(home / "olga.db")
     config_checks, config, catalog = check_config(home)
     checks += config_checks
     if config is not None:
@@ -253,7 +279,11 @@ def doctor(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
     Exit status 1 if any check failed. Example: olga doctor
     """
-    checks = run_checks(env_of(ctx).home, dict(os.environ))
+    env = env_of(ctx)
+    environ = dict(os.environ)
+    if env.database_url:  # olga --database-url URL doctor
+        environ["OLGA_DATABASE_URL"] = env.database_url
+    checks = run_checks(env.home, environ)
     failed = sum(c.status == "fail" for c in checks)
     if json_out:
         print_json({"ok": not failed, "checks": [asdict(c) for c in checks]})

@@ -30,7 +30,18 @@ async def _key(request: web.Request) -> tuple[Gateway, KeyState]:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "version": __version__})
+    """Up, and the store it serves from: which backend, and the schema version (the newest migration).
+
+    In team mode a store that does not answer makes it 503, so a load balancer stops sending here."""
+    gateway = gateway_of(request.app)
+    backend = "postgresql" if gateway.config.database_url else "sqlite"
+    try:
+        applied = await gateway.db.schema_version()
+    except Exception as exc:  # the store's own error: report it, never crash the health check
+        store = {"backend": backend, "ok": False, "error": type(exc).__name__}
+        return web.json_response({"status": "degraded", "version": __version__, "store": store}, status=503)
+    store = {"backend": backend, "ok": True, "schema": applied[-1] if applied else None}
+    return web.json_response({"status": "ok", "version": __version__, "store": store})
 
 
 async def list_models(request: web.Request) -> web.Response:
