@@ -43,6 +43,8 @@ class HoldRequest:
     rpm: int | None
     tpm: int | None
     limits: tuple[LimitCheck, ...] = ()
+    # The tags and end users the hold counts for, as "scope:id" of their usage ("tag:checkout").
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,9 @@ async def three(home: Path, pg_url: str) -> list[Instance]:
     return list(await asyncio.gather(*(start_instance(home, pg_url) for _ in range(3))))
 
 
-async def burst(instances: list[Instance], key: str, count: int = 300) -> Counter[int]:
+async def burst(
+    instances: list[Instance], key: str, count: int = 300, headers: dict[str, str] | None = None
+) -> Counter[int]:
     """``count`` requests at once, spread evenly over the instances; the statuses they got."""
     connector = aiohttp.TCPConnector(limit=count)
     async with aiohttp.ClientSession(
@@ -60,7 +62,11 @@ async def burst(instances: list[Instance], key: str, count: int = 300) -> Counte
             async with session.post(
                 instances[index % len(instances)].url + "/v1/chat/completions",
                 data=BODY,
-                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                headers={
+                    "Authorization": f"Bearer {key}",
+                    "Content-Type": "application/json",
+                    **(headers or {}),
+                },
             ) as reply:
                 await reply.read()
                 return reply.status
@@ -119,6 +125,41 @@ async def test_a_team_daily_cost_limit_holds_across_three_instances(
         statuses = sum(results, Counter())
         assert statuses == Counter({200: 10, 429: 290})
         assert (await store.reports.usage(since=None, until=2e9, by="team")).totals.cost_pico == 10 * worst
+    finally:
+        await store.close()
+
+
+async def test_a_tag_budget_and_each_end_users_budget_hold_across_three_instances(
+    home: Path, pg_url: str, upstream_at_worst_case: FakeOpenAI
+) -> None:
+    """Requests of three keys share the tag 'nightly' (its daily budget: 10 requests); requests of one
+    key name three end users, each capped at 4 a day: the store's holds count them on every instance."""
+    store = await open_store(pg_url)
+    try:
+        await store.limits.create_limit(
+            scope="tag", scope_id="nightly", metric="requests", window="daily", threshold=10
+        )
+        keys = [(await store.keys.create_key(name=f"eval-{i}"))[1] for i in range(3)]
+        app, app_key = await store.keys.create_key(name="app")
+        await store.limits.create_limit(
+            scope="key_each_user", scope_id=app.id, metric="requests", window="daily", threshold=4
+        )
+        instances = await three(home, pg_url)
+        try:
+            tagged = await asyncio.gather(
+                *(burst(instances, key, 60, {"x-olga-tags": "nightly"}) for key in keys)
+            )
+            users = await asyncio.gather(
+                *(burst(instances, app_key, 60, {"x-olga-user": user}) for user in ("ada", "grace", "linus"))
+            )
+        finally:
+            await stop_all(instances)
+        assert sum(tagged, Counter()) == Counter({200: 10, 429: 170})
+        assert [result[200] for result in users] == [4, 4, 4]
+        tags = await store.reports.usage(since=None, until=2e9, by="tag")
+        # Every request is recorded (refusals too); only the ten admitted ones cost anything.
+        assert {row.group: (row.requests, row.errors) for row in tags.rows} == {"nightly": (180, 170)}
+        assert tags.totals.cost_pico == 10 * worst_case(home)
     finally:
         await store.close()
 

@@ -17,6 +17,7 @@ import time
 
 from olga_cli.errors import InsufficientCredits, RateLimitExceeded, StoreUnavailable, UsageLimitExceeded
 from olga_cli.gateway.admission.hold import Hold
+from olga_cli.gateway.admission.usage_limits import holders_of
 from olga_cli.gateway.admission.windows import day_of, first_day
 from olga_cli.gateway.call import Context
 from olga_cli.gateway.snapshot import Snapshot
@@ -44,7 +45,7 @@ class SharedAdmission:
 
     async def admit(self, snapshot: Snapshot, ctx: Context) -> None:
         """Take the request's hold, or undo the local admission and refuse as the store says."""
-        request = self._request(snapshot, ctx)
+        request, names = self._request(snapshot, ctx)
         try:
             refusal = await self.holds.take(request)
         except Exception as exc:  # never admit unchecked: the store decides or nobody does
@@ -56,7 +57,7 @@ class SharedAdmission:
             ) from None
         if refusal is not None:
             undo_local(ctx)
-            raise refused(refusal, ctx)
+            raise refused(refusal, ctx, names)
         hold = Hold(request.id)
         self.taken[hold.id] = hold
         ctx.hold = hold
@@ -101,28 +102,34 @@ class SharedAdmission:
                 log.exception("could not renew the lease; will retry")
             await asyncio.sleep(BEAT_EVERY)
 
-    def _request(self, snapshot: Snapshot, ctx: Context) -> HoldRequest:
+    def _request(self, snapshot: Snapshot, ctx: Context) -> tuple[HoldRequest, dict[int, str]]:
+        """The hold to ask the store for, and who each of its limits holds ("tag 'checkout'")."""
         key = ctx.key
         row = key.row
         ticket = ctx.limits
         assert ticket is not None and ctx.reservation is not None  # the local admission ran first
         day = day_of(ticket.at)
         checks = []
-        for scope, scope_id in (("key", row.id), ("team", row.team_id)):
-            if scope_id is None:
-                continue
-            for limit in snapshot.limits.get((scope, scope_id), ()):
-                checks.append(
-                    LimitCheck(
-                        limit.id,
-                        limit.scope,
-                        limit.scope_id,
-                        limit.metric,
-                        first_day(limit.window, day),
-                        limit.threshold,
+        labels = []
+        names: dict[int, str] = {}
+        for holder in holders_of(snapshot, key, ctx.who):
+            scope, scope_id = holder.usage
+            if scope not in ("key", "team"):
+                labels.append(f"{scope}:{scope_id}")
+            for where in holder.limits:
+                for limit in snapshot.limits.get(where, ()):
+                    names[limit.id] = holder.described
+                    checks.append(
+                        LimitCheck(
+                            limit.id,
+                            scope,
+                            scope_id,
+                            limit.metric,
+                            first_day(limit.window, day),
+                            limit.threshold,
+                        )
                     )
-                )
-        return HoldRequest(
+        request = HoldRequest(
             id=ctx.record.id,
             instance=self.instance,
             key_id=row.id,
@@ -136,7 +143,9 @@ class SharedAdmission:
             rpm=row.rpm,
             tpm=row.tpm,
             limits=tuple(checks),
+            labels=tuple(labels),
         )
+        return request, names
 
 
 def undo_local(ctx: Context) -> None:
@@ -149,7 +158,9 @@ def undo_local(ctx: Context) -> None:
         ctx.limits = None
 
 
-def refused(refusal: Refusal, ctx: Context) -> InsufficientCredits | UsageLimitExceeded | RateLimitExceeded:
+def refused(
+    refusal: Refusal, ctx: Context, names: dict[int, str]
+) -> InsufficientCredits | UsageLimitExceeded | RateLimitExceeded:
     name = ctx.key.row.name
     if refusal.reason == "credits":
         return InsufficientCredits(
@@ -159,7 +170,8 @@ def refused(refusal: Refusal, ctx: Context) -> InsufficientCredits | UsageLimitE
         )
     if refusal.reason == "limit":
         return UsageLimitExceeded(
-            f"Usage limit reached: limit {refusal.limit_id} is used up, counting the requests of every "
+            f"Usage limit reached: {names.get(refusal.limit_id, 'a limit')} has used up its limit "
+            f"{refusal.limit_id}, counting the requests of every "
             "instance. Wait for its window to reset or raise it (`olga limits list`).",
             headers={"x-should-retry": "false"},
         )

@@ -22,7 +22,8 @@ WITH dead AS (DELETE FROM instances WHERE seen_at < $1 RETURNING id),
 SELECT (SELECT COALESCE(SUM(n), 0) FROM per_key)
 """
 _TAKE = (
-    "SELECT olga_take_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+    "SELECT olga_take_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+    " $19)"
 )
 
 
@@ -52,6 +53,7 @@ class PostgresHolds:
             [c.metric for c in limits],
             [c.first_day for c in limits],
             [c.threshold for c in limits],
+            sorted(request.labels),  # locked in this order by every instance
         )
         if answer is None:
             return None
