@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 from olga_cli.guardrails import PromptInjectionDetector
 from olga_cli.guardrails.classifier import InjectionModel
 
-WINDOW_TOKENS = 128
-STRIDE_TOKENS = 96
+WINDOW_TOKENS = 64  # the windows the model was trained on (train.py MAX_TOKENS)
+STRIDE_TOKENS = 48
 
 
 def load(path: Path) -> list[dict[str, object]]:
@@ -116,7 +116,10 @@ def main() -> None:
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     test = result.get("test", result["validation"])
     combined = test["combined"]["ALL"]  # type: ignore[index]
-    blocking = combined.get("fpr", 1.0) <= 0.02
+    alone = test["classifier"]["ALL"]  # type: ignore[index]
+    # Blocking only when the goal is met on held-out sources: the model's own false positives within
+    # 2 % and, with the rules, recall of at least 0.8. Otherwise the model is a log-only signal.
+    blocking = alone.get("fpr", 1.0) <= 0.02 and combined.get("recall", 0.0) >= 0.8
     if args.write_calibration:
         meta = {
             "raw_threshold": round(threshold, 6),
@@ -124,7 +127,12 @@ def main() -> None:
             "stride_tokens": STRIDE_TOKENS,
             # Blocking only at a false-positive rate measured within the goal on held-out sources.
             "blocking": blocking,
-            "measured": {"test_recall": combined.get("recall"), "test_fpr": combined.get("fpr")},
+            "measured": {
+                "test_recall_with_rules": combined.get("recall"),
+                "test_fpr_with_rules": combined.get("fpr"),
+                "test_recall_alone": alone.get("recall"),
+                "test_fpr_alone": alone.get("fpr"),
+            },
         }
         (args.model / "calibration.json").write_text(json.dumps(meta, indent=1) + "\n")
     for split in ("validation", "test"):

@@ -1,4 +1,5 @@
-"""olga's guardrail engine: detectors, screens, body walkers and stream screening. Pure: no I/O.
+"""olga's guardrail engine: detectors, screens, body walkers and stream screening. Pure: no I/O but
+the classifier's model files, read once (`classifier`).
 
 Typical use by the gateway::
 

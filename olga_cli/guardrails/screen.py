@@ -29,9 +29,11 @@ def default_detectors() -> dict[GuardrailType, Detector]:
     return {"pii": PiiDetector(), "secrets": SecretsDetector(), "prompt-injection": injection}
 
 
-def _for_stage(detector: Detector, stage: Stage) -> Detector:
-    """Answers are screened by a model-backed detector's rules (`output_detector`), as they stream."""
-    if stage == "output":
+def _for_stage(detector: Detector, stage: Stage, specs: Sequence[GuardrailSpec]) -> Detector:
+    """Answers are screened by a model-backed detector's rules (`output_detector`), as they stream;
+    so is input when the model only informs `log` guardrails and none of these logs."""
+    advisory = getattr(detector, "advisory_only", False)
+    if stage == "output" or (advisory and all(spec.action != "log" for spec in specs)):
         rules: Detector | None = getattr(detector, "output_detector", None)
         if rules is not None:
             return rules
@@ -133,7 +135,8 @@ class Screen:
             if spec.applies_to(stage):
                 grouped.setdefault(spec.type, []).append(spec)
         self._groups: tuple[tuple[Detector, tuple[GuardrailSpec, ...]], ...] = tuple(
-            (_for_stage(available[kind], stage), tuple(kind_specs)) for kind, kind_specs in grouped.items()
+            (_for_stage(available[kind], stage, kind_specs), tuple(kind_specs))
+            for kind, kind_specs in grouped.items()
         )
         # A detector with a model takes milliseconds per text: screen off the event loop.
         self.offload: bool = any(getattr(detector, "offload", False) for detector, _ in self._groups)

@@ -62,6 +62,11 @@ class ClassifiedInjectionDetector:
         return True
 
     @property
+    def advisory_only(self) -> bool:
+        """The model is not validated for blocking: it only feeds `log` guardrails."""
+        return not self.model.blocking
+
+    @property
     def output_detector(self) -> Detector:
         return self.rules
 

@@ -10,14 +10,15 @@ from collections import Counter
 
 import pytest
 
-from olga_cli.guardrails import Match, default_detectors
+from olga_cli.guardrails import Match, PromptInjectionDetector, default_detectors
 from olga_cli.guardrails.classifier.detector import ENTITY as CLASSIFIER_ENTITY
 from olga_cli.guardrails.spec import ENTITIES, GuardrailType
 from tests.unit.guardrails.labelled import ALL, Case
 
 THRESHOLD = 0.5
 FLOOR = 0.9
-DETECTORS = default_detectors()
+# The rules: the classifier (when installed) has its own figures, pinned in test_classifier.py.
+DETECTORS = {**default_detectors(), "prompt-injection": PromptInjectionDetector()}
 
 
 def _reported(case: Case) -> list[Match]:
