@@ -72,6 +72,9 @@ class GenerationRecord:
     response_body: str | None = None
     tags: list[str] = field(default_factory=list)  # x-olga-tags or metadata.tags
     end_user: str | None = None  # the caller's end user: x-olga-user, user or metadata.user_id
+    # What olga had to change or cap to keep this record and its charge sound ("code: detail" each):
+    # a charge capped at the reservation, a value that could not be stored as sent.
+    flags: list[str] = field(default_factory=list)
     # Trace ids (and opted-in contents) for the span exported from this record; never stored.
     trace: TraceIds | None = None
 
@@ -108,6 +111,7 @@ class GenerationRecord:
             "end_user": self.end_user,
             "attempts": [a.to_json() for a in self.attempts],
             "guardrails": list(self.guardrails),
+            "flags": list(self.flags),
         }
         if with_bodies:
             data["request_body"] = self.request_body

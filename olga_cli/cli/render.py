@@ -409,6 +409,8 @@ def generation_panel(
     ]
     if record.usage_estimated:
         usage_rows.append(("", "[yellow]estimated: the provider reported no usage[/yellow]"))
+    for flag in record.flags:  # what olga capped or repaired (a charge capped at the reservation...)
+        usage_rows.append(("flag", f"[yellow]{escape(flag)}[/yellow]"))
     parts += [_heading("usage"), _kv(usage_rows)]
 
     parts.append(_heading("cost"))

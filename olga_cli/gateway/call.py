@@ -34,6 +34,7 @@ class Call:
     received: float = field(default_factory=time.perf_counter)
     error: GatewayError | None = None  # found by the adapter (body too large), answered after auth
     query: str = ""  # the query string, forwarded when nothing is translated (Claude Code's ?beta=true)
+    can_stream: bool = True  # False for a client that cannot take a chunked stream (HTTP/1.0)
 
 
 @dataclass(slots=True)

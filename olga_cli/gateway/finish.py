@@ -65,9 +65,7 @@ def fill(gw: Gateway, ctx: Context, facts: Facts, *, status: int, error: str | N
     record.tokens_cached = usage.cached_tokens
     record.tokens_cache_write = usage.cache_write_tokens
     record.usage_estimated = usage.estimated
-    record.cost_pico = cost
-    if ctx.reservation is not None:
-        metering.settle(ctx.reservation, cost)
+    record.cost_pico = metering.capped(record, cost, ctx.reservation)
 
 
 def serving_target(ctx: Context) -> Target | None:
@@ -102,6 +100,10 @@ async def commit(gw: Gateway, ctx: Context, health: Sequence[Extra] = ()) -> Non
     violations = ctx.guard.statements if ctx.guard is not None else ()
     held = gw.shared.settle(ctx) if gw.shared is not None else ()  # team mode: the hold ends with the charge
     await gw.recorder.write(record, [*health, *violations, *settled.extras, *held])
+    if ctx.reservation is not None and not ctx.reservation.settled:
+        # Settled from what was committed (the recorder may have had to sanitise it), never before:
+        # a record that could not be written leaves no charge in memory that the ledger lacks.
+        metering.settle(ctx.reservation, record.cost_pico)
     gw.limits.announce(settled.alerts)
     gw.notify(record)
 

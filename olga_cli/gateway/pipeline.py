@@ -54,6 +54,12 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
         ctx.record.model_requested = ctx.body["model"]
         ctx.who = attribution_of(call.headers, ctx.body)
         ctx.record.tags, ctx.record.end_user = list(ctx.who.tags), ctx.who.end_user
+        if ctx.streaming and not call.can_stream:
+            raise InvalidRequest(
+                "A streamed answer needs HTTP/1.1 (chunked transfer) and this request came over HTTP/1.0: "
+                'send it over HTTP/1.1, or without "stream": true.',
+                param="stream",
+            )
         ctx.targets = plan_route(gw, ctx)
         try:
             admit(gw, ctx)
@@ -126,11 +132,12 @@ def admit(gw: Gateway, ctx: Context) -> None:
         t for t in ctx.targets[1:] if is_allowed(gw.snapshot, ctx.key, t.entry, t.model_id)
     ]
     multiplier = metering.rate_multiplier(ctx.key, team_multiplier(gw, ctx.key))
-    input_bound = metering.input_token_bound(ctx.call.raw_body)
-    worst, max_output = 0, 0
+    worst, max_output, input_bound = 0, 0, 0
     for target in ctx.targets:
+        bound = metering.input_token_bound(ctx.call.raw_body, ctx.body, target.entry.context_window)
         output = metering.requested_max_output(ctx.body, target.entry)
-        cost = target.entry.worst_case_pico(input_bound, output, rate_multiplier=multiplier)
+        cost = target.entry.worst_case_pico(bound, output, rate_multiplier=multiplier)
+        input_bound = max(input_bound, bound)
         if cost >= worst:
             worst, max_output = cost, output
     ctx.reservation = metering.reserve(ctx.key, worst, max_output=max_output)

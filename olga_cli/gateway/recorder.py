@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from olga_cli.records import GenerationRecord
 from olga_cli.store.base import Store
 from olga_cli.store.generations import Extra
+from olga_cli.store.sanitise import sanitise_params, sanitise_record
 
 log = logging.getLogger("olga.recorder")
 MAX_BATCH = 512
@@ -73,22 +74,63 @@ class Recorder:
                 await self._commit(batch)
 
     async def _commit(self, batch: list[_Item]) -> None:
-        records = [item.record for item in batch]
-        extras = [extra for item in batch for extra in item.extras]
         try:
-            await self._db.records.write_batch(records, extras)
-        except Exception as exc:  # a broken store must not hang every request: fail them loudly
-            log.exception("could not write %d records", len(batch))
-            for item in batch:
-                if not item.done.done():
-                    item.done.set_exception(exc)
-            return
+            await self._write(batch)
+            committed = batch
+        except Exception as exc:
+            # One bad record must never cost the others theirs. Most that a store refuses only need
+            # sanitising (text that is not UTF-8, integers beyond 64 bits): the batch goes again with
+            # those repaired, and if it still fails, record by record.
+            log.warning("a batch of %d records failed (%s); storing them sanitised", len(batch), exc)
+            committed = []
+            if [item for item in batch if _sanitise(item)]:
+                try:
+                    await self._write(batch)
+                    committed = batch
+                except Exception:
+                    pass  # still refused: record by record below, so only the culprit fails
+            if not committed:
+                committed = [item for item in batch if await self._commit_one(item)]
         self.batches += 1
-        for item in batch:
+        for item in committed:
             if not item.done.done():
                 item.done.set_result(None)
+        if not committed:
+            return
+        records = [item.record for item in committed]
         for hook in self.after_commit:
             try:
                 hook(records)
             except Exception:
                 log.exception("after-commit hook failed")
+
+    async def _write(self, batch: list[_Item]) -> None:
+        records = [item.record for item in batch]
+        extras = [extra for item in batch for extra in item.extras]
+        await self._db.records.write_batch(records, extras)
+
+    async def _commit_one(self, item: _Item) -> bool:
+        """Write one record alone; False (its waiter failed, loudly, and alone) if even that fails."""
+        try:
+            await self._write([item])
+            return True
+        except Exception as exc:  # a broken store (disk full, file gone) must not hang the request
+            log.error("could not write record %s: %s", item.record.id, exc)
+            if not item.done.done():
+                item.done.set_exception(exc)
+            return False
+
+
+def _sanitise(item: _Item) -> bool:
+    """Repair what a store cannot take in the item's record and rows; True if anything changed."""
+    flags = sanitise_record(item.record)
+    if flags:
+        log.warning("record %s stored sanitised: %s", item.record.id, "; ".join(flags))
+    extras = []
+    changed = bool(flags)
+    for extra in item.extras:
+        params, fixed = sanitise_params(extra.params)
+        extras.append(Extra(extra.kind, params) if fixed else extra)
+        changed = changed or fixed
+    item.extras = extras
+    return changed

@@ -16,6 +16,13 @@ class AiohttpSink:
         self.request = request
         self.response: web.StreamResponse | None = None
 
+    def result(self) -> web.StreamResponse:
+        """What the handler returns: the response sent, or (when the pipeline ended without one, which
+        only a caller who left before any byte was due can cause) an empty 499 nobody will read."""
+        if self.response is None:
+            self.response = web.Response(status=499)
+        return self.response
+
     async def send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         self.response = web.Response(status=status, headers=dict(headers), body=body)
 

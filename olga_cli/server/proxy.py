@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from olga_cli.errors import ClientGone, InternalError, RequestTooLarge
 from olga_cli.gateway import pipeline
@@ -41,6 +41,7 @@ def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
             provider=request.match_info.get("provider"),
             received=received,
             query=request.query_string,
+            can_stream=request.version >= HttpVersion11,  # chunked transfer is HTTP/1.1's
         )
         if too_large:
             call.error = RequestTooLarge(
@@ -56,8 +57,7 @@ def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
             # Never a second response inside a started stream: end it with an error event instead.
             log.exception("unexpected error on %s after its stream began", request.path)
             await _end_stream(sink, stream_error_tail(api, InternalError(UNEXPECTED)))
-        assert sink.response is not None
-        return sink.response
+        return sink.result()
 
     return handle
 

@@ -49,6 +49,7 @@ RECORD_COLUMNS = (
     "response_body",
     "tags",
     "end_user",
+    "flags",
 )
 
 ExtraKind = Literal["admission", "admissions_prune", "alert", "violation", "health_mark", "hold_settle"]
@@ -101,6 +102,7 @@ def record_values(record: GenerationRecord) -> tuple[Any, ...]:
         record.response_body,
         json.dumps(record.tags),
         record.end_user,
+        json.dumps(record.flags) if record.flags else "[]",
     )
 
 
@@ -139,6 +141,7 @@ def record_from_row(row: Any) -> GenerationRecord:
         response_body=row["response_body"],
         tags=json.loads(row["tags"]),
         end_user=row["end_user"],
+        flags=json.loads(row["flags"]),
     )
 
 

@@ -113,3 +113,13 @@ def test_unknown_id_is_one_line_and_exit_1(home: Path) -> None:
         and "no generation 'gen-nope'" in result.stderr
         and "Traceback" not in result.output
     )
+
+
+def test_a_capped_charge_is_flagged_in_the_panel_and_the_json(home: Path) -> None:
+    flag = "charge_capped: the usage reported (10000000 prompt, 1000000 completion tokens) costs $2.1"
+    generation_id = _seed(home, flags=[flag])
+    result = olga("generation", generation_id)
+    assert result.exit_code == 0, result.output
+    assert "charge_capped" in result.stdout and "10000000 prompt" in result.stdout
+    data = json.loads(olga("generation", generation_id, "--json").stdout)["data"]
+    assert data["flags"] == [flag]

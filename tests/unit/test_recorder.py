@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from olga_cli.gateway.recorder import Recorder
@@ -27,5 +28,31 @@ async def test_a_cancelled_wait_still_commits_the_record_and_later_writes_go_on(
         stored = await db.records.get_generation(abandoned.id)
         assert stored is not None and stored.cost_pico == 5
         assert (await db.records.get_generation(kept.id)) is not None
+    finally:
+        await db.close()
+
+
+async def test_a_record_the_store_refuses_fails_alone_and_its_batch_is_committed(tmp_path: Path) -> None:
+    """Two records with one id: the batch fails, nothing can be sanitised, so records go one by one."""
+    db = await open_store(tmp_path / "olga.db")
+    try:
+        row, _ = await db.keys.create_key(name="laptop", credits_pico=None)
+        recorder = Recorder(db)
+        recorder.start()
+        first = make_record(key_id=row.id, cost_pico=5)
+        twin = make_record(key_id=row.id, cost_pico=9)
+        twin.id = first.id
+        bystander = make_record(key_id=row.id, cost_pico=7, model_requested="caf\udce9")
+        results = await asyncio.gather(
+            recorder.write(first), recorder.write(twin), recorder.write(bystander), return_exceptions=True
+        )
+        await recorder.stop()
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], sqlite3.IntegrityError)
+        stored = await db.records.get_generation(bystander.id)
+        assert stored is not None and stored.model_requested == "caf\ufffd"
+        assert stored.flags == ["sanitised: model_requested (text with lone surrogates replaced)"]
+        async with db.conn.execute("SELECT amount_pico FROM ledger ORDER BY id") as cursor:
+            assert [r[0] async for r in cursor] == [5, 7]
     finally:
         await db.close()

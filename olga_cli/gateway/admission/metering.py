@@ -15,6 +15,8 @@ from olga_cli.errors import InsufficientCredits
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.money import pico_to_usd
 from olga_cli.providers.usage import Usage
+from olga_cli.records import GenerationRecord
+from olga_cli.store.sanitise import MAX_INTEGER
 
 
 def requested_output(body: dict[str, Any]) -> int | None:
@@ -34,9 +36,49 @@ def requested_max_output(body: dict[str, Any], entry: ModelEntry) -> int:
     return most if requested is None else min(requested, most) if entry.max_output_tokens else requested
 
 
-def input_token_bound(raw_body: bytes) -> int:
-    """An upper bound on prompt tokens: no tokenizer in use makes a token of less than one byte of text."""
-    return len(raw_body)
+# What one image can cost in input tokens, at most, whatever its size in the body (a URL is a few bytes):
+# OpenAI's dearest per-image rate (gpt-4o-mini, high detail: 2,833 + 5,667 a tile, 8 tiles at most)
+# is 48,169; Anthropic's images stay under 1,600 tokens.
+IMAGE_TOKENS = 50_000
+# A file or document by URL or id can fill the model's context window; this when the catalog gives none.
+FILE_TOKENS = 1_000_000
+_MEDIA_HINTS = (b'"image', b'"input_image', b'"file', b'"input_file', b'"document')
+_IMAGES = frozenset({"image", "image_url", "input_image"})
+_FILES = frozenset({"file", "input_file", "document"})
+
+
+def input_token_bound(raw_body: bytes, body: Any = None, context_window: int | None = None) -> int:
+    """An upper bound on prompt tokens: no tokenizer in use makes a token of less than one byte of text,
+    and images and files (by URL or id, which cost far more than their bytes) add their own worst case,
+    up to the model's context window."""
+    bound = len(raw_body)
+    if body is None or not any(hint in raw_body for hint in _MEDIA_HINTS):
+        return bound
+    images, files = count_media(body)
+    extra = images * IMAGE_TOKENS + files * (context_window or FILE_TOKENS)
+    if not extra:
+        return bound
+    return min(bound + extra, max(bound, context_window)) if context_window else bound + extra
+
+
+def count_media(body: Any) -> tuple[int, int]:
+    """Content parts that are images, and parts that are files or documents, anywhere in a request body."""
+    images = files = 0
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            kind = node.get("type")
+            kind = kind if isinstance(kind, str) else None
+            if kind in _IMAGES:
+                images += 1
+            elif kind in _FILES:
+                files += 1
+            else:  # a part's own insides (an Anthropic document's "source": {"type": "file"}) are not parts
+                stack.extend(value for value in node.values() if isinstance(value, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(value for value in node if isinstance(value, (dict, list)))
+    return images, files
 
 
 @dataclass(slots=True)
@@ -74,6 +116,29 @@ def settle(reservation: Reservation, cost: int) -> None:
     """Replace the reservation by the real cost (which the ledger row written with the record holds)."""
     reservation.release()
     reservation.key.spent += cost
+
+
+def capped(record: GenerationRecord, cost: int, reservation: Reservation | None) -> int:
+    """The charge for ``cost``: never more than was reserved for the request, which is what the key's
+    balance was checked against. Usage beyond the bound is kept in the record and flagged."""
+    _clamp_tokens(record)
+    if reservation is None or cost <= reservation.amount:
+        return cost
+    record.flags.append(
+        f"charge_capped: the usage reported ({record.tokens_prompt} prompt, {record.tokens_completion} "
+        f"completion tokens) costs ${pico_to_usd(cost)}, more than the ${pico_to_usd(reservation.amount)} "
+        "reserved for this request; the charge is capped at the reservation"
+    )
+    return reservation.amount
+
+
+def _clamp_tokens(record: GenerationRecord) -> None:
+    """Token counts a provider reported beyond what the store can hold (2**63) are clamped, and flagged."""
+    for name in ("tokens_prompt", "tokens_completion", "tokens_cached", "tokens_cache_write"):
+        value = getattr(record, name)
+        if value > MAX_INTEGER:
+            setattr(record, name, MAX_INTEGER)
+            record.flags.append(f"usage_clamped: {name} reported beyond {MAX_INTEGER}, stored as that")
 
 
 def cost_of(entry: ModelEntry, usage: Usage, multiplier: Decimal) -> int:

@@ -97,6 +97,8 @@ class StreamAnswer:
             fill(gw, ctx, relay.facts, status=499, error="client_disconnected")
             store_bodies(gw, ctx, relay.facts.text)
             await commit(gw, ctx, health)
+            if not ctx.record.streamed:  # gone before the first event: nobody reads it; the server needs one
+                await self.sink.send(499, headers_for(gw, ctx, "application/json"), b"")
             return
         if ended.failure is not None:
             tail = broken_stream_tail(ctx.call.api, relay, ended.failure)

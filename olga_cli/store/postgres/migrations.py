@@ -440,4 +440,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         + TAKE_HOLD_LABELS,
     ),
+    (
+        "008_record_flags",
+        """
+        ALTER TABLE generations ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+        """,
+    ),
 ]

@@ -463,6 +463,11 @@ async def m007_attribution(db: aiosqlite.Connection) -> None:
     )
 
 
+async def m008_record_flags(db: aiosqlite.Connection) -> None:
+    """What olga changed to keep a record sound (a capped charge, a value stored sanitised), JSON list."""
+    await db.execute("ALTER TABLE generations ADD COLUMN flags TEXT NOT NULL DEFAULT '[]'")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", m001_initial),
     ("002_limits", m002_limits),
@@ -471,4 +476,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("005_provider_health", m005_provider_health),
     ("006_clients", m006_clients),
     ("007_attribution", m007_attribution),
+    ("008_record_flags", m008_record_flags),
 ]
