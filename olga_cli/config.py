@@ -78,7 +78,12 @@ class ProviderConfig:
     needs_key: bool = True
     connect_timeout: float = 10.0
     first_byte_timeout: float = 120.0
-    idle_timeout: float = 120.0
+    idle_timeout: float = 120.0  # between events (keep-alive comments and pings do not count)
+    total_timeout: float = 900.0  # one attempt, from sending the request to the answer's last byte
+    # What olga takes from the provider, decompressed: a whole answer (or stream), one SSE event, one line.
+    max_response_mb: float = 128.0
+    max_event_mb: float = 32.0
+    max_line_mb: float = 16.0
     max_retries: int = 2
     retry_on: tuple[int, ...] = ()  # statuses beyond the always-safe ones (e.g. 500, 502, 504)
     paused: bool = False
@@ -250,6 +255,12 @@ def _provider(name: str, raw: Mapping[str, Any], builtin: bool) -> ProviderConfi
             raise UserError(f"{where}: {key} must be a positive number of seconds")
         return float(value)
 
+    def megabytes(key: str, default: float) -> float:
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise UserError(f"{where}: {key} must be a positive number of MiB")
+        return float(value)
+
     max_retries = raw.get("max_retries", 2)
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise UserError(f"{where}: max_retries must be a whole number >= 0")
@@ -263,6 +274,10 @@ def _provider(name: str, raw: Mapping[str, Any], builtin: bool) -> ProviderConfi
         connect_timeout=number("connect_timeout", 10.0),
         first_byte_timeout=number("first_byte_timeout", 120.0),
         idle_timeout=number("idle_timeout", 120.0),
+        total_timeout=number("total_timeout", 900.0),
+        max_response_mb=megabytes("max_response_mb", 128.0),
+        max_event_mb=megabytes("max_event_mb", 32.0),
+        max_line_mb=megabytes("max_line_mb", 16.0),
         max_retries=max_retries,
         retry_on=tuple(int(s) for s in raw.get("retry_on", []) or []),
         paused=bool(raw.get("paused", False)),

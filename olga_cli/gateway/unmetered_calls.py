@@ -30,7 +30,8 @@ from olga_cli.gateway.admission.auth import authenticate_now
 from olga_cli.gateway.relay.screening import screen_request_off_loop
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream.client import UpstreamReply
+from olga_cli.gateway.upstream.client import ProviderKey, UpstreamReply
+from olga_cli.gateway.upstream.provider_errors import scrub
 from olga_cli.gateway.upstream.routing import check_available, pinned_provider, target_for
 from olga_cli.providers import anthropic
 from olga_cli.providers.tokens import estimate_prompt_tokens
@@ -69,6 +70,7 @@ async def count_tokens(
     upstream = anthropic.prepare_count_tokens(body, target.upstream_model)
     return await _send(
         target.provider.name,
+        provider_key,
         lambda: gw.upstreams.send(
             target.provider,
             provider_key,
@@ -124,12 +126,17 @@ async def stored_response(
     provider_key = gw.keypools.pick(provider, now=gw.clock())
     path = f"/responses/{response_id}" + (f"?{query}" if query else "")
     return await _send(
-        provider.name, lambda: gw.upstreams.send(provider, provider_key, path, {}, method=method)
+        provider.name,
+        provider_key,
+        lambda: gw.upstreams.send(provider, provider_key, path, {}, method=method),
     )
 
 
-async def _send(name: str, request: Callable[[], Awaitable[UpstreamReply]]) -> Answer:
-    """The provider's answer as it came; olga's own 502/504 when it could not be had."""
+async def _send(
+    name: str, key: ProviderKey | None, request: Callable[[], Awaitable[UpstreamReply]]
+) -> Answer:
+    """The provider's answer as it came (an error scrubbed of credentials); olga's own 502/504 when it
+    could not be had."""
     try:
         reply = await request()
         raw = await reply.read()
@@ -137,6 +144,8 @@ async def _send(name: str, request: Callable[[], Awaitable[UpstreamReply]]) -> A
         if failure.is_timeout:
             raise UpstreamTimeout(f"Provider '{name}' timed out ({failure}); try again.") from None
         raise UpstreamError(f"Provider '{name}' failed ({failure}); try again.") from None
+    if reply.status >= 400:
+        raw = scrub(raw, [key.value if key else None])
     return Answer(reply.status, {"Content-Type": reply.content_type or "application/json"}, raw)
 
 

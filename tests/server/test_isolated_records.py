@@ -1,9 +1,9 @@
 """One unstorable record never costs another request its record or charge.
 
-Poisoned requests (a model name with a lone surrogate, headers whose bytes are not UTF-8) are sent
-beside good ones, so they share the recorder's batches: every good request still gets its answer, its
-record and its exact charge; the poisoned ones are stored sanitised and flagged; the key's balance in
-memory equals credits minus the ledger.
+Poisoned requests (a model name with a lone surrogate, headers whose bytes are not UTF-8, a provider
+streaming a lone surrogate) are sent beside good ones, so they share the recorder's batches: every
+good request still gets its answer, its record and its exact charge; what reaches the recorder
+poisoned is stored sanitised and flagged; the key's balance in memory equals credits minus the ledger.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,14 +22,23 @@ from olga_cli.providers.usage import Usage
 from olga_cli.store.db import open_store
 from tests.fakes.gateway import RunningGateway, mint_key, point_openai_at, start_gateway, store_totals
 from tests.fakes.openai_upstream import FakeOpenAI
+from tests.server.resilience_support import SECOND_MODEL, add_second_provider
 
 GOOD = 60
 POISONED = 20
 
 
 @pytest.fixture
-async def olga(home: Path, fake_openai: FakeOpenAI) -> AsyncIterator[RunningGateway]:
+async def second() -> AsyncIterator[FakeOpenAI]:
+    fake = await FakeOpenAI().start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def olga(home: Path, fake_openai: FakeOpenAI, second: FakeOpenAI) -> AsyncIterator[RunningGateway]:
     point_openai_at(home, fake_openai.url)
+    add_second_provider(home, second)
     running = await start_gateway(home)
     yield running
     await running.close()
@@ -62,53 +72,63 @@ def poisoned(index: int, key: str) -> tuple[bytes, bytes]:
 
 
 async def test_poisoned_requests_beside_good_ones_cost_the_good_ones_nothing(
-    olga: RunningGateway, fake_openai: FakeOpenAI, home: Path
+    olga: RunningGateway, fake_openai: FakeOpenAI, second: FakeOpenAI, home: Path
 ) -> None:
+    """Poison from callers (stopped at the edge) and from a provider (a lone surrogate in its streamed
+    text, which reaches the record): the good requests in the same batches keep everything."""
     row, key = await mint_key(home, name="shared", credits_usd="1")
     await olga.refresh()
-    fake_openai.usage = {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}
+    usage = {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}
+    fake_openai.usage = second.usage = usage
+    second.reply = "bad \ud800 text"  # json.dumps sends it as the escape "\\ud800": valid JSON, no UTF-8
     auth = {"Authorization": f"Bearer {key}"}
 
-    async def good(session: aiohttp.ClientSession, index: int) -> tuple[int, str]:
-        payload = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": f"hello {index}"}]}
-        if index % 2:
-            payload["stream"] = True
+    async def post(session: aiohttp.ClientSession, payload: dict[str, Any]) -> tuple[int, str]:
         async with session.post(olga.v1 + "/chat/completions", json=payload, headers=auth) as reply:
             await reply.read()
             return reply.status, reply.headers["x-olga-generation-id"]
 
-    async with aiohttp.ClientSession() as session:
-        jobs = [good(session, i) for i in range(GOOD)]
-        jobs += [raw_post(olga.url, *poisoned(i, key)) for i in range(POISONED)]  # type: ignore[misc]
-        results = await asyncio.gather(*jobs)
-    good_results = results[:GOOD]
-    poisoned_results = results[GOOD:]
-    assert all(status == 200 for status, _ in good_results), good_results
+    def chat(model: str, index: int) -> dict[str, Any]:
+        return {
+            "model": model,
+            "messages": [{"role": "user", "content": f"hello {index}"}],
+            "stream": index % 2 == 1,
+        }
 
-    price = load_catalog(home).resolve("openai/gpt-4o-mini").cost_pico(Usage(1000, 500))  # type: ignore[union-attr]
+    async with aiohttp.ClientSession() as session:
+        jobs: list[Any] = [post(session, chat("openai/gpt-4o-mini", i)) for i in range(GOOD)]
+        jobs += [post(session, {**chat(SECOND_MODEL, i), "stream": True}) for i in range(POISONED)]
+        jobs += [raw_post(olga.url, *poisoned(i, key)) for i in range(POISONED)]
+        results = await asyncio.gather(*jobs)
+    good = results[:GOOD]
+    from_provider = results[GOOD : GOOD + POISONED]
+    from_callers = results[GOOD + POISONED :]
+    assert all(status == 200 for status, _ in good + from_provider), results
+
+    catalog = load_catalog(home)
+    price = catalog.resolve("openai/gpt-4o-mini").cost_pico(Usage(1000, 500))  # type: ignore[union-attr]
     db = await open_store(home / "olga.db")
     try:
-        for _, generation_id in good_results:
+        for _, generation_id in good:
             record = await db.records.get_generation(str(generation_id))
             assert record is not None, f"good request {generation_id} lost its record"
             assert (record.status, record.cost_pico, record.flags) == (200, price, [])
+        for _, generation_id in from_provider:
+            record = await db.records.get_generation(str(generation_id))
+            assert record is not None and record.status == 200 and record.cost_pico == price
+            assert record.flags == ["sanitised: response_body (text with lone surrogates replaced)"]
+            assert record.response_body == "bad \ufffd text"
         async with db.conn.execute(
             "SELECT COUNT(*), SUM(amount_pico) FROM ledger WHERE key_id = ?", (row.id,)
         ) as c:
             count, total = await c.fetchone()  # type: ignore[misc]
-        async with db.conn.execute("SELECT model_requested, app, request_id, flags FROM generations") as c:
-            stored = [tuple(r) async for r in c]
     finally:
         await db.close()
 
-    # The poisoned requests answered (400 for the unknown model, 200 for the others) and were kept.
-    assert sorted({status for status, _ in poisoned_results}) == [200, 400]
-    assert len(stored) == GOOD + POISONED
-    sanitised = [s for s in stored if "sanitised" in s[3]]
-    assert len(sanitised) == POISONED
-    assert all("\ufffd" in (s[0] + (s[1] or "") + (s[2] or "")) for s in sanitised)
-    charged_poisoned = sum(1 for status, _ in poisoned_results if status == 200)
-    assert count == GOOD + charged_poisoned and total == price * count
+    # Callers' poison is stopped at the edge (400) or dropped there (an unreadable header): answered.
+    assert {status for status, _ in from_callers} <= {200, 400}
+    charged_callers = sum(1 for status, _ in from_callers if status == 200)
+    assert count == GOOD + POISONED + charged_callers and total == price * count
 
     credits, spent = await store_totals(home, row.id)
     state = olga.gateway.snapshot.by_id[row.id]

@@ -19,7 +19,6 @@ from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.upstream.failover import CALLER_LEFT, DELIVERED, Relayed, Served
 from olga_cli.providers.error_shapes import stream_error_event
 from olga_cli.providers.relay import StreamRelay
-from olga_cli.providers.sse import SSEParser
 from olga_cli.store.generations import Extra
 
 SSE_HEADERS = {
@@ -39,14 +38,13 @@ class StreamAnswer:
     no usage).
     """
 
-    __slots__ = ("ctx", "gw", "parser", "relay", "served", "sink", "tail")
+    __slots__ = ("ctx", "gw", "relay", "served", "sink", "tail")
 
     def __init__(self, gw: Gateway, ctx: Context, sink: Sink, served: Served) -> None:
         assert served.exchange.relay is not None
         self.gw, self.ctx, self.sink, self.served = gw, ctx, sink, served
         # Output guardrails screen each event, when any apply.
         self.relay = screen_stream(ctx.guard, served.exchange.relay())
-        self.parser = SSEParser()
         self.tail: list[bytes] = []
 
     async def _begin(self) -> None:
@@ -57,9 +55,9 @@ class StreamAnswer:
             await self.sink.start(200, {**SSE_HEADERS, **headers})
 
     async def _events(self) -> None:
-        reply, relay, parser, record = self.served.reply, self.relay, self.parser, self.ctx.record
-        async for chunk in reply.chunks():
-            out = [data for event in parser.feed(chunk) for data in relay.feed(event)]
+        reply, relay, record = self.served.reply, self.relay, self.ctx.record
+        async for events in reply.events():
+            out = [data for event in events for data in relay.feed(event)]
             if out:
                 if record.ttft_ms is None:
                     record.ttft_ms = ms(time.perf_counter() - self.ctx.call.received)
@@ -68,7 +66,7 @@ class StreamAnswer:
                 if stream_blocked(relay):  # its error event is sent: the provider stops generating
                     reply.close()
                     break
-        self.tail.extend(data for event in parser.flush() for data in relay.feed(event))
+        self.tail.extend(data for event in reply.flush_events() for data in relay.feed(event))
 
     async def pump(self) -> Relayed:
         """Relay events until the provider's stream ends; how it ended."""
@@ -131,7 +129,7 @@ class StreamAnswer:
 
 def broken_stream_tail(api: str, relay: StreamRelay, failure: UpstreamFailure) -> list[bytes]:
     """The end of a stream the provider broke off or stalled: one error event in the caller's API."""
-    what = "went silent" if failure.is_timeout else "broke off"
+    what = {"idle_timeout": "went silent", "total_timeout": "timed out"}.get(failure.kind, "broke off")
     message = f"The provider's stream {what} ({failure}); the answer above is incomplete. Retry the request."
     code = "upstream_timeout" if failure.is_timeout else "upstream_error"
     fail = getattr(relay, "fail", None)

@@ -20,6 +20,7 @@ from olga_cli import jsonwire
 from olga_cli.config import ProviderConfig
 from olga_cli.errors import UpstreamFailure
 from olga_cli.providers import mock
+from olga_cli.providers.sse import DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE, SSEEvent, SSEParser, SSETooLarge
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -30,8 +31,19 @@ class ProviderKey:
     value: str | None
 
 
+MIB = 1024 * 1024
+
+
 @dataclass(slots=True)
 class UpstreamReply:
+    """A provider's answer as it arrives, read within its limits.
+
+    The idle timer counts events, not bytes: a provider that keeps the connection alive with SSE
+    comments or pings, or trickles a byte a second, is as silent as one that sends nothing. The total
+    timer bounds the whole answer. Bytes are counted after decompression, so a small gzipped body
+    that expands without end is refused at ``max_bytes``; events and lines have their own limits.
+    """
+
     status: int
     headers: Mapping[str, str]
     idle_timeout: float
@@ -39,6 +51,14 @@ class UpstreamReply:
     _body: bytes | None = None
     _chunks: Iterator[bytes] | None = None
     closed: bool = field(default=False)
+    total_timeout: float = 900.0
+    max_bytes: int = 128 * MIB
+    max_event: int = DEFAULT_MAX_EVENT
+    max_line: int = DEFAULT_MAX_LINE
+    deadline: float = float("inf")  # loop time by which the whole answer must be in
+    _quiet_since: float | None = None  # loop time of the last event (or of the headers)
+    _received: int = 0
+    _parser: SSEParser | None = None
 
     @property
     def content_type(self) -> str:
@@ -49,24 +69,41 @@ class UpstreamReply:
         return self.content_type == "text/event-stream"
 
     async def read(self) -> bytes:
+        """The whole body, within ``max_bytes``; here every byte resets the idle timer (no events)."""
         if self._body is not None:
             return self._body
         if self._chunks is not None:
             return b"".join(self._chunks)
         assert self._response is not None
+        parts: list[bytes] = []
         try:
-            async with asyncio.timeout(self.idle_timeout):
-                return await self._response.read()
-        except TimeoutError:
-            raise UpstreamFailure(
-                "idle_timeout", f"no data from the provider for {self.idle_timeout:g}s"
-            ) from None
+            while chunk := await self._next(self._response.content):
+                parts.append(chunk)
+                self._quiet_since = asyncio.get_running_loop().time()
         except aiohttp.ClientError as exc:
             raise UpstreamFailure("disconnected", f"the provider dropped the connection: {exc}") from None
         finally:
             self.close()
+        return b"".join(parts)
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def events(self) -> AsyncIterator[list[SSEEvent]]:
+        """The stream's events, in the batches the network delivers them (see ``flush_events``)."""
+        self._parser = parser = SSEParser(max_event=self.max_event, max_line=self.max_line)
+        async for chunk in self._chunk_stream():
+            try:
+                events = parser.feed(chunk)
+            except SSETooLarge as exc:
+                raise UpstreamFailure("too_large", f"{exc} (limit: max_event_mb / max_line_mb)") from None
+            if events:
+                if any(event.event != "ping" for event in events):  # Anthropic's keep-alive event
+                    self._quiet_since = asyncio.get_running_loop().time()
+                yield events
+
+    def flush_events(self) -> list[SSEEvent]:
+        """The last event of a stream that ended without its blank line."""
+        return self._parser.flush() if self._parser is not None else []
+
+    async def _chunk_stream(self) -> AsyncIterator[bytes]:
         if self._chunks is not None:
             for chunk in self._chunks:
                 yield chunk
@@ -78,12 +115,7 @@ class UpstreamReply:
         content = self._response.content
         while True:
             try:
-                async with asyncio.timeout(self.idle_timeout):
-                    chunk = await content.readany()
-            except TimeoutError:
-                raise UpstreamFailure(
-                    "idle_timeout", f"the provider sent nothing for {self.idle_timeout:g}s mid-stream"
-                ) from None
+                chunk = await self._next(content)
             except aiohttp.ClientError as exc:
                 rest = _salvage(content)
                 if rest:
@@ -92,6 +124,33 @@ class UpstreamReply:
             if not chunk:
                 return
             yield chunk
+
+    async def _next(self, content: aiohttp.StreamReader) -> bytes:
+        """The next bytes, within the idle and total timers and the size limit (b"" at the end)."""
+        loop = asyncio.get_running_loop()
+        if self._quiet_since is None:
+            self._quiet_since = loop.time()
+        idle_at = self._quiet_since + self.idle_timeout
+        try:
+            async with asyncio.timeout_at(min(idle_at, self.deadline)):
+                chunk = await content.readany()
+        except TimeoutError:
+            if self.deadline <= idle_at:
+                raise UpstreamFailure(
+                    "total_timeout",
+                    f"the provider's answer took longer than {self.total_timeout:g}s (total_timeout)",
+                ) from None
+            raise UpstreamFailure(
+                "idle_timeout", f"the provider sent no event for {self.idle_timeout:g}s (idle_timeout)"
+            ) from None
+        self._received += len(chunk)
+        if self._received > self.max_bytes:
+            raise UpstreamFailure(
+                "too_large",
+                f"the provider's answer is larger than {self.max_bytes / MIB:g} MiB once decompressed "
+                "(limit: max_response_mb)",
+            )
+        return chunk
 
     def close(self) -> None:
         if not self.closed:
@@ -170,13 +229,19 @@ class Upstreams:
         url = provider.base_url + path
         data = None if method in ("GET", "DELETE") else jsonwire.dumps(body)
         session = self._session(provider)
+        deadline = asyncio.get_running_loop().time() + provider.total_timeout
+        first_byte = min(provider.first_byte_timeout, provider.total_timeout)
         try:
-            async with asyncio.timeout(provider.first_byte_timeout):
-                response = await session.request(method, url, data=data, headers=headers)
+            async with asyncio.timeout(first_byte):
+                # A provider's redirect is never followed: the request carries its key, and an answer
+                # from elsewhere is not the provider's (the 3xx is recorded as its error instead).
+                response = await session.request(
+                    method, url, data=data, headers=headers, allow_redirects=False
+                )
         except TimeoutError:
             raise UpstreamFailure(
                 "first_byte_timeout",
-                f"{provider.name} did not answer within {provider.first_byte_timeout:g}s",
+                f"{provider.name} did not answer within {first_byte:g}s",
             ) from None
         except aiohttp.ClientConnectorError as exc:
             raise UpstreamFailure(
@@ -188,7 +253,17 @@ class Upstreams:
             ) from None
         except aiohttp.ClientError as exc:
             raise UpstreamFailure("disconnected", f"{provider.name} dropped the connection: {exc}") from None
-        return UpstreamReply(response.status, response.headers, provider.idle_timeout, _response=response)
+        return UpstreamReply(
+            response.status,
+            response.headers,
+            provider.idle_timeout,
+            _response=response,
+            total_timeout=provider.total_timeout,
+            max_bytes=int(provider.max_response_mb * MIB),
+            max_event=int(provider.max_event_mb * MIB),
+            max_line=int(provider.max_line_mb * MIB),
+            deadline=deadline,
+        )
 
 
 def _mock_reply(path: str, body: dict[str, Any]) -> UpstreamReply:

@@ -22,7 +22,6 @@ key pools, breakers, timing, the wall clock and the retry policy).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from olga_cli.gateway.upstream.breaker import Breakers
 from olga_cli.gateway.upstream.client import ProviderKey, UpstreamReply, Upstreams
 from olga_cli.gateway.upstream.exchange import Exchange
 from olga_cli.gateway.upstream.keypool import KeyPools
+from olga_cli.gateway.upstream.provider_errors import error_summary, redirect_summary, scrub
 from olga_cli.gateway.upstream.retry import Timing, Verdict
 from olga_cli.gateway.upstream.routing import Target, check_available
 from olga_cli.records import Attempt, GenerationRecord
@@ -232,9 +232,9 @@ class Failover:
                 method=exchange.method,
             )
             attempt.status = reply.status
-            if reply.status < 400:
+            if reply.status < 300:
                 return Served(target, exchange, reply, attempt, key, started)
-            raw = await reply.read()
+            raw = scrub(await reply.read(), [key.value if key else None])
         except UpstreamFailure as failure:
             _took(attempt, started)
             attempt.error = describe(failure)
@@ -247,7 +247,7 @@ class Failover:
             self._end_probe(target, "release")
             raise
         _took(attempt, started)
-        summary = _error_summary(raw)
+        summary = error_summary(raw) if reply.status >= 400 else redirect_summary(reply.headers)
         attempt.error = summary
         verdict = retry.classify_status(reply.status, raw, target.provider)
         body = exchange.convert_error(reply.status, raw) if exchange.convert_error else raw
@@ -436,14 +436,3 @@ class Failover:
 
 def _took(attempt: Attempt, started: float) -> None:
     attempt.latency_ms = (time.perf_counter() - started) * 1000.0
-
-
-def _error_summary(raw: bytes) -> str:
-    try:
-        parsed = json.loads(raw)
-        error = parsed.get("error") if isinstance(parsed, dict) else None
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])[:300]
-    except (ValueError, UnicodeDecodeError):
-        pass
-    return raw[:300].decode("utf-8", "replace")

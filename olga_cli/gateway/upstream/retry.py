@@ -75,8 +75,10 @@ SUCCESS = Verdict(retry=False, fall_over=False, breaker="success")
 
 def classify_status(status: int, body: bytes, provider: ProviderConfig) -> Verdict:
     """What a provider's HTTP status (and error body) means for retrying, failing over and health."""
-    if status < 400:
+    if status < 300:
         return SUCCESS
+    if status < 400:  # a redirect olga does not follow: the provider is misconfigured or moved
+        return Verdict(retry=False, fall_over=True, breaker="failure")
     if status in KEY_REJECTED:
         # The key, not the provider: another key may do; the provider itself is fine.
         return Verdict(retry=True, fall_over=True, breaker="neutral", key="reject")
