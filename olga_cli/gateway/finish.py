@@ -56,16 +56,22 @@ def fill(gw: Gateway, ctx: Context, facts: Facts, *, status: int, error: str | N
     cost = target.entry.cost_pico(usage, rate_multiplier=multiplier) if target else 0
     record.status = status
     record.error = error
-    record.finish_reason = facts.finish_reason
-    record.upstream_id = facts.upstream_id
+    # What the provider said, as text whatever type it sent (an id that is an object would poison the record).
+    record.finish_reason = _text(facts.finish_reason)
+    record.upstream_id = _text(facts.upstream_id)
     if facts.model:
-        record.model = f"{record.provider}/{facts.model}" if record.provider else facts.model
+        model = _text(facts.model)
+        record.model = f"{record.provider}/{model}" if record.provider else model
     record.tokens_prompt = usage.prompt_tokens
     record.tokens_completion = usage.completion_tokens
     record.tokens_cached = usage.cached_tokens
     record.tokens_cache_write = usage.cache_write_tokens
     record.usage_estimated = usage.estimated
     record.cost_pico = metering.capped(record, cost, ctx.reservation)
+
+
+def _text(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else str(value)[:200]
 
 
 def serving_target(ctx: Context) -> Target | None:

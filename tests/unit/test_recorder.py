@@ -56,3 +56,25 @@ async def test_a_record_the_store_refuses_fails_alone_and_its_batch_is_committed
             assert [r[0] async for r in cursor] == [5, 7]
     finally:
         await db.close()
+
+
+async def test_a_record_holding_an_object_where_text_belongs_is_stored_as_its_text(tmp_path: Path) -> None:
+    db = await open_store(tmp_path / "olga.db")
+    try:
+        row, _ = await db.keys.create_key(name="laptop", credits_pico=None)
+        recorder = Recorder(db)
+        recorder.start()
+        odd = make_record(key_id=row.id, cost_pico=3)
+        odd.upstream_id = {"id": "chatcmpl-1"}  # type: ignore[assignment]
+        odd.tokens_completion = 2**70
+        await recorder.write(odd)
+        await recorder.stop()
+        stored = await db.records.get_generation(odd.id)
+        assert stored is not None and stored.upstream_id == "{'id': 'chatcmpl-1'}"
+        assert stored.tokens_completion == 2**63 - 1
+        assert sorted(stored.flags) == [
+            "sanitised: tokens_completion (clamped)",
+            "sanitised: upstream_id (not text, stored as its text)",
+        ]
+    finally:
+        await db.close()

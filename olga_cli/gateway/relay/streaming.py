@@ -13,12 +13,14 @@ from typing import Literal
 from olga_cli.errors import ClientGone, UpstreamFailure
 from olga_cli.gateway.call import Context
 from olga_cli.gateway.finish import commit, fill, headers_for, ms, store_bodies
+from olga_cli.gateway.relay.malformed import MALFORMED, why
 from olga_cli.gateway.relay.screening import screen_stream, stream_blocked, stream_status
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.upstream.failover import CALLER_LEFT, DELIVERED, Relayed, Served
 from olga_cli.providers.error_shapes import stream_error_event
 from olga_cli.providers.relay import StreamRelay
+from olga_cli.providers.sse import SSEEvent
 from olga_cli.store.generations import Extra
 
 SSE_HEADERS = {
@@ -57,7 +59,7 @@ class StreamAnswer:
     async def _events(self) -> None:
         reply, relay, record = self.served.reply, self.relay, self.ctx.record
         async for events in reply.events():
-            out = [data for event in events for data in relay.feed(event)]
+            out = _relayed(relay, events)
             if out:
                 if record.ttft_ms is None:
                     record.ttft_ms = ms(time.perf_counter() - self.ctx.call.received)
@@ -66,7 +68,7 @@ class StreamAnswer:
                 if stream_blocked(relay):  # its error event is sent: the provider stops generating
                     reply.close()
                     break
-        self.tail.extend(data for event in reply.flush_events() for data in relay.feed(event))
+        self.tail.extend(_relayed(relay, reply.flush_events()))
 
     async def pump(self) -> Relayed:
         """Relay events until the provider's stream ends; how it ended."""
@@ -125,6 +127,18 @@ class StreamAnswer:
             await self.sink.end()
         except ClientGone:
             self.served.reply.close()
+
+
+def _relayed(relay: StreamRelay, events: list[SSEEvent]) -> list[bytes]:
+    """The caller's bytes for ``events``. An event the relay cannot read (invalid JSON in ``data:``, a
+    delta that is a string, nesting too deep to parse) ends the provider's stream as a failure of the
+    provider's, like a dropped connection: never an error of olga's."""
+    try:
+        return [data for event in events for data in relay.feed(event)]
+    except MALFORMED as exc:
+        raise UpstreamFailure(
+            "malformed", f"the provider sent an event olga cannot read ({why(exc)})"
+        ) from None
 
 
 def broken_stream_tail(api: str, relay: StreamRelay, failure: UpstreamFailure) -> list[bytes]:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from olga_cli.errors import UpstreamFailure
 from olga_cli.gateway.call import Context
 from olga_cli.gateway.finish import commit, fill, headers_for, store_bodies
+from olga_cli.gateway.relay.malformed import MALFORMED, answer_malformed
 from olga_cli.gateway.relay.screening import screen_answer
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
@@ -31,7 +32,11 @@ async def answer_whole(
     gw: Gateway, ctx: Context, sink: Sink, served: Served, raw: bytes, health: Sequence[Extra]
 ) -> None:
     """Convert, screen, meter, record (with the key ``health`` failover learnt), send."""
-    converted = served.exchange.convert(raw)
+    try:
+        converted = served.exchange.convert(raw)
+    except MALFORMED as exc:
+        await answer_malformed(gw, ctx, sink, served, raw, exc, health)
+        return
     # Output guardrails: redact converted.body, or a 422 in its place.
     refused = screen_answer(ctx.guard, ctx.call.shape, converted)
     status = 499 if sink.gone() else refused.status if refused else 200

@@ -1,4 +1,4 @@
-"""Circuit breakers, one per provider: stop sending requests to a provider that keeps failing.
+"""Circuit breakers: stop sending requests to a provider that keeps failing.
 
     closed ──(threshold failures in a row)──> open ──(cool-down passed)──> half-open
       ^                                        ^                              │
@@ -8,11 +8,17 @@ While open, the provider is skipped (its targets fall over to the next, or the c
 ``Retry-After``). After the cool-down one request goes through as a probe; others keep skipping until
 it answers. Rate limits (429) and rejected keys are neither failures nor successes here: they are
 about a key, not the provider. Times are monotonic seconds, passed in by the caller.
+
+Each provider has a shared circuit and, for each caller (an olga key), a circuit of the caller's own.
+A provider that answers one caller's requests with 500s may be failing, or may be choking on what that
+caller sends: the caller's own circuit opens after ``threshold`` failures in a row, the shared one only
+when the failures in a row came from at least two callers. So one key's malformed requests never shut
+a provider for everyone, and a provider that is really down is still skipped by all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 State = Literal["closed", "open", "half_open"]
@@ -24,59 +30,78 @@ class Circuit:
     failures: int = 0  # consecutive
     opened_at: float | None = None
     probing: bool = False
+    callers: set[str] = field(default_factory=set)  # who saw the failures in a row
 
     def state(self, now: float, cooldown: float) -> State:
         if self.opened_at is None:
             return "closed"
         return "open" if now - self.opened_at < cooldown else "half_open"
 
+    def reset(self) -> None:
+        self.failures, self.opened_at, self.probing = 0, None, False
+        self.callers.clear()
+
 
 class Breakers:
-    """All providers' circuits; state lives in this object (held by the gateway), never in a global."""
+    """All providers' circuits; state lives in this object (held by the gateway), never in a global.
+
+    ``caller`` (the olga key's id) is optional everywhere: without it only the shared circuit counts.
+    """
 
     def __init__(self) -> None:
-        self._circuits: dict[str, Circuit] = {}
+        self._circuits: dict[tuple[str, str | None], Circuit] = {}
 
-    def _circuit(self, provider: str) -> Circuit:
-        return self._circuits.setdefault(provider, Circuit())
+    def _both(self, provider: str, caller: str | None) -> list[Circuit]:
+        """The circuits that exist for this provider and caller (shared first)."""
+        found = [self._circuits.get((provider, None))]
+        if caller is not None:
+            found.append(self._circuits.get((provider, caller)))
+        return [circuit for circuit in found if circuit is not None]
 
-    def state(self, provider: str, *, now: float, cooldown: float) -> State:
-        circuit = self._circuits.get(provider)
-        return circuit.state(now, cooldown) if circuit is not None else "closed"
+    def state(self, provider: str, *, now: float, cooldown: float, caller: str | None = None) -> State:
+        states = [circuit.state(now, cooldown) for circuit in self._both(provider, caller)]
+        return "open" if "open" in states else "half_open" if "half_open" in states else "closed"
 
-    def admit(self, provider: str, *, now: float, cooldown: float) -> Admission:
+    def admit(self, provider: str, *, now: float, cooldown: float, caller: str | None = None) -> Admission:
         """Whether a request may go to ``provider`` now: "pass", "skip", or "probe" (the one request let
         through half-open; its owner must end it with ``success``, ``failure`` or ``release``)."""
-        circuit = self._circuits.get(provider)
-        if circuit is None:
-            return "pass"
-        state = circuit.state(now, cooldown)
-        if state == "closed":
-            return "pass"
-        if state == "open" or circuit.probing:
+        circuits = self._both(provider, caller)
+        states = [circuit.state(now, cooldown) for circuit in circuits]
+        if "open" in states:
             return "skip"
-        circuit.probing = True
+        half_open = [c for c, s in zip(circuits, states, strict=True) if s == "half_open"]
+        if not half_open:
+            return "pass"
+        if any(circuit.probing for circuit in half_open):
+            return "skip"
+        for circuit in half_open:
+            circuit.probing = True
         return "probe"
 
-    def retry_in(self, provider: str, *, now: float, cooldown: float) -> float:
+    def retry_in(self, provider: str, *, now: float, cooldown: float, caller: str | None = None) -> float:
         """Seconds until ``provider`` will be probed again (0 when it may be tried now)."""
-        circuit = self._circuits.get(provider)
-        if circuit is None or circuit.opened_at is None:
-            return 0.0
-        return max(circuit.opened_at + cooldown - now, 0.0)
+        opened = [c.opened_at for c in self._both(provider, caller) if c.opened_at is not None]
+        return max((max(at + cooldown - now, 0.0) for at in opened), default=0.0)
 
-    def success(self, provider: str) -> None:
-        circuit = self._circuit(provider)
-        circuit.failures, circuit.opened_at, circuit.probing = 0, None, False
+    def success(self, provider: str, caller: str | None = None) -> None:
+        for circuit in self._both(provider, caller):
+            circuit.reset()
 
-    def failure(self, provider: str, *, now: float, threshold: int) -> None:
-        circuit = self._circuit(provider)
-        circuit.failures += 1
-        if circuit.probing or circuit.failures >= threshold:
-            circuit.opened_at, circuit.probing = now, False
+    def failure(self, provider: str, *, now: float, threshold: int, caller: str | None = None) -> None:
+        shared = self._circuits.setdefault((provider, None), Circuit())
+        shared.failures += 1
+        shared.callers.add(caller or "")
+        # With callers named, a run of failures must span two of them to shut the provider for all.
+        enough = shared.failures >= threshold and (caller is None or len(shared.callers) >= 2)
+        if shared.probing or enough:
+            shared.opened_at, shared.probing = now, False
+        if caller is not None:
+            own = self._circuits.setdefault((provider, caller), Circuit())
+            own.failures += 1
+            if own.probing or own.failures >= threshold:
+                own.opened_at, own.probing = now, False
 
-    def release(self, provider: str) -> None:
+    def release(self, provider: str, caller: str | None = None) -> None:
         """A probe ended without a verdict (a 429, a rejected key, a caller who left): let another probe."""
-        circuit = self._circuits.get(provider)
-        if circuit is not None:
+        for circuit in self._both(provider, caller):
             circuit.probing = False

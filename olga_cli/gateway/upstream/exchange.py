@@ -60,12 +60,17 @@ class Exchange:
     dropped: list[str] = field(default_factory=list)
 
 
-def _passthrough(facts_of: Callable[[Any], Facts]) -> Callable[[bytes], Converted]:
+def _passthrough(facts_of: Callable[[Any], Facts], listed: str) -> Callable[[bytes], Converted]:
+    """The answer as it came, once it is what the API promises: a JSON object whose ``listed`` field
+    (``choices``, ``content``...) is a list. Anything else (an HTML page, an empty body, a stream for
+    a call that asked for none) raises ``ValueError``: the caller gets a 502, not a 200 of garbage."""
+
     def convert(raw: bytes) -> Converted:
-        try:
-            parsed = jsonwire.loads(raw)
-        except ValueError:
-            parsed = None
+        parsed = jsonwire.loads(raw)
+        if not isinstance(parsed, dict):
+            raise ValueError("the answer is not a JSON object")
+        if not isinstance(parsed.get(listed), list):
+            raise ValueError(f"the answer's '{listed}' is not a list")
         return Converted(raw, facts_of(parsed))
 
     return convert
@@ -76,7 +81,7 @@ def _chat_to_openai(body: dict[str, Any], target: Target, headers: dict[str, str
     return Exchange(
         path="/chat/completions",
         body=openai.prepare_chat(body, target.upstream_model),
-        convert=_passthrough(openai.chat_facts),
+        convert=_passthrough(openai.chat_facts, "choices"),
         relay=lambda: openai.ChatPassthroughRelay(client_wants_usage=wants_usage),
     )
 
@@ -85,7 +90,7 @@ def _embeddings_to_openai(body: dict[str, Any], target: Target, headers: dict[st
     return Exchange(
         path="/embeddings",
         body=openai.prepare_embeddings(body, target.upstream_model),
-        convert=_passthrough(openai.embeddings_facts),
+        convert=_passthrough(openai.embeddings_facts, "data"),
     )
 
 
@@ -96,7 +101,7 @@ def _messages_to_anthropic(body: dict[str, Any], target: Target, headers: dict[s
         body=anthropic.prepare_messages(
             body, target.upstream_model, default_max_tokens=default_max_tokens(target)
         ),
-        convert=_passthrough(anthropic.message_facts),
+        convert=_passthrough(anthropic.message_facts, "content"),
         relay=anthropic.MessagesPassthroughRelay,
         headers=anthropic.forwarded_headers(headers),
     )
@@ -109,7 +114,7 @@ def _responses_to_openai(body: dict[str, Any], target: Target, headers: dict[str
     return Exchange(
         path="/responses",
         body=openai_responses.prepare_responses(body, target.upstream_model),
-        convert=_passthrough(openai_responses.response_facts),
+        convert=_passthrough(openai_responses.response_facts, "output"),
         relay=openai_responses.ResponsesPassthroughRelay,
     )
 

@@ -194,9 +194,10 @@ class Failover:
             self._exchange = self._exchange_for(target)
             breakers, cooldown = self._access.breakers, self._policy.breaker_cooldown
             now = self._timing.monotonic()
-            admission = breakers.admit(target.provider.name, now=now, cooldown=cooldown)
+            caller = self._record.key_id
+            admission = breakers.admit(target.provider.name, now=now, cooldown=cooldown, caller=caller)
             if admission == "skip":
-                wait = breakers.retry_in(target.provider.name, now=now, cooldown=cooldown)
+                wait = breakers.retry_in(target.provider.name, now=now, cooldown=cooldown, caller=caller)
                 raise ProviderUnavailable(
                     f"Provider '{target.provider.name}' failed repeatedly; olga skips it for {wait:.0f}s more "
                     "(circuit open), then tries it again. Retry later or list fallback models in 'models'.",
@@ -378,8 +379,9 @@ class Failover:
         return self._timing.monotonic() + delay <= self._deadline
 
     def _circuit_open(self, target: Target) -> bool:
+        now, cooldown = self._timing.monotonic(), self._policy.breaker_cooldown
         state = self._access.breakers.state(
-            target.provider.name, now=self._timing.monotonic(), cooldown=self._policy.breaker_cooldown
+            target.provider.name, now=now, cooldown=cooldown, caller=self._record.key_id
         )
         return state == "open"
 
@@ -390,20 +392,21 @@ class Failover:
     def _drop_probe(self) -> None:
         """Leaving a target whose half-open probe this request held, without a verdict."""
         if self._probe is not None:
-            self._access.breakers.release(self._probe)
+            self._access.breakers.release(self._probe, self._record.key_id)
             self._probe = None
 
     def _end_probe(self, target: Target, signal: str) -> None:
         """Tell the breaker how the provider did: a success or failure counts whoever saw it;
         ``release`` (no verdict) only ends this request's own half-open probe."""
-        name = target.provider.name
+        name, caller = target.provider.name, self._record.key_id
         breakers = self._access.breakers
         if signal == "success":
-            breakers.success(name)
+            breakers.success(name, caller)
         elif signal == "failure":
-            breakers.failure(name, now=self._timing.monotonic(), threshold=self._policy.breaker_threshold)
+            now, threshold = self._timing.monotonic(), self._policy.breaker_threshold
+            breakers.failure(name, now=now, threshold=threshold, caller=caller)
         elif self._probe == name:
-            breakers.release(name)
+            breakers.release(name, caller)
         if self._probe == name:
             self._probe = None
 

@@ -50,3 +50,32 @@ def test_a_probe_without_a_verdict_lets_another_request_probe() -> None:
     assert breakers.admit("p", now=COOL, cooldown=COOL) == "probe"
     breakers.release("p")
     assert breakers.admit("p", now=COOL, cooldown=COOL) == "probe"
+
+
+def test_one_callers_failures_open_only_its_own_circuit() -> None:
+    """A provider answering one key's (malformed) requests with 500s stays open for every other key."""
+    breakers = Breakers()
+    for _ in range(5):
+        breakers.failure("p", now=0, threshold=3, caller="mallory")
+    assert breakers.admit("p", now=1, cooldown=COOL, caller="mallory") == "skip"
+    assert breakers.retry_in("p", now=1, cooldown=COOL, caller="mallory") == COOL - 1
+    assert breakers.admit("p", now=1, cooldown=COOL, caller="alice") == "pass"
+    assert breakers.state("p", now=1, cooldown=COOL) == "closed"
+
+
+def test_failures_in_a_row_from_two_callers_open_the_provider_for_everyone() -> None:
+    breakers = Breakers()
+    for caller in ("alice", "bob", "alice"):
+        breakers.failure("p", now=0, threshold=3, caller=caller)
+    assert breakers.admit("p", now=1, cooldown=COOL, caller="carol") == "skip"
+    assert breakers.admit("p", now=COOL, cooldown=COOL, caller="carol") == "probe"
+    breakers.success("p", "carol")
+    assert breakers.admit("p", now=COOL, cooldown=COOL, caller="dave") == "pass"
+
+
+def test_a_success_in_between_resets_the_run_of_callers() -> None:
+    breakers = Breakers()
+    breakers.failure("p", now=0, threshold=2, caller="alice")
+    breakers.success("p", "alice")
+    breakers.failure("p", now=0, threshold=2, caller="bob")
+    assert breakers.state("p", now=1, cooldown=COOL) == "closed"

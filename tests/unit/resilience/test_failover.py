@@ -314,9 +314,10 @@ async def test_an_open_circuit_skips_the_provider_without_sending(tmp_path: Path
     clock.now += 30  # cooled down: the next request probes, and its success closes the circuit
     probe, _ = request(gw, [target(provider("a", "sk-a"))])
     served = await probe.next()
-    assert gw.resilience.breakers.admit("a", now=clock.now, cooldown=30) == "skip"  # one probe at a time
+    breakers = gw.resilience.breakers
+    assert breakers.admit("a", now=clock.now, cooldown=30, caller="k") == "skip"  # one probe at a time
     probe.relayed(served, DELIVERED)  # what the pipeline says once the reply is relayed
-    assert gw.resilience.breakers.state("a", now=clock.now, cooldown=30) == "closed"
+    assert breakers.state("a", now=clock.now, cooldown=30, caller="k") == "closed"
 
 
 async def test_a_paused_provider_is_skipped_and_all_paused_is_429(tmp_path: Path) -> None:
