@@ -53,6 +53,15 @@ class Gateway:
     # Traces: each record carries its span ids when on; contents only when the user opted in too.
     tracing: bool = False
     trace_content: bool = False
+    # Connections of their own for looking at the store (the watcher, a refusal's second look) and
+    # for reads a request makes (/v1/generation), each used by one coroutine at a time: a statement
+    # one coroutine leaves open on a shared connection (a cursor between two fetches) holds that
+    # connection's read snapshot, so a look made meanwhile could miss a key minted a moment ago, a
+    # read could miss a record just committed, and the recorder's next BEGIN IMMEDIATE would fail.
+    # None: ``db`` does all (tests that build a gateway by hand).
+    looks: Store | None = None
+    reads: Store | None = None
+    _reads_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _config_stamp: tuple[float, float] = (0.0, 0.0)
     # The store's data_version last seen, and when (perf_counter) the last look at it began.
     _store_version: int = -1
@@ -117,13 +126,20 @@ class Gateway:
             if unless_since is not None and self._store_looked > unless_since:
                 return True
             self._store_looked = time.perf_counter()
-            version = await self.db.data_version()
+            store = self.looks or self.db
+            version = await store.data_version()
             if version == self._store_version:
                 return False
+            await self.snapshot.refresh(store)
+            await self.keypools.load_health(store)  # `olga providers resume` clears key marks
+            # Only once both are in: a look that failed half-way is made again at the next tick.
             self._store_version = version
-            await self.snapshot.refresh(self.db)
-            await self.keypools.load_health(self.db)  # `olga providers resume` clears key marks
             return True
+
+    async def generation(self, ref: str, *, key_id: str) -> GenerationRecord | None:
+        """One of ``key_id``'s records, as committed (see ``reads``)."""
+        async with self._reads_lock:
+            return await (self.reads or self.db).records.get_generation(ref, key_id=key_id)
 
     async def catch_up(self, since: float) -> bool:
         """Before refusing a request a CLI change of a moment ago may allow (a key just minted or
@@ -135,7 +151,14 @@ class Gateway:
         return await self.refresh_store_if_changed(unless_since=since)
 
 
-async def open_gateway(config: Config, *, db: Store, catalog: Catalog | None = None) -> Gateway:
+async def open_gateway(
+    config: Config,
+    *,
+    db: Store,
+    catalog: Catalog | None = None,
+    looks: Store | None = None,
+    reads: Store | None = None,
+) -> Gateway:
     snapshot = Snapshot()
     await snapshot.load(db)
     gateway = Gateway(
@@ -146,6 +169,8 @@ async def open_gateway(config: Config, *, db: Store, catalog: Catalog | None = N
         recorder=Recorder(db),
         upstreams=Upstreams(),
         keypools=KeyPools(dict(os.environ)),
+        looks=looks,
+        reads=reads,
     )
     gateway._config_stamp = gateway._stamp()
     await gateway.keypools.load_health(db)

@@ -107,7 +107,7 @@ async def stored_response(
     """``GET``/``DELETE /v1/responses/{id}``, sent to the provider that made the response, with the
     provider key olga uses for it. Only the olga key that made the response can reach it."""
     key = await authenticate_now(gw, headers)
-    record = await gw.db.records.get_generation(response_id, key_id=key.row.id)
+    record = await gw.generation(response_id, key_id=key.row.id)
     if record is None or record.upstream_id != response_id or (pinned and record.provider != pinned):
         raise NotFound(
             f"No response '{response_id}' was made through olga with this key. Responses are found by the id "

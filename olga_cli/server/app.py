@@ -56,7 +56,12 @@ def create_app(
 def _gateway_context(config: Config, observers: Sequence[Observer], tracing: Tracing | None):  # type: ignore[no-untyped-def]
     async def context(app: web.Application) -> AsyncIterator[None]:
         db = await open_store(config.store_location)
-        gateway = await open_gateway(config, db=db)
+        # SQLite: looks and request reads on connections of their own (see ``Gateway.looks``); a
+        # PostgreSQL pool gives each statement a connection anyway.
+        sqlite = config.database_url is None
+        looks = await open_store(config.store_location) if sqlite else None
+        reads = await open_store(config.store_location) if sqlite else None
+        gateway = await open_gateway(config, db=db, looks=looks, reads=reads)
         gateway.observers.extend(observers)
         if tracing is not None:
             gateway.tracing, gateway.trace_content = True, tracing.settings.capture_content
@@ -73,7 +78,9 @@ def _gateway_context(config: Config, observers: Sequence[Observer], tracing: Tra
             if gateway.shared is not None:
                 await gateway.shared.leave()
             await gateway.upstreams.close()
-            await db.close()
+            for store in (reads, looks, db):
+                if store is not None:
+                    await store.close()
             if tracing is not None:
                 await asyncio.to_thread(tracing.close)  # the last spans, within the exporter's timeout
 

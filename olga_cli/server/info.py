@@ -101,7 +101,7 @@ async def generation(request: web.Request) -> web.Response:
             raise InvalidRequest(
                 "Pass the generation id as ?id=gen-... (from the x-olga-generation-id header).", param="id"
             )
-        record = await gateway.db.records.get_generation(ref, key_id=key.row.id)
+        record = await gateway.generation(ref, key_id=key.row.id)
         if record is None:
             raise NotFound(
                 f"No generation '{ref}' for this key. Ids come from the x-olga-generation-id header."
