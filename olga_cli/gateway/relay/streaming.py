@@ -18,6 +18,7 @@ from olga_cli.gateway.relay.screening import screen_stream, stream_blocked, stre
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.upstream.failover import CALLER_LEFT, DELIVERED, Relayed, Served
+from olga_cli.gateway.upstream.provider_errors import scrub_text
 from olga_cli.providers.error_shapes import stream_error_event
 from olga_cli.providers.relay import StreamRelay
 from olga_cli.providers.sse import SSEEvent
@@ -117,7 +118,8 @@ class StreamAnswer:
             if facts.error is not None and status == 200:
                 # The provider ended the stream with its own error event, which the caller got as it came.
                 status, error = 502, "provider_error"
-                self.served.attempt.error = f"stream error: {facts.error}"
+                key = self.served.key.value if self.served.key else None
+                self.served.attempt.error = f"stream error: {scrub_text(facts.error, [key])}"
             fill(gw, ctx, facts, status=status, error=error)
         store_bodies(gw, ctx, relay.facts.text)
         await commit(gw, ctx, health)
