@@ -31,8 +31,17 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def touch_private(path: Path) -> None:
-    """Create ``path`` empty with mode 0600 if it does not exist (before SQLite opens it)."""
+    """Create ``path`` empty with mode 0600 if it does not exist (before SQLite opens it).
+
+    An existing file is never opened here: closing any descriptor of a database file drops every
+    POSIX lock this process holds on it, the locks of its open SQLite connections included; another
+    process closing its connection would then take itself for the last one and delete the WAL under
+    them (records written since would vanish, and reads fail with "disk I/O error")."""
     ensure_home(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
-    os.close(fd)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
     os.chmod(path, PRIVATE_FILE)

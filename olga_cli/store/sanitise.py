@@ -60,7 +60,7 @@ def sanitise_record(record: GenerationRecord) -> list[str]:
     added: list[str] = []
     for name in _RECORD_FIELDS:
         value, note = clean_value(getattr(record, name))
-        if not isinstance(value, str | int | float | None):  # an object where a column wants text
+        if not isinstance(value, str | int | float | list | None):  # an object where a column wants text
             value, note = clean_value(str(value))[0], "not text, stored as its text"
         if note is not None:
             setattr(record, name, value)

@@ -14,6 +14,7 @@ import pytest
 
 from olga_cli.gateway import finish, pipeline
 from olga_cli.gateway.relay import streaming
+from olga_cli.gateway.upstream import client
 from olga_cli.providers.sse import SSEParser
 from olga_cli.server.aiohttp_sink import AiohttpSink
 from tests.fakes.openai_upstream import Script
@@ -75,7 +76,7 @@ STAGES: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], bool]] = {
         lambda mp: mp.setattr(streaming.StreamAnswer, "_begin", async_failing(streaming.StreamAnswer._begin)),
         False,
     ),
-    "parsing a chunk mid-stream": (lambda mp: mp.setattr(streaming, "SSEParser", ExplodingParser), True),
+    "parsing a chunk mid-stream": (lambda mp: mp.setattr(client, "SSEParser", ExplodingParser), True),
     "finishing the relay": (
         lambda mp: mp.setattr(streaming.StreamAnswer, "end", async_failing(streaming.StreamAnswer.end)),
         True,
