@@ -13,6 +13,7 @@ on the CLI side (``cli/common.py``: ``error: ...``, exit status 1)::
     │                                RuntimeError)
     ├── UpstreamFailure              a provider could not be reached or stopped answering; ``kind``
     │                                says how. Failover turns it into a retry, a fallback or a 502/504
+    │   └── SSETooLarge              a provider's SSE event or line beyond olga's limits ("too_large")
     ├── ClientGone                   the caller hung up before the response ended; recorded as 499
     └── GatewayError                 an HTTP error with a status and a contract ``code``
         ├── InvalidRequest           400 invalid_request
@@ -76,12 +77,21 @@ class UpstreamFailure(OlgaError):
 
     def __init__(self, kind: str, message: str, *, before_send: bool = False) -> None:
         super().__init__(message)
-        self.kind = kind  # "connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "disconnected"
+        # "connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "total_timeout",
+        # "disconnected", "too_large", "malformed"
+        self.kind = kind
         self.before_send = before_send
 
     @property
     def is_timeout(self) -> bool:
         return self.kind.endswith("timeout")
+
+
+class SSETooLarge(UpstreamFailure):
+    """A provider's SSE event or line longer than olga takes (``providers.sse``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("too_large", message)
 
 
 class ClientGone(OlgaError):

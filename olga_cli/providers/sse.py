@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olga_cli import jsonwire
+from olga_cli.errors import SSETooLarge
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +30,6 @@ class SSEEvent:
 MIB = 1024 * 1024
 DEFAULT_MAX_EVENT = 32 * MIB
 DEFAULT_MAX_LINE = 16 * MIB
-
-
-class SSETooLarge(ValueError):
-    """An event or a line beyond the parser's limits: no provider's stream legitimately has one."""
 
 
 class SSEParser:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from olga_cli.providers.sse import MIB, SSEParser, SSETooLarge
+from olga_cli.errors import SSETooLarge
+from olga_cli.providers.sse import MIB, SSEParser
 
 STREAM = (
     b'data: {"a":1}\n\n'

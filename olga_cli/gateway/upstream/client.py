@@ -18,9 +18,9 @@ import aiohttp
 
 from olga_cli import jsonwire
 from olga_cli.config import ProviderConfig
-from olga_cli.errors import UpstreamFailure
+from olga_cli.errors import SSETooLarge, UpstreamFailure
 from olga_cli.providers import mock
-from olga_cli.providers.sse import DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE, SSEEvent, SSEParser, SSETooLarge
+from olga_cli.providers.sse import DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE, SSEEvent, SSEParser
 
 ANTHROPIC_VERSION = "2023-06-01"
 
