@@ -220,3 +220,25 @@ async def test_an_instance_killed_mid_request_keeps_its_records_and_its_hold_com
             await stop_all([doomed, survivor])
     finally:
         await store.close()
+
+
+async def test_a_cli_change_reaches_every_instance_within_a_second(
+    home: Path, pg_url: str, fake_openai: FakeOpenAI
+) -> None:
+    point_openai_at(home, fake_openai.url)
+    store = await open_store(pg_url)
+    try:
+        _, key = await store.keys.create_key(name="switch")
+        instances = await three(home, pg_url)
+        try:
+            assert await burst(instances, key, 3) == Counter({200: 3})
+            await store.keys.update_key((await store.keys.get_key("switch")).id, disabled=True)  # type: ignore[union-attr]
+            changed = asyncio.get_running_loop().time()
+            for instance in instances:
+                while (await burst([instance], key, 1)) != Counter({401: 1}):
+                    assert asyncio.get_running_loop().time() - changed < 1.0, "not within a second"
+                    await asyncio.sleep(0.02)
+        finally:
+            await stop_all(instances)
+    finally:
+        await store.close()
