@@ -29,7 +29,7 @@ from multidict import CIMultiDict
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from olga_cli.cli.render import access_line
+from olga_cli.cli.render.records import access_line
 from olga_cli.config import ConfigFile, load_config
 from olga_cli.gateway import finish, pipeline
 from olga_cli.gateway.admission.auth import authenticate

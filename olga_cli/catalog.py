@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from olga_cli.errors import CatalogError
-from olga_cli.money import per_mtok_to_pico_per_token, round_pico, to_decimal
+from olga_cli.money import per_mtok_to_pico_per_token, pico_to_usd, round_pico, to_decimal
 from olga_cli.providers.usage import Usage
+from olga_cli.records import GenerationRecord
 
 _REQUIRED_FOR_NEW = ("provider", "input_per_mtok", "output_per_mtok")
 DEFAULT_MAX_OUTPUT = 4096
@@ -297,3 +298,109 @@ def load_catalog(home: Path | None) -> Catalog:
     return Catalog(
         {model_id: _entry(model_id, fields, "model catalog") for model_id, fields in raw.items()}, version
     )
+
+
+# -- a record's cost explained (`olga generation`), with the formula the gateway charges by ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CostLine:
+    what: str  # "input", "cached input", "cache write", "output"
+    tokens: int
+    price_per_mtok: Decimal
+    pico: Decimal  # before multipliers; exact, may be fractional
+
+
+@dataclass(frozen=True, slots=True)
+class CostBreakdown:
+    """How a record's cost follows from today's catalog prices and multipliers."""
+
+    model_id: str
+    lines: tuple[CostLine, ...]
+    model_multiplier: Decimal
+    rate_multiplier: Decimal  # the key's, times its team's
+    computed_pico: int
+    recorded_pico: int
+
+    @property
+    def matches(self) -> bool:
+        return self.computed_pico == self.recorded_pico
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model_id,
+            "lines": [
+                {
+                    "what": line.what,
+                    "tokens": line.tokens,
+                    "usd_per_mtok": str(line.price_per_mtok),
+                    "cost": exact_usd(line.pico),
+                }
+                for line in self.lines
+            ],
+            "model_multiplier": str(self.model_multiplier),
+            "rate_multiplier": str(self.rate_multiplier),
+            "computed_cost": pico_to_usd(self.computed_pico),
+            "recorded_cost": pico_to_usd(self.recorded_pico),
+            "matches_current_prices": self.matches,
+        }
+
+
+def cost_breakdown(record: GenerationRecord, entry: ModelEntry, rate_multiplier: Decimal) -> CostBreakdown:
+    """The record's cost, line by line, from ``entry``'s prices (the same formula the gateway charges)."""
+    cached_rate = (
+        entry.cached_input_per_mtok if entry.cached_input_per_mtok is not None else entry.input_per_mtok
+    )
+    write_rate = (
+        entry.cache_write_per_mtok if entry.cache_write_per_mtok is not None else entry.input_per_mtok
+    )
+    usage = Usage(
+        record.tokens_prompt, record.tokens_completion, record.tokens_cached, record.tokens_cache_write
+    )
+    lines = [
+        CostLine(
+            "input",
+            usage.uncached_prompt_tokens,
+            entry.input_per_mtok,
+            per_mtok_to_pico_per_token(usage.uncached_prompt_tokens * entry.input_per_mtok),
+        ),
+    ]
+    if usage.cached_tokens:
+        lines.append(
+            CostLine(
+                "cached input",
+                usage.cached_tokens,
+                cached_rate,
+                per_mtok_to_pico_per_token(usage.cached_tokens * cached_rate),
+            )
+        )
+    if usage.cache_write_tokens:
+        lines.append(
+            CostLine(
+                "cache write",
+                usage.cache_write_tokens,
+                write_rate,
+                per_mtok_to_pico_per_token(usage.cache_write_tokens * write_rate),
+            )
+        )
+    lines.append(
+        CostLine(
+            "output",
+            usage.completion_tokens,
+            entry.output_per_mtok,
+            per_mtok_to_pico_per_token(usage.completion_tokens * entry.output_per_mtok),
+        )
+    )
+    return CostBreakdown(
+        model_id=entry.id,
+        lines=tuple(lines),
+        model_multiplier=entry.multiplier,
+        rate_multiplier=rate_multiplier,
+        computed_pico=entry.cost_pico(usage, rate_multiplier=rate_multiplier),
+        recorded_pico=record.cost_pico,
+    )
+
+
+def exact_usd(pico: Decimal) -> str:
+    """Picodollars, possibly fractional, as an exact decimal string of USD (no $, no exponent)."""
+    return pico_to_usd(int(pico)) if pico == int(pico) else f"{(pico / 10**12).normalize():f}"

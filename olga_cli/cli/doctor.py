@@ -25,7 +25,7 @@ from olga_cli import __version__
 from olga_cli.catalog import Catalog, load_catalog
 from olga_cli.cli.common import JsonOption, console, env_of, print_json
 from olga_cli.cli.env import gateway_url
-from olga_cli.cli.serve import provider_status
+from olga_cli.cli.reach import probe_all, provider_status
 from olga_cli.config import Config, load_config
 from olga_cli.errors import CatalogError, GatewayError, UserError
 from olga_cli.gateway.upstream.routing import target_for
@@ -62,7 +62,8 @@ def check_files(home: Path) -> Iterable[Check]:
         )
     else:
         yield Check("home", "pass", f"{home} (mode {_mode(home):04o})")
-    for name in ("olga.db", "olga.db-wal", "olga.db-shm", "config.toml", "model_catalog.json"):
+    # Only files that hold secrets (keys' hashes, API keys) must be private; the catalog holds prices.
+    for name in ("olga.db", "olga.db-wal", "olga.db-shm", "config.toml"):
         path = home / name
         if not path.exists():
             continue
@@ -181,13 +182,23 @@ def _used_providers(config: Config) -> set[str]:
 
 def check_providers(config: Config, environ: dict[str, str]) -> Iterable[Check]:
     used = _used_providers(config)
+    reach = probe_all(config.providers.values(), environ)
     for provider in config.providers.values():
         status, hint = provider_status(provider, environ)
-        if status == "ready":
+        if status == "ready" and reach[provider.name] == "unreachable":
+            # Nothing listening is normal for an untouched local built-in (ollama not started).
+            level_down: Status = "fail" if provider.name in used else "warn"
+            yield Check(
+                f"provider {provider.name}",
+                level_down,
+                f"unreachable: nothing answers at {provider.base_url}",
+                f"start it, or fix its URL: olga providers add {provider.name} --base-url URL",
+            )
+        elif status == "ready":
             where = (
                 "built in, answers offline"
                 if provider.kind == "mock"
-                else f"{provider.kind} at {provider.base_url}"
+                else f"reachable: {provider.kind} at {provider.base_url}"
             )
             yield Check(f"provider {provider.name}", "pass", where)
         elif status == "paused":

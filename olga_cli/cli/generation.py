@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from olga_cli.catalog import load_catalog
+from olga_cli.catalog import CostBreakdown, cost_breakdown, load_catalog
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
-from olga_cli.cli.render import CostBreakdown, cost_breakdown, generation_panel
+from olga_cli.cli.render.generation import generation_panel
 from olga_cli.errors import CatalogError, UserError
 from olga_cli.records import GenerationRecord
 from olga_cli.store.base import Store

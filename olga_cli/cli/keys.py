@@ -23,6 +23,8 @@ from olga_cli.cli.lookups import (
     parse_multiplier,
     positive,
 )
+from olga_cli.cli.render.lists import keys_listing
+from olga_cli.cli.render.table import emit
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import stored_report
 from olga_cli.money import pico_to_usd
@@ -81,31 +83,6 @@ async def key_json(db: Store, row: KeyRow) -> dict[str, Any]:
 
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def key_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="olga keys", title_justify="left")
-    for column in ("name", "id", "prefix", "status", "team", "balance", "spent", "limits", "expires"):
-        table.add_column(column, justify="right" if column in ("balance", "spent") else "left")
-    for k in rows:
-        limits = ", ".join(
-            part
-            for part in (f"{k['rpm']} rpm" if k["rpm"] else "", f"{k['tpm']} tpm" if k["tpm"] else "")
-            if part
-        )
-        status = k["status"] if k["status"] == "active" else f"[red]{k['status']}[/red]"
-        table.add_row(
-            escape(k["name"]),
-            k["id"],
-            k["prefix"] + "…",
-            status,
-            escape(k["team"] or "-"),
-            "uncapped" if k["balance"] is None else f"${k['balance']}",
-            f"${k['spent']}",
-            limits or "-",
-            k["expires_at"] or "never",
-        )
-    return table
 
 
 @app.command("create")
@@ -176,7 +153,11 @@ def create(
 
 @app.command("list")
 def list_keys(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """List keys (never their secrets). Example: olga keys list --json"""
+    """List keys (never their secrets); piped, tab-separated lines under a header.
+
+    On a narrow terminal prefix, expiry, limits and team go first; balances and ids are never cut.
+    Example: olga keys list --json
+    """
     env = env_of(ctx)
 
     async def work() -> list[dict[str, Any]]:
@@ -189,7 +170,7 @@ def list_keys(ctx: typer.Context, json_out: JsonOption = False) -> None:
     elif not rows:
         console().print("No keys yet. Mint one with `olga keys create --name NAME`.")
     else:
-        console().print(key_table(rows))
+        emit(console(), keys_listing(rows))
 
 
 @app.command("show")

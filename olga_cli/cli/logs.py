@@ -6,16 +6,11 @@ none yet) writes the records: each poll reads only what was committed since the 
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import deque
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from olga_cli.catalog import load_catalog
 from olga_cli.cli.common import (
@@ -28,8 +23,10 @@ from olga_cli.cli.common import (
     run,
     store,
 )
+from olga_cli.cli.logs_follow import follow_requests, print_alerts
 from olga_cli.cli.lookups import parse_duration
-from olga_cli.cli.render import access_line, alert_text, logs_table
+from olga_cli.cli.render.records import logs_listing
+from olga_cli.cli.render.table import emit
 from olga_cli.errors import CatalogError, UserError
 from olga_cli.records import GenerationRecord
 from olga_cli.store import reports
@@ -106,16 +103,17 @@ def logs(
     since: SinceOpt = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only requests with this tag.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Only requests of this end user.")] = None,
-    wide: Annotated[
-        bool, typer.Option("--wide", "-w", help="Also show each generation id and error.")
-    ] = False,
+    wide: Annotated[bool, typer.Option("--wide", "-w", help="Also show each generation id.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="JSON lines, one record each.")] = False,
 ) -> None:
     """Recent requests, newest last: what happened, what it cost, what failed and why.
 
-    Errors show in red, guardrail blocks in magenta. `olga logs prune` removes old records.
+    Errors show in red, guardrail blocks in magenta. On a narrow terminal the provider, app and
+    ttft columns go first, then error codes (see them with --json); piped, every column is printed,
+    tab-separated under a header. --follow streams one line per new request (with --since, the
+    requests of that window first). `olga logs prune` removes old records.
 
-    Examples: olga logs --limit 20 --status 5xx ; olga logs --follow --key laptop
+    Examples: olga logs --limit 20 --status 5xx ; olga logs --follow --since 10m --key laptop
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -130,25 +128,22 @@ def logs(
             filters = await resolve_filters(
                 db, key=key, models=models, status=status, since=since, now=now, tag=tag, user=user
             )
-            mark = await db.reports.high_water()
-            alert_mark = await db.alerts.last_alert_id()
-            rows = await db.reports.latest(filters, limit=limit)
-            if not follow:
-                _print_page([r for _, r in rows], json_out=json_out, wide=wide)
-                if rows and not json_out:
-                    # Usage-limit alerts raised while these requests ran, after the table.
-                    await _print_alerts(db, since=rows[0][1].created_at)
+            if follow:
+                # The backlog only when asked for (--since), as `stripe logs tail` does.
+                await follow_requests(
+                    db,
+                    filters,
+                    config=env.config(),
+                    backlog=since is not None,
+                    limit=limit,
+                    json_out=json_out,
+                )
                 return
-            await _follow(
-                db,
-                filters,
-                rows=[r for _, r in rows],
-                mark=mark,
-                alert_mark=alert_mark,
-                limit=limit,
-                json_out=json_out,
-                wide=wide,
-            )
+            rows = await db.reports.latest(filters, limit=limit)
+            _print_page([r for _, r in rows], json_out=json_out, wide=wide)
+            if rows and not json_out:
+                # Usage-limit alerts raised while these requests ran, after the table.
+                await print_alerts(db, since=rows[0][1].created_at)
 
     try:
         run(work())
@@ -180,75 +175,7 @@ def _print_page(records: list[GenerationRecord], *, json_out: bool, wide: bool) 
     if not records:
         out.print("No requests recorded yet (or none match). Send one through `olga serve`.")
         return
-    out.print(logs_table(records, wide=wide, title=f"last {len(records)} requests"))
-
-
-async def _print_alerts(
-    db: Store, *, since: float | None = None, after_id: int = 0, printer: Console | None = None
-) -> int:
-    """Print alerts after ``after_id``; returns the last id printed (or ``after_id``)."""
-    alerts = await db.alerts.alerts_after(after_id=after_id, since=since)
-    if alerts:
-        names = await db.keys.scope_names()
-        out = printer or console()
-        for alert in alerts:
-            out.print(alert_text(alert, names.get((alert.scope, alert.scope_id), alert.scope_id)))
-        after_id = alerts[-1].id
-    return after_id
-
-
-async def _follow(
-    db: Store,
-    filters: reports.LogFilter,
-    *,
-    rows: list[GenerationRecord],
-    mark: int,
-    alert_mark: int,
-    limit: int,
-    json_out: bool,
-    wide: bool,
-) -> None:
-    out = console()
-    live_table = out.is_terminal and not json_out
-    shown: deque[GenerationRecord] = deque(rows, maxlen=limit)
-    if not live_table:
-        for record in rows:
-            print_json_line(record.to_json()) if json_out else out.print(access_line(record), markup=False)
-
-    def view() -> Table:
-        return logs_table(list(shown), wide=wide, title="following new requests (Ctrl-C to stop)")
-
-    live = Live(view(), console=out, auto_refresh=False, transient=False) if live_table else None
-    if live is not None:
-        live.start()
-    try:
-        while True:
-            top = await db.reports.high_water()
-            if top < mark:  # the newest records were deleted: start again from what is there
-                mark = top
-            fresh: list[GenerationRecord] = []
-            while mark < top:
-                batch = await db.reports.after(filters, after_rowid=mark, up_to=top, limit=FOLLOW_BATCH)
-                fresh += [r for _, r in batch]
-                mark = batch[-1][0] if len(batch) == FOLLOW_BATCH else top
-            if fresh:
-                if live is not None:
-                    shown.extend(fresh)
-                    live.update(view(), refresh=True)
-                else:
-                    for record in fresh:
-                        if json_out:
-                            print_json_line(record.to_json())
-                        else:
-                            out.print(access_line(record), markup=False, highlight=False)
-            if not json_out:
-                alert_mark = await _print_alerts(
-                    db, after_id=alert_mark, printer=live.console if live else out
-                )
-            await asyncio.sleep(FOLLOW_INTERVAL)
-    finally:
-        if live is not None:
-            live.stop()
+    emit(out, logs_listing(records, wide=wide, title=f"last {len(records)} requests"))
 
 
 @app.command("prune")

@@ -15,6 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from olga_cli.cli.common import Env, JsonOption, console, env_of, fail, print_json, run, store
+from olga_cli.cli.reach import probe_all
+from olga_cli.cli.render.lists import providers_listing
+from olga_cli.cli.render.table import emit
 from olga_cli.config import (
     AUTH_STYLES,
     PROVIDER_KINDS,
@@ -120,30 +123,18 @@ def _saved(ctx: typer.Context, name: str, json_out: bool, message: str) -> None:
 
 @app.command("list")
 def list_providers(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """Providers with their status and key labels (never the keys). Example: olga providers list"""
+    """Providers with their status, whether they answer now, and key labels (never the keys).
+
+    Each provider is sent one GET of its model list (1.5 s at most, all at once): reachable means it
+    answered. Example: olga providers list"""
     config = load_config(env_of(ctx).home)
     health = _health(env_of(ctx))
-    rows = [provider_json(p, health) for p in config.providers.values()]
+    reach = probe_all(config.providers.values(), os.environ)
+    rows = [{**provider_json(p, health), "reachability": reach[p.name]} for p in config.providers.values()]
     if json_out:
         print_json(rows)
         return
-    table = Table(title="providers", title_justify="left")
-    for column in ("name", "kind", "base url", "keys", "status"):
-        table.add_column(column)
-    colours = {"ready": "green", "paused": "yellow", "no key": "red"}
-    for row in rows:
-        keys = ", ".join(k["label"] + _key_note(k) for k in row["keys"]) or "-"
-        status = f"[{colours.get(row['status'], 'white')}]{row['status']}[/]"
-        table.add_row(escape(row["name"]), row["kind"], escape(row["base_url"]), escape(keys), status)
-    console().print(table)
-
-
-def _key_note(key: dict[str, Any]) -> str:
-    if key.get("state") == "invalid":
-        return f" (invalid: rejected with {key.get('status')})"
-    if key.get("state") == "rate_limited":
-        return f" (rate-limited for {max(key['until'] - time.time(), 0):.0f}s)"
-    return "" if key["usable"] else " (unset)"
+    emit(console(), providers_listing(rows))
 
 
 def _check_timeout(value: float | None, flag: str) -> None:
@@ -200,6 +191,11 @@ def add(
     """
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise fail("a provider name may hold letters, digits, '-', '_' and '.' only")
+    if name == "mock":
+        raise fail(
+            "'mock' is olga's built-in offline provider and is not replaced; pick another name "
+            "(`olga providers reset mock` restores it if it was changed)"
+        )
     if preset is None and kind is None and name in PRESETS:
         preset = name  # `olga providers add groq` means the groq preset
     fields = (

@@ -12,10 +12,11 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from olga_cli.catalog import load_catalog
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json
+from olga_cli.cli.render.lists import routes_listing
+from olga_cli.cli.render.table import emit
 from olga_cli.config import Config, ConfigFile, RouteRule, load_config
 from olga_cli.errors import CatalogError, UserError
 
@@ -132,21 +133,7 @@ def list_routes(ctx: typer.Context, json_out: JsonOption = False) -> None:
             "No routes: every request goes to its model's own provider. Add one with `olga routes add`."
         )
         return
-    table = Table(title="routes (first match wins)", title_justify="left")
-    for column in ("id", "format", "model", "provider", "to model"):
-        table.add_column(column)
-    for row in rows:
-        provider = row["provider"] + (
-            f" ({row['provider_kind']})" if row["provider_kind"] else " (not connected)"
-        )
-        table.add_row(
-            escape(row["id"]),
-            row["format"] or "any",
-            escape(row["model"] or "any"),
-            escape(provider),
-            escape(row["to_model"] or "same"),
-        )
-    console().print(table)
+    emit(console(), routes_listing(rows))
 
 
 @app.command("remove")

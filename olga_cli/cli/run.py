@@ -32,7 +32,7 @@ from rich.table import Table
 
 from olga_cli.cli.common import Env, env_of, error_console, print_json, store
 from olga_cli.cli.env import gateway_url, mint_for_env, sdk_variables
-from olga_cli.cli.render import fmt_cost, fmt_int
+from olga_cli.cli.render.text import fmt_cost, fmt_int
 from olga_cli.config import load_config
 from olga_cli.errors import OlgaError, RunFailed, StoreError
 from olga_cli.money import pico_to_usd

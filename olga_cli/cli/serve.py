@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, Annotated, Any
 
 import typer
@@ -26,9 +26,10 @@ from rich.text import Text
 from olga_cli import __version__
 from olga_cli.cli.common import console, env_of, fail
 from olga_cli.cli.env import gateway_url
-from olga_cli.cli.render import access_json, access_line, row_style
+from olga_cli.cli.reach import Reach, probe_all, provider_status
+from olga_cli.cli.render.records import access_json, access_line, row_style
 from olga_cli.cli.workers import run_workers
-from olga_cli.config import Config, ProviderConfig, load_config
+from olga_cli.config import Config, load_config
 from olga_cli.errors import UserError
 from olga_cli.gateway.state import Observer
 from olga_cli.records import GenerationRecord
@@ -39,17 +40,6 @@ SHUTDOWN_TIMEOUT = 30.0
 LOG_FORMATS = ("text", "json")
 
 
-def provider_status(provider: ProviderConfig, environ: dict[str, str]) -> tuple[str, str]:
-    """("ready" | "paused" | "no key", what to do about it)."""
-    if provider.paused:
-        return "paused", f"olga providers resume {provider.name}"
-    if provider.needs_key and not any(source.resolve(environ) for source in provider.keys):
-        variables = [source.env for source in provider.keys if source.env]
-        hint = f"set {' or '.join(variables)}" if variables else f"olga providers add-key {provider.name} ..."
-        return "no key", hint
-    return "ready", ""
-
-
 def curl_line(base: str) -> str:
     body = '{"model": "mock/echo", "messages": [{"role": "user", "content": "Hello, olga"}]}'
     return (
@@ -58,7 +48,7 @@ def curl_line(base: str) -> str:
     )
 
 
-def banner(config: Config, environ: dict[str, str]) -> Group:
+def banner(config: Config, environ: dict[str, str], reach: Mapping[str, Reach] | None = None) -> Group:
     base = gateway_url(config)
     head = Text.assemble(
         ("olga ", "bold"),
@@ -74,6 +64,8 @@ def banner(config: Config, environ: dict[str, str]) -> Group:
     parts = []
     for provider in config.providers.values():
         status, hint = provider_status(provider, environ)
+        if status == "ready" and reach is not None and reach.get(provider.name) == "unreachable":
+            status, hint = "unreachable", f"nothing answers at {provider.base_url}"
         colour = {"ready": "green", "paused": "yellow"}.get(status, "red")
         mark = "✓" if status == "ready" else "✗"
         parts.append(
@@ -212,7 +204,8 @@ def serve(
 
     def announce(*_: Any, **__: Any) -> None:
         # aiohttp calls this once the port is bound, so a busy port never shows a banner.
-        out.print(banner(config, dict(os.environ)))
+        environ = dict(os.environ)
+        out.print(banner(config, environ, probe_all(config.providers.values(), environ, timeout=1.0)))
         out.print(curl_line(gateway_url(config)), soft_wrap=True, markup=False)
         out.file.flush()
         settle_heap()

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
 from olga_cli.cli.lookups import check_name, find_team, parse_models, parse_multiplier
+from olga_cli.cli.render.lists import teams_listing
+from olga_cli.cli.render.table import emit
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import stored_report
 from olga_cli.gateway.admission.windows import iso
@@ -98,20 +99,7 @@ def list_teams(ctx: typer.Context, json_out: JsonOption = False) -> None:
     if not rows:
         console().print("No teams yet. Create one with `olga teams create NAME`.")
         return
-    table = Table(title="olga teams", title_justify="left")
-    for column in ("name", "id", "keys", "models", "multiplier", "spent today", "limits"):
-        table.add_column(column, justify="right" if column == "spent today" else "left")
-    for team in rows:
-        table.add_row(
-            escape(team["name"]),
-            team["id"],
-            escape(", ".join(team["keys"]) or "-"),
-            escape(", ".join(team["models"]) if team["models"] is not None else "any"),
-            team["rate_multiplier"],
-            f"${team['usage']['daily']['spend']}",
-            str(len(team["limits"])),
-        )
-    console().print(table)
+    emit(console(), teams_listing(rows))
 
 
 @app.command("show")

@@ -11,7 +11,7 @@ import typer
 
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json, run, store
 from olga_cli.cli.lookups import parse_duration
-from olga_cli.cli.render import usage_row_json, usage_view
+from olga_cli.cli.render.usage import usage_row_json, usage_view
 from olga_cli.store import reports
 
 

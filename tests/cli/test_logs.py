@@ -8,8 +8,10 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.cli.seed import make_record, seed_now
-from tests.cli.terminal import json_lines, olga
+from tests.cli.terminal import json_lines, olga, olga_tty
 from tests.fakes.gateway import mint_key
 
 RED, MAGENTA = "\x1b[31m", "\x1b[35m"
@@ -67,32 +69,41 @@ def _seed_mix(home: Path) -> str:
     return row.id
 
 
-def test_table_shows_every_column_formatted_newest_last(home: Path) -> None:
+def test_piped_logs_are_tab_separated_with_every_column_whole(home: Path) -> None:
     _seed_mix(home)
     result = olga("logs", "--limit", "3")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    header = next(line for line in lines if "latency" in line)
-    for column in (
-        "time",
-        "key",
-        "app",
-        "model",
-        "provider",
-        "status",
-        "in",
-        "out",
-        "cost",
-        "latency",
-        "ttft",
-    ):
-        assert column in header
-    body = [line for line in lines if "gpt-4o-mini" in line or "echo" in line]
+    header, *body = result.stdout.splitlines()
+    columns = header.split("\t")
+    assert columns == [
+        "time", "key", "model", "status", "tokens", "cost", "latency", "error", "ttft", "app", "provider"
+    ]  # fmt: skip
     assert len(body) == 3  # --limit 3: the oldest record is left out
-    assert "ci-bot" in body[0] and "502" in body[0]
-    assert "422 ⚑" in body[1]
-    assert "1,234" in body[2] and "5,678" in body[2] and "$2.500000" in body[2] and "2.35 s" in body[2]
+    rows = [dict(zip(columns, line.split("\t"))) for line in body]
+    assert rows[0]["key"] == "ci-bot" and rows[0]["status"] == "502"
+    assert rows[1]["status"] == "422 ⚑"
+    assert rows[2]["tokens"] == "1,234→5,678" and rows[2]["cost"] == "$2.500000"
+    assert rows[2]["latency"] == "2.35 s"
     assert "notes-app" not in result.stdout
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_terminal_table_fits_and_never_cuts_money_ids_or_models(home: Path, width: int) -> None:
+    _seed_mix(home)
+    result, screen = olga_tty("logs", "-w", width=width)
+    assert result.exit_code == 0
+    lines = screen.splitlines()
+    assert all(len(line.rstrip()) <= width for line in lines)
+    for whole in ("$2.500000", "openai/gpt-4o-mini", "gen-"):
+        assert any(whole in line for line in lines), whole
+    ids = [word for line in lines for word in line.split() if word.startswith("gen-")]
+    assert ids and all(len(i) == len("gen-test00000000") for i in ids)  # ids whole, never folded
+    header = next(line for line in lines if line.startswith("time"))
+    if width == 160:
+        assert "provider" in header and "error" in header and "ttft" in header
+        assert "upstream_error" in screen
+    else:
+        assert "provider" not in header and "ttft" not in header  # the least useful go first
 
 
 def test_filters_by_key_status_model_and_since(home: Path) -> None:
