@@ -101,8 +101,11 @@ def test_preset_mistakes_are_one_line(home: Path) -> None:
 
 
 def test_reset_restores_a_builtin(home: Path) -> None:
-    olga_json(
-        "providers", "add", "mock", "--kind", "openai-compatible", "--base-url", "http://127.0.0.1:9/v1"
+    refused_add = olga("providers", "add", "mock", "--kind", "openai", "--base-url", "http://127.0.0.1:9/v1")
+    assert refused_add.exit_code == 1 and "built-in offline provider" in refused_add.stderr
+    home.mkdir(parents=True, exist_ok=True)  # changed by hand in config.toml, then restored
+    (home / "config.toml").write_text(
+        '[providers.mock]\nkind = "openai-compatible"\nbase_url = "http://127.0.0.1:9/v1"\n'
     )
     assert load_config(home).providers["mock"].kind == "openai-compatible"
     restored = olga_json("providers", "reset", "mock")
