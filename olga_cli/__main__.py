@@ -1,3 +1,3 @@
-from olga_cli.cli.app import main
+from olga_cli.cli.entry import main
 
 main()

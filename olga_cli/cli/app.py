@@ -1,43 +1,41 @@
-"""The ``olga`` command: one Typer sub-app per noun."""
+"""The ``olga`` command: one Typer sub-app per noun, each loaded only when it is needed."""
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from olga_cli import __version__
-from olga_cli.cli import (
-    credits,
-    doctor,
-    env,
-    guardrails,
-    keys,
-    limits,
-    logs,
-    models,
-    providers,
-    routes,
-    run,
-    store_commands,
-    teams,
-    usage,
-)
 from olga_cli.cli.common import Env, OneLineErrors, guard_commands
-from olga_cli.cli.completion import enable_completion
-from olga_cli.cli.generation import generation
-from olga_cli.cli.serve import serve
 from olga_cli.config import resolve_home
 
-app = typer.Typer(
-    name="olga",
-    help="olga: a local LLM gateway for developers. Example: olga serve, then olga logs --follow",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    cls=OneLineErrors,
+# Each command's module, loaded only when the command is run (or when every command is listed, for
+# `olga --help` and completion): `olga keys list` never imports the server. (name, module, attribute,
+# whether the attribute is a group of commands; a module's CONTEXT_SETTINGS apply to its command)
+COMMANDS: tuple[tuple[str, str, str, bool], ...] = (
+    ("serve", "olga_cli.cli.serve", "serve", False),
+    ("generation", "olga_cli.cli.generation", "generation", False),
+    ("keys", "olga_cli.cli.keys", "app", True),
+    ("credits", "olga_cli.cli.credits", "app", True),
+    ("teams", "olga_cli.cli.teams", "app", True),
+    ("limits", "olga_cli.cli.limits", "app", True),
+    ("guardrails", "olga_cli.cli.guardrails", "app", True),
+    ("providers", "olga_cli.cli.providers", "app", True),
+    ("routes", "olga_cli.cli.routes", "app", True),
+    ("models", "olga_cli.cli.models", "app", True),
+    ("logs", "olga_cli.cli.logs", "app", True),
+    ("usage", "olga_cli.cli.usage", "usage", False),
+    ("env", "olga_cli.cli.env", "env", False),
+    ("run", "olga_cli.cli.run", "run", False),
+    ("doctor", "olga_cli.cli.doctor", "doctor", False),
+    ("store", "olga_cli.cli.store_commands", "app", True),
 )
+NAMES = frozenset(name for name, *_ in COMMANDS)
 
 
 def _version(value: bool) -> None:
@@ -46,7 +44,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     home: Annotated[Path | None, typer.Option("--home", help="olga's home folder (else $OLGA_HOME).")] = None,
@@ -64,27 +61,67 @@ def root(
     ctx.obj = Env(resolve_home(home), database_url)
 
 
-app.command("serve")(serve)
-app.command("generation")(generation)
-app.add_typer(keys.app, name="keys")
-app.add_typer(credits.app, name="credits")
-app.add_typer(teams.app, name="teams")
-app.add_typer(limits.app, name="limits")
-app.add_typer(guardrails.app, name="guardrails")
-app.add_typer(providers.app, name="providers")
-app.add_typer(routes.app, name="routes")
-app.add_typer(models.app, name="models")
-app.add_typer(logs.app, name="logs")
-app.command("usage")(usage.usage)
-app.command("env")(env.env)
-app.command("run", context_settings=run.CONTEXT_SETTINGS)(run.run)
-app.command("doctor")(doctor.doctor)
-app.add_typer(store_commands.app, name="store")
+def build_app(only: str | None = None) -> typer.Typer:
+    """The root command with every command registered, or only ``only`` (what `olga ONLY ...` needs)."""
+    built = typer.Typer(
+        name="olga",
+        help="olga: a local LLM gateway for developers. Example: olga serve, then olga logs --follow",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        cls=OneLineErrors,
+    )
+    built.callback()(root)
+    for name, module_name, attribute, group in COMMANDS:
+        if only is not None and name != only:
+            continue
+        module = importlib.import_module(module_name)
+        if group:
+            built.add_typer(getattr(module, attribute), name=name)
+        else:
+            settings = getattr(module, "CONTEXT_SETTINGS", None)
+            built.command(name, context_settings=settings)(getattr(module, attribute))
+    # Every command is wrapped so user mistakes never show a traceback.
+    guard_commands(built)
+    return built
 
-# Register commands above this line: every command is wrapped so user mistakes never show a traceback.
-guard_commands(app)
+
+def __getattr__(name: str) -> Any:
+    """``app``: the whole command, built on first use (tests and ``olga --help`` need every command)."""
+    if name == "app":
+        globals()["app"] = built = build_app()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def command_named(args: list[str]) -> str | None:
+    """The command word of ``args`` (after --home PATH and the like), if it is one of olga's."""
+    words = iter(args)
+    for word in words:
+        if word in ("--home", "--database-url"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in NAMES else None
+    return None
+
+
+def _completed_words() -> list[str]:
+    """At a <Tab>: the words typed before the one being completed (bash gives them in COMP_WORDS and
+    COMP_CWORD, zsh and fish in _TYPER_COMPLETE_ARGS), so only the command named there is loaded."""
+    if "COMP_WORDS" in os.environ:
+        words = os.environ["COMP_WORDS"].split()
+        cword = int(os.environ.get("COMP_CWORD", len(words)) or len(words))
+        return words[1:cword]
+    typed = os.environ.get("_TYPER_COMPLETE_ARGS", "")
+    words = typed.split()
+    return words[1:] if typed.endswith(" ") else words[1:-1]
 
 
 def main() -> None:
-    enable_completion()
-    app(prog_name="olga")  # also names the completion variable _OLGA_COMPLETE under `python -m`
+    from olga_cli.cli.completion import enable_completion
+
+    completing = "_OLGA_COMPLETE" in os.environ
+    if completing:
+        enable_completion()
+    only = command_named(_completed_words() if completing else sys.argv[1:])
+    build_app(only)(prog_name="olga")  # also names the completion variable _OLGA_COMPLETE

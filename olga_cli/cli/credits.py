@@ -11,6 +11,7 @@ from rich.table import Table
 
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
 from olga_cli.cli.lookups import find_key, parse_usd
+from olga_cli.cli.names import KeyArg
 from olga_cli.money import pico_to_usd
 
 app = typer.Typer(help="Prepaid credits on keys: top up, balance, history.", no_args_is_help=True)
@@ -19,7 +20,7 @@ app = typer.Typer(help="Prepaid credits on keys: top up, balance, history.", no_
 @app.command("topup", context_settings={"ignore_unknown_options": True})  # so -3 is an amount
 def topup(
     ctx: typer.Context,
-    key: str,
+    key: KeyArg,
     usd: str,
     note: Annotated[str | None, typer.Option("--note", help="Why, for the history.")] = None,
     json_out: JsonOption = False,
@@ -51,7 +52,7 @@ def topup(
 
 
 @app.command("balance")
-def balance(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+def balance(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> None:
     """A key's credits, spend and balance. Example: olga credits balance laptop --json"""
     env = env_of(ctx)
 
@@ -82,7 +83,7 @@ def balance(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
 
 
 @app.command("history")
-def history(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+def history(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> None:
     """Every top-up of a key, and what it has spent. Example: olga credits history laptop"""
     env = env_of(ctx)
 

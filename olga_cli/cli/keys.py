@@ -23,10 +23,10 @@ from olga_cli.cli.lookups import (
     parse_multiplier,
     positive,
 )
+from olga_cli.cli.names import KeyArg
 from olga_cli.cli.render.lists import keys_listing
 from olga_cli.cli.render.table import emit
 from olga_cli.errors import UserError
-from olga_cli.gateway.admission.limit_views import stored_report
 from olga_cli.money import pico_to_usd
 from olga_cli.store.base import Store
 from olga_cli.store.keys import KeyRow
@@ -50,6 +50,9 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confir
 
 
 async def key_json(db: Store, row: KeyRow) -> dict[str, Any]:
+    # Imported here: the windows and limits it reads are not needed to start `olga keys`.
+    from olga_cli.gateway.admission.limit_views import stored_report
+
     credits, spent = await db.ledger.key_totals(row.id)
     team = await db.keys.get_team(row.team_id) if row.team_id else None
     # Usage in each current window, every limit of the key and its team with usage and reset, alerts.
@@ -174,7 +177,7 @@ def list_keys(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
 
 @app.command("show")
-def show(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+def show(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> None:
     """Show one key by name or id. Example: olga keys show laptop"""
     env = env_of(ctx)
 
@@ -202,7 +205,7 @@ def show(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
 @app.command("update")
 def update(
     ctx: typer.Context,
-    key: str,
+    key: KeyArg,
     name: NameOpt = None,
     user: UserOpt = None,
     team: TeamOpt = None,
@@ -280,19 +283,19 @@ def _set_state(ctx: typer.Context, key: str, action: str, json_out: bool) -> Non
 
 
 @app.command("disable")
-def disable(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+def disable(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> None:
     """Refuse the key (401) until enabled again. Example: olga keys disable laptop"""
     _set_state(ctx, key, "disable", json_out)
 
 
 @app.command("enable")
-def enable(ctx: typer.Context, key: str, json_out: JsonOption = False) -> None:
+def enable(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> None:
     """Accept a disabled key again. Example: olga keys enable laptop"""
     _set_state(ctx, key, "enable", json_out)
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, key: str, yes: YesOpt = False, json_out: JsonOption = False) -> None:
+def delete(ctx: typer.Context, key: KeyArg, yes: YesOpt = False, json_out: JsonOption = False) -> None:
     """Delete a key for good (asks first, unless --yes); its records and charges stay.
 
     Example: olga keys delete laptop --yes

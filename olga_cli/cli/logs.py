@@ -25,6 +25,7 @@ from olga_cli.cli.common import (
 )
 from olga_cli.cli.logs_follow import follow_requests, print_alerts
 from olga_cli.cli.lookups import parse_duration
+from olga_cli.cli.names import key_names, model_names
 from olga_cli.cli.render.records import logs_listing
 from olga_cli.cli.render.table import emit
 from olga_cli.errors import CatalogError, UserError
@@ -39,8 +40,13 @@ FOLLOW_BATCH = 1000
 app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
 
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="How many of the newest records to show.")]
-KeyOpt = Annotated[str | None, typer.Option("--key", help="Only this key (name or id).")]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="Only this model, as requested or as served.")]
+KeyOpt = Annotated[
+    str | None, typer.Option("--key", help="Only this key (name or id).", autocompletion=key_names)
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="Only this model, as requested or as served.", autocompletion=model_names),
+]
 StatusOpt = Annotated[
     str | None,
     typer.Option("--status", help="Only this HTTP status: a code (429), a class (4xx, 5xx) or 'error'."),

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from olga_cli.cli.common import Env, JsonOption, console, env_of, fail, print_json, run, store
+from olga_cli.cli.names import ProviderArg
 from olga_cli.cli.reach import probe_all
 from olga_cli.cli.render.lists import providers_listing
 from olga_cli.cli.render.table import emit
@@ -324,13 +325,13 @@ def _set_flag(ctx: typer.Context, name: str, field: str, value: bool, json_out: 
 
 
 @app.command("pause")
-def pause(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
+def pause(ctx: typer.Context, name: ProviderArg, json_out: JsonOption = False) -> None:
     """Fail its requests fast with 429 until resumed. Example: olga providers pause openai"""
     _set_flag(ctx, name, "paused", True, json_out, f"Provider '{escape(name)}' paused.")
 
 
 @app.command("resume")
-def resume(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
+def resume(ctx: typer.Context, name: ProviderArg, json_out: JsonOption = False) -> None:
     """Serve a paused provider again, giving rejected or resting keys another chance.
     Example: olga providers resume openai"""
     env = env_of(ctx)
@@ -345,7 +346,7 @@ def resume(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
 
 
 @app.command("reset")
-def reset(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
+def reset(ctx: typer.Context, name: ProviderArg, json_out: JsonOption = False) -> None:
     """Restore a built-in provider as olga ships it (mock, openai, anthropic, ollama).
 
     Example: olga providers reset mock"""
@@ -358,7 +359,7 @@ def reset(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
 
 
 @app.command("remove")
-def remove(ctx: typer.Context, name: str, json_out: JsonOption = False) -> None:
+def remove(ctx: typer.Context, name: ProviderArg, json_out: JsonOption = False) -> None:
     """Disconnect a provider. Example: olga providers remove vllm"""
     _provider_config(ctx, name)
     file = _config_file(ctx)

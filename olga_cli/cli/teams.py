@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
 from olga_cli.cli.lookups import check_name, find_team, parse_models, parse_multiplier
+from olga_cli.cli.names import TeamArg
 from olga_cli.cli.render.lists import teams_listing
 from olga_cli.cli.render.table import emit
 from olga_cli.errors import UserError
@@ -103,7 +104,7 @@ def list_teams(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
 
 @app.command("show")
-def show(ctx: typer.Context, team: str, json_out: JsonOption = False) -> None:
+def show(ctx: typer.Context, team: TeamArg, json_out: JsonOption = False) -> None:
     """A team, its keys, its usage in each window and its limits. Example: olga teams show research"""
     env = env_of(ctx)
 
@@ -128,7 +129,7 @@ def show(ctx: typer.Context, team: str, json_out: JsonOption = False) -> None:
 @app.command("update")
 def update(
     ctx: typer.Context,
-    team: str,
+    team: TeamArg,
     name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
     models: ModelsOpt = None,
     rate_multiplier: MultOpt = None,
@@ -162,7 +163,7 @@ def update(
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, team: str, json_out: JsonOption = False) -> None:
+def delete(ctx: typer.Context, team: TeamArg, json_out: JsonOption = False) -> None:
     """Delete a team: its keys stay, without a team; its limits go. Example: olga teams delete research"""
     env = env_of(ctx)
 

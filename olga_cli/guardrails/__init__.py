@@ -18,33 +18,84 @@ Typical use by the gateway::
     for event in events.finish(): send(event)            # at end of stream, before [DONE]
 """
 
-from olga_cli.guardrails.bodies import screen_request, screen_response
-from olga_cli.guardrails.detector import ClassifierDetector, Detector, Match, TextClassifier
-from olga_cli.guardrails.injection import PromptInjectionDetector
-from olga_cli.guardrails.pii import PiiDetector
-from olga_cli.guardrails.screen import (
-    Screen,
-    ScreenOutcome,
-    ScreenResult,
-    default_detectors,
-    describe_block,
-    redaction_token,
-)
-from olga_cli.guardrails.secrets import SecretsDetector
-from olga_cli.guardrails.spec import (
-    ENTITIES,
-    Action,
-    Api,
-    GuardrailSpec,
-    GuardrailType,
-    SpecStage,
-    Stage,
-    Violation,
-    validate_spec,
-)
-from olga_cli.guardrails.stream import StreamScreener
-from olga_cli.guardrails.stream_events import StreamEventScreener
-from olga_cli.guardrails.walkers import TextSlot, request_texts, response_texts
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from olga_cli.guardrails.bodies import screen_request, screen_response
+    from olga_cli.guardrails.detector import ClassifierDetector, Detector, Match, TextClassifier
+    from olga_cli.guardrails.injection import PromptInjectionDetector
+    from olga_cli.guardrails.pii import PiiDetector
+    from olga_cli.guardrails.screen import (
+        Screen,
+        ScreenOutcome,
+        ScreenResult,
+        default_detectors,
+        describe_block,
+        redaction_token,
+    )
+    from olga_cli.guardrails.secrets import SecretsDetector
+    from olga_cli.guardrails.spec import (
+        ENTITIES,
+        Action,
+        Api,
+        GuardrailSpec,
+        GuardrailType,
+        SpecStage,
+        Stage,
+        Violation,
+        validate_spec,
+    )
+    from olga_cli.guardrails.stream import StreamScreener
+    from olga_cli.guardrails.stream_events import StreamEventScreener
+    from olga_cli.guardrails.walkers import TextSlot, request_texts, response_texts
+
+# Loaded on first use (PEP 562): the store and the CLI import ``guardrails.spec`` alone, and importing
+# this package used to load every detector and its compiled patterns first (about 130 ms on every
+# `olga` command). ``from olga_cli.guardrails import Screen`` works as before.
+_WHERE = {
+    "Action": "olga_cli.guardrails.spec",
+    "Api": "olga_cli.guardrails.spec",
+    "ClassifierDetector": "olga_cli.guardrails.detector",
+    "Detector": "olga_cli.guardrails.detector",
+    "ENTITIES": "olga_cli.guardrails.spec",
+    "GuardrailSpec": "olga_cli.guardrails.spec",
+    "GuardrailType": "olga_cli.guardrails.spec",
+    "Match": "olga_cli.guardrails.detector",
+    "PiiDetector": "olga_cli.guardrails.pii",
+    "PromptInjectionDetector": "olga_cli.guardrails.injection",
+    "Screen": "olga_cli.guardrails.screen",
+    "ScreenOutcome": "olga_cli.guardrails.screen",
+    "ScreenResult": "olga_cli.guardrails.screen",
+    "SecretsDetector": "olga_cli.guardrails.secrets",
+    "SpecStage": "olga_cli.guardrails.spec",
+    "Stage": "olga_cli.guardrails.spec",
+    "StreamEventScreener": "olga_cli.guardrails.stream_events",
+    "StreamScreener": "olga_cli.guardrails.stream",
+    "TextClassifier": "olga_cli.guardrails.detector",
+    "TextSlot": "olga_cli.guardrails.walkers",
+    "Violation": "olga_cli.guardrails.spec",
+    "default_detectors": "olga_cli.guardrails.screen",
+    "describe_block": "olga_cli.guardrails.screen",
+    "redaction_token": "olga_cli.guardrails.screen",
+    "request_texts": "olga_cli.guardrails.walkers",
+    "response_texts": "olga_cli.guardrails.walkers",
+    "screen_request": "olga_cli.guardrails.bodies",
+    "screen_response": "olga_cli.guardrails.bodies",
+    "validate_spec": "olga_cli.guardrails.spec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'olga_cli.guardrails' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENTITIES",

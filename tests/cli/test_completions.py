@@ -49,3 +49,37 @@ def test_zsh_and_fish_complete_options() -> None:
         _TYPER_COMPLETE_FISH_ACTION="get-args",
     )
     assert "--by" in fish
+
+
+def test_names_complete_from_the_store_without_loading_the_server(home: Path) -> None:
+    from tests.cli.helpers import olga
+
+    for name in ("laptop", "lab"):
+        olga("keys", "create", "--name", name, "--credits", "1")
+    olga("teams", "create", "research")
+    home_env = {"OLGA_HOME": str(home)}
+    bash = {"_OLGA_COMPLETE": "complete_bash", **home_env}
+    assert _complete(**bash, COMP_WORDS="olga keys show la", COMP_CWORD="3").split() == ["lab", "laptop"]
+    assert _complete(**bash, COMP_WORDS="olga credits topup lap", COMP_CWORD="3").split() == ["laptop"]
+    assert _complete(**bash, COMP_WORDS="olga teams show r", COMP_CWORD="3").split() == ["research"]
+    assert "ollama" in _complete(**bash, COMP_WORDS="olga providers pause o", COMP_CWORD="3").split()
+    models = _complete(**bash, COMP_WORDS="olga logs --model openai/gpt-4o-m", COMP_CWORD="3").split()
+    assert "openai/gpt-4o-mini" in models
+    imported = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "olga_cli"],
+        env={**os.environ, **bash, "COMP_WORDS": "olga keys show la", "COMP_CWORD": "3"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stderr
+    assert "olga_cli.server" not in imported and "aiohttp" not in imported
+
+
+def test_version_answers_before_loading_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "olga_cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.startswith("olga ") and "typer" not in result.stderr and "rich" not in result.stderr
