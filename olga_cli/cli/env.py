@@ -75,19 +75,31 @@ async def mint_for_env(
     )
 
 
+DEFAULT_CREDITS = "5"  # USD: a shell's key is capped unless told otherwise
+DEFAULT_LIFETIME = "24h"
+
+
 def env(
     ctx: typer.Context,
     key_name: Annotated[
-        str | None, typer.Option("--key-name", help="Name of the key to mint for this shell.")
+        str | None, typer.Option("--key-name", help="Name of the key for this shell (rotated if it exists).")
     ] = None,
-    credits: Annotated[str | None, typer.Option("--credits", help="Prepaid credits in USD.")] = None,
+    credits: Annotated[
+        str, typer.Option("--credits", help=f"Prepaid credits in USD (default {DEFAULT_CREDITS}).")
+    ] = DEFAULT_CREDITS,
     team: Annotated[str | None, typer.Option("--team", help="Team name or id for the key.")] = None,
     models: Annotated[str | None, typer.Option("--models", help="Allowed models, comma-separated.")] = None,
-    expires_in: Annotated[str | None, typer.Option("--expires-in", help="Lifetime such as 8h or 7d.")] = None,
+    expires_in: Annotated[
+        str, typer.Option("--expires-in", help=f"Lifetime such as 8h or 7d (default {DEFAULT_LIFETIME}).")
+    ] = DEFAULT_LIFETIME,
     shell: Annotated[str, typer.Option("--shell", help="sh (bash, zsh) or fish.")] = "sh",
     json_out: JsonOption = False,
 ) -> None:
-    """Mint a key and print OPENAI_/ANTHROPIC_ BASE_URL and API_KEY as export lines (the key is shown once).
+    """Print OPENAI_/ANTHROPIC_ BASE_URL and API_KEY as export lines, with a key minted for this shell.
+
+    The key is capped: $5 of credits and a lifetime of 24h unless --credits / --expires-in say
+    otherwise. Run it again with the same --key-name and the key is rotated: the old one is revoked
+    and a new one minted with the same name (olga keeps only hashes, so a key cannot be shown twice).
 
     Example: eval "$(olga env --key-name my-shell --credits 2)"
     """
@@ -96,15 +108,16 @@ def env(
     if shell not in SHELLS:
         raise fail(f"--shell takes one of {', '.join(SHELLS)}")
     environment = env_of(ctx)
-    try:
-        config = load_config(environment.home)
-    except UserError as exc:
-        raise fail(exc.message) from None
+    config = load_config(environment.home)
 
-    async def work() -> tuple[KeyRow, str]:
-        lifetime = None if expires_in is None else parse_duration(expires_in, flag="--expires-in")
+    async def work() -> tuple[KeyRow, str, bool]:
+        lifetime = parse_duration(expires_in, flag="--expires-in")
+        parse_credits(credits)  # checked before anything is revoked
         async with store(environment) as db:
-            return await mint_for_env(
+            old = await db.keys.get_key(key_name)
+            if old is not None:
+                await db.keys.delete_key(old.id)
+            row, plaintext = await mint_for_env(
                 db,
                 name=key_name,
                 credits=credits,
@@ -113,14 +126,23 @@ def env(
                 expires_in=lifetime,
                 home=environment.home,
             )
+            return row, plaintext, old is not None
 
-    row, plaintext = run(work())
+    row, plaintext, rotated = run(work())
     variables = sdk_variables(gateway_url(config), plaintext)
     if json_out:
-        data: dict[str, Any] = {"id": row.id, "name": row.name, "key": plaintext, "variables": variables}
+        data: dict[str, Any] = {
+            "id": row.id,
+            "name": row.name,
+            "key": plaintext,
+            "rotated": rotated,
+            "variables": variables,
+        }
         print_json(data)
         return
     sys.stdout.write(export_lines(variables, shell=shell))
+    what = "rotated" if rotated else "minted"
     sys.stderr.write(
-        f"# minted key '{row.name}' ({row.id}); it is shown only here. Revoke: olga keys delete {row.name}\n"
+        f"# {what} key '{row.name}' ({row.id}): ${credits} of credits, expires in {expires_in}; "
+        f"shown only here. Revoke: olga keys delete {row.name} --yes\n"
     )

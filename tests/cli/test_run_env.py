@@ -109,13 +109,26 @@ def test_env_prints_export_lines_with_a_fresh_key(home: Path) -> None:
     assert "shown only here" in result.stderr
     with sqlite3.connect(home / "olga.db") as db:
         assert db.execute("SELECT credits_enabled FROM keys WHERE name = 'my-shell'").fetchone() == (1,)
-    again = olga("env", "--key-name", "my-shell")
-    assert again.exit_code == 1 and "exists already" in again.stderr
+    again = olga("env", "--key-name", "my-shell")  # the same name again: rotated, not refused
+    assert again.exit_code == 0 and "rotated key 'my-shell'" in again.stderr
+    new_key = again.stdout.splitlines()[1].split("=", 1)[1]
+    assert new_key != key
+    with sqlite3.connect(home / "olga.db") as db:
+        rows = db.execute(
+            "SELECT deleted_at IS NULL, expires_at - created_at FROM keys WHERE name = 'my-shell' ORDER BY created_at"
+        ).fetchall()
+    assert [live for live, _ in rows] == [0, 1]  # the old key revoked, the new one live
+    assert 86399 < rows[1][1] <= 86401  # capped by default: a day
     fish = olga("env", "--key-name", "fishy", "--shell", "fish").stdout
     assert fish.startswith("set -gx OPENAI_BASE_URL http://127.0.0.1:8000/v1;")
     data = json.loads(olga("env", "--key-name", "as-json", "--json").stdout)
     assert data["variables"]["OPENAI_API_KEY"] == data["key"] and data["name"] == "as-json"
+    assert olga_json_balance(data["name"]) == "5"  # default credits
     assert olga("env").exit_code == 1
+
+
+def olga_json_balance(name: str) -> str:
+    return str(json.loads(olga("credits", "balance", name, "--json").stdout)["balance"])
 
 
 def test_help_has_examples() -> None:
