@@ -9,7 +9,7 @@ import typer
 
 from olga_cli.catalog import CostBreakdown, cost_breakdown, load_catalog
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
-from olga_cli.cli.render.generation import generation_panel
+from olga_cli.cli.render.generation import body_sections, generation_panel
 from olga_cli.errors import CatalogError, UserError
 from olga_cli.records import GenerationRecord
 from olga_cli.store.base import Store
@@ -67,4 +67,8 @@ def generation(
         data["cost_breakdown"] = breakdown.to_json() if breakdown is not None else None
         print_json({"data": data})
         return
-    console().print(generation_panel(record, breakdown, bodies=bodies))
+    out = console()
+    out.print(generation_panel(record, breakdown))
+    if bodies:
+        for part in body_sections(record):
+            out.print(part, soft_wrap=True)

@@ -15,32 +15,33 @@ from tests.fakes.gateway import mint_key
 
 def _seed(home: Path, **fields: object) -> str:
     key, _ = asyncio.run(mint_key(home, name="laptop", rate_multiplier=Decimal("1.5")))
-    record = make_record(
-        key_id=key.id,
-        key_name="laptop",
-        app="notes-app",
-        request_id="req-7",
-        upstream_id="chatcmpl-abc",
-        tokens_prompt=1000,
-        tokens_cached=400,
-        tokens_completion=200,
-        ttft_ms=150.0,
-        latency_ms=900.0,
-        overhead_ms=3.0,
-        streamed=True,
-        request_body='{"model": "gpt-4o-mini"}',
-        response_body="Hello [EMAIL]",
+    values: dict[str, object] = {
+        "key_id": key.id,
+        "key_name": "laptop",
+        "app": "notes-app",
+        "request_id": "req-7",
+        "upstream_id": "chatcmpl-abc",
+        "tokens_prompt": 1000,
+        "tokens_cached": 400,
+        "tokens_completion": 200,
+        "ttft_ms": 150.0,
+        "latency_ms": 900.0,
+        "overhead_ms": 3.0,
+        "streamed": True,
+        "request_body": '{"model": "gpt-4o-mini"}',
+        "response_body": "Hello [EMAIL]",
         # 600 * 0.15 + 400 * 0.075 + 200 * 0.60 = 240 USD per Mtok-token -> 240e-6 USD; x1.5 = 0.00036
-        cost_pico=360_000_000,
-        attempts=[
+        "cost_pico": 360_000_000,
+        "attempts": [
             Attempt("openai", "gpt-4o-mini", 429, 120.0, error="Rate limit reached", key_label="key-1"),
             Attempt("openai", "gpt-4o-mini", 200, 770.0, key_label="key-2"),
         ],
-        guardrails=[
+        "guardrails": [
             {"guardrail": "pii-out", "stage": "output", "entity": "email", "action": "redact", "position": 6}
         ],
-        **fields,
-    )
+    }
+    values.update(fields)
+    record = make_record(**values)
     seed_now(home, [record])
     return record.id
 
@@ -64,7 +65,7 @@ def test_panel_explains_routing_usage_cost_guardrails_and_timings(home: Path) ->
         "pii-out",
         "redact",
         "timings",
-        "olga overhead",
+        "retry backoff",
         "900 ms",
         "150 ms",
         "(streamed)",
@@ -81,6 +82,30 @@ def test_panel_explains_routing_usage_cost_guardrails_and_timings(home: Path) ->
     assert "today's prices" not in out  # the recorded cost is what the prices give
     assert "Hello [EMAIL]" not in out  # bodies only on request
     assert "Hello [EMAIL]" in olga("generation", generation_id, "--bodies").stdout
+
+
+def test_time_is_split_into_upstream_backoff_and_olga(home: Path) -> None:
+    """A retried request: the wait between the attempts is backoff, not olga's own time."""
+    generation_id = _seed(
+        home,
+        overhead_ms=460.0,
+        latency_ms=1350.0,
+        attempts=[
+            Attempt("openai", "gpt-4o-mini", 502, 120.0, error="upstream_error", started_ms=2.0),
+            Attempt("openai", "gpt-4o-mini", 200, 770.0, key_label="key-2", started_ms=577.0),
+        ],
+    )
+    lines = olga("generation", generation_id).stdout.splitlines()
+    assert any("retry backoff" in line and "455 ms" in line for line in lines)
+    assert any(line.strip("│ ").startswith("olga ") and "5 ms" in line for line in lines)
+    assert any("upstream" in line and "890 ms" in line for line in lines)
+    assert any("502" in line and "upstream_error" in line for line in lines)
+
+
+def test_bodies_are_pretty_printed_after_the_panel(home: Path) -> None:
+    generation_id = _seed(home, request_body='{"model": "gpt-4o-mini", "messages": [{"role": "user"}]}')
+    out = olga("generation", generation_id, "--bodies").stdout
+    assert '\n  "model": "gpt-4o-mini",\n' in out and '"role": "user"' in out
 
 
 def test_json_shape_and_lookup_by_provider_id(home: Path) -> None:

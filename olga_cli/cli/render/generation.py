@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from rich import box
@@ -36,9 +38,38 @@ def _usd_exact(pico: Decimal) -> str:
     return f"${exact_usd(pico)}"
 
 
-def generation_panel(
-    record: GenerationRecord, breakdown: CostBreakdown | None, *, bodies: bool = False
-) -> Panel:
+@dataclass(frozen=True, slots=True)
+class TimeSplit:
+    upstream_ms: float  # waiting on providers, every attempt
+    backoff_ms: float  # waiting between attempts (retry backoff, retry-after)
+    olga_ms: float  # olga's own work: the rest
+
+
+def time_split(record: GenerationRecord) -> TimeSplit:
+    """The record's time in three: providers, the waits between attempts, and olga itself. An attempt
+    records when it began (from the request's arrival): the gap after the previous one ended is
+    backoff, which the record's overhead also counts."""
+    upstream = sum(attempt.latency_ms for attempt in record.attempts)
+    backoff = 0.0
+    previous_end: float | None = None
+    for attempt in record.attempts:
+        if attempt.started_ms is not None:
+            if previous_end is not None:
+                backoff += max(attempt.started_ms - previous_end, 0.0)
+            previous_end = attempt.started_ms + attempt.latency_ms
+    olga = max(record.overhead_ms - backoff, 0.0)
+    return TimeSplit(upstream_ms=upstream, backoff_ms=backoff, olga_ms=olga)
+
+
+def pretty_body(body: str) -> str:
+    """A stored body as indented JSON when it is JSON (as stored otherwise: a stream's events)."""
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body
+
+
+def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None) -> Panel:
     status = f"[{row_style(record) or 'green'}]{status_text(record)}[/]"
     if record.error:
         status += f" [dim]({escape(record.error)})[/dim]"
@@ -83,7 +114,7 @@ def generation_panel(
             escape(attempt.provider),
             escape(attempt.model),
             escape(attempt.key_label or "-"),
-            "-" if attempt.status is None else str(attempt.status),
+            "no answer" if attempt.status is None else str(attempt.status),
             fmt_ms(attempt.latency_ms),
             escape(attempt.error or "-"),
             style="red" if failed else None,
@@ -152,22 +183,26 @@ def generation_panel(
     else:
         parts.append(Text("none fired", style="dim"))
 
-    upstream = max(record.latency_ms - record.overhead_ms, 0.0)
+    split = time_split(record)
     parts += [
         _heading("timings"),
         _kv(
             [
                 ("total", fmt_ms(record.latency_ms)),
                 ("first token", fmt_ms(record.ttft_ms)),
-                ("upstream", fmt_ms(upstream)),
-                ("olga overhead", fmt_ms(record.overhead_ms)),
+                ("upstream", fmt_ms(split.upstream_ms) + f" [dim]({len(record.attempts)} attempt(s))[/dim]"),
+                ("retry backoff", fmt_ms(split.backoff_ms)),
+                ("olga", fmt_ms(split.olga_ms)),
             ]
         ),
     ]
-    if bodies:
-        for label, body in (("request body", record.request_body), ("response body", record.response_body)):
-            parts += [
-                _heading(label),
-                Text(body if body is not None else "(not stored)", style="" if body is not None else "dim"),
-            ]
     return Panel(Group(*parts), title=f"generation {record.id}", title_align="left", expand=False)
+
+
+def body_sections(record: GenerationRecord) -> list[RenderableType]:
+    """The stored bodies, pretty-printed, to print after the panel (whole lines, not wrapped by it)."""
+    parts: list[RenderableType] = []
+    for label, body in (("request body", record.request_body), ("response body", record.response_body)):
+        parts.append(_heading(label))
+        parts.append(Text(pretty_body(body)) if body is not None else Text("(not stored)", style="dim"))
+    return parts
