@@ -84,6 +84,7 @@ class OneLineErrors(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        plain_metavars(self)
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError as exc:
@@ -103,6 +104,61 @@ class OneLineErrors(TyperGroup):
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)
+
+
+# What an option's value is, in help: words a person reads, not Python types (`<str>`, `<int>`).
+_METAVARS = {
+    "credits": "USD",
+    "threshold": "N|USD",
+    "rate_multiplier": "X",
+    "models": "M1,M2",
+    "expires_in": "DURATION",
+    "since": "DURATION",
+    "older_than": "DURATION",
+    "alert": "50,80,100",
+    "entities": "E1,E2",
+    "home": "PATH",
+    "database_url": "URL",
+    "base_url": "URL",
+    "api_key_env": "VAR",
+    "api_key": "VALUE",
+    "connect_timeout": "SECONDS",
+    "first_byte_timeout": "SECONDS",
+    "idle_timeout": "SECONDS",
+    "to_model": "MODEL",
+    "format_": "openai|anthropic",
+}
+
+
+def plain_metavars(command: Any) -> None:
+    """Give every option and argument a metavar in words (``--credits USD``, ``KEY``), once. Typer
+    would show the Python type (``<str>``, ``<bool>``) where a person expects what to type."""
+    if getattr(command, "_olga_plain", False):
+        return
+    command._olga_plain = True
+    for param in getattr(command, "params", ()):
+        if param.param_type_name == "argument":
+            param.display_type_rich = _no_type  # the argument's name (KEY) already says it
+            if param.metavar is None and param.name is not None:
+                param.metavar = param.name.upper()
+        elif param.metavar is None and param.name is not None:
+            flag = getattr(param, "is_flag", False)
+            param.metavar = "" if flag else _METAVARS.get(param.name, param.name.upper().rstrip("_"))
+    original = command.get_help_option
+
+    def help_option(ctx: Any) -> Any:
+        option = original(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        plain_metavars(sub)
+
+
+def _no_type(ctx: Any) -> None:
+    return None
 
 
 def guard_commands(typer_app: typer.Typer) -> None:

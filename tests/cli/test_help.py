@@ -1,4 +1,5 @@
-"""Every command's --help carries an example, and output has no colour codes off a terminal."""
+"""Every command's --help carries an example and says what to type in words, not Python types; no colour
+codes off a terminal."""
 
 from __future__ import annotations
 
@@ -25,3 +26,5 @@ def test_every_command_help_has_an_example() -> None:
         assert result.exit_code == 0, path
         assert "Example" in result.stdout, f"`olga {' '.join(path)} --help` has no example"
         assert "\x1b[" not in result.stdout
+        for python_type in ("<str>", "<int>", "<bool>", "<float>", "<list[str]>"):
+            assert python_type not in result.stdout, f"`olga {' '.join(path)} --help` shows {python_type}"
