@@ -35,8 +35,9 @@ from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.unexpected import end_stream_with_error, fail_unexpectedly
 from olga_cli.gateway.upstream.exchange import make_exchange
-from olga_cli.gateway.upstream.failover import CALLER_LEFT, Failover, Served
+from olga_cli.gateway.upstream.failover import Failover
 from olga_cli.gateway.upstream.routing import Target, pinned_provider, plan
+from olga_cli.gateway.upstream.served import CALLER_LEFT, Served
 from olga_cli.validation import check_body
 
 

@@ -18,7 +18,7 @@ from olga_cli.gateway.error_response import render
 from olga_cli.gateway.finish import commit, fill, headers_for, store_bodies
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream.failover import Served
+from olga_cli.gateway.upstream.served import Served
 from olga_cli.providers.relay import Facts
 from olga_cli.providers.usage import from_anthropic, from_openai
 from olga_cli.store.generations import Extra

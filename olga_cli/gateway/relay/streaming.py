@@ -17,8 +17,8 @@ from olga_cli.gateway.relay.malformed import MALFORMED, why
 from olga_cli.gateway.relay.screening import screen_stream, stream_blocked, stream_status
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream.failover import CALLER_LEFT, DELIVERED, Relayed, Served
 from olga_cli.gateway.upstream.provider_errors import scrub_text
+from olga_cli.gateway.upstream.served import CALLER_LEFT, DELIVERED, Relayed, Served
 from olga_cli.providers.error_shapes import stream_error_event
 from olga_cli.providers.relay import StreamRelay
 from olga_cli.providers.sse import SSEEvent

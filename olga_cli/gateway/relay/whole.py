@@ -12,7 +12,7 @@ from olga_cli.gateway.relay.malformed import MALFORMED, answer_malformed
 from olga_cli.gateway.relay.screening import screen_answer
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream.failover import DELIVERED, Relayed, Served
+from olga_cli.gateway.upstream.served import DELIVERED, Relayed, Served
 from olga_cli.store.generations import Extra
 
 

@@ -25,7 +25,6 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from olga_cli.config import RetryPolicy
 from olga_cli.errors import (
@@ -39,12 +38,13 @@ from olga_cli.errors import (
 )
 from olga_cli.gateway.upstream import retry
 from olga_cli.gateway.upstream.breaker import Breakers
-from olga_cli.gateway.upstream.client import ProviderKey, UpstreamReply, Upstreams
+from olga_cli.gateway.upstream.client import ProviderKey, Upstreams
 from olga_cli.gateway.upstream.exchange import Exchange
 from olga_cli.gateway.upstream.keypool import KeyPools
 from olga_cli.gateway.upstream.provider_errors import error_summary, redirect_summary, scrub
 from olga_cli.gateway.upstream.retry import Timing, Verdict
 from olga_cli.gateway.upstream.routing import Target, check_available
+from olga_cli.gateway.upstream.served import Relayed, Served, describe, took
 from olga_cli.records import Attempt, GenerationRecord
 from olga_cli.store.generations import Extra
 from olga_cli.telemetry import traceparent
@@ -60,44 +60,6 @@ class ProviderAccess:
     timing: Timing  # sleep, monotonic clock and dice: injectable in tests
     clock: Callable[[], float]  # wall clock (key rests are stored with it)
     policy: RetryPolicy
-
-
-@dataclass(slots=True)
-class Served:
-    """A reply that may be relayed: status and headers are in, the body is not read yet."""
-
-    target: Target
-    exchange: Exchange
-    reply: UpstreamReply
-    attempt: Attempt
-    key: ProviderKey | None
-    started: float  # perf_counter when the request was sent
-
-    def took(self) -> None:
-        """The attempt's latency: the time olga spent waiting on the provider, up to now."""
-        _took(self.attempt, self.started)
-
-
-@dataclass(frozen=True, slots=True)
-class Relayed:
-    """How relaying a served reply ended, as far as the provider's health and retrying go."""
-
-    ending: Literal["delivered", "broke_early", "broke_late", "caller_left"]
-    failure: UpstreamFailure | None = None  # what broke the reply (broke_early, broke_late)
-
-    @property
-    def retry(self) -> bool:
-        """Nothing of the reply reached the caller: another attempt may serve them."""
-        return self.ending == "broke_early"
-
-
-DELIVERED = Relayed("delivered")
-CALLER_LEFT = Relayed("caller_left")
-
-
-def describe(failure: UpstreamFailure) -> str:
-    """A failure as an attempt's ``error`` shows it."""
-    return f"{failure.kind}: {failure}"
 
 
 @dataclass(slots=True)
@@ -237,17 +199,17 @@ class Failover:
                 return Served(target, exchange, reply, attempt, key, started)
             raw = scrub(await reply.read(), [key.value if key else None])
         except UpstreamFailure as failure:
-            _took(attempt, started)
+            took(attempt, started)
             attempt.error = describe(failure)
             self._failed(target, key, retry.classify_failure(failure, target.provider), str(failure))
             return None
         except asyncio.CancelledError:
-            _took(attempt, started)
+            took(attempt, started)
             attempt.error = "client_disconnected: the caller went away; the request was cancelled upstream"
             self.abandoned = True
             self._end_probe(target, "release")
             raise
-        _took(attempt, started)
+        took(attempt, started)
         summary = error_summary(raw) if reply.status >= 400 else redirect_summary(reply.headers)
         attempt.error = summary
         verdict = retry.classify_status(reply.status, raw, target.provider)
@@ -435,7 +397,3 @@ class Failover:
             f"The provider failed on every attempt ({attempts}; last: {last.message}). Try again later, "
             "or list fallback models in 'models'."
         )
-
-
-def _took(attempt: Attempt, started: float) -> None:
-    attempt.latency_ms = (time.perf_counter() - started) * 1000.0

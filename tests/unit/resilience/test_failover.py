@@ -23,10 +23,11 @@ from olga_cli.errors import (
 )
 from olga_cli.gateway.upstream.client import UpstreamReply
 from olga_cli.gateway.upstream.exchange import make_exchange
-from olga_cli.gateway.upstream.failover import DELIVERED, Failover, ProviderAccess
+from olga_cli.gateway.upstream.failover import Failover, ProviderAccess
 from olga_cli.gateway.upstream.keypool import KeyPools
 from olga_cli.gateway.upstream.retry import Resilience, Timing, backoff
 from olga_cli.gateway.upstream.routing import Target
+from olga_cli.gateway.upstream.served import DELIVERED
 from olga_cli.records import GenerationRecord
 
 Reply = tuple[int, dict[str, str], dict[str, Any]]
