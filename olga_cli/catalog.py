@@ -321,6 +321,7 @@ class CostBreakdown:
     rate_multiplier: Decimal  # the key's, times its team's
     computed_pico: int
     recorded_pico: int
+    catalog_version: str = ""  # whose prices these are: the record's own version when olga kept it
 
     @property
     def matches(self) -> bool:
@@ -343,10 +344,13 @@ class CostBreakdown:
             "computed_cost": pico_to_usd(self.computed_pico),
             "recorded_cost": pico_to_usd(self.recorded_pico),
             "matches_current_prices": self.matches,
+            "catalog_version": self.catalog_version,
         }
 
 
-def cost_breakdown(record: GenerationRecord, entry: ModelEntry, rate_multiplier: Decimal) -> CostBreakdown:
+def cost_breakdown(
+    record: GenerationRecord, entry: ModelEntry, rate_multiplier: Decimal, catalog_version: str = ""
+) -> CostBreakdown:
     """The record's cost, line by line, from ``entry``'s prices (the same formula the gateway charges)."""
     cached_rate = (
         entry.cached_input_per_mtok if entry.cached_input_per_mtok is not None else entry.input_per_mtok
@@ -355,7 +359,11 @@ def cost_breakdown(record: GenerationRecord, entry: ModelEntry, rate_multiplier:
         entry.cache_write_per_mtok if entry.cache_write_per_mtok is not None else entry.input_per_mtok
     )
     usage = Usage(
-        record.tokens_prompt, record.tokens_completion, record.tokens_cached, record.tokens_cache_write
+        record.tokens_prompt,
+        record.tokens_completion,
+        record.tokens_cached,
+        record.tokens_cache_write,
+        reasoning_tokens=record.tokens_reasoning if entry.reasoning_per_mtok is not None else 0,
     )
     lines = [
         CostLine(
@@ -386,11 +394,20 @@ def cost_breakdown(record: GenerationRecord, entry: ModelEntry, rate_multiplier:
     lines.append(
         CostLine(
             "output",
-            usage.completion_tokens,
+            usage.plain_completion_tokens,
             entry.output_per_mtok,
-            per_mtok_to_pico_per_token(usage.completion_tokens * entry.output_per_mtok),
+            per_mtok_to_pico_per_token(usage.plain_completion_tokens * entry.output_per_mtok),
         )
     )
+    if usage.reasoning_tokens and entry.reasoning_per_mtok is not None:
+        lines.append(
+            CostLine(
+                "reasoning",
+                usage.reasoning_tokens,
+                entry.reasoning_per_mtok,
+                per_mtok_to_pico_per_token(usage.reasoning_tokens * entry.reasoning_per_mtok),
+            )
+        )
     return CostBreakdown(
         model_id=entry.id,
         lines=tuple(lines),
@@ -398,6 +415,7 @@ def cost_breakdown(record: GenerationRecord, entry: ModelEntry, rate_multiplier:
         rate_multiplier=rate_multiplier,
         computed_pico=entry.cost_pico(usage, rate_multiplier=rate_multiplier),
         recorded_pico=record.cost_pico,
+        catalog_version=catalog_version,
     )
 
 

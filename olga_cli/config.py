@@ -142,6 +142,29 @@ class Retention:
 
 
 @dataclass(frozen=True, slots=True)
+class CachingConfig:
+    """``[caching]``: automatic Anthropic prompt caching, on unless turned off (per key by name or id)."""
+
+    auto: bool = True
+    off_for_keys: tuple[str, ...] = ()
+
+
+def _caching(data: Mapping[str, Any]) -> CachingConfig:
+    table = data.get("caching")
+    if table is None:
+        return CachingConfig()
+    if not isinstance(table, dict):
+        raise UserError("config.toml: [caching] must be a table")
+    auto = table.get("auto", True)
+    keys = table.get("off_for_keys", [])
+    if not isinstance(auto, bool):
+        raise UserError("config.toml: [caching] auto must be true or false")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise UserError('config.toml: [caching] off_for_keys must be a list of key names or ids, e.g. ["ci"]')
+    return CachingConfig(auto=auto, off_for_keys=tuple(keys))
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     home: Path
     host: str = DEFAULT_HOST
@@ -155,6 +178,7 @@ class Config:
     overhead_header: bool = True  # x-olga-overhead-ms on every response
     resilience: RetryPolicy = RetryPolicy()
     retention: Retention = Retention()
+    caching: CachingConfig = field(default_factory=CachingConfig)
     raw: Mapping[str, Any] = field(default_factory=dict)
     # Team mode: the shared store (postgresql://...) and, optionally, Redis; None: SQLite in the home.
     database_url: str | None = None
@@ -443,5 +467,6 @@ def load_config(
         overhead_header=server.get("overhead_header", True) is not False,
         resilience=resilience_of(data),
         retention=retention_of(data),
+        caching=_caching(data),
         raw=data,
     )

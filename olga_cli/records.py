@@ -56,8 +56,11 @@ class GenerationRecord:
     tokens_completion: int = 0
     tokens_cached: int = 0
     tokens_cache_write: int = 0
+    tokens_reasoning: int = 0  # part of tokens_completion, priced apart where the catalog says so
     usage_estimated: bool = False
     cost_pico: int = 0
+    cache_saved_pico: int = 0  # what the cached part of the prompt would have cost more at full price
+    catalog_version: str | None = None  # the prices it was charged with (kept in <home>/catalogs/)
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     overhead_ms: float = 0.0
@@ -99,8 +102,11 @@ class GenerationRecord:
             "tokens_completion": self.tokens_completion,
             "tokens_cached": self.tokens_cached,
             "tokens_cache_write": self.tokens_cache_write,
+            "tokens_reasoning": self.tokens_reasoning,
             "usage_estimated": self.usage_estimated,
             "cost": pico_to_usd(self.cost_pico),
+            "cache_saved": pico_to_usd(self.cache_saved_pico),
+            "catalog_version": self.catalog_version,
             "latency_ms": round(self.latency_ms, 3),
             "ttft_ms": None if self.ttft_ms is None else round(self.ttft_ms, 3),
             "overhead_ms": round(self.overhead_ms, 3),

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from olga_cli.catalog import CostBreakdown, cost_breakdown, load_catalog
+from olga_cli.catalog_archive import load_version
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
 from olga_cli.cli.render.generation import body_sections, generation_panel
 from olga_cli.errors import CatalogError, UserError
@@ -25,14 +26,19 @@ async def _rate_multiplier(db: Store, record: GenerationRecord) -> Decimal:
 
 
 def _breakdown(home: Any, record: GenerationRecord, multiplier: Decimal) -> CostBreakdown | None:
+    """The cost line by line, with the prices of the catalog version the record was charged with
+    where olga kept them (``olga models update`` keeps every version it replaces), else today's."""
     if not record.attempts:
         return None
     last = record.attempts[-1]
     try:
-        entry = load_catalog(home).resolve_for_provider(last.provider, last.model)
+        catalog = load_catalog(home)
     except CatalogError:
         return None
-    return None if entry is None else cost_breakdown(record, entry, multiplier)
+    if record.catalog_version and record.catalog_version != catalog.version:
+        catalog = load_version(home, record.catalog_version) or catalog
+    entry = catalog.resolve_for_provider(last.provider, last.model)
+    return None if entry is None else cost_breakdown(record, entry, multiplier, catalog.version)
 
 
 def generation(

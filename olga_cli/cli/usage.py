@@ -44,6 +44,7 @@ def write_csv(report: reports.Usage) -> None:
             "tokens_completion",
             "tokens_cached",
             "cost",
+            "cache_saved",
             "avg_latency_ms",
         ]
     )

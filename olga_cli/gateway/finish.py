@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from olga_cli.errors import GatewayError, UpstreamHTTPError
@@ -66,8 +67,14 @@ def fill(gw: Gateway, ctx: Context, facts: Facts, *, status: int, error: str | N
     record.tokens_completion = usage.completion_tokens
     record.tokens_cached = usage.cached_tokens
     record.tokens_cache_write = usage.cache_write_tokens
+    record.tokens_reasoning = usage.reasoning_tokens
     record.usage_estimated = usage.estimated
     record.cost_pico = metering.capped(record, cost, ctx.reservation)
+    record.catalog_version = gw.catalog.version
+    if target is not None and (usage.cached_tokens or usage.cache_write_tokens):
+        # The same usage with no cache read or write, at the same multipliers: what caching saved.
+        uncached = replace(usage, cached_tokens=0, cache_write_tokens=0)
+        record.cache_saved_pico = target.entry.cost_pico(uncached, rate_multiplier=multiplier) - cost
 
 
 def _text(value: Any) -> str | None:

@@ -34,7 +34,7 @@ from olga_cli.gateway.relay.whole import answer_whole, read_whole
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.unexpected import end_stream_with_error, fail_unexpectedly
-from olga_cli.gateway.upstream.exchange import make_exchange
+from olga_cli.gateway.upstream.exchange import auto_cache_wanted, make_exchange
 from olga_cli.gateway.upstream.failover import Failover
 from olga_cli.gateway.upstream.routing import Target, pinned_provider, plan
 from olga_cli.gateway.upstream.served import CALLER_LEFT, Served
@@ -170,6 +170,7 @@ async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
     olga waits is recorded as 499 and the upstream request is cancelled at once.
     """
     call = ctx.call
+    auto_cache = auto_cache_wanted(gw.config.caching, ctx.key.row, call.headers)
     failover = Failover(
         ctx.targets,
         ctx.record,
@@ -181,6 +182,7 @@ async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
                 dict(call.headers),
                 query=call.query,
                 max_output=ctx.afforded_output,
+                auto_cache=auto_cache,
             )
         ),
         gw.provider_access(),

@@ -44,6 +44,7 @@ class UsageRow:
     tokens_cached: int = 0
     cost_pico: int = 0
     latency_ms_total: float = 0.0
+    cache_saved_pico: int = 0  # what prompt caching took off the cost
 
     @property
     def tokens(self) -> int:
@@ -57,6 +58,7 @@ class UsageRow:
         self.tokens_cached += other.tokens_cached
         self.cost_pico += other.cost_pico
         self.latency_ms_total += other.latency_ms_total
+        self.cache_saved_pico += other.cache_saved_pico
 
 
 @dataclass(slots=True)

@@ -111,6 +111,7 @@ def test_csv_for_spreadsheets(home: Path) -> None:
         "tokens_completion",
         "tokens_cached",
         "cost",
+        "cache_saved",
         "avg_latency_ms",
     }
     assert sorted(r["name"] for r in rows) == ["ci-bot", "laptop"]

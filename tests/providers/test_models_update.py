@@ -9,6 +9,7 @@ import stat
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -162,3 +163,31 @@ async def test_a_model_without_a_price_is_a_clear_400(home: Path, api_key: str) 
         assert "olga models update" in error["message"]
     finally:
         await running.close()
+
+
+async def test_an_old_cost_is_explained_with_the_prices_of_its_day(
+    home: Path, gateway: Any, api_key: str, tmp_path: Path
+) -> None:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=gateway.v1, api_key=api_key, max_retries=0)
+    raw = await client.chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    gen = raw.headers["x-olga-generation-id"]
+    version = load_catalog(home).version
+    source = tmp_path / "prices.json"
+    source.write_text(PRICE_MAP)
+    assert (await olga_async("models", "update", "--from", str(source))).exit_code == 0
+    record = json.loads((await olga_async("generation", gen, "--json")).stdout)["data"]
+    assert record["catalog_version"] == version
+    breakdown = record["cost_breakdown"]
+    assert breakdown["catalog_version"] == version and breakdown["matches_current_prices"] is True
+    assert breakdown["lines"][0] == {
+        "what": "input",
+        "tokens": 12,
+        "usd_per_mtok": "0.15",
+        "cost": "0.0000018",
+    }
+    shown = (await olga_async("generation", gen)).stdout
+    assert f"prices of catalog {version}" in shown

@@ -72,6 +72,7 @@ async def test_messages_input_redaction_reaches_anthropic_redacted(olga: Olga) -
     await client.messages.create(
         model=CLAUDE,
         max_tokens=64,
+        extra_headers={"x-olga-cache": "off"},  # the body as screened, without cache breakpoints
         system=f"Deploy key: {GITHUB_TOKEN}",
         messages=[
             {"role": "user", "content": f"My key is {OPENAI_KEY}, reach me at {EMAIL}"},

@@ -189,6 +189,7 @@ async def test_tool_use_round_trip(olga: Olga) -> None:
     second = await client.messages.create(
         model=MODEL,
         max_tokens=200,
+        extra_headers={"x-olga-cache": "off"},  # the blocks exactly as sent, without cache breakpoints
         tools=[WEATHER_TOOL_ANTHROPIC],
         messages=[
             {"role": "user", "content": "Oslo?"},

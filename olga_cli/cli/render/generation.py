@@ -156,7 +156,12 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None) 
         cost.add_row("× model multiplier", "", "", str(breakdown.model_multiplier))
         cost.add_row("× rate multiplier", "", "", str(breakdown.rate_multiplier))
         cost.add_row("[bold]= cost[/bold]", "", "", f"[bold]${pico_to_usd(breakdown.recorded_pico)}[/bold]")
+        if record.cache_saved_pico:
+            saved = pico_to_usd(record.cache_saved_pico)
+            cost.add_row("saved by prompt caching", "", "", f"[green]${saved}[/green]")
         parts.append(cost)
+        if breakdown.catalog_version:
+            parts.append(Text(f"prices of catalog {breakdown.catalog_version}", style="dim"))
         if not breakdown.matches:
             parts.append(
                 Text(

@@ -40,6 +40,12 @@ def usage_view(usage: Usage, *, width: int = 100, now: float | None = None) -> G
         (f" ({fmt_int(totals.errors)} errors)  ", "dim"),
         (f"{fmt_int(totals.tokens_prompt)} in / {fmt_int(totals.tokens_completion)} out tokens  ", ""),
         (fmt_cost(totals.cost_pico), "bold green"),
+        (
+            f"  (prompt caching saved {fmt_cost(totals.cache_saved_pico)})"
+            if totals.cache_saved_pico
+            else "",
+            "green",
+        ),
     )
     if not usage.rows:
         return Group(head, Text("no requests in this window", style="dim"))
@@ -98,6 +104,7 @@ def usage_row_json(usage: Usage, row: UsageRow) -> dict[str, Any]:
             "tokens_completion": row.tokens_completion,
             "tokens_cached": row.tokens_cached,
             "cost": pico_to_usd(row.cost_pico),
+            "cache_saved": pico_to_usd(row.cache_saved_pico),
             "avg_latency_ms": round(row.latency_ms_total / row.requests, 3) if row.requests else None,
         }
     )

@@ -16,16 +16,16 @@ An Azure provider gets the same bodies at its deployments' URLs (``providers.azu
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from olga_cli import jsonwire
 from olga_cli.catalog import DEFAULT_MAX_OUTPUT
-from olga_cli.config import ProviderConfig
+from olga_cli.config import CachingConfig, ProviderConfig
 from olga_cli.errors import InvalidRequest, UpstreamError
 from olga_cli.gateway.upstream.routing import Target
-from olga_cli.providers import anthropic, azure, openai, openai_responses
+from olga_cli.providers import anthropic, azure, openai, openai_responses, prompt_cache
 from olga_cli.providers.messages_to_chat import MaxTokensField
 from olga_cli.providers.policy import Notes, TargetTraits
 from olga_cli.providers.relay import Facts, StreamRelay, TranslatedRelay
@@ -36,6 +36,7 @@ from olga_cli.providers.translate import (
     translate_response,
 )
 from olga_cli.providers.translate_common import Api as WireApi
+from olga_cli.store.keys import KeyRow
 
 Api = Literal["chat", "messages", "responses", "embeddings"]
 
@@ -232,10 +233,12 @@ def make_exchange(
     *,
     query: str = "",
     max_output: int | None = None,
+    auto_cache: bool = False,
 ) -> Exchange:
     """The exchange for ``api`` callers and ``target``'s provider. ``query`` (the caller's query
     string) goes along when nothing is translated; ``max_output`` lowers the request's maximum output
-    (what the key's balance affords)."""
+    (what the key's balance affords); with ``auto_cache``, a Messages request to an Anthropic provider
+    gets cache breakpoints where its caller set none (``providers.prompt_cache``)."""
     builder = BUILDERS.get((api, target.provider.api_format))
     if builder is None:
         raise InvalidRequest(
@@ -249,6 +252,12 @@ def make_exchange(
         _at_azure(exchange, target)
     elif query and exchange.convert_error is None:  # same API on both sides: the query means the same
         exchange.path = f"{exchange.path}?{query}"
+    if (
+        auto_cache
+        and target.provider.api_format == "anthropic"
+        and exchange.path.split("?")[0] == "/v1/messages"
+    ):
+        exchange.body, _ = prompt_cache.with_breakpoints(exchange.body)
     return exchange
 
 
@@ -290,3 +299,17 @@ def _at_azure(exchange: Exchange, target: Target) -> None:
     if path is None:
         raise InvalidRequest(f"Provider '{provider.name}' (Azure OpenAI) does not serve {exchange.path}.")
     exchange.path = path
+
+
+CACHE_HEADER = "x-olga-cache"
+
+
+def auto_cache_wanted(caching: CachingConfig, key: KeyRow, headers: Mapping[str, str]) -> bool:
+    """``[caching] auto`` unless the key is listed in ``off_for_keys`` or the request says
+    ``x-olga-cache: off`` (``x-olga-cache: auto`` asks for it when the config has it off)."""
+    asked = (headers.get(CACHE_HEADER) or "").strip().lower()
+    if asked in ("off", "false", "0", "no"):
+        return False
+    if asked in ("auto", "on", "true", "1", "yes"):
+        return True
+    return caching.auto and key.id not in caching.off_for_keys and key.name not in caching.off_for_keys

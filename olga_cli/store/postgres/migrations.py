@@ -446,4 +446,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE generations ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
         """,
     ),
+    (
+        "009_pricing_facts",
+        """
+        ALTER TABLE generations ADD COLUMN tokens_reasoning BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE generations ADD COLUMN cache_saved_pico BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE generations ADD COLUMN catalog_version TEXT;
+        ALTER TABLE usage_hourly ADD COLUMN cache_saved_pico BIGINT NOT NULL DEFAULT 0;
+        """,
+    ),
 ]

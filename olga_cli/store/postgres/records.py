@@ -32,8 +32,8 @@ _SPENT = (
 )
 _HOURLY = """
 INSERT INTO usage_hourly (hour, key_id, team_id, model, provider, app, requests, errors, tokens_prompt,
-                          tokens_completion, tokens_cached, cost_pico, latency_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                          tokens_completion, tokens_cached, cost_pico, latency_ms, cache_saved_pico)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (hour, key_id, team_id, model, provider, app) DO UPDATE SET
     requests = usage_hourly.requests + excluded.requests,
     errors = usage_hourly.errors + excluded.errors,
@@ -41,7 +41,8 @@ ON CONFLICT (hour, key_id, team_id, model, provider, app) DO UPDATE SET
     tokens_completion = usage_hourly.tokens_completion + excluded.tokens_completion,
     tokens_cached = usage_hourly.tokens_cached + excluded.tokens_cached,
     cost_pico = usage_hourly.cost_pico + excluded.cost_pico,
-    latency_ms = usage_hourly.latency_ms + excluded.latency_ms
+    latency_ms = usage_hourly.latency_ms + excluded.latency_ms,
+    cache_saved_pico = usage_hourly.cache_saved_pico + excluded.cache_saved_pico
 """
 _LABELS_HOURLY = """
 INSERT INTO usage_labels_hourly (hour, kind, label, requests, errors, tokens_prompt, tokens_completion,
@@ -98,12 +99,13 @@ def _hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
             r.provider or "",
             r.app or "",
         )
-        row = sums.setdefault(group, [0, 0, 0, 0, 0, 0, 0.0])
+        row = sums.setdefault(group, [0, 0, 0, 0, 0, 0, 0.0, 0])
         for index, value in enumerate(
             (1, int(r.status >= 400), r.tokens_prompt, r.tokens_completion, r.tokens_cached, r.cost_pico)
         ):
             row[index] += value
         row[6] += float(r.latency_ms)
+        row[7] += r.cache_saved_pico
     return [(*group, *values) for group, values in sorted(sums.items())]
 
 

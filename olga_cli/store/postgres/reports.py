@@ -70,7 +70,7 @@ _SUMS = (
 )
 _RAW_SUMS = (
     "COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), SUM(tokens_prompt), SUM(tokens_completion),"
-    " SUM(tokens_cached), SUM(cost_pico), SUM(latency_ms)"
+    " SUM(tokens_cached), SUM(cost_pico), SUM(latency_ms), SUM(cache_saved_pico)"
 )
 
 
@@ -114,10 +114,11 @@ class PostgresReports:
         groups: dict[str, UsageRow] = {}
         queries: list[tuple[str, tuple[Any, ...]]] = []
         if by in ("tag", "user"):  # a request with two tags counts under both
-            rollup = f"SELECT label AS g, {_SUMS} FROM usage_labels_hourly WHERE kind = '{by}'"
+            # (The labels' hours do not keep what prompt caching saved: that is summed by key, model...)
+            rollup = f"SELECT label AS g, {_SUMS}, 0 FROM usage_labels_hourly WHERE kind = '{by}'"
             hour_clause = " AND hour >= $1 GROUP BY g"
         else:
-            rollup = f"SELECT {_ROLLUP_GROUP[by]} AS g, {_SUMS} FROM usage_hourly"
+            rollup = f"SELECT {_ROLLUP_GROUP[by]} AS g, {_SUMS}, SUM(cache_saved_pico) FROM usage_hourly"
             hour_clause = " WHERE hour >= $1 GROUP BY g"
         if first_hour is not None:
             queries.append((rollup + hour_clause, (first_hour,)))
@@ -133,7 +134,9 @@ class PostgresReports:
         for sql, params in queries:
             for row in await self._pool.fetch(sql, *params):
                 n = [int(v or 0) for v in tuple(row)[1:7]]
-                part = UsageRow(str(row[0]), n[0], n[1], n[2], n[3], n[4], n[5], float(row[7] or 0.0))
+                part = UsageRow(
+                    str(row[0]), n[0], n[1], n[2], n[3], n[4], n[5], float(row[7] or 0.0), int(row[8] or 0)
+                )
                 groups.setdefault(part.group, UsageRow(part.group)).add(part)
         result = Usage(since=since, until=until, by=by, rows=list(groups.values()))
         result.sort()

@@ -468,6 +468,43 @@ async def m008_record_flags(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE generations ADD COLUMN flags TEXT NOT NULL DEFAULT '[]'")
 
 
+async def m009_pricing_facts(db: aiosqlite.Connection) -> None:
+    """What explains a cost later: reasoning tokens, the catalog version it was priced with, and what
+    prompt caching saved (also summed by the hour, for `olga usage`)."""
+    await run_script(
+        db,
+        """
+        ALTER TABLE generations ADD COLUMN tokens_reasoning INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE generations ADD COLUMN cache_saved_pico INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE generations ADD COLUMN catalog_version TEXT;
+        ALTER TABLE usage_hourly ADD COLUMN cache_saved_pico INTEGER NOT NULL DEFAULT 0;
+        DROP TRIGGER generations_usage_hourly
+        """,
+    )
+    await db.execute(
+        """
+        CREATE TRIGGER generations_usage_hourly AFTER INSERT ON generations BEGIN
+            INSERT INTO usage_hourly (hour, key_id, team_id, model, provider, app, requests, errors,
+                                      tokens_prompt, tokens_completion, tokens_cached, cost_pico, latency_ms,
+                                      cache_saved_pico)
+            VALUES (CAST(NEW.created_at / 3600 AS INTEGER) * 3600, NEW.key_id, COALESCE(NEW.team_id, ''),
+                    COALESCE(NEW.model, NEW.model_requested, ''), COALESCE(NEW.provider, ''),
+                    COALESCE(NEW.app, ''), 1, NEW.status >= 400, NEW.tokens_prompt, NEW.tokens_completion,
+                    NEW.tokens_cached, NEW.cost_pico, NEW.latency_ms, NEW.cache_saved_pico)
+            ON CONFLICT (hour, key_id, team_id, model, provider, app) DO UPDATE SET
+                requests = requests + 1,
+                errors = errors + excluded.errors,
+                tokens_prompt = tokens_prompt + excluded.tokens_prompt,
+                tokens_completion = tokens_completion + excluded.tokens_completion,
+                tokens_cached = tokens_cached + excluded.tokens_cached,
+                cost_pico = cost_pico + excluded.cost_pico,
+                latency_ms = latency_ms + excluded.latency_ms,
+                cache_saved_pico = cache_saved_pico + excluded.cache_saved_pico;
+        END
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", m001_initial),
     ("002_limits", m002_limits),
@@ -477,4 +514,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("006_clients", m006_clients),
     ("007_attribution", m007_attribution),
     ("008_record_flags", m008_record_flags),
+    ("009_pricing_facts", m009_pricing_facts),
 ]

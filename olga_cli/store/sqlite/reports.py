@@ -191,6 +191,7 @@ async def usage(db: aiosqlite.Connection, *, since: float | None, until: float, 
                     counts[4],
                     counts[5],
                     float(row[7] or 0.0),
+                    int(row[8] or 0),
                 )
                 groups.setdefault(part.group, UsageRow(part.group)).add(part)
 
@@ -200,16 +201,17 @@ async def usage(db: aiosqlite.Connection, *, since: float | None, until: float, 
     )
     if by in ("tag", "user"):
         # Tags and end users have a roll-up of their own; a request with two tags counts under both.
-        rollup = f"SELECT label AS g, {sums} FROM usage_labels_hourly WHERE kind = '{by}'"
+        # (Its hours do not keep what prompt caching saved: that is summed by key, model... only.)
+        rollup = f"SELECT label AS g, {sums}, 0 FROM usage_labels_hourly WHERE kind = '{by}'"
         hour_clause = " AND hour >= ? GROUP BY g"
     else:
-        rollup = f"SELECT {_ROLLUP_GROUP[by]} AS g, {sums} FROM usage_hourly"
+        rollup = f"SELECT {_ROLLUP_GROUP[by]} AS g, {sums}, SUM(cache_saved_pico) FROM usage_hourly"
         hour_clause = " WHERE hour >= ? GROUP BY g"
     if first_hour is not None:
         await collect(rollup + hour_clause, (first_hour,))
         raw = (
             f"SELECT {_RAW_GROUP[by]} AS g, COUNT(*), SUM(status >= 400), SUM(tokens_prompt), "
-            "SUM(tokens_completion), SUM(tokens_cached), SUM(cost_pico), SUM(latency_ms) "
+            "SUM(tokens_completion), SUM(tokens_cached), SUM(cost_pico), SUM(latency_ms), SUM(cache_saved_pico) "
             f"FROM {_RAW_FROM.get(by, 'generations')} WHERE created_at >= ? AND created_at < ?{_RAW_WHERE.get(by, '')} GROUP BY g"
         )
         await collect(raw, (since, first_hour))
