@@ -125,6 +125,8 @@ def _entry(key: str, raw: Any, source: str) -> dict[str, Any] | None:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             entry[ours] = value
     entry["endpoints"] = endpoints
+    if raw.get("supports_reasoning") is True:
+        entry["reasoning"] = True  # takes a reasoning budget (olga translates thinking / effort to it)
     return entry
 
 

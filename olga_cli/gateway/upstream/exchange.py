@@ -25,7 +25,8 @@ from olga_cli.catalog import DEFAULT_MAX_OUTPUT
 from olga_cli.config import CachingConfig, ProviderConfig
 from olga_cli.errors import InvalidRequest, UpstreamError
 from olga_cli.gateway.upstream.routing import Target
-from olga_cli.providers import anthropic, azure, openai, openai_responses, prompt_cache
+from olga_cli.providers import anthropic, azure, gemini, openai, openai_responses, prompt_cache
+from olga_cli.providers.gemini_stream import GeminiStreamThroughChat, GeminiStreamToChat
 from olga_cli.providers.messages_to_chat import MaxTokensField
 from olga_cli.providers.policy import Notes, TargetTraits
 from olga_cli.providers.relay import Facts, StreamRelay, TranslatedRelay
@@ -165,14 +166,7 @@ def _translated(
     )
 
     def convert(raw: bytes) -> Converted:
-        try:
-            answer = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            answer = None
-        if not isinstance(answer, dict):
-            raise UpstreamError(
-                f"Provider '{target.provider.name}' sent an answer that is not a JSON object; retry."
-            )
+        answer = _json_object(raw, target)
         facts = anthropic.message_facts(answer) if provider == "messages" else openai.chat_facts(answer)
         shown = facts.model or target.upstream_model
         out = translate_response(answer, caller=caller, provider=provider, model=shown, request=body)
@@ -185,19 +179,12 @@ def _translated(
         )
         return TranslatedRelay(translator)
 
-    def convert_error(status: int, raw: bytes) -> bytes:
-        try:
-            parsed: Any = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            parsed = raw
-        return jsonwire.dumps(translate_error(status, parsed, caller=caller))
-
     return Exchange(
         path=path,
         body=upstream,
         convert=convert,
         relay=relay,
-        convert_error=convert_error,
+        convert_error=_error_converter(caller),
         dropped=notes.dropped,
     )
 
@@ -211,6 +198,89 @@ def _finish_reason(caller: WireApi, out: dict[str, Any]) -> str | None:
     return str(reason) if reason is not None else None
 
 
+def _to_gemini(caller: WireApi) -> Builder:
+    def build(body: dict[str, Any], target: Target, headers: dict[str, str]) -> Exchange:
+        return _gemini(body, target, caller=caller)
+
+    return build
+
+
+def _gemini(body: dict[str, Any], target: Target, *, caller: WireApi) -> Exchange:
+    """Gemini speaks none of the callers' APIs: a Chat request is translated to it, a Messages or
+    Responses request to Chat first; answers, streams and errors come back the same way."""
+    chat = body
+    dropped: list[str] = []
+    if caller != "chat":
+        notes = Notes(caller, "chat")
+        chat = translate_request(
+            body,
+            caller=caller,
+            provider="chat",
+            upstream_model=target.upstream_model,
+            default_max_tokens=default_max_tokens(target),
+            max_tokens_field="max_tokens",
+            notes=notes,
+            traits=TargetTraits(reasoning=target.entry.reasoning, max_output=target.entry.max_output_tokens),
+        )
+        dropped = notes.dropped
+    upstream = gemini.chat_request_to_gemini(chat, dropped=dropped)
+    model = target.upstream_model
+
+    def convert(raw: bytes) -> Converted:
+        answer = _json_object(raw, target)
+        usage = gemini.usage_of(answer.get("usageMetadata"))
+        as_chat = gemini.gemini_response_to_chat(answer, model=model)
+        out = as_chat
+        if caller != "chat":
+            out = translate_response(
+                as_chat, caller=caller, provider="chat", model=as_chat["model"], request=body
+            )
+        text = as_chat["choices"][0]["message"].get("content") or ""
+        facts = Facts(
+            usage=usage, upstream_id=answer.get("responseId"), model=answer.get("modelVersion"), text=text
+        )
+        facts.finish_reason = _finish_reason(caller, out)
+        return Converted(jsonwire.dumps(out), facts)
+
+    def relay() -> StreamRelay:
+        if caller == "chat":
+            wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return TranslatedRelay(GeminiStreamToChat(model, wants_usage))
+        return TranslatedRelay(GeminiStreamThroughChat(model, caller, body))
+
+    return Exchange(
+        path=gemini.generate_path(model, stream=bool(body.get("stream"))),
+        body=upstream,
+        convert=convert,
+        relay=relay,
+        convert_error=_error_converter(caller),
+        dropped=dropped,
+    )
+
+
+def _json_object(raw: bytes, target: Target) -> dict[str, Any]:
+    try:
+        answer = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        answer = None
+    if not isinstance(answer, dict):
+        raise UpstreamError(
+            f"Provider '{target.provider.name}' sent an answer that is not a JSON object; retry."
+        )
+    return answer
+
+
+def _error_converter(caller: WireApi) -> Callable[[int, bytes], bytes]:
+    def convert_error(status: int, raw: bytes) -> bytes:
+        try:
+            parsed: Any = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            parsed = raw
+        return jsonwire.dumps(translate_error(status, parsed, caller=caller))
+
+    return convert_error
+
+
 Builder = Callable[[dict[str, Any], Target, dict[str, str]], Exchange]
 
 # (caller's API, provider's API format) -> builder.
@@ -222,6 +292,9 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("responses", "openai"): _responses_to_openai,
     ("responses", "anthropic"): _responses_to_anthropic,
     ("embeddings", "openai"): _embeddings_to_openai,
+    ("chat", "gemini"): _to_gemini("chat"),
+    ("messages", "gemini"): _to_gemini("messages"),
+    ("responses", "gemini"): _to_gemini("responses"),
 }
 
 
