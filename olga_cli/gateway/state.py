@@ -21,6 +21,7 @@ from olga_cli.gateway.upstream.client import Upstreams
 from olga_cli.gateway.upstream.disconnect import CallerWatch
 from olga_cli.gateway.upstream.failover import ProviderAccess
 from olga_cli.gateway.upstream.keypool import KeyPools
+from olga_cli.gateway.upstream.local_models import LocalModels
 from olga_cli.gateway.upstream.retry import Resilience
 from olga_cli.records import GenerationRecord
 from olga_cli.store.base import Store
@@ -50,6 +51,8 @@ class Gateway:
     resilience: Resilience = field(default_factory=Resilience)
     # Callers who leave while olga waits on a provider: one timer looks at all of them.
     callers: CallerWatch = field(default_factory=CallerWatch)
+    # Local servers' model lists, asked for live by GET /v1/models and kept a few seconds.
+    local_models: LocalModels = field(default_factory=LocalModels)
     # Traces: each record carries its span ids when on; contents only when the user opted in too.
     tracing: bool = False
     trace_content: bool = False

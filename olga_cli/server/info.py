@@ -55,7 +55,23 @@ async def list_models(request: web.Request) -> web.Response:
         if provider is None or not is_allowed(gateway.snapshot, key, entry, entry.id):
             continue
         data.append({"id": entry.id, "object": "model", "created": 0, "owned_by": entry.provider})
+    data += await _local_models(gateway, key, {str(item["id"]) for item in data})
     return web.json_response({"object": "list", "data": data})
+
+
+async def _local_models(gateway: Gateway, key: KeyState, listed: set[str]) -> list[dict[str, object]]:
+    """What each local server has loaded now, priced by its provider's wildcard entry."""
+    found: list[dict[str, object]] = []
+    for provider in gateway.config.providers.values():
+        if not provider.local or provider.paused:
+            continue
+        for name in await gateway.local_models.ids(gateway.upstreams, provider, now=time.monotonic()):
+            entry = gateway.catalog.resolve_for_provider(provider.name, name)
+            if entry is None or entry.provider != provider.name or entry.id in listed:
+                continue
+            if is_allowed(gateway.snapshot, key, entry, entry.id):
+                found.append({"id": entry.id, "object": "model", "created": 0, "owned_by": provider.name})
+    return found
 
 
 def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:
