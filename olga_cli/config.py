@@ -25,6 +25,7 @@ import tomli_w
 
 from olga_cli.errors import UserError
 from olga_cli.files import write_private
+from olga_cli.presets import builtin_providers
 
 ProviderKind = Literal["openai", "anthropic", "openai-compatible", "gemini", "azure", "mock"]
 AuthStyle = Literal["bearer", "x-api-key", "api-key", "x-goog-api-key", "none"]
@@ -196,30 +197,6 @@ class Config:
     @property
     def config_path(self) -> Path:
         return self.home / "config.toml"
-
-
-def builtin_providers() -> dict[str, dict[str, Any]]:
-    return {
-        "mock": {"kind": "mock", "base_url": "mock://", "needs_key": False, "auth": "none"},
-        "openai": {
-            "kind": "openai",
-            "base_url": "https://api.openai.com/v1",
-            "api_key_env": "OPENAI_API_KEY",
-        },
-        "anthropic": {
-            "kind": "anthropic",
-            "base_url": "https://api.anthropic.com",
-            "api_key_env": "ANTHROPIC_API_KEY",
-            "auth": "x-api-key",
-        },
-        "ollama": {
-            "kind": "openai-compatible",
-            "base_url": "http://127.0.0.1:11434/v1",
-            "needs_key": False,
-            "local": True,
-            "preset": "ollama",
-        },
-    }
 
 
 class ConfigFile:

@@ -1,4 +1,5 @@
-"""Provider presets: what `olga providers add NAME --preset P` fills in, so one command connects a provider.
+"""Provider presets (what `olga providers add NAME --preset P` fills in, so one command connects a
+provider) and the built-in providers that exist without any configuration.
 
 Each preset holds the provider's documented base URL (as its SDKs take it), the way it wants its key
 (``Authorization: Bearer``, ``api-key``, ``x-goog-api-key``), the environment variable its own SDKs read
@@ -39,6 +40,31 @@ class Preset:
             "api_version": self.api_version,
             "about": self.about,
         }
+
+
+def builtin_providers() -> dict[str, dict[str, Any]]:
+    """The providers that exist without any config.toml, as config.toml tables (it may override them)."""
+    return {
+        "mock": {"kind": "mock", "base_url": "mock://", "needs_key": False, "auth": "none"},
+        "openai": {
+            "kind": "openai",
+            "base_url": "https://api.openai.com/v1",
+            "api_key_env": "OPENAI_API_KEY",
+        },
+        "anthropic": {
+            "kind": "anthropic",
+            "base_url": "https://api.anthropic.com",
+            "api_key_env": "ANTHROPIC_API_KEY",
+            "auth": "x-api-key",
+        },
+        "ollama": {
+            "kind": "openai-compatible",
+            "base_url": "http://127.0.0.1:11434/v1",
+            "needs_key": False,
+            "local": True,
+            "preset": "ollama",
+        },
+    }
 
 
 def _hosted(name: str, base_url: str, env: str, about: str) -> Preset:

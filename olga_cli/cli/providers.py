@@ -25,11 +25,10 @@ from olga_cli.config import (
     Config,
     ConfigFile,
     ProviderConfig,
-    builtin_providers,
     load_config,
 )
 from olga_cli.errors import UserError
-from olga_cli.presets import PRESETS, parse_deployments, preset_fields
+from olga_cli.presets import PRESETS, builtin_providers, parse_deployments, preset_fields
 from olga_cli.store import provider_health
 from olga_cli.store.provider_health import KeyHealthRow
 
