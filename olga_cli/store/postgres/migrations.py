@@ -147,7 +147,7 @@ BEGIN
 END;
 $$
 """
-
+_PRICING_FACTS = "ALTER TABLE generations ADD COLUMN tokens_reasoning BIGINT NOT NULL DEFAULT 0, ADD COLUMN cache_saved_pico BIGINT NOT NULL DEFAULT 0, ADD COLUMN catalog_version TEXT; ALTER TABLE usage_hourly ADD COLUMN cache_saved_pico BIGINT NOT NULL DEFAULT 0"
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "001_initial",
@@ -446,13 +446,5 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE generations ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
         """,
     ),
-    (
-        "009_pricing_facts",
-        """
-        ALTER TABLE generations ADD COLUMN tokens_reasoning BIGINT NOT NULL DEFAULT 0;
-        ALTER TABLE generations ADD COLUMN cache_saved_pico BIGINT NOT NULL DEFAULT 0;
-        ALTER TABLE generations ADD COLUMN catalog_version TEXT;
-        ALTER TABLE usage_hourly ADD COLUMN cache_saved_pico BIGINT NOT NULL DEFAULT 0;
-        """,
-    ),
+    ("009_pricing_facts", _PRICING_FACTS),
 ]
