@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import HttpVersion11, web
 
-from olga_cli.errors import ClientGone, InternalError, RequestTooLarge
+from olga_cli.errors import ClientGone, InternalError
 from olga_cli.gateway import pipeline
 from olga_cli.gateway.call import Call
 from olga_cli.gateway.error_response import ErrorShape
@@ -16,7 +16,7 @@ from olga_cli.gateway.unexpected import UNEXPECTED, stream_error_tail
 from olga_cli.gateway.upstream.exchange import Api
 from olga_cli.server.aiohttp_sink import AiohttpSink
 from olga_cli.server.app_keys import gateway_of
-from olga_cli.server.edge import readable_headers
+from olga_cli.server.edge import read_body, readable_headers
 
 log = logging.getLogger("olga.server")
 
@@ -27,11 +27,7 @@ def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         received = time.perf_counter()
         gateway = gateway_of(request.app)
-        too_large = False
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raw, too_large = b"", True
+        raw, unreadable = await read_body(request, gateway.config.max_body_bytes)
         call = Call(
             api=api,
             shape=shape,
@@ -43,11 +39,7 @@ def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
             query=request.query_string,
             can_stream=request.version >= HttpVersion11,  # chunked transfer is HTTP/1.1's
         )
-        if too_large:
-            call.error = RequestTooLarge(
-                f"The request body is larger than the {gateway.config.max_body_bytes // (1024 * 1024)} MiB limit; "
-                "send less, or raise [server] max_body_mb in config.toml."
-            )
+        call.error = unreadable  # answered after authentication
         sink = AiohttpSink(request)
         try:
             await pipeline.handle(gateway, call, sink)

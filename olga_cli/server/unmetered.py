@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from olga_cli.errors import GatewayError, RequestTooLarge
+from olga_cli.errors import GatewayError
 from olga_cli.gateway import unmetered_calls
 from olga_cli.gateway.error_response import ErrorShape, render
 from olga_cli.server.app_keys import gateway_of
-from olga_cli.server.edge import readable_headers
+from olga_cli.server.edge import read_body, readable_headers
 
 
 def _respond(answer: unmetered_calls.Answer) -> web.Response:
@@ -24,12 +24,9 @@ def _error(shape: ErrorShape, error: GatewayError) -> web.Response:
 async def count_tokens(request: web.Request) -> web.Response:
     gateway = gateway_of(request.app)
     try:
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise RequestTooLarge(
-                "The request body is larger than the configured limit; send less."
-            ) from None
+        raw, unreadable = await read_body(request, gateway.config.max_body_bytes)
+        if unreadable is not None:
+            raise unreadable
         answer = await unmetered_calls.count_tokens(
             gateway, readable_headers(request.headers), raw, pinned=request.match_info.get("provider")
         )

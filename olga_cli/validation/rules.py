@@ -151,6 +151,8 @@ class Obj(Rule):
             rule = fields.get(name)
             if rule is None or item is None:
                 continue
+            if rule.__class__ is Text and item.__class__ is str:
+                continue  # the commonest case, without a call
             try:
                 rule.check(item)
             except Invalid as error:
@@ -183,15 +185,20 @@ class Either(Rule):
     """One of several rules, picked by the value's JSON type; when more than one takes that type, the
     first that accepts the value wins."""
 
-    __slots__ = ("rules",)
+    __slots__ = ("by_type", "rules")
 
     def __init__(self, *rules: Rule, what: str | None = None) -> None:
         kinds = tuple(kind for rule in rules for kind in rule.kinds)
         super().__init__(what or " or ".join(rule.what for rule in rules), kinds)
         self.rules = rules
+        # The rules that take each JSON type, found once: checking a value is then one lookup.
+        samples: tuple[Any, ...] = ("", 0, 0.5, True, [], {}, None)
+        self.by_type = {
+            type(sample): tuple(rule for rule in rules if _takes(rule, sample)) for sample in samples
+        }
 
     def check(self, value: Any) -> None:
-        candidates = [rule for rule in self.rules if _takes(rule, value)]
+        candidates = self.by_type.get(value.__class__, ())
         if len(candidates) == 1:
             try:
                 candidates[0].check(value)

@@ -11,19 +11,33 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# A high surrogate escape not followed by a low one, or a low one not preceded by a high one.
-_LONE = re.compile(
-    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-)
+# A surrogate escape; the literal prefix lets the regex engine skip ahead to each backslash-u.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def unencodable_field(raw: bytes, body: Any) -> str | None:
     """The path of the first string (or object key) in ``body`` that is not encodable as UTF-8, or
     None. ``raw`` is the body's JSON text, searched first."""
-    if b"\\u" not in raw or _LONE.search(raw) is None:
+    if b"\\u" not in raw or not _has_lone_escape(raw):
         return None
     return _find(body, "")
+
+
+def _has_lone_escape(raw: bytes) -> bool:
+    """A high surrogate escape not followed at once by a low one, or a low one without its high one.
+    (An escaped backslash before ``u`` can look like one: the walk that follows settles it.)"""
+    pending_high = -1  # where the low half of the last high surrogate must start
+    for match in _SURROGATE.finditer(raw):
+        high = match.group()[3] in b"89abAB"
+        if pending_high != -1 and (high or match.start() != pending_high):
+            return True
+        if high:
+            pending_high = match.end()
+        elif pending_high == -1:
+            return True
+        else:
+            pending_high = -1
+    return pending_high != -1
 
 
 def is_encodable(text: str) -> bool:

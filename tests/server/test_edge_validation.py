@@ -256,3 +256,14 @@ async def raw_post(
         "",
     )
     return int(status_line.split()[1]), body_part, generation
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens"])
+async def test_a_body_that_is_not_what_its_content_encoding_says_is_a_400(olga: Olga, path: str) -> None:
+    """Found by the fuzzing suite: ``Content-Encoding: gzip`` over plain JSON answered 500."""
+    status, raw, _ = await raw_post(
+        olga, path, CHAT, {b"Authorization": f"Bearer {olga.key}".encode(), b"Content-Encoding": b"gzip"}
+    )
+    error = error_of(path, status, raw)
+    assert "could not be read" in error["message"] and "Content-Encoding" in error["message"]
+    assert sent_upstream(olga) == 0
