@@ -303,7 +303,7 @@ async def test_a_provider_error_mid_stream_reaches_the_sdk(olga: Olga, fake_anth
                 pass
     assert "Overloaded" in str(caught.value)
     # The caller got HTTP 200 and then the provider's error: the record says the stream failed.
-    record = await olga.generation(generation_id)
+    record = await olga.generation_when_committed(generation_id)
     assert record["status"] == 502 and record["error"] == "provider_error"
     assert "Overloaded" in record["attempts"][-1]["error"]
 

@@ -6,6 +6,7 @@ fake_anthropic, olga``) so that pytest finds them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -83,6 +84,24 @@ class Olga:
             assert reply.status == 200, await reply.text()
             data: dict[str, Any] = (await reply.json())["data"]
             return data
+
+    async def generation_when_committed(self, ref: str, *, within: float = 10.0) -> dict[str, Any]:
+        """The record of a request whose caller stopped reading before its stream ended (an SDK raises on
+        an error event, which olga writes before the stream's end and its record commit): wait for it."""
+        deadline = asyncio.get_running_loop().time() + within
+        async with aiohttp.ClientSession() as session:
+            while True:
+                async with session.get(
+                    f"{self.running.v1}/generation",
+                    params={"id": ref},
+                    headers={"Authorization": f"Bearer {self.key}"},
+                ) as reply:
+                    if reply.status == 200:
+                        data: dict[str, Any] = (await reply.json())["data"]
+                        return data
+                    assert reply.status == 404, await reply.text()
+                assert asyncio.get_running_loop().time() < deadline, f"no record of {ref} within {within}s"
+                await asyncio.sleep(0.05)
 
     async def post(self, path: str, body: Any, **headers: str) -> tuple[int, dict[str, str], bytes]:
         """A raw POST with the key as ``x-api-key`` (what Anthropic clients send)."""
