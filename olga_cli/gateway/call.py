@@ -59,7 +59,10 @@ class Context:
         self.record.dropped = list(exchange.dropped)
         sent = upstream_max_output(exchange)
         asked = requested_output(self.body)
-        lowered = sent is not None and (asked is None or sent < asked)
+        # Lowered: below what the caller asked for (a catalog maximum), or to what the key affords.
+        lowered = sent is not None and (
+            sent < asked if asked is not None else self.afforded_output is not None
+        )
         self.sent_max_output = sent if lowered else None
         return exchange
 

@@ -10,6 +10,7 @@ reached only through the recorder, after the upstream call.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from olga_cli import jsonwire
@@ -38,6 +39,7 @@ from olga_cli.gateway.upstream.exchange import auto_cache_wanted, make_exchange
 from olga_cli.gateway.upstream.failover import Failover
 from olga_cli.gateway.upstream.routing import Target, pinned_provider, plan
 from olga_cli.gateway.upstream.served import CALLER_LEFT, Served
+from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.validation import check_body
 
 
@@ -133,15 +135,15 @@ def admit(gw: Gateway, ctx: Context) -> None:
         t for t in ctx.targets[1:] if is_allowed(gw.snapshot, ctx.key, t.entry, t.model_id)
     ]
     multiplier = metering.rate_multiplier(ctx.key, team_multiplier(gw, ctx.key))
-    worst, max_output, input_bound = 0, 0, 0
+    worst, max_output, input_bound, dearest = 0, 0, 0, first
     for target in ctx.targets:
         bound = metering.input_token_bound(ctx.call.raw_body, ctx.body, target.entry.context_window)
         output = metering.requested_max_output(ctx.body, target.entry)
         cost = target.entry.worst_case_pico(bound, output, rate_multiplier=multiplier)
         input_bound = max(input_bound, bound)
         if cost >= worst:
-            worst, max_output = cost, output
-    ctx.reservation = metering.reserve(ctx.key, worst, max_output=max_output)
+            worst, max_output, dearest = cost, output, target
+    worst, max_output = _reserve(ctx, worst, max_output, dearest, multiplier)
     # Rate and usage limits (429) last: a request admitted here counts, whatever its outcome.
     ctx.limits = gw.limits.admit(
         gw.snapshot,
@@ -150,6 +152,31 @@ def admit(gw: Gateway, ctx: Context) -> None:
         now=ctx.record.created_at,
         who=ctx.who,
     )
+
+
+def _reserve(
+    ctx: Context, worst: int, max_output: int, dearest: Target, multiplier: Decimal
+) -> tuple[int, int]:
+    """Reserve the worst case; or, for a key whose balance cannot cover it, as much output as the
+    balance affords beside the prompt as estimated (402 below a useful answer). Returns what was
+    reserved and the maximum output it covers."""
+    balance = ctx.key.balance
+    affordable = None
+    if balance is not None and worst > balance:
+        affordable = metering.afford(
+            ctx.key,
+            dearest.entry,
+            input_tokens=estimate_prompt_tokens(ctx.body),
+            wanted=max_output,
+            multiplier=multiplier,
+        )
+    if affordable is None:
+        ctx.reservation = metering.reserve(ctx.key, worst, max_output=max_output)
+        return worst, max_output
+    ctx.reservation = metering.reserve_affordable(ctx.key, affordable)
+    if affordable.output < max_output:
+        ctx.afforded_output = affordable.output  # sent upstream as the maximum: x-olga-max-tokens
+    return affordable.cost, affordable.output
 
 
 async def screen(gw: Gateway, ctx: Context) -> None:

@@ -50,7 +50,8 @@ CONTENT = Either(
     Text(), ListOf(BLOCK, what="a list of content blocks"), what="a string or a list of content blocks"
 )
 MESSAGE = Obj(
-    {"role": OneOf("user", "assistant"), "content": CONTENT},
+    # "system" mid-conversation: Claude Code sends it (the mid-conversation-system beta).
+    {"role": OneOf("user", "assistant", "system"), "content": CONTENT},
     required=["role", "content"],
     what="a message object with 'role' and 'content'",
 )

@@ -17,7 +17,8 @@ cumulative usage) and message_stop; ``stream_error`` replaces the end with an ``
 ``POST /v1/messages/count_tokens`` answers ``{"input_tokens": N}``.
 
 Like the real API, the fake refuses a request without an API key (401) or ``anthropic-version``
-header (400), and a body without ``model``, ``max_tokens`` or ``messages`` (400).
+header (400), a body without ``model``, ``max_tokens`` or ``messages`` (400), and any field the real
+API does not know, at any depth, or a thinking block it did not sign (``wire_check``; 400).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.wire_check import check_messages
+
+SIGNATURE = "sig-" + "a" * 16  # what the fake signs its thinking blocks with
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -86,7 +91,7 @@ class Reply:
     def content(self) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []
         if self.thinking is not None:
-            blocks.append({"type": "thinking", "thinking": self.thinking, "signature": "sig-" + "a" * 16})
+            blocks.append({"type": "thinking", "thinking": self.thinking, "signature": SIGNATURE})
         if self.text is not None:
             blocks.append({"type": "text", "text": self.text})
         for i, tool in enumerate(self.tool_uses):
@@ -209,6 +214,8 @@ class FakeAnthropic:
         self.default = default
         self.requests: list[tuple[str, dict[str, str], Any]] = []
         self.count_tokens_result: int | None = None
+        self.strict = True  # refuse unknown fields and foreign thinking signatures, as Anthropic does
+        self.signatures = {SIGNATURE}  # the thinking signatures this fake has issued
         self._script: list[Reply] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -282,6 +289,10 @@ class FakeAnthropic:
         for name, kind in (("model", str), ("max_tokens", int), ("messages", list)):
             if not isinstance(body.get(name), kind):
                 return web.json_response(error_body(400, f"{name}: Field required"), status=400)
+        betas = request.headers.get("anthropic-beta", "")
+        problem = check_messages(body, self.signatures, betas) if self.strict else None
+        if problem is not None:
+            return web.json_response(error_body(400, problem[1]), status=400)
         reply = self._script.pop(0) if self._script else self.default
         if reply.delay:
             await asyncio.sleep(reply.delay)

@@ -5,6 +5,9 @@ content chunks, a finish chunk, the usage chunk only when ``stream_options.inclu
 ``[DONE]``), with ``usage`` as configured. Push ``Script`` items to change what the next requests get:
 an error status and body, a delay before the headers, a hang, or a stream cut after N chunks.
 
+Like OpenAI, the fake refuses (400) a field the API does not know (``wire_check``); with
+``compatible`` set it speaks like vLLM or Ollama, which know the classic Chat fields only.
+
 ``Script(tool_calls=[ToolCall("get_weather", {"city": "Paris"})])`` answers with tool calls instead of
 text (streamed as OpenAI streams them: the id and name first, then the arguments in pieces).
 
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.wire_check import Problem, check_chat, check_responses
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,15 @@ class FakeOpenAI:
         ] = {}  # Responses by id, for GET/DELETE and previous_response_id
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.strict = True  # refuse unknown fields, as OpenAI does (``wire_check``)
+        self.compatible = False  # speak like an OpenAI-compatible server: classic Chat fields only
+
+    def _check(self, path: str, body: dict[str, Any]) -> Problem:
+        if path.endswith("/chat/completions"):
+            return check_chat(body, compatible=self.compatible)
+        if path.endswith("/responses"):
+            return check_responses(body)
+        return None
 
     # -- control -------------------------------------------------------------------------------
 
@@ -125,6 +139,9 @@ class FakeOpenAI:
         body = await request.json()
         self.requests.append(Received(request.path, dict(request.headers), body))
         script = self.scripts.popleft() if self.scripts else Script()
+        problem = self._check(request.path, body) if self.strict and script.status < 400 else None
+        if problem is not None:
+            return Script(status=400, body=error_body(problem[1])), body
         if script.hang:
             await self._wait(request, 3600)
         if script.delay:

@@ -53,6 +53,7 @@ BETAS = "prompt-caching-2024-07-31,interleaved-thinking-2025-05-14"
 
 async def test_create_passes_the_body_through_and_prices_cache_reads_and_writes(olga: Olga) -> None:
     fake = olga.anthropic_fake
+    fake.signatures.add("EqQBCkYIAxgCIkD+/==")  # as if Anthropic had signed the history's thinking
     fake.reply(
         text="6",
         input_tokens=30,
@@ -63,10 +64,10 @@ async def test_create_passes_the_body_through_and_prices_cache_reads_and_writes(
     client = olga.anthropic()
     raw = await client.messages.with_raw_response.create(
         model=MODEL,
-        max_tokens=1024,
+        max_tokens=2048,
         system=SYSTEM,
         messages=HISTORY,
-        thinking={"type": "enabled", "budget_tokens": 512},
+        thinking={"type": "enabled", "budget_tokens": 1024},
         extra_headers={"anthropic-beta": BETAS},
     )
     message = await raw.parse()
@@ -154,10 +155,10 @@ async def test_sdk_stream_final_message_with_thinking_and_tool_use(olga: Olga) -
     )
     async with olga.anthropic().messages.stream(
         model=MODEL,
-        max_tokens=500,
+        max_tokens=2048,
         messages=[{"role": "user", "content": "Weather in Paris?"}],
         tools=[WEATHER_TOOL_ANTHROPIC],
-        thinking={"type": "enabled", "budget_tokens": 256},
+        thinking={"type": "enabled", "budget_tokens": 1024},
     ) as stream:
         texts = [text async for text in stream.text_stream]
         final = await stream.get_final_message()
@@ -311,6 +312,7 @@ async def test_a_provider_error_mid_stream_reaches_the_sdk(olga: Olga, fake_anth
 async def test_a_claude_code_shaped_request_goes_through(olga: Olga) -> None:
     """What Claude Code sends: /v1/messages?beta=true with a Bearer token, betas, a cached system prompt,
     tools, thinking and streaming; and token counting the same way."""
+    olga.anthropic_fake.signatures.add("EqQBCkYIAxgCIkD+/==")
     body = {
         "model": "claude-haiku-4-5-20251001",
         "max_tokens": 32000,

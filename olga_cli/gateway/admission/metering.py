@@ -81,6 +81,11 @@ def count_media(body: Any) -> tuple[int, int]:
     return images, files
 
 
+# Below this many output tokens an answer is too short to be worth starting: a small key's request
+# that cannot afford even this much is refused (402) rather than cut to a stub.
+USEFUL_OUTPUT = 512
+
+
 @dataclass(slots=True)
 class Reservation:
     key: KeyState
@@ -116,6 +121,49 @@ def settle(reservation: Reservation, cost: int) -> None:
     """Replace the reservation by the real cost (which the ledger row written with the record holds)."""
     reservation.release()
     reservation.key.spent += cost
+
+
+@dataclass(frozen=True, slots=True)
+class Affordable:
+    cost: int  # what to reserve
+    output: int  # the most output tokens to ask the provider for
+
+
+def afford(
+    key: KeyState, entry: ModelEntry, *, input_tokens: int, wanted: int, multiplier: Decimal
+) -> Affordable | None:
+    """The most output (up to ``wanted``) the key's balance covers beside ``input_tokens`` of prompt,
+    when that is still a useful answer; None when it is not (or the key has no balance to mind).
+
+    The prompt is priced as read from the provider's cache, where the model has a cached price: an
+    agent resends a mostly cached prompt turn after turn, and pricing it in full would stop a small
+    key with a fifth of its money left. Every charge is capped at its reservation (``capped``), so
+    a dearer prompt costs olga the difference, never the balance.
+    """
+    balance = key.balance
+    if balance is None:
+        return None
+
+    def cost(output: int) -> int:
+        usage = Usage(input_tokens, output, cached_tokens=input_tokens)
+        return entry.cost_pico(usage, rate_multiplier=multiplier)
+
+    low, high = min(USEFUL_OUTPUT, wanted), wanted
+    if cost(low) > balance:
+        return None
+    while low < high:  # the largest output whose cost the balance covers (cost grows with output)
+        middle = (low + high + 1) // 2
+        if cost(middle) <= balance:
+            low = middle
+        else:
+            high = middle - 1
+    return Affordable(cost(low), low)
+
+
+def reserve_affordable(key: KeyState, affordable: Affordable) -> Reservation:
+    key.reserved += affordable.cost
+    key.in_flight += 1
+    return Reservation(key, affordable.cost)
 
 
 def capped(record: GenerationRecord, cost: int, reservation: Reservation | None) -> int:

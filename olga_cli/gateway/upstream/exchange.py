@@ -341,7 +341,8 @@ def with_max_output(body: dict[str, Any], api: Api, target: Target, limit: int) 
     """``body`` asking for at most ``limit`` output tokens, in the field its API (and provider) uses."""
     present = [name for name in _LIMIT_FIELDS if isinstance(body.get(name), int)]
     if present:
-        return {**body, **{name: min(body[name], limit) for name in present}}
+        body = {**body, **{name: min(body[name], limit) for name in present}}
+        return _thinking_within(body, limit) if api == "messages" else body
     if api == "responses":
         name = "max_output_tokens"
     elif api == "messages":
@@ -349,6 +350,20 @@ def with_max_output(body: dict[str, Any], api: Api, target: Target, limit: int) 
     else:
         name = _max_tokens_field(target.provider)
     return {**body, name: limit}
+
+
+def _thinking_within(body: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Anthropic wants a thinking budget below max_tokens: a lowered maximum lowers the budget too,
+    to half the answer (at least Anthropic's minimum, 1024), or turns thinking off when too small."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict):
+        return body
+    budget = thinking.get("budget_tokens")
+    if not isinstance(budget, int) or budget < limit:
+        return body
+    if limit < 2048:
+        return {**body, "thinking": {"type": "disabled"}}
+    return {**body, "thinking": {**thinking, "budget_tokens": max(1024, limit // 2)}}
 
 
 def upstream_max_output(exchange: Exchange) -> int | None:
