@@ -143,7 +143,8 @@ def admit(gw: Gateway, ctx: Context) -> None:
         input_bound = max(input_bound, bound)
         if cost >= worst:
             worst, max_output, dearest = cost, output, target
-    worst, max_output = _reserve(ctx, worst, max_output, dearest, multiplier)
+    media = input_bound - len(ctx.call.raw_body)  # what images and files may add, kept at its worst
+    worst, max_output = _reserve(ctx, worst, max_output, dearest, multiplier, media)
     # Rate and usage limits (429) last: a request admitted here counts, whatever its outcome.
     ctx.limits = gw.limits.admit(
         gw.snapshot,
@@ -155,18 +156,18 @@ def admit(gw: Gateway, ctx: Context) -> None:
 
 
 def _reserve(
-    ctx: Context, worst: int, max_output: int, dearest: Target, multiplier: Decimal
+    ctx: Context, worst: int, max_output: int, dearest: Target, multiplier: Decimal, media: int
 ) -> tuple[int, int]:
     """Reserve the worst case; or, for a key whose balance cannot cover it, as much output as the
-    balance affords beside the prompt as estimated (402 below a useful answer). Returns what was
-    reserved and the maximum output it covers."""
+    balance affords beside the prompt as estimated, its text estimated and its ``media`` tokens at
+    their worst (402 below a useful answer). Returns what was reserved and the output it covers."""
     balance = ctx.key.balance
     affordable = None
     if balance is not None and worst > balance:
         affordable = metering.afford(
             ctx.key,
             dearest.entry,
-            input_tokens=estimate_prompt_tokens(ctx.body),
+            input_tokens=estimate_prompt_tokens(ctx.body) + max(media, 0),
             wanted=max_output,
             multiplier=multiplier,
         )
