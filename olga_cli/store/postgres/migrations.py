@@ -77,8 +77,7 @@ END;
 $$
 """
 
-# Migration 007: a hold also counts for the tags and end users it names (``labels``, "tag:x", "user:u",
-# "key_user:<key>\x1f<user>"), so their limits hold across instances as a key's and a team's do.
+# 007: a hold also counts for the tags and end users it names (``labels``: "tag:x", "user:u", ...).
 TAKE_HOLD_LABELS = """
 CREATE FUNCTION olga_take_hold(
     p_id TEXT, p_instance TEXT, p_key TEXT, p_team TEXT, p_at DOUBLE PRECISION,
@@ -123,16 +122,17 @@ BEGIN
         END IF;
     END IF;
     FOR i IN 1 .. COALESCE(array_length(p_limit_ids, 1), 0) LOOP
-        SELECT COALESCE(SUM(CASE p_metrics[i] WHEN 'cost' THEN cost_pico WHEN 'requests' THEN requests
-                                              ELSE tokens END), 0)
-          INTO used FROM usage_daily
-         WHERE scope = p_scopes[i] AND scope_id = p_scope_ids[i] AND day >= p_first_days[i];
-        SELECT COALESCE(SUM(CASE p_metrics[i] WHEN 'cost' THEN cost_pico WHEN 'requests' THEN 1
-                                              ELSE tokens END), 0)
-          INTO held FROM holds
-         WHERE (p_scopes[i] = 'key' AND key_id = p_scope_ids[i])
-            OR (p_scopes[i] = 'team' AND team_id = p_scope_ids[i])
-            OR (p_scopes[i] || ':' || p_scope_ids[i]) = ANY(labels);
+        -- One statement, one snapshot: a batch ending a hold and adding its usage is seen whole or not.
+        SELECT (SELECT COALESCE(SUM(CASE p_metrics[i] WHEN 'cost' THEN cost_pico WHEN 'requests' THEN requests
+                                                      ELSE tokens END), 0)
+                  FROM usage_daily
+                 WHERE scope = p_scopes[i] AND scope_id = p_scope_ids[i] AND day >= p_first_days[i]),
+               (SELECT COALESCE(SUM(CASE p_metrics[i] WHEN 'cost' THEN cost_pico WHEN 'requests' THEN 1
+                                                      ELSE tokens END), 0)
+                  FROM holds
+                 WHERE (p_scopes[i] = 'key' AND key_id = p_scope_ids[i])
+                    OR (p_scopes[i] = 'team' AND team_id = p_scope_ids[i])
+                    OR (p_scopes[i] || ':' || p_scope_ids[i]) = ANY(labels)) INTO used, held;
         IF used + held >= p_thresholds[i] THEN
             RETURN 'limit:' || p_limit_ids[i];
         END IF;
