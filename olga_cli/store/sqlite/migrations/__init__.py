@@ -1,0 +1,34 @@
+"""Schema migrations: ordered, named, each applied once and recorded in ``migrations``.
+
+One module per migration, named by its number; ``MIGRATIONS`` lists them in the order they apply. Add one by
+adding a module ``mNNN_name.py`` numbered after the newest, with one function of the same name,
+and appending it to ``MIGRATIONS`` (the PostgreSQL schema uses the same numbers); never
+edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from olga_cli.store.sqlite.migrations.ddl import Migration, run_script
+from olga_cli.store.sqlite.migrations.m001_initial import m001_initial
+from olga_cli.store.sqlite.migrations.m002_limits import m002_limits
+from olga_cli.store.sqlite.migrations.m003_guardrails import m003_guardrails
+from olga_cli.store.sqlite.migrations.m004_reporting import m004_reporting
+from olga_cli.store.sqlite.migrations.m005_provider_health import m005_provider_health
+from olga_cli.store.sqlite.migrations.m006_clients import m006_clients
+from olga_cli.store.sqlite.migrations.m007_attribution import m007_attribution
+from olga_cli.store.sqlite.migrations.m008_record_flags import m008_record_flags
+from olga_cli.store.sqlite.migrations.m009_pricing_facts import m009_pricing_facts
+
+__all__ = ["MIGRATIONS", "Migration", "run_script"]
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("001_initial", m001_initial),
+    ("002_limits", m002_limits),
+    ("003_guardrails", m003_guardrails),
+    ("004_reporting", m004_reporting),
+    ("005_provider_health", m005_provider_health),
+    ("006_clients", m006_clients),
+    ("007_attribution", m007_attribution),
+    ("008_record_flags", m008_record_flags),
+    ("009_pricing_facts", m009_pricing_facts),
+]
