@@ -222,11 +222,13 @@ def _code_chunks(rng: random.Random) -> Iterator[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
+    # The rules were tuned on the default seed's errors; another seed draws texts they never saw.
+    parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     detectors = {"pii": PiiDetector(), "secrets": SecretsDetector()}
     tallies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: dict[str, list[str]] = defaultdict(list)
-    for kind, label, text in _cases(random.Random(2026)):
+    for kind, label, text in _cases(random.Random(args.seed)):
         found = [m for m in detectors[kind].detect(text) if m.confidence >= 0.5]
         if label == "negative":
             hit = bool(found)
@@ -250,7 +252,11 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
-            {"figures": result, "examples_of_errors": {k: v[:5] for k, v in misses.items()}},
+            {
+                "seed": args.seed,
+                "figures": result,
+                "examples_of_errors": {k: v[:5] for k, v in misses.items()},
+            },
             indent=1,
             ensure_ascii=False,
         )

@@ -53,8 +53,9 @@ _PHONE_NANP = re.compile(
     r"[2-9]\d\d([ .\-])\d{4}" + _EXT + r"(?![\w]|[.\-]\d)"
 )
 _PHONE_TRUNK = re.compile(r"(?<![\w+.\-])0\d{1,4}[ \-]\d{2,4}(?:[ \-]\d{2,4}){1,2}(?![\w]|[.\-]\d)")
-_NATIONAL_END = _EXT + r"(?![\w]|[.\-]\d)"
-_NATIONAL_START = r"(?<![\w+.\-])"
+# ASCII word characters only: Japanese and Chinese write the number right after a word ("は090-...").
+_NATIONAL_END = _EXT + r"(?![A-Za-z0-9_]|[.\-]\d)"
+_NATIONAL_START = r"(?<![A-Za-z0-9_+.\-])"
 # National formats (trunk 0 or a national mobile prefix), each with how sure its shape alone is;
 # a word like "phone" or "call" before it adds to that, "ticket" or "order" takes from it.
 _PHONE_NATIONAL: tuple[tuple[re.Pattern[str], float], ...] = tuple(
@@ -65,7 +66,7 @@ _PHONE_NATIONAL: tuple[tuple[re.Pattern[str], float], ...] = tuple(
         (r"01[5-7]\d{1,2}[ /\-]?\d{6,8}", 0.8),  # DE mobile: 0151 81535493
         (r"0[2-9]\d{1,3}[ /\-]\d{5,8}", 0.45),  # DE landline: 030 12345678
         (r"0\d{2,3} \d{6,7}", 0.55),  # GB, NL, DE: 0113 4960789, 016 7706403
-        (r"\(0\d{2,5}\)[ \-]?\d{3,4}[ \-]?\d{3,5}", 0.7),  # area code in brackets: (0116) 496 0905
+        (r"\(0\d{2,5}\)[ \-]?(?:\d{3,4}[ \-]?\d{3,5}|\d{4,8})", 0.7),  # (0116) 496 0905, (04198) 98824
         (r"\d{2} 9?\d{4}-\d{4}", 0.7),  # BR without brackets: 11 91234-5678
         (r"0[1-9](?P<s>[ .\-]?)\d{2}(?:(?P=s)\d{2}){3}", 0.75),  # FR: 06 12 34 56 78
         (r"[6789]\d{2}(?: \d{3} \d{3}| \d{2} \d{2} \d{2})", 0.6),  # ES: 912 345 678
@@ -75,13 +76,19 @@ _PHONE_NATIONAL: tuple[tuple[re.Pattern[str], float], ...] = tuple(
         (r"0\d{2,3}-\d{6,7}", 0.55),  # NL landline: 020-1234567
         (r"\(\d{2}\) ?9?\d{4}-\d{4}", 0.85),  # BR: (11) 91234-5678
         (r"0?[6-9]\d{4} \d{5}", 0.7),  # IN mobile: 92717 55306
+        (r"00[1-9]\d{0,2}[ \-]\d{1,5}(?:[ \-]\d{2,8}){1,3}", 0.6),  # dialled from abroad: 0049 30 901820
         (r"0[789]0-\d{4}-\d{4}", 0.85),  # JP mobile: 090-1234-5678
         (r"0\d{1,3}-\d{2,4}-\d{4}", 0.65),  # JP landline: 03-1234-5678
+        (r"[1-9]\d-\d{4}-\d{4}", 0.5),  # JP written without the trunk 0: 90-1234-5678
     )
 )
 _DIGIT_GROUP_BEFORE = re.compile(r"\d[ \-]\Z")
 _DIGIT_GROUP_AFTER = re.compile(r"[ \-]\d")
-_PHONE_BARE = re.compile(r"(?<![\w+.\-])\d{10,11}(?![\w]|[.\-]\d)")
+# Digits written without separators: any 9-13 next to a word like "phone"; without one, only the
+# shapes a national plan gives a whole number (North American 10 digits, trunk-0 10-11 digits, an
+# international "00" prefix, an Indian or Italian mobile), so epochs, amounts and short ids stay out.
+_PHONE_BARE = re.compile(r"(?<![\w+.\-])\d{9,13}(?![\w]|[.\-]\d)")
+_PHONE_BARE_PLAN = re.compile(r"[2-9]\d\d[2-9]\d{6}|[6-9]\d{9}|0[1-9]\d{8,9}|00[1-9]\d{7,11}|3\d{9,10}")
 # Starts with the country letters (not `\b`) so the engine can skip lower-case text quickly.
 _IBAN = re.compile(r"[A-Z]{2}(?<![A-Za-z0-9_][A-Z]{2})\d\d(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 # Six or more digits in groups separated by at most two of ` -.()/`: where cards, phones and SSNs
@@ -111,12 +118,16 @@ _NOT_CARD_CONTEXT = re.compile(
 _PHONE_CONTEXT = re.compile(
     r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|sms|text|contact|ring|dial|reach|"
     r"telefon|handy|mobil|m\u00f3vil|movil|tel\u00e9fono|telefono|t\u00e9l\u00e9phone|portable|celular|cellulare|"
-    r"n\u00famero|numero|num\u00e9ro|nummer|rufnummer)\b\W{0,12}(?:\w+\W+){0,3}\Z"
+    r"number|n\u00famero|numero|num\u00e9ro|nummer|rufnummer|rufen|ruf|anrufen|appelez|appelle|rappelez|llama|"
+    r"ll\u00e1mame|llamar|chiama|chiamami|bel|ligue|ligar)\b\W{0,12}(?:\w+\W+){0,3}\Z"
+    # Japanese and Chinese run words into the number: "電話番号は03-1234-5678".
+    r"|(?:\u96fb\u8a71|\u643a\u5e2f|\u9023\u7d61|\u7535\u8bdd|\u624b\u673a)[^\n\d]{0,8}\Z"
 )
 # Identifiers written like phone numbers: "ticket 536-450-4408", "order no. 0151 8153549".
 _NOT_PHONE_CONTEXT = re.compile(
     r"(?i)(?:\b(?:order|invoice|tracking|shipment|parcel|ref|reference|ticket|case|incident|issue|id|serial|"
-    r"part|sku|po|booking|confirmation|transaction|txn|account|acct|build|job|batch|lot|claim|policy)\b"
+    r"part|sku|po|booking|confirmation|transaction|txn|account|acct|build|job|batch|lot|claim|policy|epoch|"
+    r"timestamp|millis|unix|pid|ean|isbn|upc|gtin|imei)\b"
     r"\W{0,4}(?:(?:number|num|no|id)\b\W{0,4})?|#\s?)\Z"
 )
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|social security|soc\.? sec\.?|taxpayer)\b\W{0,12}(?:\w+\W+){0,3}\Z")
@@ -191,10 +202,11 @@ def _card_confidence(digits: str, before: str, candidate: str = "") -> float:
 
 def _phone_confidence(text: str, start: int, base: float) -> float:
     before = _context_before(text, start)
-    if _PHONE_CONTEXT.search(before):
-        return min(0.97, base + 0.35)
+    # The word right before the number decides first: "call about order number 0151 8153549".
     if _NOT_PHONE_CONTEXT.search(before):
         return min(base, 0.25)
+    if _PHONE_CONTEXT.search(before):
+        return min(0.97, base + 0.35)
     return base
 
 
@@ -270,7 +282,12 @@ class PiiDetector:
         """Judge one run of digit groups: only the shapes its digit count allows are tried."""
         digits = len(run.group().translate(_DROP_SEPARATORS))
         # A little past the run: a closing bracket, or an extension ("x163", "ext. 12").
-        span = (max(0, run.start() - 2), min(len(text), run.end() + 16))
+        end = min(len(text), run.end() + 16)
+        # Never end the span inside a word or number: a regex sees the span's end as the text's end,
+        # so "EAN 3847818491456" cut after nine digits would look like a whole phone number.
+        while end < len(text) and text[end].isalnum():
+            end += 1
+        span = (max(0, run.start() - 2), end)
         self._phones(text, span, out)
         if digits >= 9:
             self._ssns(text, span, out)
@@ -344,8 +361,11 @@ class PiiDetector:
                 if not _inside_longer_number(text, m.start(), m.end()):
                     found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), base)))
         for m in _PHONE_BARE.finditer(text, *span):
-            if _PHONE_CONTEXT.search(_context_before(text, m.start())):
+            before = _context_before(text, m.start())
+            if _PHONE_CONTEXT.search(before) and not _NOT_PHONE_CONTEXT.search(before):
                 found.append(Match("phone", m.start(), m.end(), 0.7))
+            elif _PHONE_BARE_PLAN.fullmatch(m.group()):
+                found.append(Match("phone", m.start(), m.end(), _phone_confidence(text, m.start(), 0.55)))
         # The shapes overlap ("+1 415 555 2671" is both international and North American): one
         # number is one match, the longest and most confident.
         found.sort(key=lambda match: (match.start, -(match.end - match.start), -match.confidence))

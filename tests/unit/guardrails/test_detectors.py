@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from olga_cli.guardrails import PiiDetector, PromptInjectionDetector, SecretsDetector
 from olga_cli.guardrails.checksums import iban_valid, luhn_valid
 from olga_cli.guardrails.secrets import shannon_entropy
@@ -36,6 +38,46 @@ def test_card_confidence_follows_issuer_and_context() -> None:
     assert confidence("order number 4111111111111111") < 0.5
     # Passes Luhn but no issuer uses the prefix: a number, not a card, at the default threshold.
     assert confidence("value 1000000000000008") < 0.5
+
+
+PHONES_IN_NEW_FORMATS = (
+    # National numbers as bare digits: after a context word, or in a shape a number plan gives.
+    ("call me at 07700953265", "07700953265"),
+    ("My number is 020 74960428", "020 74960428"),
+    ("Tel. 04772146953", "04772146953"),
+    ("- Christopher Oliver: 5633039155", "5633039155"),
+    ("Mobile 9876543210", "9876543210"),
+    ("Rufen Sie 8093312390 an", "8093312390"),
+    ("Emergency contact Leonore (04198) 98824", "(04198) 98824"),
+    ("dial 0049 30 901820 from abroad", "0049 30 901820"),
+    # Japan: landline, mobile, international, without the trunk 0, run into a Japanese sentence.
+    ("Office 03-1234-5678, Shinjuku", "03-1234-5678"),
+    ("Call me at 090-1234-5678 tonight", "090-1234-5678"),
+    ("Tokyo desk +81 90 1234 5678", "+81 90 1234 5678"),
+    ("Call me at 52-2501-9520.", "52-2501-9520"),
+    ("\u96fb\u8a71\u756a\u53f7\u306f03-1234-5678\u3067\u3059", "03-1234-5678"),
+)
+NUMBERS_THAT_ARE_NOT_PHONES = (
+    "Ticket 5633039155 was reopened.",
+    "Order number 07700953265 is on hold.",
+    "ISBN 978-0-330-09579-2 / EAN 0096641853051",
+    "EAN 3847818491456 on the shelf label",
+    "epoch 0074851481013, pid 31560",
+    "unix time 1733400000 in the log",
+    "Call about order number 0151 8153549 today",
+)
+
+
+@pytest.mark.parametrize(("text", "number"), PHONES_IN_NEW_FORMATS)
+def test_phone_in_each_national_format_is_found(text: str, number: str) -> None:
+    start = text.index(number)
+    found = [m for m in PiiDetector().detect(text) if m.entity == "phone" and m.confidence >= 0.5]
+    assert any(m.start <= start and start + len(number) <= m.end for m in found), found
+
+
+@pytest.mark.parametrize("text", NUMBERS_THAT_ARE_NOT_PHONES)
+def test_identifiers_written_like_phone_numbers_are_not_phones(text: str) -> None:
+    assert not [m for m in PiiDetector().detect(text) if m.confidence >= 0.5]
 
 
 def test_matches_report_offsets_into_the_scanned_text() -> None:
