@@ -178,3 +178,26 @@ def chat_chunk(content: str, *, index: int = 0) -> bytes:
         "choices": [{"index": index, "delta": {"content": content}, "finish_reason": None}],
     }
     return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+
+def stream_quoting_key(
+    build: Callable[[str], list[bytes]], *, then: bytes = b"", every: float = 0.05, seconds: float = 5.0
+) -> Behaviour:
+    """A stream built from the credentials the request presented (``build(presented)``): an error
+    event that quotes them, as some providers' do. With ``then``, that piece follows every ``every``
+    seconds until ``seconds`` have passed or olga hangs up (a provider that lingers after its error)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        presented = request.headers.get("Authorization", "") or request.headers.get("x-api-key", "")
+        pieces = build(presented)
+        if then:
+            return await stream([*pieces, then], then_every=every, seconds=seconds)(request)
+        return await stream(pieces)(request)
+
+    return handle
+
+
+def sse(data: object, event: str | None = None) -> bytes:
+    """One SSE event, ``event:`` line and all."""
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + json.dumps(data).encode() + b"\n\n"

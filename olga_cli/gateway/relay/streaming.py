@@ -6,6 +6,7 @@ failover to judge; ``StreamAnswer.end`` then finishes the caller's stream and re
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import Literal
@@ -17,7 +18,7 @@ from olga_cli.gateway.relay.malformed import MALFORMED, why
 from olga_cli.gateway.relay.screening import screen_stream, stream_blocked, stream_status
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
-from olga_cli.gateway.upstream.provider_errors import scrub_text
+from olga_cli.gateway.upstream.provider_errors import scrub, scrub_text
 from olga_cli.gateway.upstream.served import CALLER_LEFT, DELIVERED, Relayed, Served
 from olga_cli.providers.error_shapes import stream_error_event
 from olga_cli.providers.relay import StreamRelay
@@ -59,8 +60,9 @@ class StreamAnswer:
 
     async def _events(self) -> None:
         reply, relay, record = self.served.reply, self.relay, self.ctx.record
+        secrets = (self.served.key.value,) if self.served.key else ()
         async for events in reply.events():
-            out = _relayed(relay, events)
+            out = _relayed(relay, events, secrets)
             if out:
                 if record.ttft_ms is None:
                     record.ttft_ms = ms(time.perf_counter() - self.ctx.call.received)
@@ -69,7 +71,7 @@ class StreamAnswer:
                 if stream_blocked(relay):  # its error event is sent: the provider stops generating
                     reply.close()
                     break
-        self.tail.extend(_relayed(relay, reply.flush_events()))
+        self.tail.extend(_relayed(relay, reply.flush_events(), secrets))
 
     async def pump(self) -> Relayed:
         """Relay events until the provider's stream ends; how it ended."""
@@ -117,9 +119,7 @@ class StreamAnswer:
             facts = relay.facts
             if facts.error is not None and status == 200:
                 # The provider ended the stream with its own error event, which the caller got as it came.
-                status, error = 502, "provider_error"
-                key = self.served.key.value if self.served.key else None
-                self.served.attempt.error = f"stream error: {scrub_text(facts.error, [key])}"
+                status, error = 502, self._provider_error(facts.error)
             fill(gw, ctx, facts, status=status, error=error)
         store_bodies(gw, ctx, relay.facts.text)
         await commit(gw, ctx, health)
@@ -130,17 +130,47 @@ class StreamAnswer:
         except ClientGone:
             self.served.reply.close()
 
+    def _provider_error(self, message: str) -> str:
+        """The provider's own error event, kept on its attempt (scrubbed); the record's ``error``."""
+        key = self.served.key.value if self.served.key else None
+        self.served.attempt.error = f"stream error: {scrub_text(message, [key])}"
+        return "provider_error"
 
-def _relayed(relay: StreamRelay, events: list[SSEEvent]) -> list[bytes]:
-    """The caller's bytes for ``events``. An event the relay cannot read (invalid JSON in ``data:``, a
-    delta that is a string, nesting too deep to parse) ends the provider's stream as a failure of the
-    provider's, like a dropped connection: never an error of olga's."""
+
+def _relayed(relay: StreamRelay, events: list[SSEEvent], secrets: Sequence[str | None]) -> list[bytes]:
+    """The caller's bytes for ``events``, the provider's error events scrubbed of ``secrets`` first.
+
+    An event the relay cannot read (invalid JSON in ``data:``, a delta that is a string, nesting too
+    deep to parse) ends the provider's stream as a failure of the provider's, like a dropped
+    connection: never an error of olga's."""
+    if any(map(carries_error, events)):
+        events = [scrubbed(event, secrets) if carries_error(event) else event for event in events]
     try:
         return [data for event in events for data in relay.feed(event)]
     except MALFORMED as exc:
         raise UpstreamFailure(
             "malformed", f"the provider sent an event olga cannot read ({why(exc)})"
         ) from None
+
+
+# A provider's error, in each API's stream: Anthropic's and Responses' named events, and the
+# ``{"error": ...}`` (or ``"type": "error"``) data that Chat and Gemini streams carry without a name.
+_ERROR_EVENTS = frozenset({"error", "response.failed"})
+_ERROR_DATA = re.compile(r'\s*\{\s*"(?:error"|type"\s*:\s*"(?:error|response\.failed)")')
+
+
+def carries_error(event: SSEEvent) -> bool:
+    return event.event in _ERROR_EVENTS or _ERROR_DATA.match(event.data) is not None
+
+
+def scrubbed(event: SSEEvent, secrets: Sequence[str | None]) -> SSEEvent:
+    """A provider's error event without its key or anything the secrets detector finds: some providers
+    quote what they were sent, and the event goes on to the caller (as it came, or translated) and to
+    the record. Scrubbed before any relay reads it, so every route gets the same clean event."""
+    data = scrub_text(event.data, secrets)
+    if data == event.data:
+        return event
+    return SSEEvent(event.event, data, scrub(event.raw, secrets))
 
 
 def broken_stream_tail(api: str, relay: StreamRelay, failure: UpstreamFailure) -> list[bytes]:
