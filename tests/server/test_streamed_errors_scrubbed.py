@@ -187,3 +187,17 @@ async def test_a_streamed_error_quoting_the_providers_key_reaches_the_caller_scr
     saved = json.dumps(record.to_json(with_bodies=True))
     assert OPENAI_KEY not in saved and ANTHROPIC_KEY not in saved
     assert "[PROVIDER_KEY]" in (record.attempts[-1].error or "")
+
+
+async def test_a_caller_who_leaves_at_the_providers_error_event_is_recorded_as_the_providers_failure(
+    olga: Olga, fake: Misbehaving
+) -> None:
+    """The provider lingers after its error event (keep-alive comments); the caller, like an SDK,
+    hangs up at the error. What ended the request is the provider's failure, not the caller leaving."""
+    route = ROUTES["messages, passed through"]
+    fake.behaviour = stream_quoting_key(route.build, then=b": still here\n\n", seconds=5)
+    raw, generation_id = await read_until_error(olga, route, leave=True)
+    assert ANTHROPIC_KEY.encode() not in raw
+    record = await olga.record(generation_id, wait=5)
+    assert (record.status, record.error) == (502, "provider_error")
+    assert "Invalid credentials [PROVIDER_KEY]" in (record.attempts[-1].error or "")

@@ -97,7 +97,10 @@ class StreamAnswer:
         if ended.ending == "caller_left":
             self.served.took()
             relay.finish()
-            fill(gw, ctx, relay.facts, status=499, error="client_disconnected")
+            if relay.facts.error is not None:  # the provider's error event reached them: that ended it
+                fill(gw, ctx, relay.facts, status=502, error=self._provider_error(relay.facts.error))
+            else:
+                fill(gw, ctx, relay.facts, status=499, error="client_disconnected")
             store_bodies(gw, ctx, relay.facts.text)
             await commit(gw, ctx, health)
             if not ctx.record.streamed:  # gone before the first event: nobody reads it; the server needs one
