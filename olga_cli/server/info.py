@@ -8,7 +8,6 @@ from aiohttp import web
 
 from olga_cli import __version__
 from olga_cli.errors import GatewayError, InvalidRequest, NotFound
-from olga_cli.gateway.admission.allowlist import is_allowed
 from olga_cli.gateway.admission.auth import authenticate_now
 from olga_cli.gateway.admission.windows import iso
 from olga_cli.gateway.error_response import render
@@ -29,6 +28,20 @@ async def _key(request: web.Request) -> tuple[Gateway, KeyState]:
     return gateway, await authenticate_now(gateway, readable_headers(request.headers))
 
 
+async def root(request: web.Request) -> web.Response:
+    """``GET /`` and ``HEAD /``: who answers here. Claude Code checks that its base URL is reachable
+    this way; it needs no key."""
+    return web.json_response(
+        {
+            "name": "olga",
+            "description": "a local LLM gateway",
+            "version": __version__,
+            "docs": "`olga --help`, and the README of the olga package",
+            "apis": ["/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/models"],
+        }
+    )
+
+
 async def health(request: web.Request) -> web.Response:
     """Up, and the store it serves from: which backend, and the schema version (the newest migration).
 
@@ -42,36 +55,6 @@ async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "degraded", "version": __version__, "store": store}, status=503)
     store = {"backend": backend, "ok": True, "schema": applied[-1] if applied else None}
     return web.json_response({"status": "ok", "version": __version__, "store": store})
-
-
-async def list_models(request: web.Request) -> web.Response:
-    try:
-        gateway, key = await _key(request)
-    except GatewayError as error:
-        return _error(error)
-    data = []
-    for entry in gateway.catalog.entries():
-        provider = gateway.config.providers.get(entry.provider)
-        if provider is None or not is_allowed(gateway.snapshot, key, entry, entry.id):
-            continue
-        data.append({"id": entry.id, "object": "model", "created": 0, "owned_by": entry.provider})
-    data += await _local_models(gateway, key, {str(item["id"]) for item in data})
-    return web.json_response({"object": "list", "data": data})
-
-
-async def _local_models(gateway: Gateway, key: KeyState, listed: set[str]) -> list[dict[str, object]]:
-    """What each local server has loaded now, priced by its provider's wildcard entry."""
-    found: list[dict[str, object]] = []
-    for provider in gateway.config.providers.values():
-        if not provider.local or provider.paused:
-            continue
-        for name in await gateway.local_models.ids(gateway.upstreams, provider, now=time.monotonic()):
-            entry = gateway.catalog.resolve_for_provider(provider.name, name)
-            if entry is None or entry.provider != provider.name or entry.id in listed:
-                continue
-            if is_allowed(gateway.snapshot, key, entry, entry.id):
-                found.append({"id": entry.id, "object": "model", "created": 0, "owned_by": provider.name})
-    return found
 
 
 def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from anthropic import AsyncAnthropic
 from openai import AsyncOpenAI
 
 from olga_cli.config import load_config
@@ -137,6 +138,9 @@ async def test_a_local_preset_lists_its_models_live_and_serves_them_free(
         listed = [m.id async for m in client.models.list()]  # GET /v1/models asks the server live
         assert "lmstudio/qwen2.5-7b-instruct" in listed and "lmstudio/llama-3.2-3b" in listed
         assert "openai/gpt-4o-mini" in listed
+        claude_code = AsyncAnthropic(base_url=running.url, api_key=api_key, max_retries=0)
+        discovered = [m.id async for m in await claude_code.models.list(limit=1000)]
+        assert discovered == listed  # the same live list, in Anthropic's shape
     finally:
         await running.close()
 
