@@ -18,7 +18,8 @@ _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 def unencodable_field(raw: bytes, body: Any) -> str | None:
     """The path of the first string (or object key) in ``body`` that is not encodable as UTF-8, or
     None. ``raw`` is the body's JSON text, searched first."""
-    if b"\\u" not in raw or not _has_lone_escape(raw):
+    # Substring tests run at memory speed; the regex walks every byte (about 1 ms for an agent's 150 KB).
+    if (b"\\ud" not in raw and b"\\uD" not in raw) or not _has_lone_escape(raw):
         return None
     return _find(body, "")
 

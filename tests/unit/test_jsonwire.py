@@ -34,3 +34,27 @@ def test_a_body_that_is_not_utf8_is_a_clear_400() -> None:
     )
     with pytest.raises(InvalidRequest, match="not valid JSON"):
         parse_body(call)
+
+
+def test_bodies_are_written_byte_for_byte_as_the_standard_library_writes_them() -> None:
+    value = {
+        "model": "m",
+        "messages": [{"role": "user", "content": 'héllo \n "quoted" \u2028 \x00 ✓'}],
+        "numbers": [0, -1, 2**63 - 1, -(2**63), 0.1, 1e16, 3.0, 1.5e300],
+        "nested": {"a": [True, False, None, {}, []]},
+    }
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    assert jsonwire.dumps(value) == expected.encode()
+    assert jsonwire.dumps_text(value) == expected
+    # The one difference in spelling: a negative exponent has no leading zero. Same number.
+    assert jsonwire.dumps([1e-7]) == b"[1e-7]" and json.loads(jsonwire.dumps([1e-7])) == [1e-7]
+
+
+def test_what_the_fast_writer_refuses_is_written_as_before() -> None:
+    for value in ({"big": 2**64}, {"n": -(2**70)}, {1: "a"}):
+        expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        assert jsonwire.dumps(value) == expected.encode()
+        assert jsonwire.dumps_text(value) == expected
+    assert jsonwire.dumps_text({"s": "\ud800"}) == '{"s":"\ud800"}'
+    with pytest.raises(UnicodeEncodeError):
+        jsonwire.dumps({"s": "\ud800"})
