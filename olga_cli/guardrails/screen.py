@@ -9,6 +9,9 @@ place with `[ENTITY]`, `log` only records. Violations carry offsets, never the m
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +41,13 @@ def _for_stage(detector: Detector, stage: Stage, specs: Sequence[GuardrailSpec])
         if rules is not None:
             return rules
     return detector
+
+
+# An agent resends its whole conversation on every turn, so all but the newest message of a request
+# was screened on the turn before: input texts this long are remembered by content hash, per screen
+# (a screen lives until the guardrails change). Hashing runs at about a GB/s, the rules at a few MB/s.
+MEMO_MIN_CHARS = 256
+MEMO_SIZE = 4096
 
 
 def redaction_token(guardrail_type: GuardrailType, entity: str) -> str:
@@ -143,6 +153,9 @@ class Screen:
         self.specs: tuple[GuardrailSpec, ...] = tuple(s for _, group in self._groups for s in group)
         # Context a detector needs before a match: what a stream keeps of already-emitted text.
         self.lookbehind = max((detector.lookbehind for detector, _ in self._groups), default=0)
+        # Answers are new text, and a stream screens growing prefixes: only input is remembered.
+        self._memo: OrderedDict[bytes, tuple[Hit, ...]] | None = OrderedDict() if stage == "input" else None
+        self._memo_lock = threading.Lock()  # screens run in worker threads when a model is involved
 
     @property
     def active(self) -> bool:
@@ -155,6 +168,22 @@ class Screen:
 
     def hits(self, text: str) -> list[Hit]:
         """Every (guardrail, match) pair that counts, in text order."""
+        if self._memo is None or len(text) < MEMO_MIN_CHARS:
+            return self._find(text)
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        with self._memo_lock:
+            known = self._memo.get(digest)
+            if known is not None:
+                self._memo.move_to_end(digest)
+                return list(known)
+        found = self._find(text)
+        with self._memo_lock:
+            self._memo[digest] = tuple(found)
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return found
+
+    def _find(self, text: str) -> list[Hit]:
         found: list[Hit] = []
         if not text:
             return found

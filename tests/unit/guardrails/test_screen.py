@@ -15,6 +15,7 @@ from olga_cli.guardrails import (
     redaction_token,
     validate_spec,
 )
+from olga_cli.guardrails.detector import Match
 from olga_cli.guardrails.spec import Action, GuardrailType, SpecStage
 
 EMAIL = "jane.doe@example.com"
@@ -173,3 +174,49 @@ def test_validate_spec_names_what_is_wrong(bad: GuardrailSpec, message: str) -> 
 
 def test_validate_spec_accepts_every_documented_pii_entity() -> None:
     validate_spec(spec(entities=("email", "phone", "credit_card", "ssn", "iban", "ip_address")))
+
+
+@dataclass
+class CountingPii:
+    """The PII rules, counting how often they read a text."""
+
+    calls: int = 0
+
+    @property
+    def type(self) -> GuardrailType:
+        return "pii"
+
+    @property
+    def lookbehind(self) -> int:
+        return 64
+
+    def detect(self, text: str) -> list[Match]:
+        self.calls += 1
+        return default_detectors()["pii"].detect(text)
+
+    def pending_start(self, text: str) -> int:
+        return len(text)
+
+
+def test_a_long_input_text_seen_before_is_not_scanned_again() -> None:
+    """An agent resends its conversation every turn: the history's verdicts are remembered."""
+    counting = CountingPii()
+    screen = Screen([spec()], "input", detectors={"pii": counting})  # type: ignore[dict-item]
+    history = TEXT + " lorem ipsum" * 40
+    first = screen.screen_text(history)
+    assert screen.screen_text(history) == first and counting.calls == 1
+    assert first.text.startswith("Mail [EMAIL] and charge [CREDIT_CARD].")
+    screen.screen_text(history + " and one new sentence")
+    assert counting.calls == 2  # new text is read
+    screen.screen_text(TEXT)
+    screen.screen_text(TEXT)
+    assert counting.calls == 4  # short texts are cheaper to scan than to remember
+
+
+def test_answers_are_always_scanned() -> None:
+    counting = CountingPii()
+    screen = Screen([spec()], "output", detectors={"pii": counting})  # type: ignore[dict-item]
+    long_answer = TEXT * 20
+    screen.screen_text(long_answer)
+    screen.screen_text(long_answer)
+    assert counting.calls == 2
