@@ -102,10 +102,15 @@ def request_span(record: GenerationRecord, *, capture: tuple[str | None, str | N
             "olga.guardrail.types": sorted({str(g.get("type")) for g in record.guardrails}) or None,
         },
     )
-    for name in ("session_id", "end_user", "tags", "dropped"):  # fields that newer records carry
-        value = getattr(record, name, None)
-        if value:
-            attributes[_EXTRA_NAMES[name]] = list(value) if isinstance(value, list | tuple) else str(value)
+    _put(
+        attributes,
+        {
+            "gen_ai.conversation.id": record.session_id or None,
+            "olga.end_user": record.end_user or None,
+            "olga.tags": list(record.tags) or None,
+            "olga.dropped": list(record.dropped) or None,
+        },
+    )
     if capture is not None:
         _put(attributes, {"gen_ai.input.messages": capture[0], "gen_ai.output.messages": capture[1]})
     span = SpanData(
@@ -120,14 +125,6 @@ def request_span(record: GenerationRecord, *, capture: tuple[str | None, str | N
         span.events.append(SpanEvent("olga.first_token", start + int(record.ttft_ms * 1e6)))
     span.events.extend(_guardrail_events(record.guardrails, end))
     return span
-
-
-_EXTRA_NAMES = {
-    "session_id": "gen_ai.conversation.id",
-    "end_user": "olga.end_user",
-    "tags": "olga.tags",
-    "dropped": "olga.dropped",
-}
 
 
 def attempt_spans(record: GenerationRecord) -> list[tuple[Attempt, SpanData]]:

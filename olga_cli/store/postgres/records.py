@@ -87,6 +87,15 @@ WHERE excluded.updated_at >= provider_health.updated_at
 }
 
 
+def _add(row: list[Any], r: GenerationRecord) -> None:
+    """One record into a roll-up row: requests, errors, prompt, completion and cached tokens, cost, latency."""
+    for index, value in enumerate(
+        (1, int(r.status >= 400), r.tokens_prompt, r.tokens_completion, r.tokens_cached, r.cost_pico)
+    ):
+        row[index] += value
+    row[6] += float(r.latency_ms)
+
+
 def _hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
     """The records' sums per hour and grouping, as migration 004's trigger adds them in SQLite."""
     sums: dict[tuple[Any, ...], list[Any]] = {}
@@ -100,11 +109,7 @@ def _hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
             r.app or "",
         )
         row = sums.setdefault(group, [0, 0, 0, 0, 0, 0, 0.0, 0])
-        for index, value in enumerate(
-            (1, int(r.status >= 400), r.tokens_prompt, r.tokens_completion, r.tokens_cached, r.cost_pico)
-        ):
-            row[index] += value
-        row[6] += float(r.latency_ms)
+        _add(row, r)
         row[7] += r.cache_saved_pico
     return [(*group, *values) for group, values in sorted(sums.items())]
 
@@ -135,12 +140,7 @@ def _labels_hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]
         if r.end_user is not None:
             labels.append(("user", r.end_user))
         for kind, label in labels:
-            row = sums.setdefault((hour, kind, label), [0, 0, 0, 0, 0, 0, 0.0])
-            for index, value in enumerate(
-                (1, int(r.status >= 400), r.tokens_prompt, r.tokens_completion, r.tokens_cached, r.cost_pico)
-            ):
-                row[index] += value
-            row[6] += float(r.latency_ms)
+            _add(sums.setdefault((hour, kind, label), [0, 0, 0, 0, 0, 0, 0.0]), r)
     return [(*group, *values) for group, values in sorted(sums.items())]
 
 
