@@ -8,6 +8,7 @@ from ``/proc``, for one process (all its threads) and for the core it is pinned 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import os
@@ -25,10 +26,19 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 WRK_SCRIPT = r"""
 wrk.method = "POST"
-wrk.body = os.getenv("BENCH_BODY")
+local body_file = os.getenv("BENCH_BODY_FILE")
+if body_file ~= nil and body_file ~= "" then
+  local f = io.open(body_file, "rb"); wrk.body = f:read("*a"); f:close()
+else
+  wrk.body = os.getenv("BENCH_BODY")
+end
 wrk.headers["Content-Type"] = "application/json"
 local auth = os.getenv("BENCH_AUTH")
 if auth ~= nil and auth ~= "" then wrk.headers["Authorization"] = auth end
+local extra = os.getenv("BENCH_HEADERS")
+if extra ~= nil then
+  for name, value in string.gmatch(extra, "([^:\n]+): ([^\n]*)") do wrk.headers[name] = value end
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -126,12 +136,23 @@ class Wrk:
     core: int | None
 
     async def run(
-        self, url: str, body: bytes, *, connections: int, seconds: float, auth: str = ""
+        self,
+        url: str,
+        body: bytes,
+        *,
+        connections: int,
+        seconds: float,
+        auth: str = "",
+        extra_env: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         script = self.workdir / "post.lua"
         if not script.exists():
             script.write_text(WRK_SCRIPT)
-        env = {**os.environ, "BENCH_BODY": body.decode(), "BENCH_AUTH": auth}
+        # Bodies go through a file: one environment string is limited to 128 KiB, agent bodies are larger.
+        body_file = self.workdir / f"body-{hashlib.sha256(body).hexdigest()[:16]}.json"
+        if not body_file.exists():
+            body_file.write_bytes(body)
+        env = {**os.environ, "BENCH_BODY_FILE": str(body_file), "BENCH_AUTH": auth, **(extra_env or {})}
         argv = [
             "wrk",
             "-t1",
@@ -202,7 +223,7 @@ async def streams(url: str, body: bytes, headers: dict[str, str], count: int) ->
     return {"ttfb": summary_ms(ttfb), "total": summary_ms(total)}
 
 
-async def _paced_once(
+async def paced_once(
     session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], words: list[str]
 ) -> list[float]:
     """When each paced word arrived, in ms from the request, found by its text in the bytes received."""
@@ -228,7 +249,7 @@ async def paced(
 ) -> list[list[float]]:
     """Arrival offsets of each paced word of each request, in ms."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
-        return [await _paced_once(session, url, body, headers, words) for _ in range(count)]
+        return [await paced_once(session, url, body, headers, words) for _ in range(count)]
 
 
 def gaps(runs: list[list[float]]) -> list[float]:

@@ -223,7 +223,7 @@ class Bench:
         )
         home = w / "home"
         home.mkdir()
-        self.key = set_up_home(home, self.ports["nginx"], self.ports["paced"])
+        self.key = self.set_up(home)
         serve = ["serve", "--port", str(self.ports["olga"]), *self.args.serve_args.split()]
         server = self._start(
             [sys.executable, "-m", "olga_cli", *serve],
@@ -246,6 +246,10 @@ class Bench:
         await wait_http(self.url("olga", "/health"), 30, server, w / "olga.out")
         await wait_http(self.url("nginx", "/"), 10, nginx, w / "nginx-error.log")
         await wait_http(self.url("paced", "/"), 10, paced, w / "paced.out")
+
+    def set_up(self, home: Path) -> str:
+        """The olga home the run serves from; returns the key to send. Other benches add to it."""
+        return set_up_home(home, self.ports["nginx"], self.ports["paced"])
 
     def stop(self) -> None:
         for proc, sig in reversed(self.procs):

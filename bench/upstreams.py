@@ -52,6 +52,27 @@ def chat_completion() -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+def anthropic_message() -> bytes:
+    """A Messages answer as Anthropic sends it, for the agent-body bench's passthrough route."""
+    body = {
+        "id": "msg_bench0001",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [{"type": "text", "text": "Hello there, how are you?"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 30000,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 7,
+            "service_tier": "standard",
+        },
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
 def sse_events(words: list[str]) -> list[bytes]:
     """An OpenAI stream: role chunk, one chunk per word, finish chunk, usage chunk, [DONE]."""
 
@@ -112,11 +133,16 @@ http {{
     keepalive_requests 10000000;
     keepalive_timeout 300s;
     client_body_buffer_size 64k;
+    client_max_body_size 16m;
     server {{
         listen 127.0.0.1:{port};
         location = /plain/v1/chat/completions {{
             default_type application/json;
             return 200 {nginx_string(chat_completion())};
+        }}
+        location = /anthropic/v1/messages {{
+            default_type application/json;
+            return 200 {nginx_string(anthropic_message())};
         }}
         location = /stream/v1/chat/completions {{
             default_type text/event-stream;
