@@ -187,6 +187,7 @@ class Bench:
         self.ports = {name: free_port() for name in ("nginx", "paced", "bare", "olga")}
         self.key = ""
         self.olga_pid = self.bare_pid = 0
+        self.serve_env: dict[str, str] = {}  # more environment for olga serve (tracing.py sets OTEL_*)
 
     def url(self, name: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}{path}"
@@ -230,7 +231,7 @@ class Bench:
             "olga.out",
             self.olga_core,
             signal.SIGINT,
-            env={**os.environ, "OLGA_HOME": str(home)},
+            env={**os.environ, **self.serve_env, "OLGA_HOME": str(home)},
             cwd=ROOT,
         )
         self.olga_pid = server.pid
