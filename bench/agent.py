@@ -382,11 +382,7 @@ def main() -> None:
     print()
     print(report(results))
     if not args.no_save:
-        overhead.RESULTS.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(results, indent=1) + "\n"
-        path = overhead.RESULTS / f"agent-{dt.datetime.now().strftime('%Y-%m-%d-%H%M%S')}.json"
-        path.write_text(text)
-        (overhead.RESULTS / "agent-latest.json").write_text(text)
+        path = overhead.save(results, "agent")
         print(f"\nsaved {path.relative_to(overhead.ROOT)} and bench/results/agent-latest.json")
 
 

@@ -589,12 +589,13 @@ def _git() -> dict[str, Any]:
     }
 
 
-def save(results: dict[str, Any]) -> Path:
+def save(results: dict[str, Any], name: str = "overhead") -> Path:
+    """``bench/results/NAME-<date>.json``, and the same as ``NAME-latest.json``."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"overhead-{dt.datetime.now().strftime('%Y-%m-%d-%H%M%S')}.json"
+    path = RESULTS / f"{name}-{dt.datetime.now().strftime('%Y-%m-%d-%H%M%S')}.json"
     text = json.dumps(results, indent=1) + "\n"
     path.write_text(text)
-    (RESULTS / "overhead-latest.json").write_text(text)
+    (RESULTS / f"{name}-latest.json").write_text(text)
     return path
 
 

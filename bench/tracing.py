@@ -9,7 +9,7 @@ The figure is the difference in CPU per request (the issue's goal: at most 0.05 
     python bench/tracing.py                # about two minutes
     python bench/tracing.py --rounds 3 --seconds 8
 
-Needs the ``olga[otel]`` extra. Results are printed and saved to ``bench/results/tracing-latest.json``.
+Needs the ``olga[otel]`` extra. Results are printed and saved to ``bench/results/tracing-<date>.json`` and ``tracing-latest.json``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import os
 import statistics
 import tempfile
@@ -169,9 +168,8 @@ def main() -> None:
     print()
     print(report(results))
     if not args.no_save:
-        overhead.RESULTS.mkdir(parents=True, exist_ok=True)
-        (overhead.RESULTS / "tracing-latest.json").write_text(json.dumps(results, indent=1) + "\n")
-        print("\nsaved bench/results/tracing-latest.json")
+        path = overhead.save(results, "tracing")
+        print(f"\nsaved {path.relative_to(overhead.ROOT)} and bench/results/tracing-latest.json")
 
 
 if __name__ == "__main__":
