@@ -42,19 +42,10 @@ def requested_max_output(body: dict[str, Any], entry: ModelEntry) -> int:
 IMAGE_TOKENS = 50_000
 # A file or document by URL or id can fill the model's context window; this when the catalog gives none.
 FILE_TOKENS = 1_000_000
-# A part's type is one of these strings, so a body holding none of them (and no \u escape, which could
-# spell one) has no media, and the walk is skipped.
-_MEDIA_HINTS = (
-    b'"image"',
-    b'"image_url"',
-    b'"input_image"',
-    b'"file"',
-    b'"input_file"',
-    b'"document"',
-    b"\\u",
-)
 # Where content parts live: Chat and Messages in "messages", Responses in "input". Tools and the system
-# prompt (most of an agent's body) hold no parts.
+# prompt (most of an agent's body) hold no parts, so the walk skips them. (Walking the parsed messages
+# costs less than searching the raw bytes for part types: each substring search of a 150 KB body
+# takes 50-130 µs, as '"' and '\\' are everywhere in JSON, and escapes could spell a type anyway.)
 _PART_HOLDERS = ("messages", "input")
 _IMAGES = frozenset({"image", "image_url", "input_image"})
 _FILES = frozenset({"file", "input_file", "document"})
@@ -65,7 +56,7 @@ def input_token_bound(raw_body: bytes, body: Any = None, context_window: int | N
     and images and files (by URL or id, which cost far more than their bytes) add their own worst case,
     up to the model's context window."""
     bound = len(raw_body)
-    if body is None or not any(hint in raw_body for hint in _MEDIA_HINTS):
+    if body is None:
         return bound
     images, files = count_media(
         [body.get(name) for name in _PART_HOLDERS] if isinstance(body, dict) else body
