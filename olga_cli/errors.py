@@ -11,6 +11,8 @@ on the CLI side (``cli/common.py``: ``error: ...``, exit status 1)::
     ├── CatalogError                 the model catalog or its overlay is malformed (also a ValueError)
     ├── StoreError                   the store cannot be opened or is newer than this olga (also a
     │                                RuntimeError)
+    ├── HotUnavailable               team mode's Redis did not answer; never reaches a caller: the
+    │                                gateway falls back to PostgreSQL or this instance's own state
     ├── UpstreamFailure              a provider could not be reached or stopped answering; ``kind``
     │                                says how. Failover turns it into a retry, a fallback or a 502/504
     │   └── SSETooLarge              a provider's SSE event or line beyond olga's limits ("too_large")
@@ -70,6 +72,10 @@ class CatalogError(OlgaError, ValueError):
 
 class StoreError(OlgaError, RuntimeError):
     """The store cannot be opened or is newer than this olga."""
+
+
+class HotUnavailable(OlgaError):
+    """Redis did not answer (or was found down less than a moment ago)."""
 
 
 class UpstreamFailure(OlgaError):

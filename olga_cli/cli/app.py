@@ -54,11 +54,18 @@ def root(
             help="Team mode: the shared PostgreSQL store (else $OLGA_DATABASE_URL; else SQLite).",
         ),
     ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            "--redis-url",
+            help="Team mode: Redis for rate limits, key rests and breakers (else $OLGA_REDIS_URL).",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    ctx.obj = Env(resolve_home(home), database_url)
+    ctx.obj = Env(resolve_home(home), database_url, redis_url)
 
 
 def build_app(only: str | None = None) -> typer.Typer:

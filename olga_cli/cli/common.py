@@ -119,6 +119,7 @@ _METAVARS = {
     "entities": "E1,E2",
     "home": "PATH",
     "database_url": "URL",
+    "redis_url": "URL",
     "base_url": "URL",
     "api_key_env": "VAR",
     "api_key": "VALUE",

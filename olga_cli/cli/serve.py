@@ -166,6 +166,10 @@ def serve(
         str | None,
         typer.Option("--database-url", help="Team mode: a postgresql:// store shared by every instance."),
     ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option("--redis-url", help="Team mode: Redis for rate limits, key rests and breakers."),
+    ] = None,
     workers: Annotated[
         int, typer.Option("--workers", help="Team mode: N processes on one port (SO_REUSEPORT).")
     ] = 1,
@@ -184,10 +188,15 @@ def serve(
             host=host,
             port=port,
             database_url=database_url or env.database_url,
-            redis_url=env.redis_url,
+            redis_url=redis_url or env.redis_url,
         )
     except UserError as exc:
         raise fail(exc.message) from None
+    if config.redis_url is not None and config.database_url is None:
+        raise fail(
+            "--redis-url needs team mode: Redis keeps hot state beside a shared PostgreSQL store; "
+            "add --database-url postgresql://... (or leave Redis out)"
+        )
     if workers < 1:
         raise fail("--workers takes a whole number of processes, 1 or more")
     if workers > 1:

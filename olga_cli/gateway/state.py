@@ -25,6 +25,7 @@ from olga_cli.gateway.upstream.local_models import LocalModels
 from olga_cli.gateway.upstream.retry import Resilience
 from olga_cli.records import GenerationRecord
 from olga_cli.store.base import Store
+from olga_cli.store.hot import HotState
 
 log = logging.getLogger("olga.gateway")
 
@@ -47,6 +48,8 @@ class Gateway:
     limits: Limits = field(default_factory=Limits)
     # Team mode: the admission all instances agree on (None on SQLite, where this process is alone).
     shared: SharedAdmission | None = None
+    # Team mode with Redis: rate-limit minutes, key rests and circuits shared by every instance.
+    hot: HotState | None = None
     # Circuit breakers and the (injectable) sleep, clock and dice of retrying.
     resilience: Resilience = field(default_factory=Resilience)
     # Callers who leave while olga waits on a provider: one timer looks at all of them.
@@ -81,6 +84,7 @@ class Gateway:
             resilience.timing,
             self.clock,
             self.config.resilience,
+            hot=self.hot,
         )
 
     def notify(self, record: GenerationRecord) -> None:
@@ -161,6 +165,7 @@ async def open_gateway(
     catalog: Catalog | None = None,
     looks: Store | None = None,
     reads: Store | None = None,
+    hot: HotState | None = None,
 ) -> Gateway:
     snapshot = Snapshot()
     await snapshot.load(db)
@@ -174,12 +179,13 @@ async def open_gateway(
         keypools=KeyPools(dict(os.environ)),
         looks=looks,
         reads=reads,
+        hot=hot,
     )
     gateway._config_stamp = gateway._stamp()
     await gateway.keypools.load_health(db)
     await gateway.limits.load(db)
     if db.holds is not None:
-        gateway.shared = SharedAdmission(db.holds)
+        gateway.shared = SharedAdmission(db.holds, hot)
     return gateway
 
 

@@ -21,7 +21,7 @@ from olga_cli.server.middlewares import errors
 from olga_cli.server.retention import retention_context
 from olga_cli.server.routes import setup_routes
 from olga_cli.server.runner import HTTP_LIMITS
-from olga_cli.store.db import open_store
+from olga_cli.store.db import open_hot, open_store
 from olga_cli.telemetry.settings import TelemetrySettings, telemetry_settings
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ def create_app(
     app.cleanup_ctx.append(background_task("olga-alert-delivery", _deliver_alerts))
     if config.database_url is not None:
         app.cleanup_ctx.append(background_task("olga-lease", _keep_lease))
+    if config.redis_url is not None:
+        app.cleanup_ctx.append(background_task("olga-redis-watch", _watch_redis))
     setup_routes(app)
     return app
 
@@ -61,7 +63,8 @@ def _gateway_context(config: Config, observers: Sequence[Observer], tracing: Tra
         sqlite = config.database_url is None
         looks = await open_store(config.store_location) if sqlite else None
         reads = await open_store(config.store_location) if sqlite else None
-        gateway = await open_gateway(config, db=db, looks=looks, reads=reads)
+        hot = open_hot(config.redis_url) if config.redis_url is not None else None
+        gateway = await open_gateway(config, db=db, looks=looks, reads=reads, hot=hot)
         gateway.observers.extend(observers)
         if tracing is not None:
             gateway.tracing, gateway.trace_content = True, tracing.settings.capture_content
@@ -81,6 +84,8 @@ def _gateway_context(config: Config, observers: Sequence[Observer], tracing: Tra
             for store in (reads, looks, db):
                 if store is not None:
                     await store.close()
+            if hot is not None:
+                await hot.close()
             if tracing is not None:
                 await asyncio.to_thread(tracing.close)  # the last spans, within the exporter's timeout
 
@@ -92,6 +97,13 @@ async def _keep_lease(app: web.Application) -> None:
     shared = gateway_of(app).shared
     if shared is not None:
         await shared.keep_lease()
+
+
+async def _watch_redis(app: web.Application) -> None:
+    """Team mode with Redis: notice its outages and their end (``SharedAdmission.watch_redis``)."""
+    shared = gateway_of(app).shared
+    if shared is not None and shared.hot is not None:
+        await shared.watch_redis()
 
 
 async def _watch(app: web.Application) -> None:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from olga_cli.errors import StoreError
 from olga_cli.store.base import Store
+from olga_cli.store.hot import HotState
 from olga_cli.store.sqlite.store import open_sqlite
 
-__all__ = ["StoreError", "open_store"]
+__all__ = ["StoreError", "open_hot", "open_store"]
 
 
 def is_database_url(location: Path | str) -> bool:
@@ -27,3 +28,13 @@ async def open_store(location: Path | str) -> Store:
             raise StoreError("team mode needs the PostgreSQL driver: pip install 'olga[team]'") from None
         return await open_postgres(str(location))
     return await open_sqlite(Path(location))
+
+
+def open_hot(url: str) -> HotState:
+    """Team mode's Redis named by ``url`` (``?prefix=...`` sets the key prefix). It connects on first
+    use, so a Redis that is down at start is an outage like any other, not a failure to start."""
+    try:
+        from olga_cli.store.redis.state import open_redis
+    except ImportError:
+        raise StoreError("--redis-url needs the Redis client: pip install 'olga[team]'") from None
+    return open_redis(url)

@@ -45,6 +45,9 @@ class HoldRequest:
     limits: tuple[LimitCheck, ...] = ()
     # The tags and end users the hold counts for, as "scope:id" of their usage ("tag:checkout").
     labels: tuple[str, ...] = ()
+    # How --rpm/--tpm were checked: "pg" (here), "redis" (already, in Redis), "lost" (Redis did not
+    # answer: here, and every instance checks them here too for the next minute).
+    rate_mode: Literal["pg", "redis", "lost"] = "pg"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +77,7 @@ class HoldStore(Protocol):
 
     async def leave(self, instance: str) -> None:
         """A clean shutdown: the instance's holds (none should be left) and lease go."""
+
+    async def distrust_rates(self, at: float) -> None:
+        """Redis came back from an outage (its minutes may miss what was admitted meanwhile): every
+        instance checks the rate limits here too for the next minute."""

@@ -1,11 +1,13 @@
 """Three `olga serve` instances on one PostgreSQL behave as one: credits, a team's daily budget and
---rpm hold exactly under 300 concurrent requests, and a killed instance's hold comes back by itself."""
+--rpm hold exactly under 300 concurrent requests, and a killed instance's hold comes back by itself.
+The exactness tests run twice: on PostgreSQL alone, and with Redis counting the rate limits."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 from collections import Counter
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from olga_cli.store.base import Store
 from olga_cli.store.db import open_store
 from tests.fakes.gateway import point_openai_at
 from tests.fakes.openai_upstream import FakeOpenAI, Script
+from tests.team.conftest import counting_for_a_minute, redis_prefix
 from tests.team.instances import Instance, start_instance
 
 MAX_TOKENS = 20
@@ -45,8 +48,19 @@ def upstream_at_worst_case(home: Path, fake_openai: FakeOpenAI) -> FakeOpenAI:
     return fake_openai
 
 
-async def three(home: Path, pg_url: str) -> list[Instance]:
-    return list(await asyncio.gather(*(start_instance(home, pg_url) for _ in range(3))))
+@pytest.fixture(params=["postgresql", "postgresql+redis"])
+async def redis(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """None (PostgreSQL alone), or a Redis that has counted for a minute already."""
+    if request.param == "postgresql":
+        yield None
+        return
+    async with redis_prefix() as url:
+        await counting_for_a_minute(url)
+        yield url
+
+
+async def three(home: Path, pg_url: str, redis: str | None = None) -> list[Instance]:
+    return list(await asyncio.gather(*(start_instance(home, pg_url, redis_url=redis) for _ in range(3))))
 
 
 async def burst(
@@ -87,13 +101,13 @@ async def stop_all(instances: list[Instance]) -> None:
 
 
 async def test_credits_for_ten_requests_serve_exactly_ten_across_three_instances(
-    home: Path, pg_url: str, upstream_at_worst_case: FakeOpenAI
+    home: Path, pg_url: str, upstream_at_worst_case: FakeOpenAI, redis: str | None
 ) -> None:
     worst = worst_case(home)
     store = await open_store(pg_url)
     try:
         row, key = await store.keys.create_key(name="shared", credits_pico=10 * worst)
-        instances = await three(home, pg_url)
+        instances = await three(home, pg_url, redis)
         try:
             statuses = await burst(instances, key)
         finally:
@@ -107,7 +121,7 @@ async def test_credits_for_ten_requests_serve_exactly_ten_across_three_instances
 
 
 async def test_a_team_daily_cost_limit_holds_across_three_instances(
-    home: Path, pg_url: str, upstream_at_worst_case: FakeOpenAI
+    home: Path, pg_url: str, upstream_at_worst_case: FakeOpenAI, redis: str | None
 ) -> None:
     worst = worst_case(home)
     store = await open_store(pg_url)
@@ -117,7 +131,7 @@ async def test_a_team_daily_cost_limit_holds_across_three_instances(
             scope="team", scope_id=team.id, metric="cost", window="daily", threshold=10 * worst
         )
         keys = [(await store.keys.create_key(name=f"member-{i}", team_id=team.id))[1] for i in range(3)]
-        instances = await three(home, pg_url)
+        instances = await three(home, pg_url, redis)
         try:
             results = await asyncio.gather(*(burst(instances, key, 100) for key in keys))
         finally:
@@ -130,7 +144,7 @@ async def test_a_team_daily_cost_limit_holds_across_three_instances(
 
 
 async def test_a_tag_budget_and_each_end_users_budget_hold_across_three_instances(
-    home: Path, pg_url: str, upstream_at_worst_case: FakeOpenAI
+    home: Path, pg_url: str, upstream_at_worst_case: FakeOpenAI, redis: str | None
 ) -> None:
     """Requests of three keys share the tag 'nightly' (its daily budget: 10 requests); requests of one
     key name three end users, each capped at 4 a day: the store's holds count them on every instance."""
@@ -144,7 +158,7 @@ async def test_a_tag_budget_and_each_end_users_budget_hold_across_three_instance
         await store.limits.create_limit(
             scope="key_each_user", scope_id=app.id, metric="requests", window="daily", threshold=4
         )
-        instances = await three(home, pg_url)
+        instances = await three(home, pg_url, redis)
         try:
             tagged = await asyncio.gather(
                 *(burst(instances, key, 60, {"x-olga-tags": "nightly"}) for key in keys)
@@ -165,7 +179,7 @@ async def test_a_tag_budget_and_each_end_users_budget_hold_across_three_instance
 
 
 async def test_rpm_60_admits_exactly_60_in_the_minute_across_three_instances(
-    home: Path, pg_url: str, fake_openai: FakeOpenAI
+    home: Path, pg_url: str, fake_openai: FakeOpenAI, redis: str | None
 ) -> None:
     point_openai_at(home, fake_openai.url)
     store = await open_store(pg_url)
@@ -173,7 +187,7 @@ async def test_rpm_60_admits_exactly_60_in_the_minute_across_three_instances(
         _, key = await store.keys.create_key(name="paced", rpm=60)
     finally:
         await store.close()
-    instances = await three(home, pg_url)
+    instances = await three(home, pg_url, redis)
     try:
         statuses = await burst(instances, key)
     finally:

@@ -8,4 +8,6 @@ from dataclasses import dataclass
 @dataclass(slots=True)
 class Hold:
     id: str  # the generation id
+    key_id: str = ""
     ended: bool = False  # settled with the record, or released
+    counted_in_redis: bool = False  # its --rpm/--tpm minute is in Redis: settled or released there too

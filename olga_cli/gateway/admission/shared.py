@@ -6,14 +6,23 @@ the refusals their full messages. Then the store's holds check and take the same
 every instance's requests in one atomic step; a refusal there undoes the local admission. The hold
 ends in the batch that commits the request's record and charge, or is released when the request
 leaves no record; an instance that dies leaves its holds to the others' sweep once its lease ends.
+
+With Redis, a key's --rpm/--tpm minute is counted there first (one script, ``store/redis/rates.py``)
+and the hold skips them. Redis not answering never admits unchecked: the hold then counts them in
+PostgreSQL, which sees every instance's requests, and tells every instance to do the same for a
+minute (what was admitted meanwhile is missing from Redis's minutes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Coroutine
+from dataclasses import replace
+from typing import Any
 
 from olga_cli.errors import InsufficientCredits, RateLimitExceeded, StoreUnavailable, UsageLimitExceeded
 from olga_cli.gateway.admission.hold import Hold
@@ -24,15 +33,18 @@ from olga_cli.gateway.snapshot import Snapshot
 from olga_cli.money import pico_to_usd
 from olga_cli.store.generations import Extra
 from olga_cli.store.holds import HoldRequest, HoldStore, LimitCheck, Refusal, hold_settle
+from olga_cli.store.hot import HotState, HotUnavailable
 
 log = logging.getLogger("olga.shared")
 BEAT_EVERY = 1.0  # seconds between two renewals of this instance's lease
 LEASE = 5.0  # seconds of silence after which an instance's holds are freed by the others
+PING_EVERY = 0.5  # seconds between two looks at Redis, to notice an outage and its end
 
 
 class SharedAdmission:
-    def __init__(self, holds: HoldStore) -> None:
+    def __init__(self, holds: HoldStore, hot: HotState | None = None) -> None:
         self.holds = holds
+        self.hot = hot
         self.instance = "olga-" + secrets.token_hex(6)
         self.taken: dict[str, Hold] = {}
         self._releasing: set[asyncio.Task[None]] = set()
@@ -46,21 +58,47 @@ class SharedAdmission:
     async def admit(self, snapshot: Snapshot, ctx: Context) -> None:
         """Take the request's hold, or undo the local admission and refuse as the store says."""
         request, names = self._request(snapshot, ctx)
+        hold = Hold(request.id, request.key_id)
+        if self.hot is not None and (request.rpm is not None or request.tpm is not None):
+            request = await self._count_rates(request, hold, ctx, names)
         try:
             refusal = await self.holds.take(request)
         except Exception as exc:  # never admit unchecked: the store decides or nobody does
             log.error("the shared store could not admit a request: %s", exc)
+            self._uncount(hold)
             undo_local(ctx)
             raise StoreUnavailable(
                 "The team's store cannot be reached, so olga cannot check credits and limits; "
                 "retry shortly (`olga doctor` checks the connection)."
             ) from None
         if refusal is not None:
+            self._uncount(hold)
             undo_local(ctx)
             raise refused(refusal, ctx, names)
-        hold = Hold(request.id)
         self.taken[hold.id] = hold
         ctx.hold = hold
+
+    async def _count_rates(
+        self, request: HoldRequest, hold: Hold, ctx: Context, names: dict[int, str]
+    ) -> HoldRequest:
+        """Count the request in its key's minute in Redis; the hold request says what is left to check."""
+        assert self.hot is not None
+        try:
+            answer = await self.hot.rates.take(
+                request.key_id,
+                request.id,
+                at=request.at,
+                rpm=request.rpm,
+                tpm=request.tpm,
+                tokens=request.rate_tokens,
+            )
+        except HotUnavailable:  # the link says so once per outage
+            return replace(request, rate_mode="lost")
+        if answer == "rpm" or answer == "tpm":
+            undo_local(ctx)
+            raise refused(Refusal(answer), ctx, names)
+        hold.counted_in_redis = True
+        return replace(request, rate_mode="redis" if answer == "ok" else "pg")
 
     def settle(self, ctx: Context) -> list[Extra]:
         """End the hold in the batch of the request's record (its charge commits with it)."""
@@ -69,6 +107,10 @@ class SharedAdmission:
             return []
         hold.ended = True
         self.taken.pop(hold.id, None)
+        if hold.counted_in_redis and self.hot is not None:
+            record = ctx.record
+            tokens = record.tokens_prompt + record.tokens_completion
+            self._later(self.hot.rates.settle(hold.key_id, hold.id, tokens))
         return [hold_settle(hold.id)]
 
     def release(self, ctx: Context) -> None:
@@ -79,7 +121,18 @@ class SharedAdmission:
             return
         hold.ended = True
         self.taken.pop(hold.id, None)
-        task = asyncio.create_task(self._release(hold.id))
+        self._uncount(hold)
+        self._later(self._release(hold.id))
+
+    def _uncount(self, hold: Hold) -> None:
+        """The request stops counting in its key's minute in Redis (it leaves no record)."""
+        if hold.counted_in_redis and self.hot is not None:
+            hold.counted_in_redis = False
+            self._later(self.hot.rates.release(hold.key_id, hold.id))
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """In a task of its own, awaited at shutdown: a cancelled request cannot leave it half done."""
+        task = asyncio.create_task(_quietly(work))
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
 
@@ -88,6 +141,21 @@ class SharedAdmission:
             await self.holds.release(hold_id)
         except Exception:
             log.exception("could not release a hold; the sweep frees it when this instance stops")
+
+    async def watch_redis(self) -> None:
+        """Notice Redis's outages and their end; on its return, every instance checks the rate limits
+        in PostgreSQL too for a minute (its minutes miss what was admitted meanwhile, or were lost)."""
+        assert self.hot is not None
+        while True:
+            try:
+                if await self.hot.ping():
+                    log.warning(
+                        "Redis answers again; rate limits are also checked in PostgreSQL for a minute"
+                    )
+                    await self.holds.distrust_rates(time.time())
+            except Exception:
+                log.exception("could not look at Redis; will retry")
+            await asyncio.sleep(PING_EVERY)
 
     async def keep_lease(self) -> None:
         """Renew this instance's lease and free the holds of instances gone silent; runs until cancelled."""
@@ -146,6 +214,12 @@ class SharedAdmission:
             labels=tuple(labels),
         )
         return request, names
+
+
+async def _quietly(work: Coroutine[Any, Any, None]) -> None:
+    """Redis work after the response: a Redis gone meanwhile only leaves the minute's estimate."""
+    with contextlib.suppress(HotUnavailable):
+        await work
 
 
 def undo_local(ctx: Context) -> None:

@@ -45,8 +45,10 @@ from olga_cli.gateway.upstream.provider_errors import error_summary, redirect_su
 from olga_cli.gateway.upstream.retry import Timing, Verdict
 from olga_cli.gateway.upstream.routing import Target, check_available
 from olga_cli.gateway.upstream.served import Relayed, Served, describe, took
+from olga_cli.gateway.upstream.shared import SharedUpstream, Signal
 from olga_cli.records import Attempt, GenerationRecord
 from olga_cli.store.generations import Extra
+from olga_cli.store.hot import HotState
 from olga_cli.telemetry import traceparent
 
 
@@ -60,6 +62,7 @@ class ProviderAccess:
     timing: Timing  # sleep, monotonic clock and dice: injectable in tests
     clock: Callable[[], float]  # wall clock (key rests are stored with it)
     policy: RetryPolicy
+    hot: HotState | None = None  # team mode with Redis: circuits and key rests shared by all instances
 
 
 @dataclass(slots=True)
@@ -105,6 +108,9 @@ class Failover:
         self._probe: str | None = None  # the provider whose half-open probe this request is
         self.abandoned = False  # the caller left while a request was out at the provider
         self._health: list[Extra] = []
+        self._shared = SharedUpstream(
+            access.breakers, access.keypools, access.hot, access.policy, access.timing.monotonic
+        )
 
     @property
     def health(self) -> tuple[Extra, ...]:
@@ -116,8 +122,9 @@ class Failover:
     async def next(self) -> Served:
         targets = self._targets
         while self._index < len(targets):
+            await self._shared.flush()  # what the last attempt taught, told to every instance first
             target = targets[self._index]
-            if not self._tried and not self._enter(target):
+            if not self._tried and not await self._enter(target):
                 continue
             if self._delay:
                 if not self._fits(self._delay):
@@ -131,7 +138,7 @@ class Failover:
                 self._advance()  # failures (here or in other requests) opened its circuit meanwhile
                 continue
             try:
-                key = self._access.keypools.pick(target.provider, now=self._access.clock())
+                key = await self._shared.pick(target.provider, now=self._access.clock())
             except NoActiveKeys as error:
                 if not self._wait_for_key(target, error):
                     self._end_probe(target, "release")
@@ -141,9 +148,10 @@ class Failover:
             if served is not None:
                 return served
         self._drop_probe()
+        await self._shared.flush()
         raise self._final_error()
 
-    def _enter(self, target: Target) -> bool:
+    async def _enter(self, target: Target) -> bool:
         """First look at a target: skip it (and say why) unless it can take the request now."""
         window = target.entry.context_window
         if self._window is not None and (window is None or window <= self._window):
@@ -154,12 +162,8 @@ class Failover:
         try:
             check_available(target)
             self._exchange = self._exchange_for(target)
-            breakers, cooldown = self._access.breakers, self._policy.breaker_cooldown
-            now = self._timing.monotonic()
-            caller = self._record.key_id
-            admission = breakers.admit(target.provider.name, now=now, cooldown=cooldown, caller=caller)
+            admission, wait = await self._shared.admit(target.provider.name, self._record.key_id)
             if admission == "skip":
-                wait = breakers.retry_in(target.provider.name, now=now, cooldown=cooldown, caller=caller)
                 raise ProviderUnavailable(
                     f"Provider '{target.provider.name}' failed repeatedly; olga skips it for {wait:.0f}s more "
                     "(circuit open), then tries it again. Retry later or list fallback models in 'models'.",
@@ -267,6 +271,7 @@ class Failover:
         if key is not None and verdict.key == "rest":
             rest = retry.key_rest(self._policy, keypools.strikes(provider.name, key) + 1, asked)
             self._keep(keypools.rate_limited(provider.name, key, now=now, rest=rest, reason=message))
+            self._shared.rested(provider.name, key, since=now, seconds=rest)
         elif key is not None and verdict.key == "reject":
             assert http is not None
             self._keep(keypools.rejected(provider.name, key, now=now, status=http.status, reason=message))
@@ -354,22 +359,20 @@ class Failover:
     def _drop_probe(self) -> None:
         """Leaving a target whose half-open probe this request held, without a verdict."""
         if self._probe is not None:
-            self._access.breakers.release(self._probe, self._record.key_id)
+            self._shared.signal(self._probe, self._record.key_id, "release", probing=True)
             self._probe = None
 
     def _end_probe(self, target: Target, signal: str) -> None:
         """Tell the breaker how the provider did: a success or failure counts whoever saw it;
         ``release`` (no verdict) only ends this request's own half-open probe."""
-        name, caller = target.provider.name, self._record.key_id
-        breakers = self._access.breakers
-        if signal == "success":
-            breakers.success(name, caller)
-        elif signal == "failure":
-            now, threshold = self._timing.monotonic(), self._policy.breaker_threshold
-            breakers.failure(name, now=now, threshold=threshold, caller=caller)
-        elif self._probe == name:
-            breakers.release(name, caller)
-        if self._probe == name:
+        name = target.provider.name
+        probing = self._probe == name
+        if signal in ("success", "failure"):
+            outcome: Signal = "success" if signal == "success" else "failure"
+            self._shared.signal(name, self._record.key_id, outcome, probing=probing)
+        elif probing:
+            self._shared.signal(name, self._record.key_id, "release", probing=True)
+        if probing:
             self._probe = None
 
     def _final_error(self) -> Exception:

@@ -72,9 +72,14 @@ class KeyPools:
 
     def pick(self, provider: ProviderConfig, *, now: float) -> ProviderKey | None:
         """The next healthy key in turn; None for a provider that needs none; ``NoActiveKeys`` if none is left."""
-        keys = self.usable(provider)
         if not provider.needs_key:
+            keys = self.usable(provider)
             return keys[0] if keys else None
+        return self.candidates(provider, now=now)[0]
+
+    def candidates(self, provider: ProviderConfig, *, now: float) -> list[ProviderKey]:
+        """The healthy keys, starting with the one whose turn it is (the turn moves on by one)."""
+        keys = self.usable(provider)
         if not keys:
             raise NoActiveKeys(_no_key_message(provider))
         healthy = [k for k in keys if self._blocked(provider.name, k, now) is None]
@@ -83,7 +88,12 @@ class KeyPools:
             raise NoActiveKeys(self._all_blocked_message(provider, keys, now), retry_after=back)
         turn = self._turn.get(provider.name, 0)
         self._turn[provider.name] = turn + 1
-        return healthy[turn % len(healthy)]
+        start = turn % len(healthy)
+        return healthy[start:] + healthy[:start]
+
+    def reset_at(self, provider: str) -> float:
+        """When `olga providers resume` last cleared the provider's keys (marks before it do not count)."""
+        return self._resets.get(provider, float("-inf"))
 
     def earliest_return(self, provider: ProviderConfig, *, now: float) -> float | None:
         """Seconds until the first resting key may be used again (None if no key is merely resting)."""

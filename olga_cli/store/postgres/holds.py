@@ -23,7 +23,7 @@ SELECT (SELECT COALESCE(SUM(n), 0) FROM per_key)
 """
 _TAKE = (
     "SELECT olga_take_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-    " $19)"
+    " $19, $20)"
 )
 
 
@@ -54,6 +54,7 @@ class PostgresHolds:
             [c.first_day for c in limits],
             [c.threshold for c in limits],
             sorted(request.labels),  # locked in this order by every instance
+            request.rate_mode,
         )
         if answer is None:
             return None
@@ -77,6 +78,9 @@ class PostgresHolds:
 
     async def sweep(self, now: float, lease: float) -> int:
         return int(await self._pool.fetchval(_SWEEP, now - lease))
+
+    async def distrust_rates(self, at: float) -> None:
+        await self._pool.execute("UPDATE rate_fallback SET until = GREATEST(until, $1::float8 + 60)", at)
 
     async def leave(self, instance: str) -> None:
         await self._pool.execute("UPDATE instances SET seen_at = 0 WHERE id = $1", instance)

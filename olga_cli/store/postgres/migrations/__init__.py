@@ -19,6 +19,7 @@ from olga_cli.store.postgres.migrations import (
     m007_attribution,
     m008_record_flags,
     m009_pricing_facts,
+    m010_shared_rates,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -31,4 +32,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("007_attribution", m007_attribution.SQL),
     ("008_record_flags", m008_record_flags.SQL),
     ("009_pricing_facts", m009_pricing_facts.SQL),
+    ("010_shared_rates", m010_shared_rates.SQL),
 ]

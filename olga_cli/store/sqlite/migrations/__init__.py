@@ -18,6 +18,7 @@ from olga_cli.store.sqlite.migrations.m006_clients import m006_clients
 from olga_cli.store.sqlite.migrations.m007_attribution import m007_attribution
 from olga_cli.store.sqlite.migrations.m008_record_flags import m008_record_flags
 from olga_cli.store.sqlite.migrations.m009_pricing_facts import m009_pricing_facts
+from olga_cli.store.sqlite.migrations.m010_shared_rates import m010_shared_rates
 
 __all__ = ["MIGRATIONS", "Migration", "run_script"]
 
@@ -31,4 +32,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("007_attribution", m007_attribution),
     ("008_record_flags", m008_record_flags),
     ("009_pricing_facts", m009_pricing_facts),
+    ("010_shared_rates", m010_shared_rates),
 ]

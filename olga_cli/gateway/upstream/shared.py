@@ -1,0 +1,146 @@
+"""Circuit breakers and key rests as one request's failover sees them: shared by every instance
+through Redis in team mode, this instance's own otherwise (``breaker.py``, ``keypool.py``).
+
+With Redis, admitting a request to a provider asks Redis's circuits (one script), and picking a key
+asks Redis which of this instance's healthy keys, in turn, is not resting (one script), so a key
+another instance saw rate-limited is never sent with. What a request learns (a failure, a success
+after failures, a probe's end, a key's rest) goes to Redis before its next attempt and before its
+answer; the local breakers and pools learn it too, and stand in whenever Redis does not answer: a
+Redis outage makes breakers and rests per instance again (as without Redis), never blocks a request.
+A success is sent only where the circuits had something to reset, so the common case costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal
+
+from olga_cli.config import ProviderConfig, RetryPolicy
+from olga_cli.errors import NoActiveKeys
+from olga_cli.gateway.upstream.breaker import Admission, Breakers
+from olga_cli.gateway.upstream.client import ProviderKey
+from olga_cli.gateway.upstream.keypool import KeyPools
+from olga_cli.store.hot import HotState, HotUnavailable
+from olga_cli.store.provider_health import fingerprint
+
+log = logging.getLogger("olga.upstream")
+Signal = Literal["success", "failure", "release"]
+
+
+class SharedUpstream:
+    """For one request: its circuits and keys, with what is still on its way to Redis."""
+
+    def __init__(
+        self,
+        breakers: Breakers,
+        keypools: KeyPools,
+        hot: HotState | None,
+        policy: RetryPolicy,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self._breakers = breakers
+        self._keypools = keypools
+        self._hot = hot
+        self._policy = policy
+        self._monotonic = monotonic
+        self._dirty: set[str] = set()  # providers whose shared circuits had failures or a probe
+        self._pending: set[asyncio.Task[None]] = set()
+
+    # -- circuits ---------------------------------------------------------------------------------
+
+    async def admit(self, provider: str, caller: str | None) -> tuple[Admission, float]:
+        """ "pass", "probe" or "skip", and (skip) the seconds until the provider is tried again."""
+        cooldown = self._policy.breaker_cooldown
+        if self._hot is not None:
+            try:
+                answer = await self._hot.circuits.admit(
+                    provider, caller, cooldown=cooldown, lease=self._policy.deadline
+                )
+            except HotUnavailable:
+                pass
+            else:
+                if answer.dirty or answer.admission == "probe":
+                    self._dirty.add(provider)
+                return answer.admission, answer.retry_in
+        now, breakers = self._monotonic(), self._breakers
+        admission = breakers.admit(provider, now=now, cooldown=cooldown, caller=caller)
+        wait = (
+            breakers.retry_in(provider, now=now, cooldown=cooldown, caller=caller)
+            if admission == "skip"
+            else 0
+        )
+        return admission, wait
+
+    def signal(self, provider: str, caller: str | None, signal: Signal, *, probing: bool) -> None:
+        """How the provider did (``release``: a probe ended without a verdict)."""
+        breakers = self._breakers
+        if signal == "success":
+            breakers.success(provider, caller)
+        elif signal == "failure":
+            breakers.failure(
+                provider, now=self._monotonic(), threshold=self._policy.breaker_threshold, caller=caller
+            )
+        elif probing:
+            breakers.release(provider, caller)
+        hot = self._hot
+        if hot is None:
+            return
+        if signal == "failure":
+            self._send(hot.circuits.failure(provider, caller, threshold=self._policy.breaker_threshold))
+            self._dirty.add(provider)
+        elif signal == "success" and provider in self._dirty:
+            self._send(hot.circuits.success(provider, caller))
+            self._dirty.discard(provider)
+        elif signal == "release" and probing:
+            self._send(hot.circuits.release(provider, caller))
+
+    # -- keys -------------------------------------------------------------------------------------
+
+    async def pick(self, provider: ProviderConfig, *, now: float) -> ProviderKey | None:
+        """The next key in turn that no instance has seen rate-limited (``NoActiveKeys`` if none)."""
+        pools, hot = self._keypools, self._hot
+        if hot is None or not provider.needs_key:
+            return pools.pick(provider, now=now)
+        candidates = pools.candidates(provider, now=now)
+        try:
+            answer = await hot.rests.first_usable(
+                provider.name,
+                [(key.label, fingerprint(key.value or "")) for key in candidates],
+                reset_at=pools.reset_at(provider.name),
+            )
+        except HotUnavailable:
+            return candidates[0]
+        if answer.usable is not None:
+            return candidates[answer.usable]
+        raise NoActiveKeys(
+            f"No active API keys for provider '{provider.name}': every key is resting after the provider "
+            f"rate-limited it (seen by this or another instance). Retry later, or add a key with "
+            f"`olga providers add-key {provider.name} --api-key-env VAR`.",
+            retry_after=answer.back_in,
+        )
+
+    def rested(self, provider: str, key: ProviderKey, *, since: float, seconds: float) -> None:
+        if self._hot is not None and key.value:
+            rests = self._hot.rests
+            self._send(rests.rest(provider, key.label, fingerprint(key.value), since=since, seconds=seconds))
+
+    # -- what is on its way -----------------------------------------------------------------------
+
+    def _send(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(_quietly(work))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        """Wait for what this request told Redis (before its next attempt, and before its answer)."""
+        if self._pending:
+            await asyncio.gather(*self._pending)
+
+
+async def _quietly(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        await work
+    except HotUnavailable as exc:
+        log.warning("Redis missed a breaker or key-rest update: %s", exc)
