@@ -80,6 +80,7 @@ async def resolve_filters(
     now: float,
     tag: str | None = None,
     user: str | None = None,
+    session: str | None = None,
 ) -> reports.LogFilter:
     key_id = None
     if key is not None:
@@ -93,6 +94,7 @@ async def resolve_filters(
         since=None if since is None else now - parse_duration(since, flag="--since"),
         tag=tag,
         end_user=user,
+        session_id=session,
     )
 
 
@@ -109,6 +111,10 @@ def logs(
     since: SinceOpt = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only requests with this tag.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Only requests of this end user.")] = None,
+    session: Annotated[
+        str | None,
+        typer.Option("--session", help="Only requests of this agent session (the record's session_id)."),
+    ] = None,
     wide: Annotated[bool, typer.Option("--wide", "-w", help="Also show each generation id.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="JSON lines, one record each.")] = False,
 ) -> None:
@@ -119,7 +125,8 @@ def logs(
     tab-separated under a header. --follow streams one line per new request (with --since, the
     requests of that window first). `olga logs prune` removes old records.
 
-    Examples: olga logs --limit 20 --status 5xx ; olga logs --follow --since 10m --key laptop
+    Examples: olga logs --limit 20 --status 5xx ; olga logs --follow --since 10m --key laptop ;
+    olga logs --session SESSION_ID (a Claude Code or Codex session: `olga usage --by session` lists them)
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -132,7 +139,15 @@ def logs(
         async with store(env) as db:
             now = time.time()
             filters = await resolve_filters(
-                db, key=key, models=models, status=status, since=since, now=now, tag=tag, user=user
+                db,
+                key=key,
+                models=models,
+                status=status,
+                since=since,
+                now=now,
+                tag=tag,
+                user=user,
+                session=session,
             )
             if follow:
                 # The backlog only when asked for (--since), as `stripe logs tail` does.

@@ -62,7 +62,9 @@ def usage(
     by: Annotated[
         str,
         typer.Option(
-            "--by", help="Break down by key, team, model, provider, app, day (UTC), tag or user (end user)."
+            "--by",
+            help="Break down by key, team, model, provider, app, day (UTC), tag, user (end user) or "
+            "session (agent session).",
         ),
     ] = "model",
     json_out: JsonOption = False,
@@ -72,7 +74,8 @@ def usage(
 ) -> None:
     """Requests, tokens and cost over a window, with a bar chart per group.
 
-    Examples: olga usage --since 7d --by key ; olga usage --since 30d --by day --csv > usage.csv
+    Examples: olga usage --since 7d --by key ; olga usage --since 30d --by day --csv > usage.csv ;
+    olga usage --by app (Claude Code, Codex, ...) ; olga usage --by session
     """
     if by not in reports.GROUPS:
         raise fail(f"--by takes one of {', '.join(reports.GROUPS)}; not {by!r}")
@@ -100,3 +103,7 @@ def usage(
             )
         elif by == "user":
             out.print("[dim]Requests that named no end user are not shown.[/dim]")
+        elif by == "session":
+            out.print(
+                "[dim]Requests of no agent session are not shown; see one with olga logs --session ID.[/dim]"
+            )

@@ -14,8 +14,11 @@ from typing import Literal, Protocol
 
 from olga_cli.records import GenerationRecord
 
-GroupBy = Literal["key", "team", "model", "provider", "app", "day", "tag", "user"]
-GROUPS: tuple[str, ...] = ("key", "team", "model", "provider", "app", "day", "tag", "user")
+GroupBy = Literal["key", "team", "model", "provider", "app", "day", "tag", "user", "session"]
+GROUPS: tuple[str, ...] = ("key", "team", "model", "provider", "app", "day", "tag", "user", "session")
+# Groupings summed by the hour in ``usage_labels_hourly`` (kind = the grouping): a record without
+# one is not in them, and a request with two tags counts under both.
+LABEL_GROUPS: tuple[str, ...] = ("tag", "user", "session")
 HOUR = 3600
 PRUNE_BATCH = 2000
 
@@ -32,11 +35,12 @@ class LogFilter:
     since: float | None = None
     tag: str | None = None
     end_user: str | None = None
+    session_id: str | None = None
 
 
 @dataclass(slots=True)
 class UsageRow:
-    group: str  # key id, team id, model, provider, app, day, tag or end user; '' when the record had none
+    group: str  # key id, team id, model, provider, app, day, tag, end user or session; '' for none
     requests: int = 0
     errors: int = 0
     tokens_prompt: int = 0

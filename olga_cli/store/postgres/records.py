@@ -132,13 +132,16 @@ def _daily(admission: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
 
 
 def _labels_hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
-    """The records' sums per hour, tag and end user (a request with two tags counts under both)."""
+    """The records' sums per hour, tag, end user and agent session (a request with two tags counts
+    under both)."""
     sums: dict[tuple[Any, ...], list[Any]] = {}
     for r in records:
         hour = int(r.created_at // 3600) * 3600
         labels = [("tag", tag) for tag in dict.fromkeys(r.tags)]
         if r.end_user is not None:
             labels.append(("user", r.end_user))
+        if r.session_id is not None:
+            labels.append(("session", r.session_id))
         for kind, label in labels:
             _add(sums.setdefault((hour, kind, label), [0, 0, 0, 0, 0, 0, 0.0]), r)
     return [(*group, *values) for group, values in sorted(sums.items())]

@@ -10,6 +10,7 @@ from olga_cli.store.generations import record_from_row
 from olga_cli.store.postgres.connection import transaction
 from olga_cli.store.reports import (
     GROUPS,
+    LABEL_GROUPS,
     PRUNE_BATCH,
     GroupBy,
     LogFilter,
@@ -36,6 +37,8 @@ def _clauses(filters: LogFilter, params: list[Any]) -> list[str]:
         where.append(f"status BETWEEN {arg(filters.status[0])} AND {arg(filters.status[1])}")
     if filters.end_user is not None:
         where.append(f"end_user = {arg(filters.end_user)}")
+    if filters.session_id is not None:
+        where.append(f"session_id = {arg(filters.session_id)}")
     if filters.tag is not None:
         where.append(f"tags::jsonb ? {arg(filters.tag)}")
     if filters.since is not None:
@@ -60,10 +63,11 @@ _RAW_GROUP = {
     "day": "to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
     "tag": "t.tag",
     "user": "end_user",
+    "session": "session_id",
 }
 # Records without a tag or an end user are not in those roll-ups, so the partial hour leaves them out too.
 _RAW_FROM = {"tag": "generations, jsonb_array_elements_text(generations.tags::jsonb) AS t(tag)"}
-_RAW_WHERE = {"user": " AND end_user IS NOT NULL"}
+_RAW_WHERE = {"user": " AND end_user IS NOT NULL", "session": " AND session_id IS NOT NULL"}
 _SUMS = (
     "SUM(requests), SUM(errors), SUM(tokens_prompt), SUM(tokens_completion), SUM(tokens_cached),"
     " SUM(cost_pico), SUM(latency_ms)"
@@ -113,7 +117,7 @@ class PostgresReports:
         first_hour = first_whole_hour(since)
         groups: dict[str, UsageRow] = {}
         queries: list[tuple[str, tuple[Any, ...]]] = []
-        if by in ("tag", "user"):  # a request with two tags counts under both
+        if by in LABEL_GROUPS:  # a request with two tags counts under both
             # (The labels' hours do not keep what prompt caching saved: that is summed by key, model...)
             rollup = f"SELECT label AS g, {_SUMS}, 0 FROM usage_labels_hourly WHERE kind = '{by}'"
             hour_clause = " AND hour >= $1 GROUP BY g"

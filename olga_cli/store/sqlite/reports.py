@@ -21,6 +21,7 @@ from olga_cli.records import GenerationRecord
 from olga_cli.store.generations import record_from_row
 from olga_cli.store.reports import (
     GROUPS,
+    LABEL_GROUPS,
     PRUNE_BATCH,
     GroupBy,
     LogFilter,
@@ -57,6 +58,9 @@ def clauses(
     if filters.end_user is not None and indexed != "end_user":
         where.append("+end_user = ?")
         params.append(filters.end_user)
+    if filters.session_id is not None and indexed != "session_id":
+        where.append("+session_id = ?")
+        params.append(filters.session_id)
     if filters.tag is not None:
         where.append("EXISTS (SELECT 1 FROM json_each(generations.tags) WHERE value = ?)")
         params.append(filters.tag)
@@ -99,7 +103,9 @@ async def latest(db: aiosqlite.Connection, filters: LogFilter, *, limit: int) ->
     index, newest first, ``LIMIT limit``; the probes are merged here.
     """
     probes: list[tuple[str | None, Any]]
-    if filters.key_id is not None:
+    if filters.session_id is not None:  # a session is the narrowest: one agent's requests
+        probes = [("session_id", filters.session_id)]
+    elif filters.key_id is not None:
         probes = [("key_id", filters.key_id)]
     elif filters.end_user is not None:
         probes = [("end_user", filters.end_user)]
@@ -161,10 +167,11 @@ _RAW_GROUP = {
     "day": "strftime('%Y-%m-%d', created_at, 'unixepoch')",
     "tag": "j.value",
     "user": "end_user",
+    "session": "session_id",
 }
 # Records without a tag or an end user are not in those roll-ups, so the partial hour leaves them out too.
 _RAW_FROM = {"tag": "generations, json_each(generations.tags) j"}
-_RAW_WHERE = {"user": " AND end_user IS NOT NULL"}
+_RAW_WHERE = {"user": " AND end_user IS NOT NULL", "session": " AND session_id IS NOT NULL"}
 
 
 async def usage(db: aiosqlite.Connection, *, since: float | None, until: float, by: GroupBy) -> Usage:
@@ -199,8 +206,8 @@ async def usage(db: aiosqlite.Connection, *, since: float | None, until: float, 
         "SUM(requests), SUM(errors), SUM(tokens_prompt), SUM(tokens_completion), SUM(tokens_cached), "
         "SUM(cost_pico), SUM(latency_ms)"
     )
-    if by in ("tag", "user"):
-        # Tags and end users have a roll-up of their own; a request with two tags counts under both.
+    if by in LABEL_GROUPS:
+        # Tags, end users and sessions have a roll-up of their own; a request with two tags counts under both.
         # (Its hours do not keep what prompt caching saved: that is summed by key, model... only.)
         rollup = f"SELECT label AS g, {sums}, 0 FROM usage_labels_hourly WHERE kind = '{by}'"
         hour_clause = " AND hour >= ? GROUP BY g"

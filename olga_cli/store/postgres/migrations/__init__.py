@@ -20,6 +20,7 @@ from olga_cli.store.postgres.migrations import (
     m008_record_flags,
     m009_pricing_facts,
     m010_shared_rates,
+    m011_session_usage,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -33,4 +34,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("008_record_flags", m008_record_flags.SQL),
     ("009_pricing_facts", m009_pricing_facts.SQL),
     ("010_shared_rates", m010_shared_rates.SQL),
+    ("011_session_usage", m011_session_usage.SQL),
 ]
