@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
 from olga_cli.cli.lookups import find_key, parse_usd
 from olga_cli.cli.names import KeyArg
+from olga_cli.cli.render.lists import credit_history_listing
+from olga_cli.cli.render.table import emit
 from olga_cli.money import pico_to_usd
 
 app = typer.Typer(help="Prepaid credits on keys: top up, balance, history.", no_args_is_help=True)
@@ -84,7 +85,10 @@ def balance(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> No
 
 @app.command("history")
 def history(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> None:
-    """Every top-up of a key, and what it has spent. Example: olga credits history laptop"""
+    """Every top-up of a key, and what it has spent (piped: tab-separated lines under a header).
+
+    Example: olga credits history laptop
+    """
     env = env_of(ctx)
 
     async def work() -> dict[str, Any]:
@@ -111,11 +115,4 @@ def history(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> No
     if json_out:
         print_json(data)
         return
-    table = Table(title=f"credits of '{escape(data['key_name'])}'", title_justify="left")
-    table.add_column("when")
-    table.add_column("amount", justify="right")
-    table.add_column("note")
-    for entry in data["topups"]:
-        table.add_row(entry["created_at"], f"+${entry['amount']}", escape(entry["note"] or ""))
-    table.add_row("", f"-${data['spent']}", f"{data['charged_requests']} charged requests")
-    console().print(table)
+    emit(console(), credit_history_listing(data))

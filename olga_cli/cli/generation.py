@@ -10,10 +10,12 @@ import typer
 from olga_cli.catalog import CostBreakdown, cost_breakdown, load_catalog
 from olga_cli.catalog_archive import load_version
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
-from olga_cli.cli.render.generation import body_sections, generation_panel
+from olga_cli.cli.render.generation import body_sections, generation_panel, generation_view
 from olga_cli.errors import CatalogError, UserError
 from olga_cli.records import GenerationRecord
 from olga_cli.store.base import Store
+
+WHOLE = 10_000  # the width piped output is laid out at: wide enough that nothing folds
 
 
 async def _rate_multiplier(db: Store, record: GenerationRecord) -> Decimal:
@@ -74,7 +76,11 @@ def generation(
         print_json({"data": data})
         return
     out = console()
-    out.print(generation_panel(record, breakdown))
+    if out.is_terminal:
+        out.print(generation_panel(record, breakdown, width=out.width))
+    else:
+        out.width = WHOLE  # piped: no box, and no line cut or folded at 80 columns
+        out.print(generation_view(record, breakdown, width=WHOLE))
     if bodies:
         for part in body_sections(record):
             out.print(part, soft_wrap=True)

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from olga_cli.cli.common import (
     JsonOption,
@@ -27,6 +26,8 @@ from olga_cli.cli.common import (
     store,
 )
 from olga_cli.cli.lookups import find_key, find_team
+from olga_cli.cli.render.lists import guardrails_listing
+from olga_cli.cli.render.table import emit
 from olga_cli.errors import UserError
 from olga_cli.guardrails import GuardrailSpec, validate_spec
 from olga_cli.guardrails.classifier import missing as classifier_missing
@@ -134,25 +135,6 @@ def violation_json(row: ViolationRow, key_name: str | None) -> dict[str, Any]:
         "end": row.end,
         "confidence": round(row.confidence, 3),
     }
-
-
-def guardrails_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="guardrails", title_justify="left")
-    for column in ("id", "name", "for", "type", "stage", "action", "entities", "threshold"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        scope = "global" if row["scope"] == "global" else f"{row['scope']} {escape(row['scope_name'])}"
-        table.add_row(
-            str(row["id"]),
-            escape(row["name"]),
-            scope,
-            row["type"],
-            row["stage"],
-            f"[magenta]{row['action']}[/magenta]" if row["action"] == "block" else row["action"],
-            ",".join(row["entities"]) or "all",
-            f"{row['threshold']:g}",
-        )
-    return table
 
 
 def violation_line(data: dict[str, Any]) -> str:
@@ -267,7 +249,11 @@ def add(
 
 @app.command("list")
 def list_guardrails(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """Every guardrail in force, with its scope. Example: olga guardrails list --json"""
+    """Every guardrail in force, with its scope; piped, tab-separated lines under a header.
+
+    On a narrow terminal the threshold column goes first, then the entities.
+    Example: olga guardrails list --json
+    """
     env = env_of(ctx)
 
     async def work() -> list[dict[str, Any]]:
@@ -286,7 +272,7 @@ def list_guardrails(ctx: typer.Context, json_out: JsonOption = False) -> None:
             "No guardrails. Add one with `olga guardrails add --global --type secrets --stage both --action block`."
         )
     else:
-        console().print(guardrails_table(rows))
+        emit(console(), guardrails_listing(rows))
 
 
 @app.command("remove")

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.panel import Panel
-from rich.table import Table
 
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json, run, store
 from olga_cli.cli.lookups import (
@@ -24,8 +23,9 @@ from olga_cli.cli.lookups import (
     positive,
 )
 from olga_cli.cli.names import KeyArg
+from olga_cli.cli.render.limits import report_listings
 from olga_cli.cli.render.lists import keys_listing
-from olga_cli.cli.render.table import emit
+from olga_cli.cli.render.table import emit, emit_all, fields_listing
 from olga_cli.errors import UserError
 from olga_cli.money import pico_to_usd
 from olga_cli.store.base import Store
@@ -178,7 +178,10 @@ def list_keys(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
 @app.command("show")
 def show(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> None:
-    """Show one key by name or id. Example: olga keys show laptop"""
+    """Show one key by name or id: its settings, spend in each window, limits and alerts.
+
+    Piped, each section is tab-separated lines under a header. Example: olga keys show laptop
+    """
     env = env_of(ctx)
 
     async def work() -> dict[str, Any]:
@@ -189,17 +192,13 @@ def show(ctx: typer.Context, key: KeyArg, json_out: JsonOption = False) -> None:
     if json_out:
         print_json(data)
         return
-    from olga_cli.cli.limits import print_report  # cli.limits imports this module
-
-    table = Table(show_header=False, title=f"key {escape(data['name'])}", title_justify="left")
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    for field, value in data.items():
-        if field not in ("usage", "limits", "alerts"):
-            table.add_row(field, escape("-" if value is None else str(value)))
-    out = console()
-    out.print(table)
-    print_report(out, data)
+    money = ("credits", "spent", "balance")
+    fields = [
+        (field, "-" if value is None else f"${value}" if field in money else str(value))
+        for field, value in data.items()
+        if field not in ("usage", "limits", "alerts")
+    ]
+    emit_all(console(), [fields_listing(fields, title=f"key {data['name']}"), *report_listings(data)])
 
 
 @app.command("update")

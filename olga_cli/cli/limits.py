@@ -6,12 +6,12 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
 from olga_cli.cli.lookups import find_key, find_team
+from olga_cli.cli.render.limits import limits_listing, scope_label
+from olga_cli.cli.render.table import emit
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import limit_view
 from olga_cli.gateway.admission.usage_counts import ScopeUsage
@@ -141,65 +141,6 @@ async def limit_json(db: Store, limit: LimitRow) -> dict[str, Any]:
     return limit_view(limit, name, usage, now)
 
 
-def _short(ts: str | None) -> str:
-    """``2026-11-23T00:00:00Z`` -> ``2026-11-23 00:00Z`` (windows reset on whole minutes)."""
-    return "never" if ts is None else ts[:10] + " " + ts[11:16] + "Z"
-
-
-def scope_label(scope: str) -> str:
-    """``key_each_user`` -> ``each end user of key``; ``user`` -> ``end user``."""
-    if scope.endswith("_each_user"):
-        return "each end user of " + scope.removesuffix("_each_user")
-    return "end user" if scope == "user" else scope
-
-
-def limits_table(rows: list[dict[str, Any]], *, title: str = "limits") -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("id", "for", "limit", "usage", "used", "resets", "alerts"):
-        table.add_column(column, overflow="fold", justify="right" if column in ("usage", "used") else "left")
-    for row in rows:
-        money = "$" if row["metric"] == "cost" else ""
-        used = f"{row['percent']:g}%"
-        table.add_row(
-            str(row["id"]),
-            f"{scope_label(row['scope'])} {escape(row['scope_name'])}",
-            f"{row['window']} {row['metric']}",
-            f"{money}{row['usage']} of {money}{row['threshold']}",
-            f"[red]{used}[/red]" if row["reached"] else used,
-            _short(row["resets_at"]),
-            "/".join(str(a) for a in row["alerts"]) + "%" if row["alerts"] else "-",
-        )
-    return table
-
-
-def print_report(out: Console, data: dict[str, Any]) -> None:
-    """Usage per window, limits and recent alerts of a key or team (`olga keys show`, `olga teams show`)."""
-    usage = Table(title="usage", title_justify="left")
-    for column in ("window", "spend", "requests", "tokens", "resets"):
-        usage.add_column(column, justify="left" if column in ("window", "resets") else "right")
-    for window, row in data["usage"].items():
-        usage.add_row(
-            window, f"${row['spend']}", str(row["requests"]), str(row["tokens"]), _short(row["resets_at"])
-        )
-    out.print(usage)
-    if data["limits"]:
-        out.print(limits_table(data["limits"]))
-    if data["alerts"]:
-        alerts = Table(title="alerts", title_justify="left")
-        for column in ("when", "limit", "scope", "reached", "usage"):
-            alerts.add_column(column)
-        for alert in data["alerts"]:
-            money = alert["metric"] == "cost"
-            alerts.add_row(
-                _short(alert["created_at"]),
-                f"{alert['limit_id']} ({alert['window']} {alert['metric']})",
-                f"{alert['scope']} {escape(alert['scope_name'])}",
-                f"{alert['percent']}%",
-                f"${alert['usage']}" if money else str(alert["usage"]),
-            )
-        out.print(alerts)
-
-
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -264,7 +205,11 @@ def add(
 def list_limits(
     ctx: typer.Context, key: KeyOpt = None, team: TeamOpt = None, json_out: JsonOption = False
 ) -> None:
-    """Every limit with its usage and reset, or those of one key or team. Example: olga limits list --json"""
+    """Every limit with its usage and reset, or those of one key or team; piped, tab-separated lines.
+
+    On a narrow terminal the alerts column goes first, then the reset time; usage is never cut.
+    Example: olga limits list --json
+    """
     env = env_of(ctx)
 
     async def work() -> list[dict[str, Any]]:
@@ -284,7 +229,7 @@ def list_limits(
             "No limits. Add one with `olga limits add --key KEY --metric cost --window daily --threshold 5`."
         )
     else:
-        console().print(limits_table(rows))
+        emit(console(), limits_listing(rows))
 
 
 @app.command("remove")

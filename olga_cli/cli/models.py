@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from olga_cli import catalog_archive as archive
 from olga_cli import catalog_update, local_models, pricing_check
@@ -28,6 +26,8 @@ from olga_cli.cli.common import (
     run,
     store,
 )
+from olga_cli.cli.render.models import models_listing, price_changes_listing, verify_listing
+from olga_cli.cli.render.table import emit
 from olga_cli.config import load_config
 from olga_cli.errors import CatalogError, UserError
 from olga_cli.files import write_private
@@ -38,32 +38,6 @@ app = typer.Typer(
 )
 
 
-def _size(n: int | None) -> str:
-    """128000 -> 128k, 1047576 -> 1.05M: context windows at a glance (--json has them exact)."""
-    if not n:
-        return "-"
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.2f}".rstrip("0").rstrip(".") + "M"
-    if n % 1000 == 0:
-        return f"{n // 1000}k"
-    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
-
-
-def _cells(e: ModelEntry, multiplied: bool) -> list[str]:
-    name = e.id.split("/", 1)[1] if e.id.startswith(e.provider + "/") else e.id
-    cells = [
-        escape(e.provider),
-        escape(name),
-        escape(", ".join(a for a in e.aliases if a not in (e.upstream, name))) or "-",
-        f"${e.input_per_mtok}",
-        "-" if e.cached_input_per_mtok is None else f"${e.cached_input_per_mtok}",
-        f"${e.output_per_mtok}",
-    ]
-    if multiplied:
-        cells.append("" if e.multiplier == 1 else str(e.multiplier))
-    return cells + [_size(e.context_window), _size(e.max_output_tokens)]
-
-
 @app.command("list")
 def list_models(
     ctx: typer.Context,
@@ -72,6 +46,8 @@ def list_models(
 ) -> None:
     """Models by provider, with aliases, prices (USD per million tokens) and context windows.
 
+    On a narrow terminal aliases go first, then max output, context and cached price; names and prices
+    are never cut. Piped, tab-separated lines under a header.
     Example: olga models list --provider anthropic
     """
     try:
@@ -89,37 +65,11 @@ def list_models(
     if not entries:
         raise fail(f"no models for provider '{provider}'" if provider else "the catalog is empty")
     entries.sort(key=lambda e: (e.provider, e.id))
-    table = Table(
-        title=f"models (catalog {catalog.version})",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=False,
-        padding=(0, 1),
-        collapse_padding=True,
-    )
-    # The multiplier column only when some model has one; names never wrap, so they can be copied whole.
-    multiplied = any(e.multiplier != 1 for e in entries)
-    columns = (
-        ("provider", "name", "aliases", "input", "cached", "output")
-        + (("×",) if multiplied else ())
-        + ("context", "max out")
-    )
-    rows = [_cells(e, multiplied) for e in entries]
-    for index, column in enumerate(columns):
-        # Prices and sizes are never cut short: each keeps the width of its longest value.
-        widest = max(len(column), *(len(row[index]) for row in rows))
-        table.add_column(
-            column,
-            justify="left" if column in ("provider", "name", "aliases") else "right",
-            overflow="fold",
-            no_wrap=column != "aliases",
-            min_width=None if column in ("name", "aliases") else widest,
-        )
-    for row in rows:
-        table.add_row(*row)
     out = console()
-    out.print(table)
+    emit(out, models_listing(entries, version=catalog.version))
+    if not out.is_terminal:
+        return
+    multiplied = any(e.multiplier != 1 for e in entries)
     out.print(
         "Prices in USD per million tokens"
         + ("; × is a model's cost multiplier" if multiplied else "")
@@ -220,14 +170,7 @@ def _print_diff(found: catalog_update.Diff, old_version: str, new_version: str |
         if len(found.new_models) > len(shown):
             out.print(f"  ... and {len(found.new_models) - len(shown)} more (--json lists them all)")
     if found.changes:
-        table = Table(
-            title="price changes (USD per million tokens)", title_justify="left", box=box.SIMPLE_HEAD
-        )
-        for column in ("model", "price", "was", "now"):
-            table.add_column(column, justify="right" if column in ("was", "now") else "left")
-        for change in found.changes:
-            table.add_row(escape(change.model), change.field, change.old or "-", change.new or "-")
-        out.print(table)
+        emit(out, price_changes_listing(found.changes))
     out.print(f"{found.unchanged} model(s) unchanged.")
     if new_version:
         out.print(f"Catalog {old_version} -> {new_version}: written to model_catalog.json.")
@@ -256,15 +199,7 @@ def verify(ctx: typer.Context, json_out: JsonOption = False) -> None:
             {"ok": not missing, "catalog_version": catalog.version, "models": [c.to_json() for c in checks]}
         )
     else:
-        table = Table(
-            title=f"routed models (catalog {catalog.version})", title_justify="left", box=box.SIMPLE_HEAD
-        )
-        for column in ("model", "used by", "priced by"):
-            table.add_column(column)
-        for c in checks:
-            priced = escape(c.priced_by) if c.priced_by else "[red]no price[/]"
-            table.add_row(escape(c.model), escape(", ".join(c.used_by)), priced)
-        console().print(table)
+        emit(console(), verify_listing(checks, version=catalog.version))
     if missing:
         names = ", ".join(c.model for c in missing)
         raise fail(

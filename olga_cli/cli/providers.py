@@ -10,14 +10,12 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from olga_cli.cli.common import Env, JsonOption, console, env_of, fail, print_json, run, store
 from olga_cli.cli.names import ProviderArg
 from olga_cli.cli.reach import probe_all
-from olga_cli.cli.render.lists import providers_listing
+from olga_cli.cli.render.lists import presets_listing, providers_listing
 from olga_cli.cli.render.table import emit
 from olga_cli.config import (
     AUTH_STYLES,
@@ -269,19 +267,19 @@ def _key_hint(provider: ProviderConfig) -> str:
 
 @app.command("presets")
 def presets(json_out: JsonOption = False) -> None:
-    """Providers olga knows how to connect in one command. Example: olga providers presets"""
+    """Providers olga knows how to connect in one command (piped: tab-separated lines).
+
+    On a narrow terminal the auth column goes first, then the key variable; base URLs are never cut.
+    Example: olga providers presets
+    """
     rows = [p.to_json() for p in PRESETS.values()]
     if json_out:
         print_json(rows)
         return
-    table = Table(title="provider presets", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("preset", "api", "base url", "auth", "key variable"):
-        table.add_column(column, no_wrap=True)
-    for p in PRESETS.values():
-        url = p.base_url or f"(yours) {p.example_url}"
-        table.add_row(p.name, p.kind, escape(url), p.auth, p.api_key_env or "none: local")
     out = console()
-    out.print(table)
+    emit(out, presets_listing([{**p.to_json(), "example_url": p.example_url} for p in PRESETS.values()]))
+    if not out.is_terminal:
+        return
     out.print(
         "Connect one with `olga providers add NAME --preset PRESET`; a local server's models are listed "
         "live from its /models (`olga models list --provider NAME`)."

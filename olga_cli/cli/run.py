@@ -28,11 +28,11 @@ from typing import Annotated, Any
 
 import aiohttp
 import typer
-from rich.table import Table
 
 from olga_cli.cli.common import Env, env_of, error_console, print_json, store
 from olga_cli.cli.env import gateway_url, mint_for_env, sdk_variables
-from olga_cli.cli.render.text import fmt_cost, fmt_int
+from olga_cli.cli.render.table import emit
+from olga_cli.cli.render.usage import spend_listing, spend_summary
 from olga_cli.config import load_config
 from olga_cli.errors import OlgaError, RunFailed, StoreError
 from olga_cli.money import pico_to_usd
@@ -153,26 +153,6 @@ def summary_json(spend: list[reports.ModelSpend], exit_code: int) -> dict[str, A
     }
 
 
-def summary_table(spend: list[reports.ModelSpend], name: str) -> Table:
-    requests = sum(s.requests for s in spend)
-    table = Table(
-        title=f"olga run '{name}': {fmt_int(requests)} request{'s' if requests != 1 else ''}, "
-        f"{fmt_cost(sum(s.cost_pico for s in spend))}",
-        title_justify="left",
-    )
-    for column in ("model", "requests", "tokens in", "tokens out", "cost"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for s in spend:
-        table.add_row(
-            s.model or "-",
-            fmt_int(s.requests),
-            fmt_int(s.tokens_prompt),
-            fmt_int(s.tokens_completion),
-            fmt_cost(s.cost_pico),
-        )
-    return table
-
-
 def run(
     ctx: typer.Context,
     command: Annotated[list[str], typer.Argument(metavar="-- COMMAND [ARGS]...", help="The program to run.")],
@@ -213,5 +193,8 @@ def run(
         finally:
             sys.stdout = stdout
     else:
-        error_console().print(summary_table(spend, name))
+        out = error_console()
+        out.print(spend_summary(spend, name), markup=False)
+        if spend:
+            emit(out, spend_listing(spend))
     raise typer.Exit(code)

@@ -20,7 +20,6 @@ import typer
 from rich.console import COLOR_SYSTEMS, Console, Group
 from rich.markup import escape
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 
 from olga_cli import __version__
@@ -28,6 +27,7 @@ from olga_cli.cli.common import console, env_of, fail
 from olga_cli.cli.env import gateway_url
 from olga_cli.cli.reach import Reach, probe_all, provider_status
 from olga_cli.cli.render.records import access_json, access_line, row_style
+from olga_cli.cli.render.table import fields_listing, table_of
 from olga_cli.cli.workers import run_workers
 from olga_cli.config import Config, load_config
 from olga_cli.errors import UserError
@@ -48,7 +48,13 @@ def curl_line(base: str) -> str:
     )
 
 
-def banner(config: Config, environ: dict[str, str], reach: Mapping[str, Reach] | None = None) -> Group:
+def banner(
+    config: Config,
+    environ: dict[str, str],
+    reach: Mapping[str, Reach] | None = None,
+    *,
+    width: int = 100,
+) -> Group:
     base = gateway_url(config)
     head = Text.assemble(
         ("olga ", "bold"),
@@ -58,9 +64,6 @@ def banner(config: Config, environ: dict[str, str], reach: Mapping[str, Reach] |
         "  home ",
         (str(config.home), "dim"),
     )
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column()
     parts = []
     for provider in config.providers.values():
         status, hint = provider_status(provider, environ)
@@ -72,13 +75,17 @@ def banner(config: Config, environ: dict[str, str], reach: Mapping[str, Reach] |
             f"[{colour}]{mark} {escape(provider.name)}[/]"
             + (f" [dim]({status}: {escape(hint)})[/dim]" if hint else "")
         )
-    grid.add_row("providers", "  ".join(parts) or "[red]none[/red]")
-    grid.add_row("OpenAI SDK", f'OpenAI(base_url="{base}/v1", api_key=OLGA_KEY)')
-    grid.add_row("Anthropic SDK", f'Anthropic(base_url="{base}", api_key=OLGA_KEY)')
-    grid.add_row(
-        "a key", "olga keys create --name laptop   [dim]or run a program with one: olga run -- COMMAND[/dim]"
-    )
-    grid.add_row("watch", "olga logs --follow   [dim]Ctrl-C stops the server[/dim]")
+    rows = [
+        ("providers", "  ".join(parts) or "[red]none[/red]"),
+        ("OpenAI SDK", escape(f'OpenAI(base_url="{base}/v1", api_key=OLGA_KEY)')),
+        ("Anthropic SDK", escape(f'Anthropic(base_url="{base}", api_key=OLGA_KEY)')),
+        (
+            "a key",
+            "olga keys create --name laptop   [dim]or run a program with one: olga run -- COMMAND[/dim]",
+        ),
+        ("watch", "olga logs --follow   [dim]Ctrl-C stops the server[/dim]"),
+    ]
+    grid = table_of(fields_listing([(label, Text.from_markup(value)) for label, value in rows]), width)
     # The curl line is printed apart, unwrapped, so it can be copied whole.
     return Group(head, grid, Text("try it:", style="bold"))
 
@@ -214,7 +221,8 @@ def serve(
     def announce(*_: Any, **__: Any) -> None:
         # aiohttp calls this once the port is bound, so a busy port never shows a banner.
         environ = dict(os.environ)
-        out.print(banner(config, environ, probe_all(config.providers.values(), environ, timeout=1.0)))
+        reach = probe_all(config.providers.values(), environ, timeout=1.0)
+        out.print(banner(config, environ, reach, width=out.width))
         out.print(curl_line(gateway_url(config)), soft_wrap=True, markup=False)
         out.file.flush()
         settle_heap()

@@ -12,8 +12,9 @@ from rich.markup import escape
 from olga_cli.cli.common import JsonOption, console, env_of, print_json, run, store
 from olga_cli.cli.lookups import check_name, find_team, parse_models, parse_multiplier
 from olga_cli.cli.names import TeamArg
+from olga_cli.cli.render.limits import report_listings
 from olga_cli.cli.render.lists import teams_listing
-from olga_cli.cli.render.table import emit
+from olga_cli.cli.render.table import emit, emit_all, fields_listing
 from olga_cli.errors import UserError
 from olga_cli.gateway.admission.limit_views import stored_report
 from olga_cli.gateway.admission.windows import iso
@@ -105,7 +106,10 @@ def list_teams(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
 @app.command("show")
 def show(ctx: typer.Context, team: TeamArg, json_out: JsonOption = False) -> None:
-    """A team, its keys, its usage in each window and its limits. Example: olga teams show research"""
+    """A team, its keys, its usage in each window and its limits (piped: tab-separated sections).
+
+    Example: olga teams show research
+    """
     env = env_of(ctx)
 
     async def work() -> dict[str, Any]:
@@ -116,14 +120,13 @@ def show(ctx: typer.Context, team: TeamArg, json_out: JsonOption = False) -> Non
     if json_out:
         print_json(data)
         return
-    from olga_cli.cli.limits import print_report
-
-    out = console()
-    out.print(f"[bold]team {escape(data['name'])}[/bold] ({data['id']})")
-    out.print(f"keys: {escape(', '.join(data['keys']) or '-')}")
-    out.print(f"models: {escape(', '.join(data['models'])) if data['models'] is not None else 'any'}")
-    out.print(f"rate multiplier: {data['rate_multiplier']}")
-    print_report(out, data)
+    fields = [
+        ("id", data["id"]),
+        ("keys", ", ".join(data["keys"]) or "-"),
+        ("models", ", ".join(data["models"]) if data["models"] is not None else "any"),
+        ("rate multiplier", data["rate_multiplier"]),
+    ]
+    emit_all(console(), [fields_listing(fields, title=f"team {data['name']}"), *report_listings(data)])
 
 
 @app.command("update")

@@ -11,7 +11,8 @@ import typer
 
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json, run, store
 from olga_cli.cli.lookups import parse_duration
-from olga_cli.cli.render.usage import usage_row_json, usage_view
+from olga_cli.cli.render.table import emit
+from olga_cli.cli.render.usage import usage_listing, usage_row_json, usage_view
 from olga_cli.store import reports
 
 
@@ -74,6 +75,9 @@ def usage(
 ) -> None:
     """Requests, tokens and cost over a window, with a bar chart per group.
 
+    On a narrow terminal the bars go first, then average latency and errors; amounts are never cut.
+    Piped, the rows are tab-separated lines under a header (no bars); --csv has exact token counts.
+
     Examples: olga usage --since 7d --by key ; olga usage --since 30d --by day --csv > usage.csv ;
     olga usage --by app (Claude Code, Codex, ...) ; olga usage --by session
     """
@@ -96,6 +100,9 @@ def usage(
         write_csv(report)
     else:
         out = console()
+        if not out.is_terminal:
+            emit(out, usage_listing(report))  # the rows as tab-separated lines, without bars
+            return
         out.print(usage_view(report, width=out.width))
         if by == "tag":
             out.print(

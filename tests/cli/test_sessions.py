@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tests.cli.seed import make_record, seed_now
-from tests.cli.terminal import json_lines, olga
+from tests.cli.terminal import json_lines, olga, olga_tty
 
 
 def _seed(home: Path) -> list[str]:
@@ -52,7 +52,9 @@ def test_usage_by_session_and_by_app(home: Path) -> None:
         ("codex_exec", 1),
         ("notes-app", 1),
     ]
-    table = olga("usage", "--by", "session")
-    assert table.exit_code == 0 and "3f1c-claude" in table.stdout and "olga logs --session" in table.stdout
+    table, screen = olga_tty("usage", "--by", "session", width=160)
+    assert table.exit_code == 0 and "3f1c-claude" in screen and "olga logs --session" in screen
+    piped = olga("usage", "--by", "session").stdout.splitlines()
+    assert piped[0].startswith("session\trequests") and piped[1].startswith("3f1c-claude\t2\t")
     refused = olga("usage", "--by", "agent")
     assert refused.exit_code == 1 and "session" in refused.stderr and refused.stderr.startswith("error:")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.cli.seed import make_record, seed_now
-from tests.cli.terminal import olga
+from tests.cli.terminal import olga, olga_tty
 from tests.fakes.gateway import mint_key
 
 
@@ -72,9 +72,8 @@ def test_json_totals_and_rows_are_exact_and_windowed(home: Path) -> None:
 
 def test_table_has_bars_and_formatted_totals(home: Path) -> None:
     _seed(home)
-    result = olga("usage", "--since", "7d", "--by", "provider")
+    result, out = olga_tty("usage", "--since", "7d", "--by", "provider", width=160)
     assert result.exit_code == 0, result.output
-    out = result.stdout
     assert "4 requests" in out and "(1 errors)" in out and "$1.000002" in out
     header = next(
         line for line in out.splitlines() if "requests" in line and "cost" in line and "provider" in line
@@ -84,6 +83,18 @@ def test_table_has_bars_and_formatted_totals(home: Path) -> None:
     openai_line = next(line for line in out.splitlines() if line.lstrip().startswith("openai"))
     # The dearest group has the full cost bar; the cheaper one a sliver at most.
     assert mock_line.count("█") > openai_line.count("█")
+
+
+def test_at_80_columns_bars_go_first_and_piped_rows_are_tab_separated(home: Path) -> None:
+    laptop_id, _ = _seed(home)
+    _, screen = olga_tty("usage", "--since", "7d", "--by", "key", width=80)
+    lines = screen.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert any(f"laptop  {laptop_id}" in line and "$0.000002" in line for line in lines)  # id whole
+    piped = olga("usage", "--since", "7d", "--by", "key").stdout.splitlines()
+    assert piped[0].split("\t") == ["key", "id", "requests", "tokens in/out", "cost", "errors", "avg latency"]
+    assert "█" not in "".join(piped) and len(piped) == 3
+    assert f"laptop\t{laptop_id}\t2\t110/55\t$0.000002\t-\t412 ms" in piped
 
 
 def test_by_day_and_app_and_team(home: Path) -> None:
@@ -119,8 +130,8 @@ def test_csv_for_spreadsheets(home: Path) -> None:
 
 
 def test_empty_window_bad_flags_and_help(home: Path) -> None:
-    result = olga("usage")
-    assert result.exit_code == 0 and "no requests in this window" in result.stdout
+    result, screen = olga_tty("usage")
+    assert result.exit_code == 0 and "no requests in this window" in screen
     assert olga("usage", "--by", "colour").exit_code == 1
     assert olga("usage", "--since", "soon").exit_code == 1
     assert "Example" in olga("usage", "--help").stdout

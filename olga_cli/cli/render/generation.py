@@ -7,27 +7,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rich import box
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from olga_cli.catalog import CostBreakdown, exact_usd
 from olga_cli.cli.render.records import row_style, status_text
+from olga_cli.cli.render.table import Cell, Column, Listing, fields_listing, table_of
 from olga_cli.cli.render.text import fmt_int, fmt_ms, fmt_time
 from olga_cli.money import pico_to_usd
 from olga_cli.records import GenerationRecord
 
 
-def _kv(rows: Sequence[tuple[str, str]]) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    for label, value in rows:
-        table.add_row(label, value)
-    return table
+def _kv(rows: Sequence[tuple[str, str]], width: int) -> RenderableType:
+    """Labels and values; values are markup written here (user text in them is escaped)."""
+    return table_of(fields_listing([(label, Text.from_markup(value)) for label, value in rows]), width)
 
 
 def _heading(text: str) -> Text:
@@ -69,62 +64,106 @@ def pretty_body(body: str) -> str:
         return body
 
 
-def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None) -> Panel:
+ATTEMPT_COLUMNS = (
+    Column("#", "number"),
+    Column("provider", "whole"),
+    Column("model", "whole"),
+    Column("key", drop=2),
+    Column("status", "whole"),
+    Column("latency", "number", drop=1),
+    Column("error"),
+)
+
+
+def attempts_listing(record: GenerationRecord) -> Listing:
+    rows: list[list[Cell]] = []
+    styles: list[str | None] = []
+    for index, attempt in enumerate(record.attempts, start=1):
+        failed = attempt.error is not None or (attempt.status or 0) >= 400
+        rows.append(
+            [
+                str(index),
+                attempt.provider,
+                attempt.model,
+                attempt.key_label or "-",
+                "no answer" if attempt.status is None else str(attempt.status),
+                fmt_ms(attempt.latency_ms),
+                attempt.error or "-",
+            ]
+        )
+        styles.append("red" if failed else None)
+    return Listing(ATTEMPT_COLUMNS, rows, styles=styles)
+
+
+COST_COLUMNS = (
+    Column(""),
+    Column("tokens", "number"),
+    Column("USD / Mtok", "number"),
+    Column("cost", "number"),
+)
+
+
+def cost_listing(record: GenerationRecord, breakdown: CostBreakdown) -> Listing:
+    rows: list[list[Cell]] = [
+        [line.what, fmt_int(line.tokens), f"${line.price_per_mtok}", _usd_exact(line.pico)]
+        for line in breakdown.lines
+    ]
+    rows.append(["× model multiplier", "", "", str(breakdown.model_multiplier)])
+    rows.append(["× rate multiplier", "", "", str(breakdown.rate_multiplier)])
+    total = f"${pico_to_usd(breakdown.recorded_pico)}"
+    rows.append([Text("= cost", style="bold"), "", "", Text(total, style="bold")])
+    if record.cache_saved_pico:
+        saved = f"${pico_to_usd(record.cache_saved_pico)}"
+        rows.append(["saved by prompt caching", "", "", Text(saved, style="green")])
+    return Listing(COST_COLUMNS, rows)
+
+
+def guardrail_events_listing(record: GenerationRecord) -> Listing:
+    known = ("guardrail", "stage", "entity", "action", "position")
+    found = {k for event in record.guardrails for k in event}
+    names = [k for k in known if k in found] + sorted(found - set(known))
+    rows: list[list[Cell]] = [[str(event.get(name, "-")) for name in names] for event in record.guardrails]
+    styles = ["magenta" if event.get("action") == "block" else None for event in record.guardrails]
+    return Listing([Column(name, "whole") for name in names], rows, styles=styles)
+
+
+def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None, *, width: int = 100) -> Panel:
+    """The record explained, in a box titled with its id (on a terminal)."""
+    return Panel(
+        generation_view(record, breakdown, width=width - 4),
+        title=f"generation {record.id}",
+        title_align="left",
+        expand=False,
+    )
+
+
+def _request_fields(record: GenerationRecord) -> list[tuple[str, str]]:
     status = f"[{row_style(record) or 'green'}]{status_text(record)}[/]"
     if record.error:
         status += f" [dim]({escape(record.error)})[/dim]"
-    request = _kv(
-        [
-            ("time", f"{fmt_time(record.created_at)}  [dim]{record.to_json()['created_at']}[/dim]"),
-            ("key", f"{escape(record.key_name)} [dim]{record.key_id}[/dim]"),
-            ("app", escape(record.app or "-")),
-            ("request id", escape(record.request_id or "-")),
-            (
-                "endpoint",
-                f"POST {escape(record.endpoint)}" + ("  [dim](streamed)[/dim]" if record.streamed else ""),
-            ),
-            (
-                "model",
-                escape(record.model_requested or "-")
-                + (
-                    f" → {escape(record.model)}"
-                    if record.model and record.model != record.model_requested
-                    else ""
-                ),
-            ),
-            ("provider", escape(record.provider or "-")),
-            ("upstream id", escape(record.upstream_id or "-")),
-            ("status", status),
-            ("finish", escape(record.finish_reason or "-")),
-        ]
-    )
-    parts: list[RenderableType] = [request]
-
-    attempts = Table(
-        box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True
-    )
-    for column in ("#", "provider", "model", "key", "status", "latency", "error"):
-        attempts.add_column(
-            column, justify="right" if column in ("#", "status", "latency") else "left", overflow="fold"
-        )
-    for index, attempt in enumerate(record.attempts, start=1):
-        failed = attempt.error is not None or (attempt.status or 0) >= 400
-        attempts.add_row(
-            str(index),
-            escape(attempt.provider),
-            escape(attempt.model),
-            escape(attempt.key_label or "-"),
-            "no answer" if attempt.status is None else str(attempt.status),
-            fmt_ms(attempt.latency_ms),
-            escape(attempt.error or "-"),
-            style="red" if failed else None,
-        )
-    parts += [
-        _heading("routing attempts"),
-        attempts if record.attempts else Text("no upstream attempt (answered by olga itself)", style="dim"),
+    served = record.model and record.model != record.model_requested
+    return [
+        ("time", f"{fmt_time(record.created_at)}  [dim]{record.to_json()['created_at']}[/dim]"),
+        ("key", f"{escape(record.key_name)} [dim]{record.key_id}[/dim]"),
+        ("app", escape(record.app or "-")),
+        ("request id", escape(record.request_id or "-")),
+        (
+            "endpoint",
+            f"POST {escape(record.endpoint)}" + ("  [dim](streamed)[/dim]" if record.streamed else ""),
+        ),
+        (
+            "model",
+            escape(record.model_requested or "-") + (f" → {escape(record.model or '')}" if served else ""),
+        ),
+        ("provider", escape(record.provider or "-")),
+        ("upstream id", escape(record.upstream_id or "-")),
+        ("status", status),
+        ("finish", escape(record.finish_reason or "-")),
     ]
 
-    usage_rows = [
+
+def _usage_fields(record: GenerationRecord) -> list[tuple[str, str]]:
+    rows = [
         ("prompt", fmt_int(record.tokens_prompt)),
         ("  cached", fmt_int(record.tokens_cached)),
         ("  cache write", fmt_int(record.tokens_cache_write)),
@@ -132,76 +171,71 @@ def generation_panel(record: GenerationRecord, breakdown: CostBreakdown | None) 
         ("total", fmt_int(record.tokens_prompt + record.tokens_completion)),
     ]
     if record.usage_estimated:
-        usage_rows.append(("", "[yellow]estimated: the provider reported no usage[/yellow]"))
+        rows.append(("", "[yellow]estimated: the provider reported no usage[/yellow]"))
     for flag in record.flags:  # what olga capped or repaired (a charge capped at the reservation...)
-        usage_rows.append(("flag", f"[yellow]{escape(flag)}[/yellow]"))
-    parts += [_heading("usage"), _kv(usage_rows)]
+        rows.append(("flag", f"[yellow]{escape(flag)}[/yellow]"))
+    return rows
 
-    parts.append(_heading("cost"))
+
+def _cost_parts(
+    record: GenerationRecord, breakdown: CostBreakdown | None, width: int
+) -> list[RenderableType]:
     if breakdown is None:
+        recorded = [
+            ("recorded", f"${pico_to_usd(record.cost_pico)}"),
+            ("", "[dim]the serving model is no longer in the catalog[/dim]"),
+        ]
+        return [_kv(recorded, width)]
+    parts: list[RenderableType] = [table_of(cost_listing(record, breakdown), width)]
+    if breakdown.catalog_version:
+        parts.append(Text(f"prices of catalog {breakdown.catalog_version}", style="dim"))
+    if not breakdown.matches:
         parts.append(
-            _kv(
-                [
-                    ("recorded", f"${pico_to_usd(record.cost_pico)}"),
-                    ("", "[dim]the serving model is no longer in the catalog[/dim]"),
-                ]
+            Text(
+                f"recorded ${pico_to_usd(breakdown.recorded_pico)}; today's prices and multipliers give "
+                f"${pico_to_usd(breakdown.computed_pico)} (they changed since, or nothing was charged)",
+                style="yellow",
             )
         )
-    else:
-        cost = Table(pad_edge=False, box=None)
-        for column in ("", "tokens", "USD / Mtok", "cost"):
-            cost.add_column(column, justify="left" if not column else "right")
-        for line in breakdown.lines:
-            cost.add_row(line.what, fmt_int(line.tokens), f"${line.price_per_mtok}", _usd_exact(line.pico))
-        cost.add_row("× model multiplier", "", "", str(breakdown.model_multiplier))
-        cost.add_row("× rate multiplier", "", "", str(breakdown.rate_multiplier))
-        cost.add_row("[bold]= cost[/bold]", "", "", f"[bold]${pico_to_usd(breakdown.recorded_pico)}[/bold]")
-        if record.cache_saved_pico:
-            saved = pico_to_usd(record.cache_saved_pico)
-            cost.add_row("saved by prompt caching", "", "", f"[green]${saved}[/green]")
-        parts.append(cost)
-        if breakdown.catalog_version:
-            parts.append(Text(f"prices of catalog {breakdown.catalog_version}", style="dim"))
-        if not breakdown.matches:
-            parts.append(
-                Text(
-                    f"recorded ${pico_to_usd(breakdown.recorded_pico)}; today's prices and multipliers give "
-                    f"${pico_to_usd(breakdown.computed_pico)} (they changed since, or nothing was charged)",
-                    style="yellow",
-                )
-            )
+    return parts
 
-    parts.append(_heading("guardrails"))
-    if record.guardrails:
-        events = Table(pad_edge=False, box=None)
-        known = ("guardrail", "stage", "entity", "action", "position")
-        found = {k for event in record.guardrails for k in event}
-        names = [k for k in known if k in found] + sorted(found - set(known))
-        for name in names:
-            events.add_column(name)
-        for event in record.guardrails:
-            events.add_row(
-                *(escape(str(event.get(name, "-"))) for name in names),
-                style="magenta" if event.get("action") == "block" else None,
-            )
-        parts.append(events)
-    else:
-        parts.append(Text("none fired", style="dim"))
 
+def _timing_fields(record: GenerationRecord) -> list[tuple[str, str]]:
     split = time_split(record)
-    parts += [
-        _heading("timings"),
-        _kv(
-            [
-                ("total", fmt_ms(record.latency_ms)),
-                ("first token", fmt_ms(record.ttft_ms)),
-                ("upstream", fmt_ms(split.upstream_ms) + f" [dim]({len(record.attempts)} attempt(s))[/dim]"),
-                ("retry backoff", fmt_ms(split.backoff_ms)),
-                ("olga", fmt_ms(split.olga_ms)),
-            ]
-        ),
+    return [
+        ("total", fmt_ms(record.latency_ms)),
+        ("first token", fmt_ms(record.ttft_ms)),
+        ("upstream", fmt_ms(split.upstream_ms) + f" [dim]({len(record.attempts)} attempt(s))[/dim]"),
+        ("retry backoff", fmt_ms(split.backoff_ms)),
+        ("olga", fmt_ms(split.olga_ms)),
     ]
-    return Panel(Group(*parts), title=f"generation {record.id}", title_align="left", expand=False)
+
+
+def generation_view(record: GenerationRecord, breakdown: CostBreakdown | None, *, width: int = 100) -> Group:
+    """The request, its routing attempts, usage, cost, guardrails and timings, one section each."""
+    attempts: RenderableType = (
+        table_of(attempts_listing(record), width)
+        if record.attempts
+        else Text("no upstream attempt (answered by olga itself)", style="dim")
+    )
+    guardrails: RenderableType = (
+        table_of(guardrail_events_listing(record), width)
+        if record.guardrails
+        else Text("none fired", style="dim")
+    )
+    return Group(
+        _kv(_request_fields(record), width),
+        _heading("routing attempts"),
+        attempts,
+        _heading("usage"),
+        _kv(_usage_fields(record), width),
+        _heading("cost"),
+        *_cost_parts(record, breakdown, width),
+        _heading("guardrails"),
+        guardrails,
+        _heading("timings"),
+        _kv(_timing_fields(record), width),
+    )
 
 
 def body_sections(record: GenerationRecord) -> list[RenderableType]:

@@ -14,7 +14,7 @@ from rich.text import Text
 from olga_cli.cli.render.table import Cell, Column, Listing
 
 KEY_COLUMNS = (
-    Column("name", "whole"),
+    Column("name"),  # a long name folds: the balance beside it must not be cut
     Column("id", "whole"),
     Column("status", "whole"),
     Column("balance", "number"),
@@ -48,7 +48,7 @@ def keys_listing(rows: list[dict[str, Any]]) -> Listing:
 
 
 TEAM_COLUMNS = (
-    Column("name", "whole"),
+    Column("name"),
     Column("id", "whole"),
     Column("spent today", "number"),
     Column("keys"),
@@ -132,3 +132,72 @@ def routes_listing(rows: list[dict[str, Any]]) -> Listing:
         for row in rows
     ]
     return Listing(ROUTE_COLUMNS, cells, title="routes (first match wins)")
+
+
+# Narrow terminals lose the threshold first, then the entities; the id, scope and action stay.
+GUARDRAIL_COLUMNS = (
+    Column("id", "whole"),
+    Column("name"),
+    Column("for"),
+    Column("type", "whole"),
+    Column("stage", "whole"),
+    Column("action", "whole"),
+    Column("entities", drop=2),
+    Column("threshold", "number", drop=1),
+)
+
+
+def guardrails_listing(rows: list[dict[str, Any]]) -> Listing:
+    cells: list[list[Cell]] = []
+    for row in rows:
+        scope = "global" if row["scope"] == "global" else f"{row['scope']} {row['scope_name']}"
+        action = row["action"]
+        cells.append(
+            [
+                str(row["id"]),
+                row["name"],
+                scope,
+                row["type"],
+                row["stage"],
+                Text(action, style="magenta") if action == "block" else action,
+                ",".join(row["entities"]) or "all",
+                f"{row['threshold']:g}",
+            ]
+        )
+    return Listing(GUARDRAIL_COLUMNS, cells, title="guardrails")
+
+
+CREDIT_COLUMNS = (Column("when", "whole"), Column("amount", "number"), Column("note"))
+
+
+def credit_history_listing(data: dict[str, Any]) -> Listing:
+    """Each top-up, then one line for what the key has spent, so the amounts add up to the balance."""
+    cells: list[list[Cell]] = [
+        [entry["created_at"].replace("T", " ").replace("Z", ""), f"+${entry['amount']}", entry["note"] or ""]
+        for entry in data["topups"]
+    ]
+    cells.append(["spent", f"-${data['spent']}", f"{data['charged_requests']} charged requests"])
+    return Listing(CREDIT_COLUMNS, cells, title=f"credits of '{data['key_name']}'")
+
+
+PRESET_COLUMNS = (
+    Column("preset", "whole"),
+    Column("api", "whole"),
+    Column("base url", "whole"),
+    Column("key variable", "whole", drop=2),
+    Column("auth", "whole", drop=1),
+)
+
+
+def presets_listing(rows: list[dict[str, Any]]) -> Listing:
+    cells: list[list[Cell]] = [
+        [
+            p["name"],
+            p["kind"],
+            p["base_url"] or f"(yours) {p['example_url']}",
+            p["api_key_env"] or "none: local",
+            p["auth"],
+        ]
+        for p in rows
+    ]
+    return Listing(PRESET_COLUMNS, cells, title="provider presets")
