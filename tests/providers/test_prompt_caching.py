@@ -150,7 +150,8 @@ async def test_a_chat_client_gets_anthropic_prompt_caching_on_a_20_turn_session(
     assert "saved by prompt caching" in shown.stdout and with_cache[5]["cache_saved"] in shown.stdout
     totals = json.loads((await olga_async("usage", "--json")).stdout)["totals"]
     assert Decimal(totals["cache_saved"]) == saved
-    assert "prompt caching saved" in (await olga_async("usage")).stdout
+    on_terminal = await olga_async("usage", env={"TTY_COMPATIBLE": "1"})
+    assert "prompt caching saved" in on_terminal.stdout
 
 
 async def test_caching_off_by_config_and_per_key_and_never_over_the_callers_own(
