@@ -154,6 +154,10 @@ class AgentBench(overhead.Bench):
                 "--action",
                 "log",
             )
+        if self.args.no_bodies:
+            config = home / "config.toml"
+            text = config.read_text() if config.exists() else ""
+            config.write_text(text.replace("[server]\n", "") + "\n[server]\nstore_bodies = false\n")
         return key
 
 
@@ -334,7 +338,7 @@ def report(r: dict[str, Any]) -> str:
             f"{row['bare']['process']['cpu_ms']:10.3f}   {label}"
         )
     kbs = [row["body_kb"] for row in r["curve"].values()]
-    for side in ("olga", "guarded"):
+    for side in ("olga", "guarded") if len(kbs) >= 2 else ():
         own = [row[f"{side}_added_p50_ms"] - row["bare_added_p50_ms"] for row in r["curve"].values()]
         slope = (own[-1] - own[0]) / (kbs[-1] - kbs[0]) * 1000
         lines.append(f"{side}: about {slope:.1f} µs of added latency per KB of body beyond the bare proxy's")
@@ -372,6 +376,7 @@ def main() -> None:
     parser.add_argument(
         "--curve", default=",".join(map(str, CURVE_KB)), help="body sizes in KB, comma-separated"
     )
+    parser.add_argument("--no-bodies", action="store_true", help="olga keeps no bodies in its records")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--no-save", action="store_true", help="print only; do not write bench/results/")
     args = parser.parse_args()
