@@ -4,6 +4,7 @@ SQLite's data_version."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,7 +33,9 @@ def redact(url: str) -> str:
 async def connect(url: str, *, max_size: int = 10) -> asyncpg.Pool:
     """A pool on ``url``, migrated; StoreError with what to do when the server cannot be reached."""
     try:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, command_timeout=60)
+        pool = await asyncpg.create_pool(
+            url, min_size=1, max_size=max_size, command_timeout=60, reset=_reset_if_needed
+        )
     except (OSError, asyncpg.PostgresError, ValueError) as exc:
         raise StoreError(
             f"cannot reach the PostgreSQL store at {redact(url)} ({exc}); check --database-url or OLGA_DATABASE_URL"
@@ -45,11 +48,35 @@ async def connect(url: str, *, max_size: int = 10) -> asyncpg.Pool:
     return pool
 
 
+async def _reset_if_needed(conn: Any) -> None:
+    """Instead of asyncpg's reset on every release (a round trip: unlock all, close cursors, unlisten,
+    reset settings), nothing: olga leaves no session state on a pooled connection (its advisory locks
+    end with their transaction, it opens no cursors, listens on a connection of its own, and takes its
+    settings from the URL). A connection left inside a transaction (cancelled mid-rollback) is rolled back."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 @asynccontextmanager
 async def transaction(pool: asyncpg.Pool) -> AsyncIterator[Any]:
     """One connection from the pool inside BEGIN ... COMMIT (ROLLBACK on any exception)."""
     async with pool.acquire() as conn, conn.transaction():
         yield conn
+
+
+@asynccontextmanager
+async def locked_transaction(pool: asyncpg.Pool, lock: int) -> AsyncIterator[Any]:
+    """``transaction`` with the schema's advisory lock ``lock`` taken, in one round trip with BEGIN."""
+    async with pool.acquire() as conn:
+        # A simple query (no parameters) may hold two statements; ``lock`` is one of ours, an int.
+        await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock(hashtext(current_schema()), {int(lock)})")
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+                await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
 
 
 async def migrate(pool: asyncpg.Pool) -> list[str]:

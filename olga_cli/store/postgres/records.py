@@ -9,7 +9,6 @@ all instances commit one at a time (an advisory lock), so ``seq`` grows in commi
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,18 +17,21 @@ import asyncpg
 from olga_cli.records import GenerationRecord
 from olga_cli.store.generations import RECORD_COLUMNS, Extra, ExtraKind, record_from_row, record_values
 from olga_cli.store.limits import USER_SEPARATOR
-from olga_cli.store.postgres.connection import BATCH_LOCK, notify, transaction
+from olga_cli.store.postgres.connection import BATCH_LOCK, locked_transaction, notify
 from olga_cli.store.postgres.holds import RELEASE_HOLD
 
 _INSERT = (
     f"INSERT INTO generations ({', '.join(RECORD_COLUMNS)})"
     f" VALUES ({', '.join(f'${i + 1}' for i in range(len(RECORD_COLUMNS)))})"
 )
-_CHARGE = "INSERT INTO ledger (key_id, generation_id, amount_pico, created_at) VALUES ($1, $2, $3, $4)"
-_SPENT = (
-    "INSERT INTO balances (key_id, spent) VALUES ($1, $2)"
-    " ON CONFLICT (key_id) DO UPDATE SET spent = balances.spent + excluded.spent"
+# A charge and its key's spend in one statement (one round trip for all of a batch's charges).
+_CHARGE = """
+WITH charge AS (
+    INSERT INTO ledger (key_id, generation_id, amount_pico, created_at) VALUES ($1, $2, $3, $4)
 )
+INSERT INTO balances (key_id, spent) VALUES ($1, $3)
+ON CONFLICT (key_id) DO UPDATE SET spent = balances.spent + excluded.spent
+"""
 _HOURLY = """
 INSERT INTO usage_hourly (hour, key_id, team_id, model, provider, app, requests, errors, tokens_prompt,
                           tokens_completion, tokens_cached, cost_pico, latency_ms, cache_saved_pico)
@@ -57,8 +59,16 @@ ON CONFLICT (hour, kind, label) DO UPDATE SET
     cost_pico = usage_labels_hourly.cost_pico + excluded.cost_pico,
     latency_ms = usage_labels_hourly.latency_ms + excluded.latency_ms
 """
-_DAILY = """
-INSERT INTO usage_daily (scope, scope_id, day, cost_pico, requests, tokens) VALUES ($1, $2, $3, $4, 1, $5)
+# An admission and the usage_daily rows it adds to (``_daily``), in one statement.
+_ADMISSION_DAILY = """
+WITH admitted AS (
+    INSERT INTO admissions (generation_id, key_id, team_id, at, cost_pico, tokens, tags, end_user)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+)
+INSERT INTO usage_daily (scope, scope_id, day, cost_pico, requests, tokens)
+SELECT scope, scope_id, day, cost, 1, tokens
+  FROM unnest($9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[])
+       AS daily (scope, scope_id, day, cost, tokens)
 ON CONFLICT (scope, scope_id, day) DO UPDATE SET
     cost_pico = usage_daily.cost_pico + excluded.cost_pico,
     requests = usage_daily.requests + 1,
@@ -66,8 +76,6 @@ ON CONFLICT (scope, scope_id, day) DO UPDATE SET
 """
 
 EXTRA_SQL: dict[ExtraKind, str] = {
-    "admission": "INSERT INTO admissions (generation_id, key_id, team_id, at, cost_pico, tokens, tags, end_user)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     "admissions_prune": "DELETE FROM admissions WHERE at < $1",
     "alert": "INSERT INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day, percent,"
     " threshold, usage, generation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -131,6 +139,12 @@ def _daily(admission: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
             yield ("team_user", team_id + USER_SEPARATOR + end_user, day, cost, tokens)
 
 
+def _daily_arrays(admission: tuple[Any, ...]) -> tuple[list[Any], ...]:
+    """``_daily``'s rows as five arrays (scope, scope_id, day, cost, tokens), for ``unnest``."""
+    rows = list(_daily(admission))
+    return tuple([row[i] for row in rows] for i in range(5))
+
+
 def _labels_hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
     """The records' sums per hour, tag, end user and agent session (a request with two tags counts
     under both)."""
@@ -150,24 +164,23 @@ def _labels_hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]
 async def write_batch(
     pool: asyncpg.Pool, records: Sequence[GenerationRecord], extras: Sequence[Extra]
 ) -> None:
-    async with transaction(pool) as conn:
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)", BATCH_LOCK)
+    async with locked_transaction(pool, BATCH_LOCK) as conn:
         if records:
             await conn.executemany(_INSERT, [record_values(r) for r in records])
-            charges = [(r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico]
+            # by key, so that balances' rows are locked in one order by every batch
+            charges = sorted((r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico)
             if charges:
                 await conn.executemany(_CHARGE, charges)
-                spent: dict[str, int] = defaultdict(int)
-                for key_id, _, amount, _ in charges:
-                    spent[key_id] += amount
-                await conn.executemany(_SPENT, sorted(spent.items()))
             await conn.executemany(_HOURLY, _hourly(records))
-            await conn.executemany(_LABELS_HOURLY, _labels_hourly(records))
+            labels = _labels_hourly(records)
+            if labels:  # an empty executemany is still a round trip
+                await conn.executemany(_LABELS_HOURLY, labels)
         changed = False
         for kind, params in _runs(extras):
-            await conn.executemany(EXTRA_SQL[kind], params)
-            if kind == "admission":
-                await conn.executemany(_DAILY, [row for p in params for row in _daily(p)])
+            if kind == "admission":  # with the usage it adds to, one statement each
+                await conn.executemany(_ADMISSION_DAILY, [(*p, *_daily_arrays(p)) for p in params])
+            else:
+                await conn.executemany(EXTRA_SQL[kind], params)
             changed = changed or kind == "health_mark"
         if changed:
             await notify(conn)  # a provider key's health: every instance should know

@@ -1,0 +1,78 @@
+"""What one request costs PostgreSQL, counted in statements sent (each one round trip), which does not
+depend on the machine's load as timings do: a guard on team mode's hot path."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from olga_cli.config import load_config
+from olga_cli.store.db import open_store
+from tests.fakes.gateway import point_openai_at
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.server.test_process import free_port
+
+CHAT = {"model": "openai/gpt-4o-mini", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every statement the gateway's pool sends, by its first words."""
+    sent: Counter[str] = Counter()
+    create_pool = asyncpg.create_pool
+
+    def counting_pool(*args: Any, **kwargs: Any) -> Any:
+        async def init(conn: asyncpg.Connection) -> None:
+            conn.add_query_logger(lambda record: sent.update([" ".join(record.query.split()[:3])]))
+
+        return create_pool(*args, init=init, **kwargs)
+
+    monkeypatch.setattr(asyncpg, "create_pool", counting_pool)
+    return sent
+
+
+async def test_a_request_costs_few_statements(
+    home: Path, pg_url: str, fake_openai: FakeOpenAI, statements: Counter[str]
+) -> None:
+    from aiohttp import web
+
+    from olga_cli.server.app import create_app
+    from olga_cli.server.runner import OlgaRunner
+
+    point_openai_at(home, fake_openai.url)
+    store = await open_store(pg_url)
+    try:
+        _, key = await store.keys.create_key(name="counted", credits_pico=10**12)
+    finally:
+        await store.close()
+    app = create_app(load_config(home, database_url=pg_url))
+    runner = OlgaRunner(app, access_log=None, shutdown_timeout=5)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def one() -> None:
+                url = f"http://127.0.0.1:{port}/v1/chat/completions"
+                async with session.post(url, json=CHAT, headers={"Authorization": f"Bearer {key}"}) as reply:
+                    assert reply.status == 200
+                    await reply.read()
+
+            await one()  # the first request prepares what the others reuse
+            statements.clear()
+            for _ in range(10):
+                await one()  # its record is committed before its answer ends
+    finally:
+        await runner.cleanup()
+    background = ("INSERT INTO instances", "UPDATE instances", "WITH dead AS")  # the lease, once a second
+    per_request = {words: n / 10 for words, n in statements.items() if not words.startswith(background)}
+    # The hold; then the batch: BEGIN with its lock, the record, the charge with the key's spend, the
+    # hourly roll-up, the admission with its daily usage, the hold's end, COMMIT. (14 before the pool
+    # stopped resetting connections and the batch merged its statements.)
+    assert sum(per_request.values()) == 8, per_request
