@@ -138,6 +138,38 @@ def check_team_store(url: str) -> Iterable[Check]:
     yield from _schema_checks(applied, list(KNOWN_MIGRATIONS))
 
 
+def check_redis(url: str, *, team: bool) -> Iterable[Check]:
+    """Team mode's Redis answers (olga serves without it, from PostgreSQL: a warning, not a failure)."""
+    if not team:
+        yield Check(
+            "redis",
+            "fail",
+            "OLGA_REDIS_URL is set without OLGA_DATABASE_URL",
+            "Redis keeps hot state beside a shared PostgreSQL store: set OLGA_DATABASE_URL too, or unset it",
+        )
+        return
+    try:
+        from olga_cli.store.redis.inspect import redact, server_version, split_url
+    except ImportError:
+        yield Check(
+            "redis", "fail", "OLGA_REDIS_URL is set but the client is missing", "pip install 'olga[team]'"
+        )
+        return
+    client_url, prefix = split_url(url)
+    try:
+        version = server_version(url)
+    except Exception as exc:  # any client or network error: the check warns, never the command fails
+        yield Check(
+            "redis",
+            "warn",
+            f"cannot reach Redis at {redact(client_url)} ({type(exc).__name__}); olga serves meanwhile "
+            "from PostgreSQL alone (rate limits there, breakers and key rests per instance)",
+            "check --redis-url / OLGA_REDIS_URL and that the server accepts this machine",
+        )
+        return
+    yield Check("redis", "pass", f"Redis {version} at {redact(client_url)} answers (keys {prefix}*)")
+
+
 def _schema_checks(applied: set[str], known: list[str]) -> Iterable[Check]:
     newer = sorted(applied - set(known))
     pending = [name for name in known if name not in applied]
@@ -275,6 +307,9 @@ def run_checks(home: Path, environ: dict[str, str]) -> list[Check]:
     checks = list(check_files(home))
     database_url = environ.get("OLGA_DATABASE_URL")
     checks += check_team_store(database_url) if database_url else check_store(home / "olga.db")
+    redis_url = environ.get("OLGA_REDIS_URL")
+    if redis_url:
+        checks += check_redis(redis_url, team=bool(database_url))
     config_checks, config, catalog = check_config(home)
     checks += config_checks
     if config is not None:
@@ -294,6 +329,8 @@ def doctor(ctx: typer.Context, json_out: JsonOption = False) -> None:
     environ = dict(os.environ)
     if env.database_url:  # olga --database-url URL doctor
         environ["OLGA_DATABASE_URL"] = env.database_url
+    if env.redis_url:
+        environ["OLGA_REDIS_URL"] = env.redis_url
     checks = run_checks(env.home, environ)
     failed = sum(c.status == "fail" for c in checks)
     if json_out:

@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 
 from olga_cli import __version__
-from olga_cli.errors import GatewayError, InvalidRequest, NotFound
+from olga_cli.errors import GatewayError, InvalidRequest, NotFound, StoreUnavailable
 from olga_cli.gateway.admission.auth import authenticate_now
 from olga_cli.gateway.admission.windows import iso
 from olga_cli.gateway.error_response import render
@@ -43,7 +43,8 @@ async def root(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    """Up, and the store it serves from: which backend, and the schema version (the newest migration).
+    """Up, and the store it serves from: which backend, and the schema version (the newest migration);
+    with Redis, whether it answered last.
 
     In team mode a store that does not answer makes it 503, so a load balancer stops sending here."""
     gateway = gateway_of(request.app)
@@ -54,7 +55,10 @@ async def health(request: web.Request) -> web.Response:
         store = {"backend": backend, "ok": False, "error": type(exc).__name__}
         return web.json_response({"status": "degraded", "version": __version__, "store": store}, status=503)
     store = {"backend": backend, "ok": True, "schema": applied[-1] if applied else None}
-    return web.json_response({"status": "ok", "version": __version__, "store": store})
+    answer: dict[str, object] = {"status": "ok", "version": __version__, "store": store}
+    if gateway.hot is not None:  # Redis down is not unhealthy: olga serves from PostgreSQL meanwhile
+        answer["redis"] = {"ok": gateway.hot.up, "where": gateway.hot.where}
+    return web.json_response(answer)
 
 
 def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:
@@ -87,9 +91,30 @@ def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:
 async def key_info(request: web.Request) -> web.Response:
     try:
         gateway, key = await _key(request)
+        view = key_view(gateway, key)
+        if gateway.shared is not None:
+            await _shared_money(gateway, key, view)
     except GatewayError as error:
         return _error(error)
-    return web.json_response({"data": key_view(gateway, key)})
+    return web.json_response({"data": view})
+
+
+async def _shared_money(gateway: Gateway, key: KeyState, view: dict[str, object]) -> None:
+    """Team mode: the key's money as the shared store has it, counting every instance's requests
+    (this instance's snapshot only knows its own reservations)."""
+    assert gateway.shared is not None
+    try:
+        money = await gateway.shared.holds.balance(key.row.id)
+    except Exception:  # the store's own error: a 503 in the route's shape
+        raise StoreUnavailable(
+            "The team's store cannot be reached, so olga cannot say this key's balance; retry shortly."
+        ) from None
+    credits, spent, reserved = money or (0, 0, 0)
+    view["spent"] = pico_to_usd(spent)
+    view["reserved"] = pico_to_usd(reserved)
+    if key.capped:
+        view["credits"] = pico_to_usd(credits)
+        view["balance"] = pico_to_usd(credits - spent)
 
 
 async def generation(request: web.Request) -> web.Response:

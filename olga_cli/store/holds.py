@@ -78,6 +78,10 @@ class HoldStore(Protocol):
     async def leave(self, instance: str) -> None:
         """A clean shutdown: the instance's holds (none should be left) and lease go."""
 
+    async def balance(self, key_id: str) -> tuple[int, int, int] | None:
+        """(credits, spent, reserved) of the key as every instance has them; None for a key never
+        topped up nor charged."""
+
     async def distrust_rates(self, at: float) -> None:
         """Redis came back from an outage (its minutes may miss what was admitted meanwhile): every
         instance checks the rate limits here too for the next minute."""

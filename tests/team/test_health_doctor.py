@@ -58,3 +58,18 @@ async def test_doctor_checks_the_postgres_store_and_its_schema(home: Path, pg_ur
     code, checks = await _doctor("--database-url", "postgresql://olga:secret@127.0.0.1:1/olga")
     assert code == 1 and checks["store"]["status"] == "fail"
     assert "cannot reach" in checks["store"]["detail"] and "secret" not in json.dumps(checks)
+
+
+async def test_health_and_doctor_say_whether_redis_answers(home: Path, pg_url: str, redis_url: str) -> None:
+    instance = await start_instance(home, pg_url, redis_url=redis_url)
+    try:
+        status, body = await _health(instance.url)
+    finally:
+        await instance.stop()
+    assert status == 200 and body["redis"]["ok"] is True and "olga-t-" in body["redis"]["where"]
+    code, checks = await _doctor("--database-url", pg_url, "--redis-url", redis_url)
+    assert checks["redis"]["status"] == "pass" and "answers" in checks["redis"]["detail"]
+    _, checks = await _doctor("--database-url", pg_url, "--redis-url", "redis://:secret@127.0.0.1:1/0")
+    assert checks["redis"]["status"] == "warn" and "secret" not in json.dumps(checks)
+    code, checks = await _doctor("--redis-url", redis_url)
+    assert code == 1 and checks["redis"]["status"] == "fail"

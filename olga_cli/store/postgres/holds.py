@@ -79,6 +79,12 @@ class PostgresHolds:
     async def sweep(self, now: float, lease: float) -> int:
         return int(await self._pool.fetchval(_SWEEP, now - lease))
 
+    async def balance(self, key_id: str) -> tuple[int, int, int] | None:
+        row = await self._pool.fetchrow(
+            "SELECT credits, spent, reserved FROM balances WHERE key_id = $1", key_id
+        )
+        return None if row is None else (int(row["credits"]), int(row["spent"]), int(row["reserved"]))
+
     async def distrust_rates(self, at: float) -> None:
         await self._pool.execute("UPDATE rate_fallback SET until = GREATEST(until, $1::float8 + 60)", at)
 
