@@ -1,0 +1,295 @@
+"""What team mode costs: one olga on SQLite against one on PostgreSQL, with and without Redis, and
+two instances against one.
+
+Starts nginx (the fixed chat completion of ``bench/overhead.py``), a redis-server of its own on a
+free port, and, one setup after the other, ``olga serve`` on:
+
+- ``sqlite``: the embedded store (the single developer's olga), the reference;
+- ``postgresql``: a database of its own on the PostgreSQL at ``--database-url`` (created and dropped);
+- ``postgresql+redis``: the same with ``--redis-url`` (rate limits, key rests and breakers in Redis);
+- ``2 instances``: ``olga serve --workers 2`` on PostgreSQL + Redis, both cores.
+
+Each single instance is pinned to core 0; nginx and wrk to core 1 (PostgreSQL and Redis run where the
+kernel puts them). For each: latency p50/p99 at concurrency 1 (wrk, one connection) and throughput at
+concurrency 16, with a key holding credits; then the same throughput with a key under ``--rpm``
+(counted in PostgreSQL, or in Redis). And, independent of the machine's load, what each request costs
+the servers: PostgreSQL transactions (``pg_stat_database``, the bench's own database) and Redis
+commands (``INFO commandstats`` of the bench's own Redis) per request.
+
+    python bench/team.py                  # about three minutes
+    python bench/team.py --seconds 3      # a quick check that it all runs
+
+Needs nginx, wrk, redis-server and a PostgreSQL that lets this user create databases
+(``--database-url``, default postgresql://127.0.0.1:5432/test). Results are printed and saved to
+``bench/results/team-<date>.json`` and ``bench/results/team-latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import load
+import redis.asyncio as redis
+import upstreams
+from load import Wrk, pinned
+from overhead import (
+    LOAD_CORE,
+    MODEL,
+    OLGA_CORE,
+    ROOT,
+    _cpu_model,
+    _git,
+    body_of,
+    free_port,
+    olga,
+    spawn,
+    stop,
+    wait_http,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# The issue's targets.
+TARGETS = {
+    "added_p50_vs_sqlite_ms": 0.5,
+    "throughput_vs_sqlite": 0.70,
+    "two_instances_vs_one": 1.7,
+}
+SETUPS = ("sqlite", "postgresql", "postgresql+redis", "2 instances")
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+class Servers:
+    """nginx, Redis and the bench's own PostgreSQL database, for the whole run."""
+
+    def __init__(self, workdir: Path, database_url: str) -> None:
+        self.workdir = workdir
+        self.admin_url = database_url
+        self.database = "olga_bench_" + secrets.token_hex(4)
+        self.database_url = with_database(database_url, self.database)
+        self.ports = {"nginx": free_port(), "redis": free_port()}
+        self.redis_url = f"redis://127.0.0.1:{self.ports['redis']}/0?prefix=bench:"
+        self.procs: list[tuple[subprocess.Popen[bytes], int]] = []
+
+    async def start(self) -> None:
+        w = self.workdir
+        (w / "nginx.conf").write_text(upstreams.nginx_conf(w, self.ports["nginx"]))
+        argv = ["nginx", "-p", str(w), "-e", str(w / "nginx-error.log"), "-c", str(w / "nginx.conf")]
+        nginx = spawn(pinned(LOAD_CORE, argv), w / "nginx.out")
+        self.procs.append((nginx, signal.SIGQUIT))
+        argv = ["redis-server", "--port", str(self.ports["redis"]), "--bind", "127.0.0.1", "--save", ""]
+        self.procs.append((spawn(argv, w / "redis.out"), signal.SIGTERM))
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            await admin.execute(f"CREATE DATABASE {self.database}")
+        finally:
+            await admin.close()
+        await wait_http(f"http://127.0.0.1:{self.ports['nginx']}/", 10, nginx, w / "nginx-error.log")
+
+    async def stop(self) -> None:
+        for proc, sig in reversed(self.procs):
+            stop(proc, sig)
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        finally:
+            await admin.close()
+
+    async def round_trips(self) -> tuple[int, int, int]:
+        """(PostgreSQL transactions in the bench's database, Redis round trips, Redis commands with
+        those run inside scripts) so far. olga's round trips to Redis are its scripts and the few
+        plain commands it sends (a key's rest, a circuit's reset); the health check's PING is left out."""
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            await admin.execute("SELECT pg_stat_clear_snapshot()")
+            xacts = await admin.fetchval(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1", self.database
+            )
+        finally:
+            await admin.close()
+        client = redis.Redis(port=self.ports["redis"])
+        try:
+            stats = await client.info("commandstats")
+        finally:
+            await client.aclose()
+        calls = {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+        trips = sum(calls.get(name, 0) for name in ("evalsha", "eval", "set", "del", "script|load"))
+        commands = sum(
+            n for name, n in calls.items() if name not in ("info", "ping", "hello", "client|setinfo")
+        )
+        return int(xacts or 0), trips, commands
+
+
+def set_up(home: Path, nginx_port: int, store: list[str]) -> tuple[str, str]:
+    """A provider pointing at nginx, a priced model, and two keys with credits (one under --rpm)."""
+    olga(
+        home,
+        *store,
+        "providers",
+        "add",
+        "bench",
+        "--kind",
+        "openai-compatible",
+        "--base-url",
+        f"http://127.0.0.1:{nginx_port}/plain/v1",
+        "--api-key",
+        "sk-bench-upstream",
+        "--json",
+    )
+    price = {"input_per_mtok": "0.15", "output_per_mtok": "0.60", "context_window": 128000}
+    overlay = {"models": {f"bench/{MODEL}": {"provider": "bench", "upstream": MODEL, **price}}}
+    (home / "model_catalog.json").write_text(json.dumps(overlay))
+    name = "bench-" + secrets.token_hex(3)
+    plain = json.loads(olga(home, *store, "keys", "create", "--name", name, "--credits", "1000000", "--json"))
+    paced = json.loads(
+        olga(
+            home,
+            *store,
+            "keys",
+            "create",
+            "--name",
+            name + "-rpm",
+            "--credits",
+            "1000000",
+            "--rpm",
+            "100000000",
+            "--json",
+        )
+    )
+    return str(plain["key"]), str(paced["key"])
+
+
+async def measure_setup(args: argparse.Namespace, servers: Servers, setup: str) -> dict[str, Any]:
+    workdir = servers.workdir / setup.replace(" ", "-").replace("+", "-")
+    home = workdir / "home"
+    home.mkdir(parents=True)
+    store = [] if setup == "sqlite" else ["--database-url", servers.database_url]
+    serve_flags = list(store)
+    if setup != "sqlite" and setup != "postgresql":
+        serve_flags += ["--redis-url", servers.redis_url]
+    if setup == "2 instances":
+        serve_flags += ["--workers", "2"]
+    plain_key, paced_key = set_up(home, servers.ports["nginx"], store)
+    port = free_port()
+    core = None if setup == "2 instances" else OLGA_CORE
+    argv = [sys.executable, "-m", "olga_cli", "serve", "--quiet", "--port", str(port), *serve_flags]
+    server = spawn(
+        pinned(core, argv), workdir / "olga.out", env={**os.environ, "OLGA_HOME": str(home)}, cwd=ROOT
+    )
+    url = f"http://127.0.0.1:{port}/v1/chat/completions"
+    wrk = Wrk(workdir, LOAD_CORE)
+    body = body_of(f"bench/{MODEL}", stream=False)
+    out: dict[str, Any] = {}
+    try:
+        await wait_http(f"http://127.0.0.1:{port}/health", 30, server, workdir / "olga.out")
+        print(f"{setup}: warming up, then c1, c16, c16 with --rpm ({args.seconds:g}s each)...", flush=True)
+        await wrk.run(url, body, connections=16, seconds=args.warmup, auth=f"Bearer {plain_key}")
+        before = await servers.round_trips()
+        c1 = await wrk.run(url, body, connections=1, seconds=args.seconds, auth=f"Bearer {plain_key}")
+        after = await servers.round_trips()
+        out["c1"] = {k: c1[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
+        out["per_request"] = per_request(before, after, c1["requests"])
+        c16 = await wrk.run(url, body, connections=16, seconds=args.seconds, auth=f"Bearer {plain_key}")
+        out["c16"] = {k: c16[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
+        before = await servers.round_trips()
+        rpm = await wrk.run(url, body, connections=16, seconds=args.seconds, auth=f"Bearer {paced_key}")
+        after = await servers.round_trips()
+        out["c16_rpm"] = {k: rpm[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
+        out["rpm_per_request"] = per_request(before, after, rpm["requests"])
+    finally:
+        stop(server, signal.SIGINT)
+    return out
+
+
+def per_request(before: tuple[int, ...], after: tuple[int, ...], requests: int) -> dict[str, float]:
+    """What each request of a phase cost the servers (the lease's beat, once a second, included)."""
+    n = max(requests, 1)
+    names = ("pg_transactions", "redis_round_trips", "redis_commands_in_all")
+    return {name: round((b - a) / n, 2) for name, a, b in zip(names, before, after, strict=True)}
+
+
+def verdict(results: dict[str, Any]) -> dict[str, Any]:
+    setups = results["setups"]
+    base = setups.get("sqlite")
+    found: dict[str, Any] = {}
+    for name in ("postgresql", "postgresql+redis"):
+        if name in setups and base is not None:
+            found[name] = {
+                "added_p50_vs_sqlite_ms": (setups[name]["c1"]["p50_us"] - base["c1"]["p50_us"]) / 1000,
+                "throughput_vs_sqlite": setups[name]["c16"]["rps"] / base["c16"]["rps"],
+            }
+    if "2 instances" in setups and "postgresql+redis" in setups:
+        found["two_instances_vs_one"] = (
+            setups["2 instances"]["c16"]["rps"] / setups["postgresql+redis"]["c16"]["rps"]
+        )
+    return found
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    for tool in ("nginx", "wrk", "redis-server", "taskset"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"bench/team.py needs {tool} on PATH")
+    os.sched_setaffinity(0, {LOAD_CORE})
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "loadavg_start": load.loadavg()},
+        "git": _git(),
+        "settings": {"seconds": args.seconds, "warmup": args.warmup},
+        "targets": TARGETS,
+        "setups": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="olga-bench-team-") as tmp:
+        servers = Servers(Path(tmp), args.database_url)
+        await servers.start()
+        try:
+            for setup in args.setups:
+                results["setups"][setup] = await measure_setup(args, servers, setup)
+                time.sleep(1.0)
+        finally:
+            await servers.stop()
+    results["machine"]["loadavg_end"] = load.loadavg()
+    results["verdict"] = verdict(results)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured phase")
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("OLGA_TEST_DATABASE_URL", "postgresql://127.0.0.1:5432/test")
+    )
+    parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS)
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args()
+    results = asyncio.run(run(args))
+    print(json.dumps(results["setups"], indent=1))
+    print(json.dumps(results["verdict"], indent=1))
+    if not args.no_save:
+        RESULTS.mkdir(exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d-%H%M%S")
+        for name in (f"team-{stamp}.json", "team-latest.json"):
+            (RESULTS / name).write_text(json.dumps(results, indent=1) + "\n")
+        print(f"saved to {RESULTS}/team-{stamp}.json")
+
+
+if __name__ == "__main__":
+    main()
