@@ -11,7 +11,8 @@ answers with a fixed Messages reply. Three phases, all on 127.0.0.1 and bounded 
   prompt-injection on the key;
 - **the cost per KB**: the same at 1 KB, 10 KB, 100 KB and 1 MB, shown as a curve (added latency and
   CPU per request against body size);
-- **many streams**: ``--streams`` paced streams open at once (default 2,000, one chunk a second),
+- **many streams**: ``--streams`` paced streams open at once (default 2,000, opened over ``--ramp`` 2 s,
+  one chunk a second),
   directly and through olga, twice through olga: olga's resident memory, open files and the added
   delay per chunk (p99 against the direct run).
 
@@ -215,7 +216,7 @@ async def prime(url: str, body: bytes, auth: str) -> float:
 
 
 async def many_streams(
-    bench: AgentBench, url: str, auth: str, count: int, words: list[str]
+    bench: AgentBench, url: str, auth: str, count: int, words: list[str], ramp: float
 ) -> dict[str, Any]:
     """``count`` paced streams at once; olga's memory and open files sampled while they run."""
     body = overhead.body_of(f"benchpaced/{upstreams.MODEL}", stream=True)
@@ -226,9 +227,12 @@ async def many_streams(
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        tasks = [
-            asyncio.create_task(load.paced_once(session, url, body, headers, words)) for _ in range(count)
-        ]
+
+        async def one(index: int) -> list[float]:
+            await asyncio.sleep(ramp * index / count)  # streams open over the ramp, not all in one instant
+            return await load.paced_once(session, url, body, headers, words)
+
+        tasks = [asyncio.create_task(one(i)) for i in range(count)]
         while not all(t.done() for t in tasks):
             await asyncio.wait(tasks, timeout=0.5)
             peak = max(peak, rss_mb(pid))
@@ -250,11 +254,16 @@ def open_files(pid: int) -> int:
 async def streams_phase(bench: AgentBench, args: argparse.Namespace) -> dict[str, Any]:
     words = [upstreams.paced_word(i) for i in range(args.chunks)]
     direct = await many_streams(
-        bench, bench.url("paced", "/paced/v1/chat/completions"), "", args.streams, words
+        bench, bench.url("paced", "/paced/v1/chat/completions"), "", args.streams, words, args.ramp
     )
     rounds = [
         await many_streams(
-            bench, bench.url("olga", "/v1/chat/completions"), f"Bearer {bench.key}", args.streams, words
+            bench,
+            bench.url("olga", "/v1/chat/completions"),
+            f"Bearer {bench.key}",
+            args.streams,
+            words,
+            args.ramp,
         )
         for _ in range(2)
     ]
@@ -368,6 +377,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=2000, help="paced streams open at once")
     parser.add_argument("--gap-ms", type=float, default=1000, help="gap between a paced stream's chunks")
     parser.add_argument("--chunks", type=int, default=10, help="content chunks in each paced stream")
+    parser.add_argument("--ramp", type=float, default=2.0, help="seconds over which the streams open")
     parser.add_argument("--serve-args", default="", help="more arguments for olga serve")
     parser.add_argument("--py-spy", metavar="FILE", help="profile olga on the agent body (collapsed stacks)")
     parser.add_argument(
