@@ -72,6 +72,7 @@ class Recorder:
                     batch.append(item)
             if batch:
                 await self._commit(batch)
+                await self._tidy()
 
     async def _commit(self, batch: list[_Item]) -> None:
         try:
@@ -103,6 +104,14 @@ class Recorder:
                 hook(records)
             except Exception:
                 log.exception("after-commit hook failed")
+
+    async def _tidy(self) -> None:
+        """The store's housekeeping, after the batch's waiters were released: no request waits for it
+        (the next batch does, if it comes meanwhile)."""
+        try:
+            await self._db.records.tidy()
+        except Exception as exc:  # a checkpoint that fails now is tried again after the next batch
+            log.warning("store housekeeping failed: %s", exc)
 
     async def _write(self, batch: list[_Item]) -> None:
         records = [item.record for item in batch]

@@ -158,6 +158,10 @@ class RecordStore(Protocol):
     async def write_batch(self, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()) -> None:
         """Records, their ledger charges and the extras in the order given, all or nothing."""
 
+    async def tidy(self) -> None:
+        """Housekeeping the writes made due, run by the recorder once a batch's requests have their
+        answers (SQLite: the write-ahead log's checkpoint), so that no request waits for it."""
+
     async def get_generation(self, ref: str, *, key_id: str | None = None) -> GenerationRecord | None:
         """By olga id or by the provider's response id; only one key's records when ``key_id`` is set."""
 

@@ -78,3 +78,28 @@ async def test_a_record_holding_an_object_where_text_belongs_is_stored_as_its_te
         ]
     finally:
         await db.close()
+
+
+async def test_housekeeping_runs_after_the_batch_is_answered(tmp_path: Path) -> None:
+    """The store's checkpoint (``tidy``) comes after the batch's writers were released, never before."""
+    db = await open_store(tmp_path / "olga.db")
+    try:
+        row, _ = await db.keys.create_key(name="laptop", credits_pico=None)
+        recorder = Recorder(db)
+        written: list[asyncio.Task[None]] = []
+        seen: list[bool] = []
+        tidy = db.records.tidy
+
+        async def watched_tidy() -> None:
+            await asyncio.sleep(0)  # a released writer finishes at the loop's next turn
+            seen.append(all(task.done() for task in written))
+            await tidy()
+
+        db.records.tidy = watched_tidy  # type: ignore[method-assign]
+        recorder.start()
+        written.append(asyncio.create_task(recorder.write(make_record(key_id=row.id))))
+        await written[0]
+        await recorder.stop()
+        assert seen and all(seen)
+    finally:
+        await db.close()

@@ -203,6 +203,9 @@ class PostgresRecords:
     async def write_batch(self, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()) -> None:
         await write_batch(self._pool, records, extras)
 
+    async def tidy(self) -> None:
+        """Nothing: PostgreSQL checkpoints in its own processes."""
+
     async def get_generation(self, ref: str, *, key_id: str | None = None) -> GenerationRecord | None:
         for column in ("id", "upstream_id"):
             sql = f"SELECT * FROM generations WHERE {column} = $1"

@@ -44,6 +44,13 @@ WHERE excluded.updated_at >= provider_health.updated_at
 Statements = list[tuple[str, list[tuple[Any, ...]]]]
 
 
+def _pages_of(records: Sequence[GenerationRecord]) -> int:
+    """About how many pages a batch writes to the log (measured: 15 for one record, 20 for four, as
+    the indexes and roll-ups share pages), plus the bodies' own."""
+    bodies = sum(len(r.request_body or "") + len(r.response_body or "") for r in records)
+    return 14 + 2 * len(records) + bodies // _PAGE
+
+
 async def write_batch(
     db: aiosqlite.Connection, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()
 ) -> None:
@@ -148,12 +155,37 @@ async def recent_generations(
     return rows
 
 
+# The write-ahead log is copied into the database (a checkpoint: a few MB written and synced, 4 ms and
+# more) once about this many pages were written to it, SQLite's own default. SQLite would do it inside
+# the commit that crosses the mark, making that batch's requests wait; the server's connection leaves
+# it to ``tidy``, which the recorder runs once the batch's answers have gone out.
+CHECKPOINT_PAGES = 1000
+_PAGE = 4096
+
+
 class SqliteRecords:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._log_pages: int | None = None  # pages written since the last checkpoint, once tidy owns it
 
     async def write_batch(self, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()) -> None:
         await write_batch(self._db, records, extras)
+        if self._log_pages is not None:
+            self._log_pages += _pages_of(records)
+
+    async def tidy(self) -> None:
+        if self._log_pages is None:  # the first call: from now on checkpoints wait for tidy
+            await self._pragma("wal_autocheckpoint=0")
+            self._log_pages = 0
+        elif self._log_pages >= CHECKPOINT_PAGES:
+            self._log_pages = 0
+            # PASSIVE never waits for readers (the CLI); what it cannot copy now goes at the next one.
+            await self._pragma("wal_checkpoint(PASSIVE)")
+
+    async def _pragma(self, pragma: str) -> None:
+        # Both answer a row: read and closed, else the statement stays open and the next COMMIT fails.
+        async with self._db.execute(f"PRAGMA {pragma}") as cursor:
+            await cursor.fetchall()
 
     async def get_generation(self, ref: str, *, key_id: str | None = None) -> GenerationRecord | None:
         return await get_generation(self._db, ref, key_id=key_id)
