@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from olga_cli.providers import namespaces
+from olga_cli.providers import item_memory, namespaces
 from olga_cli.providers import usage as usage_mod
 from olga_cli.providers.translate_common import JSON
 from olga_cli.providers.usage import Usage
@@ -43,6 +43,8 @@ def response_object(
     error: JSON | None = None,
 ) -> JSON:
     """A Response object echoing ``request``'s settings, as OpenAI returns it."""
+    if status in ("completed", "incomplete"):
+        item_memory.remember(output)  # for a later item_reference to them
     text: JSON = request["text"] if isinstance(request.get("text"), dict) else {}
     reasoning: JSON = request["reasoning"] if isinstance(request.get("reasoning"), dict) else {}
     return {

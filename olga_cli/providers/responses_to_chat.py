@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from olga_cli.providers import namespaces
+from olga_cli.providers import item_memory, namespaces
 from olga_cli.providers import usage as usage_mod
 from olga_cli.providers.chat_stream_to_responses import (
     ChatStreamToResponses,  # the stream half, re-exported
@@ -164,6 +164,17 @@ _DROPPED_ITEMS = {
 }
 
 
+def _referenced(item: JSON, param: str, notes: Notes) -> JSON:
+    found = item_memory.recall(item.get("id"))
+    if found is None:
+        raise notes.refuse(
+            f"{param}.id",
+            f"item {item.get('id')!r} is not one olga holds (it keeps the items of the answers it made, "
+            "in memory, for a while); send the item itself instead of a reference",
+        )
+    return found
+
+
 def _input_messages(value: Any, notes: Notes, carry_thinking: bool) -> list[JSON]:
     if value is None:
         return []
@@ -186,6 +197,9 @@ def _input_messages(value: Any, notes: Notes, carry_thinking: bool) -> list[JSON
         param = f"input[{i}]"
         item = as_dict(raw, param)
         kind = item.get("type", "message" if "role" in item else None)
+        if kind == "item_reference":  # an item of an earlier answer olga translated, by its id
+            item = _referenced(item, param, notes)
+            kind = item.get("type")
         if kind == "message":
             message = _message(item, param, notes)
             if message["role"] == "assistant" and thinking:

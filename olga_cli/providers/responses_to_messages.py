@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from olga_cli.errors import TranslationError
+from olga_cli.providers import item_memory
 from olga_cli.providers.chat_to_messages import (
     MessagesStreamToChat,
     chat_request_to_messages,
@@ -90,7 +91,9 @@ def messages_response_to_responses(
         for block in resp.get("content") or []
         if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking")
     ]
-    out["output"] = [reasoning_item(new_id("rs_"), block) for block in thinking] + out["output"]
+    reasoning = [reasoning_item(new_id("rs_"), block) for block in thinking]
+    item_memory.remember(reasoning)
+    out["output"] = reasoning + out["output"]
     return out
 
 

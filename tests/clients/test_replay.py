@@ -35,6 +35,7 @@ CAPTURED = [
     "ai_sdk_openai_turn2",
     "ai_sdk_compatible_turn1",
     "ai_sdk_compatible_turn2",
+    "ai_sdk_responses_turn1",
 ]
 TARGETS = ["anthropic/claude-sonnet-4-5", "openai/gpt-5-mini", "openai/gpt-4o-mini", COMPATIBLE_MODEL]
 

@@ -9,7 +9,8 @@ Like OpenAI, the fake refuses (400) a field the API does not know (``wire_check`
 ``compatible`` set it speaks like vLLM or Ollama, which know the classic Chat fields only.
 
 ``Script(tool_calls=[ToolCall("get_weather", {"city": "Paris"})])`` answers with tool calls instead of
-text (streamed as OpenAI streams them: the id and name first, then the arguments in pieces).
+text (streamed as OpenAI streams them: the id and name first, then the arguments in pieces), on
+``/v1/responses`` as ``function_call`` output items.
 
 ``/v1/responses`` speaks the Responses API: a Response object, or its full event sequence
 (``response.created`` ... ``response.completed``) when ``stream`` is true. Responses are kept, so
@@ -304,11 +305,12 @@ class FakeOpenAI:
         reply = script.reply if script.reply is not None else self.reply
         response_id = f"resp_fake{time.time_ns()}"
         message_id = f"msg_fake{time.time_ns()}"
+        calls = _function_call_items(script)
         final = _response_object(
             body,
             response_id,
             "completed",
-            [_message_item(message_id, reply, "completed")],
+            calls or [_message_item(message_id, reply, "completed")],
             script.usage or self.responses_usage,
         )
         if body.get("store", True):
@@ -330,6 +332,19 @@ class FakeOpenAI:
         started = _response_object(body, response_id, "in_progress", [], None)
         await send("response.created", {"response": started})
         await send("response.in_progress", {"response": started})
+        if calls:  # function calls, streamed as OpenAI streams them: the item, its arguments, done
+            for index, item in enumerate(calls):
+                await send(
+                    "response.output_item.added", {"output_index": index, "item": {**item, "arguments": ""}}
+                )
+                where = {"item_id": item["id"], "output_index": index}
+                await send("response.function_call_arguments.delta", {**where, "delta": item["arguments"]})
+                await send("response.function_call_arguments.done", {**where, "arguments": item["arguments"]})
+                await send("response.output_item.done", {"output_index": index, "item": item})
+            await send("response.completed", {"response": final})
+            await response.write_eof()
+            self.streams_finished += 1
+            return response
         where = {"item_id": message_id, "output_index": 0, "content_index": 0}
         await send(
             "response.output_item.added",
@@ -382,6 +397,21 @@ def _tool_calls(script: Script) -> list[dict[str, Any]]:
             "id": call.id or f"call_fake{index:02d}",
             "type": "function",
             "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+        }
+        for index, call in enumerate(script.tool_calls or [])
+    ]
+
+
+def _function_call_items(script: Script) -> list[dict[str, Any]]:
+    """The Responses API's ``function_call`` output items for the script's tool calls."""
+    return [
+        {
+            "id": f"fc_fake{index:02d}",
+            "type": "function_call",
+            "status": "completed",
+            "call_id": call.id or f"call_fake{index:02d}",
+            "name": call.name,
+            "arguments": json.dumps(call.arguments),
         }
         for index, call in enumerate(script.tool_calls or [])
     ]

@@ -159,7 +159,7 @@ def test_function_tools_tool_choice_and_json_schema_format() -> None:
         ("previous_response_id", "resp_1", "previous_response_id"),
         ("background", True, "background"),
         ("conversation", "conv_1", "conversation"),
-        ("input", [{"type": "item_reference", "id": "msg_1"}], "input[0].type"),
+        ("input", [{"type": "item_reference", "id": "msg_1"}], "input[0].id"),  # not one olga made
     ],
 )
 def test_server_state_is_refused_by_name(field: str, value: Any, param: str) -> None:
