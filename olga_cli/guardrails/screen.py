@@ -24,12 +24,22 @@ from olga_cli.guardrails.secrets import SecretsDetector
 from olga_cli.guardrails.spec import GuardrailSpec, GuardrailType, Stage, Violation
 
 
-def default_detectors() -> dict[GuardrailType, Detector]:
-    """The built-in detector for each guardrail type: prompt injection with the offline classifier
-    when `olga[classifier]` is installed, the rules alone otherwise."""
-    model = load_classifier()
-    injection: Detector = PromptInjectionDetector() if model is None else ClassifiedInjectionDetector(model)
-    return {"pii": PiiDetector(), "secrets": SecretsDetector(), "prompt-injection": injection}
+def default_detectors(kinds: Iterable[GuardrailType] | None = None) -> dict[GuardrailType, Detector]:
+    """The built-in detector for each guardrail type (or only for ``kinds``): prompt injection with the
+    offline classifier when `olga[classifier]` is installed, the rules alone otherwise. The classifier
+    (numpy and onnxruntime, about 100 MB) is loaded only when prompt injection is asked for."""
+    wanted = set(kinds) if kinds is not None else {"pii", "secrets", "prompt-injection"}
+    detectors: dict[GuardrailType, Detector] = {}
+    if "pii" in wanted:
+        detectors["pii"] = PiiDetector()
+    if "secrets" in wanted:
+        detectors["secrets"] = SecretsDetector()
+    if "prompt-injection" in wanted:
+        model = load_classifier()
+        detectors["prompt-injection"] = (
+            PromptInjectionDetector() if model is None else ClassifiedInjectionDetector(model)
+        )
+    return detectors
 
 
 def _for_stage(detector: Detector, stage: Stage, specs: Sequence[GuardrailSpec]) -> Detector:
@@ -139,7 +149,8 @@ class Screen:
         detectors: Mapping[GuardrailType, Detector] | None = None,
     ) -> None:
         self.stage: Stage = stage
-        available = detectors if detectors is not None else default_detectors()
+        specs = list(specs)
+        available = detectors if detectors is not None else default_detectors({s.type for s in specs})
         grouped: dict[GuardrailType, list[GuardrailSpec]] = {}
         for spec in specs:
             if spec.applies_to(stage):

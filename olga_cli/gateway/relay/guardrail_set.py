@@ -9,6 +9,7 @@ guardrails pays one attribute test.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 
 from olga_cli.guardrails import Detector, GuardrailSpec, GuardrailType, Screen, Stage, default_detectors
@@ -43,7 +44,16 @@ class GuardrailSet:
     async def load(
         cls, db: Store, *, detectors: Mapping[GuardrailType, Detector] | None = None
     ) -> GuardrailSet:
-        return cls(await db.guardrails.list_guardrails(), detectors=detectors)
+        loaded = cls(await db.guardrails.list_guardrails(), detectors=detectors)
+        specs = [
+            *loaded._global,
+            *(s for group in (*loaded._by_key.values(), *loaded._by_team.values()) for s in group),
+        ]
+        if {spec.type for spec in specs} - (loaded._detectors or {}).keys():
+            # Built now, in a thread: the classifier takes a moment to load, which neither the loop
+            # nor the first request that needs it should wait for.
+            await asyncio.to_thread(loaded._detectors_for, specs)
+        return loaded
 
     @property
     def empty(self) -> bool:
@@ -51,6 +61,16 @@ class GuardrailSet:
 
     @property
     def detectors(self) -> Mapping[GuardrailType, Detector] | None:
+        return self._detectors
+
+    def _detectors_for(self, specs: Iterable[GuardrailSpec]) -> Mapping[GuardrailType, Detector]:
+        """The shared detectors, built on first need for each type: a gateway whose guardrails are all
+        PII never loads the prompt-injection classifier."""
+        if self._detectors is None:
+            self._detectors = {}
+        missing = {spec.type for spec in specs} - self._detectors.keys()
+        if missing and isinstance(self._detectors, dict):
+            self._detectors.update(default_detectors(missing))
         return self._detectors
 
     def specs_for(self, key_id: str, team_id: str | None) -> list[GuardrailSpec]:
@@ -67,9 +87,8 @@ class GuardrailSet:
             return self._screens[cache_key]
         except KeyError:
             pass
-        if self._detectors is None:
-            self._detectors = default_detectors()
-        screen: Screen | None = Screen(self.specs_for(key_id, team_id), stage, detectors=self._detectors)
+        specs = self.specs_for(key_id, team_id)
+        screen: Screen | None = Screen(specs, stage, detectors=self._detectors_for(specs))
         if screen is not None and not screen.active:
             screen = None
         self._screens[cache_key] = screen
