@@ -73,7 +73,7 @@ def generation(
     if json_out:
         data = record.to_json(with_bodies=bodies)
         data["cost_breakdown"] = breakdown.to_json() if breakdown is not None else None
-        print_json({"data": data})
+        print_json(data)  # one thing: a bare object, as every command prints
         return
     out = console()
     if out.is_terminal:

@@ -19,7 +19,6 @@ from olga_cli.cli.common import (
     env_of,
     fail,
     print_json,
-    print_json_line,
     run,
     store,
 )
@@ -116,7 +115,10 @@ def logs(
         typer.Option("--session", help="Only requests of this agent session (the record's session_id)."),
     ] = None,
     wide: Annotated[bool, typer.Option("--wide", "-w", help="Also show each generation id.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="JSON lines, one record each.")] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="A JSON array of records; with --follow, one JSON object per line."),
+    ] = False,
 ) -> None:
     """Recent requests, newest last: what happened, what it cost, what failed and why.
 
@@ -189,8 +191,7 @@ def _catalog_names(home: Path, model: str | None) -> tuple[str, ...]:
 
 def _print_page(records: list[GenerationRecord], *, json_out: bool, wide: bool) -> None:
     if json_out:
-        for record in records:
-            print_json_line(record.to_json())
+        print_json([record.to_json() for record in records])  # a list: one JSON array
         return
     out = console()
     if not records:

@@ -35,4 +35,12 @@ async def olga_async(*args: str, env: dict[str, str] | None = None) -> Result:
 
 
 def json_lines(text: str) -> list[Any]:
+    """One JSON object per line (what --follow --json streams)."""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def json_array(text: str) -> list[Any]:
+    """A list command's --json: one JSON array."""
+    data = json.loads(text)
+    assert isinstance(data, list), data
+    return data

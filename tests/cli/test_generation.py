@@ -112,7 +112,7 @@ def test_json_shape_and_lookup_by_provider_id(home: Path) -> None:
     generation_id = _seed(home)
     result = olga("generation", "chatcmpl-abc", "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)["data"]
+    data = json.loads(result.stdout)
     assert data["id"] == generation_id and data["cost"] == "0.00036"
     assert [a["status"] for a in data["attempts"]] == [429, 200]
     assert data["guardrails"][0]["action"] == "redact"
@@ -146,5 +146,5 @@ def test_a_capped_charge_is_flagged_in_the_panel_and_the_json(home: Path) -> Non
     result = olga("generation", generation_id)
     assert result.exit_code == 0, result.output
     assert "charge_capped" in result.stdout and "10000000 prompt" in result.stdout
-    data = json.loads(olga("generation", generation_id, "--json").stdout)["data"]
+    data = json.loads(olga("generation", generation_id, "--json").stdout)
     assert data["flags"] == [flag]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.seed import make_record, seed_now
-from tests.cli.terminal import json_lines, olga, olga_tty
+from tests.cli.terminal import json_array, olga, olga_tty
 from tests.fakes.gateway import mint_key
 
 RED, MAGENTA = "\x1b[31m", "\x1b[35m"
@@ -108,21 +108,21 @@ def test_terminal_table_fits_and_never_cuts_money_ids_or_models(home: Path, widt
 
 def test_filters_by_key_status_model_and_since(home: Path) -> None:
     _seed_mix(home)
-    by_key = json_lines(olga("logs", "--key", "laptop", "--json").stdout)
+    by_key = json_array(olga("logs", "--key", "laptop", "--json").stdout)
     assert [r["status"] for r in by_key] == [200, 422, 200]
-    assert {r["status"] for r in json_lines(olga("logs", "--status", "5xx", "--json").stdout)} == {502}
-    assert [r["status"] for r in json_lines(olga("logs", "--status", "error", "--json").stdout)] == [502, 422]
+    assert {r["status"] for r in json_array(olga("logs", "--status", "5xx", "--json").stdout)} == {502}
+    assert [r["status"] for r in json_array(olga("logs", "--status", "error", "--json").stdout)] == [502, 422]
     # A bare catalog alias matches records of the model it resolves to.
-    assert len(json_lines(olga("logs", "--model", "openai/gpt-4o-mini", "--json").stdout)) == 3
-    assert [r["model"] for r in json_lines(olga("logs", "--model", "mock/echo", "--json").stdout)] == [
+    assert len(json_array(olga("logs", "--model", "openai/gpt-4o-mini", "--json").stdout)) == 3
+    assert [r["model"] for r in json_array(olga("logs", "--model", "mock/echo", "--json").stdout)] == [
         "mock/echo"
     ]
-    assert len(json_lines(olga("logs", "--since", "35s", "--json").stdout)) == 2
+    assert len(json_array(olga("logs", "--since", "35s", "--json").stdout)) == 2
 
 
-def test_json_lines_carry_the_generation_record_shape(home: Path) -> None:
+def test_json_carries_the_generation_record_shape(home: Path) -> None:
     _seed_mix(home)
-    records = json_lines(olga("logs", "--json", "--limit", "1").stdout)
+    records = json_array(olga("logs", "--json", "--limit", "1").stdout)
     assert len(records) == 1
     record = records[0]
     for field in (
@@ -196,11 +196,11 @@ def test_prune_removes_old_records_or_bodies_and_leaves_the_ledger(home: Path) -
     }
     bodies = olga("logs", "prune", "--older-than", "30d", "--bodies-only")
     assert bodies.exit_code == 0 and "Removed 3" in bodies.stdout
-    records = json_lines(olga("logs", "--json").stdout)
+    records = json_array(olga("logs", "--json").stdout)
     assert len(records) == 4
     gone = olga("logs", "prune", "--older-than", "30d")
     assert "Removed 3 records" in gone.stdout
-    assert len(json_lines(olga("logs", "--json").stdout)) == 1
+    assert len(json_array(olga("logs", "--json").stdout)) == 1
     with sqlite3.connect(home / "olga.db") as db:
         assert db.execute("SELECT COUNT(*), SUM(amount_pico) FROM ledger").fetchone() == (4, 24_000_000)
         assert [row[0] for row in db.execute("SELECT response_body FROM generations")] == ["new"]
@@ -223,4 +223,4 @@ def test_usage_limit_alerts_show_after_the_table(home: Path) -> None:
     line = next(line for line in result.stdout.splitlines() if "alert:" in line)
     assert "key 'laptop' reached 80% of its daily cost limit ($0.008 of $0.01)" in line
     # JSON lines stay one record per line, with no alert mixed in.
-    assert all("tokens_prompt" in r for r in json_lines(olga("logs", "--json").stdout))
+    assert all("tokens_prompt" in r for r in json_array(olga("logs", "--json").stdout))

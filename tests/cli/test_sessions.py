@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tests.cli.seed import make_record, seed_now
-from tests.cli.terminal import json_lines, olga, olga_tty
+from tests.cli.terminal import json_array, olga, olga_tty
 
 
 def _seed(home: Path) -> list[str]:
@@ -28,7 +28,7 @@ def _seed(home: Path) -> list[str]:
 
 def test_logs_of_one_session(home: Path) -> None:
     ids = _seed(home)
-    lines = json_lines(olga("logs", "--session", "3f1c-claude", "--json").stdout)
+    lines = json_array(olga("logs", "--session", "3f1c-claude", "--json").stdout)
     assert [line["id"] for line in lines] == [ids[0], ids[2]]
     assert {line["session_id"] for line in lines} == {"3f1c-claude"}
     table = olga("logs", "--session", "019a-codex")

@@ -75,7 +75,7 @@ async def test_chat_through_olga_reaches_the_mapped_deployment(
     record = json.loads(
         (await olga_async("generation", raw.headers["x-olga-generation-id"], "--json")).stdout
     )
-    data = record["data"]
+    data = record
     assert data["provider"] == "work" and data["status"] == 200 and data["tokens_prompt"] == 11
     # Priced as gpt-4o: 11 input tokens at $2.5/M and 4 output tokens at $10/M.
     assert data["cost"] == "0.0000675"

@@ -43,7 +43,7 @@ async def olga_gemini(home: Path, fake_gemini: FakeGemini, api_key: str) -> Asyn
 
 
 async def _record(gen: str) -> dict[str, Any]:
-    return dict(json.loads((await olga_async("generation", gen, "--json")).stdout)["data"])
+    return dict(json.loads((await olga_async("generation", gen, "--json")).stdout))
 
 
 # -- the fake, as Google's SDK sees it -------------------------------------------------------------

@@ -179,7 +179,7 @@ async def test_an_old_cost_is_explained_with_the_prices_of_its_day(
     source = tmp_path / "prices.json"
     source.write_text(PRICE_MAP)
     assert (await olga_async("models", "update", "--from", str(source))).exit_code == 0
-    record = json.loads((await olga_async("generation", gen, "--json")).stdout)["data"]
+    record = json.loads((await olga_async("generation", gen, "--json")).stdout)
     assert record["catalog_version"] == version
     breakdown = record["cost_breakdown"]
     assert breakdown["catalog_version"] == version and breakdown["matches_current_prices"] is True

@@ -105,7 +105,7 @@ async def _costs(ids: list[str]) -> list[dict[str, Any]]:
     records = []
     for gen in ids:
         result = await olga_async("generation", gen, "--json")
-        records.append(json.loads(result.stdout)["data"])
+        records.append(json.loads(result.stdout))
     return records
 
 

@@ -209,7 +209,7 @@ async def test_usage_and_logs_by_tag_and_user_and_limits_from_the_cli(home: Path
     assert tags == {"a": 2, "b": 2}
     users = {row["user"]: row["requests"] for row in json.loads(by_user.stdout)["rows"]}
     assert users == {"ada": 2, "grace": 1}
-    lines = [json.loads(line) for line in logs.stdout.splitlines()]
+    lines = json.loads(logs.stdout)  # a list: one JSON array
     assert len(lines) == 2 and all(line["end_user"] == "ada" and "a" in line["tags"] for line in lines)
     assert added.exit_code == 0 and json.loads(added.stdout)["scope"] == "key_each_user"
     assert wrong.exit_code == 1 and "--each-user goes with --key KEY or --team TEAM" in wrong.output

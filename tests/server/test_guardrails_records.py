@@ -99,7 +99,7 @@ async def test_violations_show_in_the_cli_and_the_generation_record(olga: Olga) 
         ("no-leaks", "openai_api_key", 6)
     ]
     shown = await olga_async("generation", violation["generation_id"], "--json")
-    assert json.loads(shown.stdout)["data"]["guardrails"] == record["guardrails"]
+    assert json.loads(shown.stdout)["guardrails"] == record["guardrails"]
     assert OPENAI_KEY not in shown.stdout
 
 

@@ -15,7 +15,7 @@ from olga_cli.store.base import Store
 from olga_cli.store.db import open_store
 from olga_cli.store.reports import LogFilter
 from tests.cli.seed import make_record
-from tests.cli.terminal import json_lines, olga
+from tests.cli.terminal import json_array, olga
 
 NOW = 1_800_057_600.0  # 2027-01-16 00:00 UTC: on an hour boundary
 
@@ -122,5 +122,5 @@ def test_the_cli_reports_sessions_from_postgresql(pg_url_sync: str) -> None:
     records = asyncio.run(seed())
     usage = json.loads(olga("--database-url", pg_url_sync, "usage", "--by", "session", "--json").stdout)
     assert [(r["session"], r["requests"]) for r in usage["rows"]] == [("sess-a", 2), ("sess-b", 1)]
-    logs = json_lines(olga("--database-url", pg_url_sync, "logs", "--session", "sess-a", "--json").stdout)
+    logs = json_array(olga("--database-url", pg_url_sync, "logs", "--session", "sess-a", "--json").stdout)
     assert [line["id"] for line in logs] == [records[0].id, records[2].id]
