@@ -43,10 +43,37 @@ def _breakdown(home: Any, record: GenerationRecord, multiplier: Decimal) -> Cost
     return None if entry is None else cost_breakdown(record, entry, multiplier, catalog.version)
 
 
+MIN_SHORT = 6  # fewer characters than this would name too many requests to be worth a look
+
+
+async def find_generation(db: Store, ref: str) -> GenerationRecord:
+    """By olga id, the provider's response id, or the start of an olga id (with or without ``gen-``:
+    the short id `olga logs --follow` shows), as long as one request has it."""
+    record = await db.records.get_generation(ref)
+    if record is not None:
+        return record
+    prefix = ref if ref.startswith("gen-") else "gen-" + ref
+    if len(prefix) - len("gen-") >= MIN_SHORT:
+        ids = await db.records.ids_starting(prefix, limit=4)
+        if len(ids) == 1:
+            found = await db.records.get_generation(ids[0])
+            if found is not None:
+                return found
+        if len(ids) > 1:
+            shown = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+            raise UserError(f"'{ref}' is the start of several generations ({shown}); give more of the id")
+    raise UserError(
+        f"no generation '{ref}'; ids are in the x-olga-generation-id header, `olga logs --follow` "
+        "and `olga logs --wide`"
+    )
+
+
 def generation(
     ctx: typer.Context,
     generation_id: str = typer.Argument(
-        ..., metavar="ID", help="olga id (gen-...) or the provider's response id."
+        ...,
+        metavar="ID",
+        help="olga id (gen-...), its start (the short id of `olga logs --follow`) or the provider's id.",
     ),
     bodies: Annotated[
         bool, typer.Option("--bodies", help="Also show the stored request and response bodies.")
@@ -61,11 +88,7 @@ def generation(
 
     async def work() -> tuple[GenerationRecord, Decimal]:
         async with store(env) as db:
-            record = await db.records.get_generation(generation_id)
-            if record is None:
-                raise UserError(
-                    f"no generation '{generation_id}'; ids are in the x-olga-generation-id header and `olga logs --wide`"
-                )
+            record = await find_generation(db, generation_id.strip())
             return record, await _rate_multiplier(db, record)
 
     record, multiplier = run(work())

@@ -66,7 +66,7 @@ class Printer:
         if self.json_out:
             print_json_line(record.to_json())
         elif self.terminal:
-            self.out.print(follow_line(record), soft_wrap=True)
+            self.out.print(follow_line(record, width=self.out.width))  # folds at spaces, if at all
         else:
             sys.stdout.write(tsv_lines(logs_listing([record], wide=True))[1] + "\n")
         sys.stdout.flush()

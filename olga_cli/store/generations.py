@@ -165,6 +165,9 @@ class RecordStore(Protocol):
     async def get_generation(self, ref: str, *, key_id: str | None = None) -> GenerationRecord | None:
         """By olga id or by the provider's response id; only one key's records when ``key_id`` is set."""
 
+    async def ids_starting(self, prefix: str, *, limit: int = 3) -> list[str]:
+        """Up to ``limit`` olga ids that begin with ``prefix`` (what `olga generation SHORT` finds)."""
+
     async def recent_generations(
         self,
         *,
@@ -176,3 +179,9 @@ class RecordStore(Protocol):
         after_rowid: int | None = None,
     ) -> list[tuple[int, GenerationRecord]]:
         """Newest ``limit`` records matching the filters, oldest first, each with its position."""
+
+
+def prefix_bounds(prefix: str) -> tuple[str, str]:
+    """``id >= low AND id < high`` holds exactly for ids starting with ``prefix``: a range the
+    primary key's index answers, unlike LIKE (whose ``_`` and ``%`` would also need escaping)."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)

@@ -148,3 +148,17 @@ def test_a_capped_charge_is_flagged_in_the_panel_and_the_json(home: Path) -> Non
     assert "charge_capped" in result.stdout and "10000000 prompt" in result.stdout
     data = json.loads(olga("generation", generation_id, "--json").stdout)
     assert data["flags"] == [flag]
+
+
+def test_a_unique_start_of_an_id_is_enough_and_an_ambiguous_one_is_one_error(home: Path) -> None:
+    seed_now(home, [make_record(id="gen-019af2b3c4d5aaaa1111"), make_record(id="gen-019af2b3c4d5bbbb2222")])
+    for ref in ("019af2b3c4d5aaaa", "gen-019af2b3c4d5bbbb", "019af2b3c4d5bbbb2222"):
+        shown = olga("generation", ref, "--json")
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.stdout)["id"].startswith("gen-" + ref.removeprefix("gen-"))
+    ambiguous = olga("generation", "019af2b3c4d5")
+    assert ambiguous.exit_code == 1 and ambiguous.stdout == ""
+    assert ambiguous.stderr.count("\n") == 1 and "several generations" in ambiguous.stderr
+    assert "gen-019af2b3c4d5aaaa1111" in ambiguous.stderr and "give more of the id" in ambiguous.stderr
+    too_short = olga("generation", "019a")
+    assert too_short.exit_code == 1 and too_short.stderr.startswith("error: no generation '019a'")

@@ -16,6 +16,8 @@ import termios
 import time
 from pathlib import Path
 
+from olga_cli.cli.render.records import short_id
+from tests.cli.helpers import olga
 from tests.cli.seed import make_record, seed
 
 START_TIMEOUT = 15.0  # the first line waits for Python to start; later lines are held to a second
@@ -144,8 +146,8 @@ def test_follow_in_a_terminal_streams_appended_lines_while_requests_flow(home: P
         ]
         for record in records:
             asyncio.run(seed(home, [record]))
-            shown = _read_screen(fd, record.id.encode(), PROMISE + 1.0)
-            assert record.id.encode() in shown
+            shown = _read_screen(fd, short_id(record.id).encode(), PROMISE + 1.0)
+            assert short_id(record.id).encode() in shown  # the short id, to copy into olga generation
             screen += shown
         text = screen.decode()
         assert time.monotonic() - started < START_TIMEOUT + 10
@@ -157,7 +159,14 @@ def test_follow_in_a_terminal_streams_appended_lines_while_requests_flow(home: P
         assert "\x1b[1;32m200" in text or "\x1b[32m" in text  # 2xx green
         assert "\x1b[1;33m402" in text  # 4xx yellow
         assert "\x1b[1;31m503" in text  # 5xx red
+        assert all(len(line) <= 80 for line in plain.splitlines())  # folded by olga, not cut by the terminal
+        lines = plain.splitlines()
+        row = next(i for i, line in enumerate(lines) if "agent-1" in line)
+        assert "402" in lines[row] and "insufficient_credits" in lines[row]  # the code on its row
+        assert short_id(records[1].id) in lines[row] + lines[row + 1]  # or just under it, whole
     finally:
         os.kill(pid, signal.SIGINT)
         os.waitpid(pid, 0)
         os.close(fd)
+    shown = olga("generation", short_id(records[1].id))
+    assert shown.exit_code == 0 and records[1].id in shown.stdout

@@ -143,6 +143,7 @@ def _request_fields(record: GenerationRecord) -> list[tuple[str, str]]:
         status += f" [dim]({escape(record.error)})[/dim]"
     served = record.model and record.model != record.model_requested
     return [
+        ("id", record.id),
         ("time", f"{fmt_time(record.created_at)}  [dim]{record.to_json()['created_at']}[/dim]"),
         ("key", f"{escape(record.key_name)} [dim]{record.key_id}[/dim]"),
         ("app", escape(record.app or "-")),

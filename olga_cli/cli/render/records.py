@@ -156,27 +156,53 @@ def status_colour(record: GenerationRecord) -> str:
     return STATUS_COLOURS.get(record.status // 100, "red")
 
 
-def follow_line(record: GenerationRecord, *, now: float | None = None) -> Text:
-    """``12:03:04  200  laptop  mock/echo  12→7 tok  $0.000006  412 ms  gen-...`` and, when it failed,
-    the error code. The line folds rather than being cut: every field is there to copy."""
+def short_id(generation_id: str) -> str:
+    """``gen-019af2b3c4d5e6f7...`` -> ``019af2b3c4d5e6f7``: the time part and a little of the random
+    part, which `olga generation` takes back (a unique start of an id)."""
+    return generation_id.removeprefix("gen-")[:16]
+
+
+FOLLOW_INDENT = " " * 10  # continuation lines start under the status
+
+
+def follow_line(record: GenerationRecord, *, now: float | None = None, width: int | None = None) -> Text:
+    """``12:03:04  402  insufficient_credits  laptop  mock/echo  12→7 tok  $0  412 ms  019af2b3c4d5e6f7``:
+    the error code right after the status of a failed request. On a narrow terminal the tokens go
+    first, then the latency; a line still too long goes on under the status, field by field, so the
+    id, cost and error code are always whole, to copy."""
     estimated = "~" if record.usage_estimated else ""
-    line = Text.assemble(
-        (fmt_time(record.created_at, now=now), "dim"),
-        "  ",
-        (f"{status_text(record):<5}", f"bold {status_colour(record)}"),
-        " ",
-        record.key_name,
-        "  ",
-        (model_text(record), "cyan"),
-        "  ",
-        f"{record.tokens_prompt}{estimated}→{record.tokens_completion}{estimated} tok  ",
-        fmt_cost(record.cost_pico),
-        "  ",
-        fmt_ms(record.latency_ms),
-        "  ",
-        (record.id, "dim"),
-    )
-    if record.error and (record.status >= 400 or record.status == 0):
-        line.append("  ")
-        line.append(record.error, style=status_colour(record))
+    failed = bool(record.error) and (record.status >= 400 or record.status == 0)
+    # (text, style, drop): the highest drop goes first when the line is longer than the terminal.
+    fields: list[tuple[str, str, int]] = [
+        (fmt_time(record.created_at, now=now), "dim", 0),
+        (f"{status_text(record):<5}", f"bold {status_colour(record)}", 0),
+    ]
+    if failed:
+        fields.append((record.error or "", status_colour(record), 0))
+    fields += [
+        (record.key_name, "", 0),
+        (model_text(record), "cyan", 0),
+        (f"{record.tokens_prompt}{estimated}→{record.tokens_completion}{estimated} tok", "", 2),
+        (fmt_cost(record.cost_pico), "", 0),
+        (fmt_ms(record.latency_ms), "", 1),
+        (short_id(record.id), "dim", 0),
+    ]
+
+    def length(kept: list[tuple[str, str, int]]) -> int:
+        return sum(len(text) for text, _, _ in kept) + 2 * (len(kept) - 1)
+
+    for drop in (2, 1):
+        if width is not None and length(fields) > width:
+            fields = [field for field in fields if field[2] != drop]
+    line = Text()
+    used = 0
+    for index, (text, style, _) in enumerate(fields):
+        if index and width is not None and used + 2 + len(text) > width:
+            line.append("\n" + FOLLOW_INDENT)
+            used = len(FOLLOW_INDENT)
+        elif index:
+            line.append("  ")
+            used += 2
+        line.append(text, style=style)
+        used += len(text)
     return line

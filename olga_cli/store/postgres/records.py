@@ -15,7 +15,14 @@ from typing import Any
 import asyncpg
 
 from olga_cli.records import GenerationRecord
-from olga_cli.store.generations import RECORD_COLUMNS, Extra, ExtraKind, record_from_row, record_values
+from olga_cli.store.generations import (
+    RECORD_COLUMNS,
+    Extra,
+    ExtraKind,
+    prefix_bounds,
+    record_from_row,
+    record_values,
+)
 from olga_cli.store.limits import USER_SEPARATOR
 from olga_cli.store.postgres.connection import BATCH_LOCK, locked_transaction, notify
 from olga_cli.store.postgres.holds import RELEASE_HOLD
@@ -217,6 +224,11 @@ class PostgresRecords:
             if row is not None:
                 return record_from_row(row)
         return None
+
+    async def ids_starting(self, prefix: str, *, limit: int = 3) -> list[str]:
+        low, high = prefix_bounds(prefix)
+        sql = "SELECT id FROM generations WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3"
+        return [row["id"] for row in await self._pool.fetch(sql, low, high, limit)]
 
     async def recent_generations(
         self,

@@ -9,7 +9,14 @@ from typing import Any
 import aiosqlite
 
 from olga_cli.records import GenerationRecord
-from olga_cli.store.generations import RECORD_COLUMNS, Extra, ExtraKind, record_from_row, record_values
+from olga_cli.store.generations import (
+    RECORD_COLUMNS,
+    Extra,
+    ExtraKind,
+    prefix_bounds,
+    record_from_row,
+    record_values,
+)
 from olga_cli.store.sqlite.connection import transaction, transaction_on_thread
 
 _INSERT = (
@@ -189,6 +196,12 @@ class SqliteRecords:
 
     async def get_generation(self, ref: str, *, key_id: str | None = None) -> GenerationRecord | None:
         return await get_generation(self._db, ref, key_id=key_id)
+
+    async def ids_starting(self, prefix: str, *, limit: int = 3) -> list[str]:
+        low, high = prefix_bounds(prefix)
+        sql = "SELECT id FROM generations WHERE id >= ? AND id < ? ORDER BY id LIMIT ?"
+        async with self._db.execute(sql, (low, high, limit)) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
 
     async def recent_generations(
         self,
