@@ -22,6 +22,7 @@ from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
+from olga_cli.cli.names import wire_completion
 from olga_cli.config import Config, load_config, resolve_database_url, resolve_home
 from olga_cli.errors import OlgaError, StoreError, UserError
 from olga_cli.store.base import Store
@@ -85,6 +86,7 @@ class OneLineErrors(TyperGroup):
         **extra: Any,
     ) -> Any:
         plain_metavars(self)
+        wire_completion(self)
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError as exc:

@@ -6,12 +6,13 @@ config and the catalog, and import neither the server nor the gateway.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from olga_cli.store.sqlite.names import live_names
+from olga_cli.store.sqlite.names import Named, live_names
 
 
 def _home(ctx: typer.Context) -> Path:
@@ -25,12 +26,24 @@ def _starting(names: list[str], incomplete: str) -> list[str]:
     return [name for name in names if name.startswith(incomplete)]
 
 
+def _stored(ctx: typer.Context, table: Named, incomplete: str) -> list[str]:
+    return _starting(live_names(_home(ctx) / "olga.db", table), incomplete)
+
+
 def key_names(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _starting(live_names(_home(ctx) / "olga.db", "keys"), incomplete)
+    return _stored(ctx, "keys", incomplete)
 
 
 def team_names(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _starting(live_names(_home(ctx) / "olga.db", "teams"), incomplete)
+    return _stored(ctx, "teams", incomplete)
+
+
+def guardrail_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _stored(ctx, "guardrails", incomplete)
+
+
+def tag_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _stored(ctx, "tags", incomplete)
 
 
 def provider_names(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -50,6 +63,46 @@ def model_names(ctx: typer.Context, incomplete: str) -> list[str]:
     except Exception:  # a broken catalog overlay: offer nothing rather than a traceback mid-<Tab>
         return []
     return _starting(sorted(e.id for e in catalog.entries()), incomplete)
+
+
+def model_lists(ctx: typer.Context, incomplete: str) -> list[str]:
+    """``--models a,b,c``: the names already typed stay, the last one is completed."""
+    head, comma, last = incomplete.rpartition(",")
+    return [head + comma + name for name in model_names(ctx, last)]
+
+
+Completer = Callable[[typer.Context, str], list[str]]
+
+# What each option or argument names, by its parameter's name, wherever it appears; (command, name)
+# for a parameter whose name says less than its command (`guardrails remove ID`).
+COMPLETERS: dict[str, Completer] = {
+    "key": key_names,
+    "team": team_names,
+    "provider": provider_names,
+    "model": model_names,
+    "to_model": model_names,
+    "models": model_lists,
+    "tag": tag_names,
+}
+COMMAND_COMPLETERS: dict[tuple[str, str], Completer] = {("guardrails remove", "ref"): guardrail_names}
+
+
+def wire_completion(command: Any, path: str = "") -> None:
+    """Give every parameter that names a key, team, provider, model, guardrail or tag its completion
+    from the store, the config or the catalog (one table, so no command is left out)."""
+    for param in getattr(command, "params", ()):
+        completer = COMMAND_COMPLETERS.get((path, param.name)) or COMPLETERS.get(param.name or "")
+        if completer is not None and getattr(param, "_custom_shell_complete", None) is None:
+            param._custom_shell_complete = _click_style(completer)
+    for name, sub in getattr(command, "commands", {}).items():
+        wire_completion(sub, f"{path} {name}".strip())
+
+
+def _click_style(completer: Completer) -> Callable[[Any, Any, str], list[str]]:
+    def complete(ctx: Any, param: Any, incomplete: str) -> list[str]:
+        return completer(ctx, incomplete)
+
+    return complete
 
 
 KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="Key name or id.", autocompletion=key_names)]

@@ -83,3 +83,87 @@ def test_version_answers_before_loading_the_cli() -> None:
         timeout=60,
     )
     assert result.stdout.startswith("olga ") and "typer" not in result.stderr and "rich" not in result.stderr
+
+
+def test_every_flag_naming_a_key_team_provider_model_guardrail_or_tag_completes_names(home: Path) -> None:
+    from tests.cli.helpers import olga
+
+    olga("teams", "create", "research")
+    olga("keys", "create", "--name", "laptop", "--credits", "1")
+    olga(
+        "limits",
+        "add",
+        "--tag",
+        "nightly-eval",
+        "--metric",
+        "requests",
+        "--window",
+        "daily",
+        "--threshold",
+        "9",
+    )
+    olga(
+        "guardrails",
+        "add",
+        "--global",
+        "--type",
+        "secrets",
+        "--stage",
+        "input",
+        "--action",
+        "block",
+        "--name",
+        "no-secrets",
+    )
+    bash = {"_OLGA_COMPLETE": "complete_bash", "OLGA_HOME": str(home)}
+
+    def words(line: str) -> list[str]:
+        typed = line.split()
+        cword = len(typed) if line.endswith(" ") else len(typed) - 1
+        return _complete(**bash, COMP_WORDS=line, COMP_CWORD=str(cword)).split()
+
+    assert words("olga limits add --key la") == ["laptop"]
+    assert words("olga guardrails violations --key ") == ["laptop"]
+    assert words("olga keys create --team re") == ["research"]
+    assert words("olga run --team r") == ["research"]
+    assert "mock" in words("olga routes add --provider m")
+    assert "openai/gpt-4o-mini" in words("olga routes add --to-model openai/gpt-4o-m")
+    assert "mock/echo,openai/gpt-4o-mini" in words("olga keys create --models mock/echo,openai/gpt-4o-m")
+    assert words("olga limits add --tag nig") == ["nightly-eval"]
+    assert words("olga logs --tag n") == ["nightly-eval"]
+    assert words("olga guardrails remove no") == ["no-secrets"]
+
+
+def test_completion_is_wired_on_every_parameter_that_names_something() -> None:
+    """One table decides, by parameter name: a new command's --key or --team completes too."""
+    import typer
+
+    from olga_cli.cli.app import app
+    from olga_cli.cli.names import COMPLETERS, wire_completion
+
+    root = typer.main.get_command(app)
+    wire_completion(root)
+    missing, wired = [], set()
+
+    def walk(command: object, path: str) -> None:
+        for param in getattr(command, "params", ()):
+            if param._custom_shell_complete is not None:
+                wired.add(f"{path} {param.name}")
+            elif param.name in COMPLETERS:
+                missing.append(f"{path} {param.name}")
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(root, "olga")
+    assert missing == []
+    assert {
+        "olga limits add key",
+        "olga limits add tag",
+        "olga guardrails add team",
+        "olga routes add provider",
+        "olga models list provider",
+        "olga logs model",
+        "olga env models",
+        "olga guardrails remove ref",
+        "olga providers pause name",
+    } <= wired

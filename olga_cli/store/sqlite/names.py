@@ -10,10 +10,18 @@ from typing import Literal
 _QUERIES = {
     "keys": "SELECT name FROM keys WHERE deleted_at IS NULL ORDER BY name",
     "teams": "SELECT name FROM teams WHERE deleted_at IS NULL ORDER BY name",
+    # A guardrail is removed by id, or by its name when only one has it: both are offered.
+    "guardrails": "SELECT name FROM guardrails WHERE deleted_at IS NULL "
+    "UNION SELECT CAST(id AS TEXT) FROM guardrails WHERE deleted_at IS NULL ORDER BY 1",
+    # Tags requests have carried (summed by the hour) and tags a limit names.
+    "tags": "SELECT label FROM usage_labels_hourly WHERE kind = 'tag' "
+    "UNION SELECT scope_id FROM limits WHERE scope = 'tag' AND deleted_at IS NULL ORDER BY 1",
 }
 
+Named = Literal["keys", "teams", "guardrails", "tags"]
 
-def live_names(path: Path, table: Literal["keys", "teams"]) -> list[str]:
+
+def live_names(path: Path, table: Named) -> list[str]:
     """Names in ``table``; none when the store does not exist or cannot be read."""
     if not path.is_file():
         return []
