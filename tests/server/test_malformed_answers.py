@@ -110,3 +110,23 @@ async def test_an_unreadable_event_on_a_translated_stream_ends_it_with_an_error_
     record = await running.record(generation_id)
     assert (record.status, record.error) == (502, "upstream_error") and record.usage_estimated
     assert record.cost_pico > 0 and await running.charges() == [record.cost_pico]
+
+
+@pytest.mark.parametrize("bad_event", [b"data: {not json\n\n", b"data: 17\n\n"])
+async def test_a_translated_stream_unreadable_from_its_first_event_is_a_charged_502(
+    olga: tuple[Olga, Misbehaving], bad_event: bytes
+) -> None:
+    """Nothing reached the caller, so the answer is a 502 in its API's shape (not a stream); the
+    provider did the work, so it is charged as a stream that breaks later is, and not tried again."""
+    running, fake = olga
+    fake.behaviour = stream([bad_event, chat_chunk("never sent")], every=0.05)
+    status, headers, body = await running.post({**MESSAGES, "stream": True}, path="/messages")
+    assert status == 502
+    assert body["type"] == "error" and body["error"]["type"] == "api_error"
+    assert "cannot read" in body["error"]["message"]
+    assert len(fake.requests) == 1
+    record = await running.record(headers["x-olga-generation-id"])
+    assert (record.status, record.error, record.streamed) == (502, "upstream_error", False)
+    assert (record.attempts[-1].error or "").startswith("malformed")
+    assert record.usage_estimated and record.cost_pico > 0
+    assert await running.charges() == [record.cost_pico]

@@ -11,8 +11,9 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
-from olga_cli.errors import ClientGone, UpstreamFailure
+from olga_cli.errors import ClientGone, UpstreamError, UpstreamFailure
 from olga_cli.gateway.call import Context
+from olga_cli.gateway.error_response import render
 from olga_cli.gateway.finish import commit, fill, headers_for, ms, store_bodies
 from olga_cli.gateway.relay.malformed import MALFORMED, why
 from olga_cli.gateway.relay.screening import screen_stream, stream_blocked, stream_status
@@ -36,7 +37,8 @@ class StreamAnswer:
     """One served stream on its way to the caller, the caller's headers going out with the first event.
 
     A stream that fails before its first event ends like any failed attempt (``broke_early``: nothing
-    was sent, so another attempt may serve it). After that a failure ends the stream with an error
+    was sent, so another attempt may serve it), unless olga cannot read that event: the provider did
+    the work, so it is recorded and charged, and the caller gets a 502 in its API's shape. After that a failure ends the stream with an error
     event in the caller's API (and is never retried), and a caller who leaves closes the upstream
     connection at once; either way the record keeps what was used (estimated where the provider sent
     no usage).
@@ -80,9 +82,10 @@ class StreamAnswer:
             await self.gw.callers.unless_gone(self.sink, self._events())
         except UpstreamFailure as failure:
             served.took()
-            if not self.ctx.record.streamed:
-                served.reply.close()
+            served.reply.close()
+            if not self.ctx.record.streamed and failure.kind != "malformed":
                 return Relayed("broke_early", failure)
+            # After the first event, or an event olga cannot read (the provider did the work): final.
             return Relayed("broke_late", failure)
         except ClientGone:
             served.reply.close()  # drops the upstream connection: the provider stops generating
@@ -105,6 +108,9 @@ class StreamAnswer:
             await commit(gw, ctx, health)
             if not ctx.record.streamed:  # gone before the first event: nobody reads it; the server needs one
                 await self.sink.send(499, headers_for(gw, ctx, "application/json"), b"")
+            return
+        if ended.failure is not None and not ctx.record.streamed:
+            await self._unreadable(ended.failure, health)
             return
         if ended.failure is not None:
             tail = broken_stream_tail(ctx.call.api, relay, ended.failure)
@@ -132,6 +138,21 @@ class StreamAnswer:
             await self.sink.end()
         except ClientGone:
             self.served.reply.close()
+
+    async def _unreadable(self, failure: UpstreamFailure, health: Sequence[Extra]) -> None:
+        """A stream whose first event olga cannot read: recorded and charged like one that breaks later
+        (the provider did the work), but answered as a 502 in the caller's API, since nothing was sent."""
+        gw, ctx, relay = self.gw, self.ctx, self.relay
+        relay.finish()
+        fill(gw, ctx, relay.facts, status=502, error="upstream_error")
+        store_bodies(gw, ctx, relay.facts.text)
+        await commit(gw, ctx, health)
+        error = UpstreamError(
+            f"Provider '{self.served.target.provider.name}' sent a stream olga cannot read ({failure}); "
+            f"see `olga generation {ctx.record.id}`. Retry, or try another model."
+        )
+        status, headers, body = render(ctx.call.shape, error)
+        await self.sink.send(status, {**headers_for(gw, ctx, "application/json"), **headers}, body)
 
     def _provider_error(self, message: str) -> str:
         """The provider's own error event, kept on its attempt (scrubbed); the record's ``error``."""
