@@ -130,3 +130,39 @@ async def test_a_translated_stream_unreadable_from_its_first_event_is_a_charged_
     assert (record.attempts[-1].error or "").startswith("malformed")
     assert record.usage_estimated and record.cost_pico > 0
     assert await running.charges() == [record.cost_pico]
+
+
+GOOD = chat_answer(
+    choices=[{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]
+)
+WRONG_TYPES = {
+    "JSON sent as an HTML page": (False, "text/html; charset=utf-8", "text/html"),
+    "JSON sent as plain text": (False, "text/plain", "text/plain"),
+    "a whole answer to a streamed request": (True, "application/json", "not text/event-stream"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_TYPES))
+async def test_a_200_whose_content_type_breaks_the_apis_promise_is_a_recorded_502(
+    olga: tuple[Olga, Misbehaving], case: str
+) -> None:
+    """The body would parse as a chat completion; its Content-Type says it is not what the API
+    promises (JSON for a whole answer, an event stream for a streamed one), so it is not relayed."""
+    running, fake = olga
+    streamed, content_type, named = WRONG_TYPES[case]
+    fake.behaviour = answer(GOOD, content_type=content_type)
+    status, headers, body = await running.post({**CHAT, "stream": streamed})
+    assert status == 502 and body["error"]["code"] == "upstream_error"
+    assert named in body["error"]["message"]
+    record = await running.record(headers["x-olga-generation-id"])
+    assert (record.status, record.error) == (502, "upstream_error")
+    assert named in (record.attempts[-1].error or "")
+    assert (record.tokens_prompt, record.tokens_completion) == (11, 4)  # what it reported, charged
+    assert await running.charges() == [record.cost_pico]
+
+
+async def test_json_with_parameters_in_its_content_type_is_relayed(olga: tuple[Olga, Misbehaving]) -> None:
+    running, fake = olga
+    fake.behaviour = answer(GOOD, content_type="application/json; charset=utf-8")
+    status, _, body = await running.post(CHAT)
+    assert status == 200 and body["choices"][0]["message"]["content"] == "hi"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from olga_cli.errors import UpstreamFailure
+from olga_cli.errors import UpstreamError, UpstreamFailure
 from olga_cli.gateway.call import Context
 from olga_cli.gateway.finish import commit, fill, headers_for, store_bodies
 from olga_cli.gateway.relay.malformed import MALFORMED, answer_malformed
@@ -33,6 +33,7 @@ async def answer_whole(
 ) -> None:
     """Convert, screen, meter, record (with the key ``health`` failover learnt), send."""
     try:
+        _check_content_type(served, streaming=ctx.streaming and served.exchange.relay is not None)
         converted = served.exchange.convert(raw)
     except MALFORMED as exc:
         await answer_malformed(gw, ctx, sink, served, raw, exc, health)
@@ -47,3 +48,17 @@ async def answer_whole(
     await sink.send(
         status, headers_for(gw, ctx, converted.content_type), converted.body if status != 499 else b""
     )
+
+
+def _check_content_type(served: Served, *, streaming: bool) -> None:
+    """A 200 is what the API promises, as its Content-Type says: JSON for a whole answer (a stream
+    never gets here: an event stream to a streamed request is relayed as one). An HTML page, plain
+    text, or JSON to a caller who asked for a stream is the provider's failure, even when the bytes
+    would parse. A reply without a Content-Type is read as JSON."""
+    got = served.reply.content_type
+    if streaming:
+        raise UpstreamError(
+            f"the provider answered a streamed request with {got or 'no Content-Type'}, not text/event-stream"
+        )
+    if got != "application/json" and not got.endswith("+json"):
+        raise UpstreamError(f"the provider's answer is {got or 'of no Content-Type'}, not application/json")
