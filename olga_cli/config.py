@@ -80,7 +80,7 @@ class ProviderConfig:
     connect_timeout: float = 10.0
     first_byte_timeout: float = 120.0
     idle_timeout: float = 120.0  # between events (keep-alive comments and pings do not count)
-    total_timeout: float = 900.0  # one attempt, from sending the request to the answer's last byte
+    total_timeout: float = 900.0  # from the request's arrival to the answer's last byte, retries included
     # What olga takes from the provider, decompressed: a whole answer (or stream), one SSE event, one line.
     max_response_mb: float = 128.0
     max_event_mb: float = 32.0
@@ -120,7 +120,7 @@ class RouteRule:
 class RetryPolicy:
     """``[resilience]`` in config.toml; every field optional."""
 
-    deadline: float = 300.0  # seconds from the request's arrival after which no new attempt starts
+    deadline: float = 300.0  # seconds after the request's arrival past which no attempt starts
     backoff_base: float = 0.5  # first retry waits about this long, doubling each time...
     backoff_max: float = 8.0  # ...up to this
     max_wait: float = 10.0  # the longest retry-after olga sits out inside one request

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from tests.fakes.gateway import configure, mint_key, start_gateway
 from tests.fakes.misbehaving import (
@@ -167,6 +168,55 @@ async def test_a_stream_that_never_ends_is_cut_at_the_total_timeout(
     assert "total_timeout" in error["message"]
     record = await olga.record(headers["x-olga-generation-id"])
     assert (record.status, record.error) == (504, "upstream_timeout") and record.usage_estimated
+
+
+async def test_the_total_timeout_runs_from_the_requests_arrival_across_attempts(
+    home: Path, fake: Misbehaving, olga_factory: list[Olga]
+) -> None:
+    """The first attempt waits 1.5 s for a 503 (safe to retry); the second streams real events, each
+    resetting the idle timer, forever. total_timeout = 2.5 s ends the request 2.5 s after it arrived,
+    not 2.5 s after the retry began (which would be 4.5 s or more, with the backoff)."""
+    trickle = stream([chat_chunk("more ")], then_every=0.05, seconds=10)
+
+    async def slow_503_then_trickle(request: web.Request) -> web.StreamResponse:
+        if len(fake.requests) == 1:
+            await asyncio.sleep(1.5)
+            return web.json_response({"error": {"message": "busy", "type": "server_error"}}, status=503)
+        return await trickle(request)
+
+    fake.behaviour = slow_503_then_trickle
+    olga = await start(home, fake, total_timeout=2.5, idle_timeout=5, max_retries=1)
+    olga_factory.append(olga)
+    began = time.perf_counter()
+    status, headers, raw = await olga.post_raw({**CHAT, "stream": True})
+    took = time.perf_counter() - began
+    assert len(fake.requests) == 2 and status == 200
+    assert 2.4 < took < 3.8, took
+    error = json.loads(sse_events(raw)[-1])["error"]
+    assert error["code"] == "upstream_timeout" and "total_timeout" in error["message"]
+    record = await olga.record(headers["x-olga-generation-id"])
+    assert (record.status, record.error) == (504, "upstream_timeout")
+    assert [a.status for a in record.attempts] == [503, 200]
+
+
+async def test_an_attempt_waiting_past_the_total_timeout_is_cut_and_not_retried(
+    home: Path, fake: Misbehaving, olga_factory: list[Olga]
+) -> None:
+    """The first byte would come after the whole total_timeout: the attempt is cut there, and even
+    with read timeouts listed in retry_on no retry goes out, since the request's time is spent."""
+
+    async def slow_503(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(1.2)
+        return web.json_response({"error": {"message": "busy", "type": "server_error"}}, status=503)
+
+    fake.behaviour = slow_503
+    olga = await start(home, fake, total_timeout=1.0, first_byte_timeout=5, max_retries=2, retry_on=[504])
+    olga_factory.append(olga)
+    status, headers, body = await olga.post(CHAT)
+    assert status == 504 and body["error"]["code"] == "upstream_timeout"
+    assert len(fake.requests) == 1
+    record = await olga.record(headers["x-olga-generation-id"])
+    assert len(record.attempts) == 1 and "total_timeout" in (record.attempts[0].error or "")
 
 
 @pytest.mark.parametrize("status", [400, 422])

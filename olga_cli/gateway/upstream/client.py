@@ -40,7 +40,8 @@ class UpstreamReply:
 
     The idle timer counts events, not bytes: a provider that keeps the connection alive with SSE
     comments or pings, or trickles a byte a second, is as silent as one that sends nothing. The total
-    timer bounds the whole answer. Bytes are counted after decompression, so a small gzipped body
+    timer (``deadline``) runs from the request's arrival at olga, so retries never extend it, and
+    nothing the provider sends resets it. Bytes are counted after decompression, so a small gzipped body
     that expands without end is refused at ``max_bytes``; events and lines have their own limits.
     """
 
@@ -138,7 +139,7 @@ class UpstreamReply:
             if self.deadline <= idle_at:
                 raise UpstreamFailure(
                     "total_timeout",
-                    f"the provider's answer took longer than {self.total_timeout:g}s (total_timeout)",
+                    f"the request took longer than {self.total_timeout:g}s (total_timeout), attempts included",
                 ) from None
             raise UpstreamFailure(
                 "idle_timeout", f"the provider sent no event for {self.idle_timeout:g}s (idle_timeout)"
@@ -213,7 +214,10 @@ class Upstreams:
         *,
         extra_headers: Mapping[str, str] | None = None,
         method: str = "POST",
+        arrived: float | None = None,
     ) -> UpstreamReply:
+        """The provider's reply, once its status and headers are in. ``arrived`` (loop time) is when
+        the request reached olga: the provider's ``total_timeout`` runs from then, across attempts."""
         if provider.kind == "mock":
             return _mock_reply(path, body)
         headers = {"Content-Type": "application/json", "Accept-Encoding": "gzip, deflate"}
@@ -229,8 +233,11 @@ class Upstreams:
         url = provider.base_url + path
         data = None if method in ("GET", "DELETE") else jsonwire.dumps(body)
         session = self._session(provider)
-        deadline = asyncio.get_running_loop().time() + provider.total_timeout
-        first_byte = min(provider.first_byte_timeout, provider.total_timeout)
+        now = asyncio.get_running_loop().time()
+        deadline = (now if arrived is None else arrived) + provider.total_timeout
+        if deadline <= now:
+            raise _past_total(provider)
+        first_byte = min(provider.first_byte_timeout, deadline - now)
         try:
             async with asyncio.timeout(first_byte):
                 # A provider's redirect is never followed: the request carries its key, and an answer
@@ -239,6 +246,8 @@ class Upstreams:
                     method, url, data=data, headers=headers, allow_redirects=False
                 )
         except TimeoutError:
+            if first_byte < provider.first_byte_timeout:
+                raise _past_total(provider) from None
             raise UpstreamFailure(
                 "first_byte_timeout",
                 f"{provider.name} did not answer within {first_byte:g}s",
@@ -264,6 +273,13 @@ class Upstreams:
             max_line=int(provider.max_line_mb * MIB),
             deadline=deadline,
         )
+
+
+def _past_total(provider: ProviderConfig) -> UpstreamFailure:
+    return UpstreamFailure(
+        "total_timeout",
+        f"the request took longer than {provider.total_timeout:g}s (total_timeout), attempts included",
+    )
 
 
 def _mock_reply(path: str, body: dict[str, Any]) -> UpstreamReply:

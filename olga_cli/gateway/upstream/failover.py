@@ -197,6 +197,7 @@ class Failover:
                 exchange.body,
                 extra_headers=traceparent.with_trace(exchange.headers, record.trace, attempt),
                 method=exchange.method,
+                arrived=asyncio.get_running_loop().time() - (started - self._received),
             )
             attempt.status = reply.status
             if reply.status < 300:

@@ -98,6 +98,8 @@ def classify_failure(failure: UpstreamFailure, provider: ProviderConfig) -> Verd
     """What a failure to get an answer at all means. Only failures before sending are always safe."""
     if failure.before_send or failure.kind in ("connect", "connect_timeout"):
         return Verdict(retry=True, fall_over=True, breaker="failure", timeout=failure.is_timeout)
+    if failure.kind == "total_timeout":  # the request's time with this provider is spent: never again
+        return Verdict(retry=False, fall_over=True, breaker="failure", timeout=True)
     if failure.is_timeout:
         return Verdict(retry=504 in provider.retry_on, fall_over=True, breaker="failure", timeout=True)
     return Verdict(retry=502 in provider.retry_on, fall_over=True, breaker="failure")
