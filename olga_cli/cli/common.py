@@ -128,6 +128,10 @@ _METAVARS = {
     "connect_timeout": "SECONDS",
     "first_byte_timeout": "SECONDS",
     "idle_timeout": "SECONDS",
+    "total_timeout": "SECONDS",
+    "max_response_mb": "MIB",
+    "max_event_mb": "MIB",
+    "max_line_mb": "MIB",
     "to_model": "MODEL",
     "format_": "openai|anthropic",
 }

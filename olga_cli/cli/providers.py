@@ -16,7 +16,7 @@ from olga_cli.cli.common import Env, JsonOption, console, env_of, fail, print_js
 from olga_cli.cli.names import ProviderArg
 from olga_cli.cli.reach import probe_all
 from olga_cli.cli.render.lists import presets_listing, providers_listing
-from olga_cli.cli.render.table import emit
+from olga_cli.cli.render.table import emit, fields_listing
 from olga_cli.config import (
     AUTH_STYLES,
     PROVIDER_KINDS,
@@ -70,6 +70,10 @@ def provider_json(provider: ProviderConfig, health: list[KeyHealthRow] | None = 
         "connect_timeout": provider.connect_timeout,
         "first_byte_timeout": provider.first_byte_timeout,
         "idle_timeout": provider.idle_timeout,
+        "total_timeout": provider.total_timeout,
+        "max_response_mb": provider.max_response_mb,
+        "max_event_mb": provider.max_event_mb,
+        "max_line_mb": provider.max_line_mb,
         "max_retries": provider.max_retries,
     }
 
@@ -135,9 +139,35 @@ def list_providers(ctx: typer.Context, json_out: JsonOption = False) -> None:
     emit(console(), providers_listing(rows))
 
 
+@app.command("show")
+def show(ctx: typer.Context, name: ProviderArg, json_out: JsonOption = False) -> None:
+    """One provider's settings: timeouts, limits on what olga takes from it, keys (labels only).
+
+    Example: olga providers show openai"""
+    env = env_of(ctx)
+    provider = _provider_config(ctx, name).providers[name]
+    data = provider_json(provider, _health(env))
+    if json_out:
+        print_json(data)
+        return
+    fields = []
+    for field, value in data.items():
+        if field == "keys":
+            value = ", ".join(k["label"] for k in value) or "-"
+        elif field == "deployments":
+            value = ", ".join(f"{m}={d}" for m, d in value.items()) or "-"
+        fields.append((field, "-" if value is None else str(value)))
+    emit(console(), fields_listing(fields, title=f"provider {name}"))
+
+
 def _check_timeout(value: float | None, flag: str) -> None:
     if value is not None and value <= 0:
         raise fail(f"{flag} must be a positive number of seconds")
+
+
+def _check_size(value: float | None, flag: str) -> None:
+    if value is not None and value <= 0:
+        raise fail(f"{flag} must be a positive number of MiB")
 
 
 PresetOpt = Annotated[
@@ -175,14 +205,30 @@ def add(
     connect_timeout: Annotated[float | None, typer.Option("--connect-timeout", help="Seconds.")] = None,
     first_byte_timeout: Annotated[float | None, typer.Option("--first-byte-timeout", help="Seconds.")] = None,
     idle_timeout: Annotated[
-        float | None, typer.Option("--idle-timeout", help="Seconds between chunks.")
+        float | None,
+        typer.Option("--idle-timeout", help="Seconds between events (comments and pings do not count)."),
+    ] = None,
+    total_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--total-timeout", help="Seconds a request may take here, arrival to last byte, retries included."
+        ),
+    ] = None,
+    max_response_mb: Annotated[
+        float | None, typer.Option("--max-response-mb", help="MiB of one answer, decompressed.")
+    ] = None,
+    max_event_mb: Annotated[
+        float | None, typer.Option("--max-event-mb", help="MiB of one streamed event.")
+    ] = None,
+    max_line_mb: Annotated[
+        float | None, typer.Option("--max-line-mb", help="MiB of one streamed line.")
     ] = None,
     max_retries: Annotated[
         int | None, typer.Option("--max-retries", help="Extra attempts on safe failures.")
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Connect a provider, by preset or by hand.
+    """Connect a provider, by preset or by hand; on a provider already there, change the settings given.
 
     Examples: olga providers add groq --preset groq;
     olga providers add vllm --kind openai-compatible --base-url http://127.0.0.1:8001/v1
@@ -219,8 +265,15 @@ def add(
         (connect_timeout, "--connect-timeout"),
         (first_byte_timeout, "--first-byte-timeout"),
         (idle_timeout, "--idle-timeout"),
+        (total_timeout, "--total-timeout"),
     ):
         _check_timeout(value, flag)
+    for value, flag in (
+        (max_response_mb, "--max-response-mb"),
+        (max_event_mb, "--max-event-mb"),
+        (max_line_mb, "--max-line-mb"),
+    ):
+        _check_size(value, flag)
     if max_retries is not None and max_retries < 0:
         raise fail("--max-retries must be 0 or more")
     file = _config_file(ctx)
@@ -236,6 +289,10 @@ def add(
         "connect_timeout": connect_timeout,
         "first_byte_timeout": first_byte_timeout,
         "idle_timeout": idle_timeout,
+        "total_timeout": total_timeout,
+        "max_response_mb": max_response_mb,
+        "max_event_mb": max_event_mb,
+        "max_line_mb": max_line_mb,
         "max_retries": max_retries,
     }
     fields.update({field: value for field, value in flags.items() if value is not None})  # flags win
