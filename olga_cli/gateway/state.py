@@ -143,6 +143,10 @@ class Gateway:
             self._store_version = version
             return True
 
+    def store_looked_after(self, since: float) -> bool:
+        """Whether a look at the store began after ``since`` (perf_counter)."""
+        return self._store_looked > since
+
     async def generation(self, ref: str, *, key_id: str) -> GenerationRecord | None:
         """One of ``key_id``'s records, as committed (see ``reads``)."""
         async with self._reads_lock:

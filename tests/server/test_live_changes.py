@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
+import pytest
 
+from olga_cli.server import app as server_app
+from olga_cli.store.db import open_store
 from tests.cli.helpers import olga_async
-from tests.fakes.gateway import RunningGateway
+from tests.fakes.gateway import RunningGateway, mint_key, point_openai_at, start_gateway
 from tests.fakes.openai_upstream import FakeOpenAI
 
 CHAT = {"model": "openai/gpt-4o-mini", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
@@ -95,3 +99,53 @@ async def test_a_refusal_looks_at_the_store_first_so_cli_changes_count_on_the_ve
 
 async def _status_is(gateway: RunningGateway, key: str, code: int) -> bool:
     return await status_of(gateway, key) == code
+
+
+async def test_a_key_disabled_a_second_ago_is_refused_even_when_the_watcher_is_late(
+    home: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a machine short of CPU the watcher's tick can come late; a request that arrives a second
+    after the change must be refused all the same. The watcher here is as late as it gets: after its
+    first look it sleeps an hour."""
+    monkeypatch.setattr(server_app, "WATCH_INTERVAL", 3600.0)
+    point_openai_at(home, fake_openai.url)
+    row, key = await mint_key(home, name="late-watch")
+    running = await start_gateway(home)
+    try:
+        assert await status_of(running, key) == 200
+        db = await open_store(home / "olga.db")
+        try:
+            await db.keys.update_key(row.id, disabled=True)
+        finally:
+            await db.close()
+        await asyncio.sleep(1.0)
+        assert await status_of(running, key) == 401
+    finally:
+        await running.close()
+
+
+@pytest.mark.parametrize("store", ["hangs", "fails"])
+async def test_a_store_that_hangs_or_fails_leaves_requests_served_from_the_last_view(
+    home: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, store: str
+) -> None:
+    """The request's own look (the watcher being late) is bounded and never its failure."""
+    monkeypatch.setattr(server_app, "WATCH_INTERVAL", 3600.0)
+    point_openai_at(home, fake_openai.url)
+    _, key = await mint_key(home, name="store-down")
+    running = await start_gateway(home)
+    try:
+        assert await status_of(running, key) == 200
+
+        async def unusable(*, unless_since: float | None = None) -> bool:
+            if store == "hangs":
+                await asyncio.sleep(30)
+            raise OSError("the store is unreachable")
+
+        monkeypatch.setattr(running.gateway, "refresh_store_if_changed", unusable)
+        await asyncio.sleep(0.6)  # the last look is now too old: the request looks itself
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        assert await status_of(running, key) == 200
+        assert loop.time() - began < 2.0
+    finally:
+        await running.close()

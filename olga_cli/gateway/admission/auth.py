@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -12,6 +14,8 @@ from olga_cli.store.keys import hash_key
 
 if TYPE_CHECKING:
     from olga_cli.gateway.state import Gateway
+
+log = logging.getLogger("olga.auth")
 
 _HINT = "Pass an olga key (sk-olga-...) as 'Authorization: Bearer KEY' or 'x-api-key: KEY'; mint one with `olga keys create --name NAME`."
 
@@ -43,10 +47,19 @@ def authenticate(snapshot: Snapshot, headers: Mapping[str, str], now: float) -> 
     return state
 
 
+FRESH = 0.5  # seconds; the watcher looks every 0.25 s, so only a late tick makes a request look
+
+
 async def authenticate_now(gw: Gateway, headers: Mapping[str, str], since: float | None = None) -> KeyState:
     """``authenticate``, but a presented key is refused only once the store has been looked at after
     ``since`` (the request's arrival, perf_counter): a key minted or enabled with the CLI a moment ago
-    works at once, not at the watcher's next tick."""
+    works at once, not at the watcher's next tick.
+
+    And a request is never judged on a view of the store more than ``FRESH`` seconds older than its
+    arrival: when the watcher's tick is late (a machine short of CPU), the request looks itself, so a
+    key disabled or deleted with the CLI is refused by every request that arrives a second later."""
+    if since is not None and not gw.store_looked_after(since - FRESH):
+        await _look(gw, since - FRESH)
     try:
         return authenticate(gw.snapshot, headers, gw.clock())
     except InvalidApiKey:
@@ -55,3 +68,14 @@ async def authenticate_now(gw: Gateway, headers: Mapping[str, str], since: float
         if not await gw.catch_up(time.perf_counter() if since is None else since):
             raise
     return authenticate(gw.snapshot, headers, gw.clock())
+
+
+async def _look(gw: Gateway, since: float) -> None:
+    """A look at the store for a request the watcher left behind: bounded, and never its failure. A
+    store that is slow or down (the watcher says so in the log) leaves the request judged on what was
+    last seen, as it would have been without the look."""
+    try:
+        async with asyncio.timeout(FRESH):
+            await gw.refresh_store_if_changed(unless_since=since)
+    except Exception:  # the store's own errors, and TimeoutError
+        log.debug("no look at the store for this request; the last view stands", exc_info=True)
