@@ -12,6 +12,7 @@ and providers come from the catalog and config, statuses are HTTP codes. Key nam
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -208,6 +209,9 @@ class Metrics:
             "# HELP olga_requests_in_flight Proxied requests being answered right now.",
             "# TYPE olga_requests_in_flight gauge",
             f"olga_requests_in_flight {self.in_flight}",
+            "# HELP olga_event_loop_tasks asyncio tasks alive in the process: requests, streams, background work.",
+            "# TYPE olga_event_loop_tasks gauge",
+            f"olga_event_loop_tasks {_tasks()}",
         ]
         for metric in (
             self.requests,
@@ -221,6 +225,13 @@ class Metrics:
         ):
             lines.extend(metric.lines())
         return "\n".join(lines) + "\n"
+
+
+def _tasks() -> int:
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # rendered with no loop running: not by the server
+        return 0
 
 
 _METRICS = web.AppKey("olga_metrics", Metrics)

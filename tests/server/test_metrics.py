@@ -94,6 +94,8 @@ async def test_in_flight_gauge_counts_a_request_while_it_waits_on_the_provider(
 ) -> None:
     fake_openai.script(Script(delay=1.5))
     client = openai.AsyncOpenAI(base_url=gateway.v1, api_key=api_key, max_retries=0)
+    _, families = await _scrape(gateway)
+    tasks_idle = _value(families["olga_event_loop_tasks"], "olga_event_loop_tasks")
     call = asyncio.create_task(
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "slow"}])
     )  # type: ignore[arg-type]
@@ -105,9 +107,19 @@ async def test_in_flight_gauge_counts_a_request_while_it_waits_on_the_provider(
             break
         await asyncio.sleep(0.05)
     assert seen == 1
+    assert _value(families["olga_event_loop_tasks"], "olga_event_loop_tasks") > tasks_idle  # its handler
     await call
+    await client.close()
     _, families = await _scrape(gateway)
     assert _value(families["olga_requests_in_flight"], "olga_requests_in_flight") == 0
+    # Back down: the fake provider runs in this process too, and keeps a task for the connection
+    # olga keeps alive to it, the one task more allowed.
+    for _ in range(50):
+        _, families = await _scrape(gateway)
+        if _value(families["olga_event_loop_tasks"], "olga_event_loop_tasks") <= tasks_idle + 1:
+            break
+        await asyncio.sleep(0.05)
+    assert _value(families["olga_event_loop_tasks"], "olga_event_loop_tasks") <= tasks_idle + 1
 
 
 def test_route_templates_keep_labels_bounded() -> None:
