@@ -24,16 +24,17 @@ Admission = Literal["pass", "probe", "skip"]
 
 
 @dataclass(frozen=True, slots=True)
+class RestAnswer:
+    usable: int | None  # the index of the first candidate not resting; None when all rest
+    back_in: float | None  # all rest: seconds until the first comes back
+
+
+@dataclass(frozen=True, slots=True)
 class CircuitAnswer:
     admission: Admission
     retry_in: float  # skip: seconds until the provider is probed again
     dirty: bool  # pass: some failures are counted, so a success has something to reset
-
-
-@dataclass(frozen=True, slots=True)
-class RestAnswer:
-    usable: int | None  # the index of the first candidate not resting; None when all rest
-    back_in: float | None  # all rest: seconds until the first comes back
+    rest: RestAnswer | None = None  # admitted with candidate keys: the first not resting
 
 
 class RateCounters(Protocol):
@@ -64,9 +65,18 @@ class KeyRests(Protocol):
 
 class Circuits(Protocol):
     async def admit(
-        self, provider: str, caller: str | None, *, cooldown: float, lease: float
+        self,
+        provider: str,
+        caller: str | None,
+        *,
+        cooldown: float,
+        lease: float,
+        keys: Sequence[tuple[str, str]] = (),
+        reset_at: float = float("-inf"),
     ) -> CircuitAnswer:
-        """As ``Breakers.admit``; a probe not ended within ``lease`` seconds lets another through."""
+        """As ``Breakers.admit``; a probe not ended within ``lease`` seconds lets another through.
+        Given candidate ``keys`` (as ``KeyRests.first_usable``), an admitted request also learns which
+        to send with, in the same round trip."""
 
     async def failure(self, provider: str, caller: str | None, *, threshold: int) -> None: ...
 

@@ -11,3 +11,4 @@ class Hold:
     key_id: str = ""
     ended: bool = False  # settled with the record, or released
     counted_in_redis: bool = False  # its --rpm/--tpm minute is in Redis: settled or released there too
+    tokens_count: bool = False  # the key has --tpm: the estimate is replaced by what was used

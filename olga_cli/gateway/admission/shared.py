@@ -58,7 +58,7 @@ class SharedAdmission:
     async def admit(self, snapshot: Snapshot, ctx: Context) -> None:
         """Take the request's hold, or undo the local admission and refuse as the store says."""
         request, names = self._request(snapshot, ctx)
-        hold = Hold(request.id, request.key_id)
+        hold = Hold(request.id, request.key_id, tokens_count=request.tpm is not None)
         if self.hot is not None and (request.rpm is not None or request.tpm is not None):
             request = await self._count_rates(request, hold, ctx, names)
         try:
@@ -107,7 +107,7 @@ class SharedAdmission:
             return []
         hold.ended = True
         self.taken.pop(hold.id, None)
-        if hold.counted_in_redis and self.hot is not None:
+        if hold.counted_in_redis and hold.tokens_count and self.hot is not None:  # rpm alone: nothing to say
             record = ctx.record
             tokens = record.tokens_prompt + record.tokens_completion
             self._later(self.hot.rates.settle(hold.key_id, hold.id, tokens))

@@ -162,7 +162,9 @@ class Failover:
         try:
             check_available(target)
             self._exchange = self._exchange_for(target)
-            admission, wait = await self._shared.admit(target.provider.name, self._record.key_id)
+            admission, wait = await self._shared.admit(
+                target.provider, self._record.key_id, now=self._access.clock()
+            )
             if admission == "skip":
                 raise ProviderUnavailable(
                     f"Provider '{target.provider.name}' failed repeatedly; olga skips it for {wait:.0f}s more "

@@ -22,7 +22,7 @@ from olga_cli.errors import NoActiveKeys
 from olga_cli.gateway.upstream.breaker import Admission, Breakers
 from olga_cli.gateway.upstream.client import ProviderKey
 from olga_cli.gateway.upstream.keypool import KeyPools
-from olga_cli.store.hot import HotState, HotUnavailable
+from olga_cli.store.hot import HotState, HotUnavailable, RestAnswer
 from olga_cli.store.provider_health import fingerprint
 
 log = logging.getLogger("olga.upstream")
@@ -46,23 +46,37 @@ class SharedUpstream:
         self._policy = policy
         self._monotonic = monotonic
         self._dirty: set[str] = set()  # providers whose shared circuits had failures or a probe
+        # What admitting to a provider learnt about its keys, for the pick that follows at once.
+        self._picked: dict[str, tuple[list[ProviderKey], RestAnswer]] = {}
         self._pending: set[asyncio.Task[None]] = set()
 
     # -- circuits ---------------------------------------------------------------------------------
 
-    async def admit(self, provider: str, caller: str | None) -> tuple[Admission, float]:
-        """ "pass", "probe" or "skip", and (skip) the seconds until the provider is tried again."""
-        cooldown = self._policy.breaker_cooldown
+    async def admit(
+        self, target: ProviderConfig, caller: str | None, *, now: float
+    ) -> tuple[Admission, float]:
+        """ "pass", "probe" or "skip", and (skip) the seconds until the provider is tried again.
+        With Redis, the same round trip finds the key to send with (``pick`` then asks nothing)."""
+        cooldown, provider = self._policy.breaker_cooldown, target.name
         if self._hot is not None:
+            candidates = self._candidates(target, now)
+            keys = [(key.label, fingerprint(key.value or "")) for key in candidates]
             try:
                 answer = await self._hot.circuits.admit(
-                    provider, caller, cooldown=cooldown, lease=self._policy.deadline
+                    provider,
+                    caller,
+                    cooldown=cooldown,
+                    lease=self._policy.deadline,
+                    keys=keys,
+                    reset_at=self._keypools.reset_at(provider),
                 )
             except HotUnavailable:
                 pass
             else:
                 if answer.dirty or answer.admission == "probe":
                     self._dirty.add(provider)
+                if answer.rest is not None:
+                    self._picked[provider] = (candidates, answer.rest)
                 return answer.admission, answer.retry_in
         now, breakers = self._monotonic(), self._breakers
         admission = breakers.admit(provider, now=now, cooldown=cooldown, caller=caller)
@@ -98,20 +112,33 @@ class SharedUpstream:
 
     # -- keys -------------------------------------------------------------------------------------
 
+    def _candidates(self, provider: ProviderConfig, now: float) -> list[ProviderKey]:
+        """The keys ``pick`` would choose among (none when it would not ask Redis)."""
+        if not provider.needs_key:
+            return []
+        try:
+            return self._keypools.candidates(provider, now=now)
+        except NoActiveKeys:
+            return []  # ``pick`` says so
+
     async def pick(self, provider: ProviderConfig, *, now: float) -> ProviderKey | None:
         """The next key in turn that no instance has seen rate-limited (``NoActiveKeys`` if none)."""
         pools, hot = self._keypools, self._hot
         if hot is None or not provider.needs_key:
             return pools.pick(provider, now=now)
-        candidates = pools.candidates(provider, now=now)
-        try:
-            answer = await hot.rests.first_usable(
-                provider.name,
-                [(key.label, fingerprint(key.value or "")) for key in candidates],
-                reset_at=pools.reset_at(provider.name),
-            )
-        except HotUnavailable:
-            return candidates[0]
+        picked = self._picked.pop(provider.name, None)
+        if picked is not None:
+            candidates, answer = picked
+        else:
+            candidates = pools.candidates(provider, now=now)
+            try:
+                answer = await hot.rests.first_usable(
+                    provider.name,
+                    [(key.label, fingerprint(key.value or "")) for key in candidates],
+                    reset_at=pools.reset_at(provider.name),
+                )
+            except HotUnavailable:
+                return candidates[0]
         if answer.usable is not None:
             return candidates[answer.usable]
         raise NoActiveKeys(

@@ -17,31 +17,44 @@ from olga_cli.store.redis.link import Link
 
 KEEP = 86_400  # seconds a circuit outlives its last change
 
-# KEYS: the candidates' rest keys, in turn. ARGV: their fingerprints, then the provider's reset time.
-_FIRST_USABLE = """
-local reset = tonumber(ARGV[#ARGV])
-local back = nil
-for i, key in ipairs(KEYS) do
-    local mark = redis.call('GET', key)
-    local resting = false
-    if mark then
-        local sep = string.find(mark, '|', 1, true)
-        resting = string.sub(mark, 1, sep - 1) == ARGV[i] and tonumber(string.sub(mark, sep + 1)) > reset
+# The first of the rest keys KEYS[first..] whose mark (ARGV[fp..], in the same order) does not hold
+# it back; rests older than ``reset`` do not count. {its number from 1, ''} or {0, ms until one is back}.
+_FIRST_USABLE_FUNCTION = """
+local function first_usable(first, fp, reset)
+    local back = nil
+    for i = first, #KEYS do
+        local mark = redis.call('GET', KEYS[i])
+        local resting = false
+        if mark then
+            local sep = string.find(mark, '|', 1, true)
+            resting = string.sub(mark, 1, sep - 1) == ARGV[fp + i - first]
+                and tonumber(string.sub(mark, sep + 1)) > reset
+        end
+        if not resting then return {i - first + 1, ''} end
+        local left = redis.call('PTTL', KEYS[i])
+        if left >= 0 and (back == nil or left < back) then back = left end
     end
-    if not resting then return {i, ''} end
-    local left = redis.call('PTTL', key)
-    if left >= 0 and (back == nil or left < back) then back = left end
+    return {0, tostring(back or '')}
 end
-return {0, tostring(back or '')}
 """
+# KEYS: the candidates' rest keys, in turn. ARGV: their fingerprints, then the provider's reset time.
+_FIRST_USABLE = _FIRST_USABLE_FUNCTION + "return first_usable(1, 1, tonumber(ARGV[#ARGV]))"
 _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1e6\n"
-# KEYS: shared circuit, then the caller's own (if any). ARGV: cooldown, probe lease.
+# KEYS: shared circuit, the caller's own (if any), then candidate keys' rests (if any).
+# ARGV: cooldown, probe lease, how many circuits, the candidates' fingerprints, the reset time.
 _ADMIT = (
     _NOW
+    + _FIRST_USABLE_FUNCTION
     + """
-local cooldown, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local cooldown, lease, circuits = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local wait, half, dirty = -1, {}, 0
-for _, key in ipairs(KEYS) do
+local function admitted(admission)
+    if #KEYS == circuits then return {admission, '0', dirty, -1, ''} end
+    local usable = first_usable(circuits + 1, 4, tonumber(ARGV[#ARGV]))
+    return {admission, '0', dirty, usable[1], usable[2]}
+end
+for c = 1, circuits do
+    local key = KEYS[c]
     local opened = tonumber(redis.call('HGET', key, 'o') or '')
     if opened and now - opened < cooldown then
         wait = math.max(wait, opened + cooldown - now)
@@ -50,14 +63,14 @@ for _, key in ipairs(KEYS) do
     end
     if redis.call('HEXISTS', key, 'f') == 1 then dirty = 1 end
 end
-if wait >= 0 then return {'skip', tostring(wait), dirty} end
-if #half == 0 then return {'pass', '0', dirty} end
+if wait >= 0 then return {'skip', tostring(wait), dirty, -1, ''} end
+if #half == 0 then return admitted('pass') end
 for _, key in ipairs(half) do
     local probe = tonumber(redis.call('HGET', key, 'p') or '')
-    if probe and now - probe < lease then return {'skip', '0', dirty} end
+    if probe and now - probe < lease then return {'skip', '0', dirty, -1, ''} end
 end
 for _, key in ipairs(half) do redis.call('HSET', key, 'p', tostring(now)) end
-return {'probe', '0', dirty}
+return admitted('probe')
 """
 )
 # KEYS: shared circuit, its callers, then the caller's own (if any). ARGV: threshold, caller, keep.
@@ -86,29 +99,37 @@ for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, tonumber(ARGV[3])) end
 _RELEASE = "for _, key in ipairs(KEYS) do redis.call('HDEL', key, 'p') end"
 
 
+def rest_key(link: Link, provider: str, label: str) -> str:
+    return link.key("rest", provider, label)
+
+
+def _number(value: float) -> str:
+    return repr(value) if math.isfinite(value) else "-1e308"
+
+
+def _rest_answer(index: object, back: object) -> RestAnswer:
+    if int(str(index)):
+        return RestAnswer(int(str(index)) - 1, None)
+    return RestAnswer(None, int(str(back)) / 1000 if back else None)
+
+
 class RedisRests:
     def __init__(self, link: Link) -> None:
         self._link = link
         self._first_usable = link.script(_FIRST_USABLE)
 
-    def _key(self, provider: str, label: str) -> str:
-        return self._link.key("rest", provider, label)
-
     async def first_usable(
         self, provider: str, candidates: Sequence[tuple[str, str]], *, reset_at: float
     ) -> RestAnswer:
-        keys = [self._key(provider, label) for label, _ in candidates]
-        reset = repr(reset_at) if math.isfinite(reset_at) else "-1e308"
-        index, back = await self._first_usable(keys, [*(f for _, f in candidates), reset])
-        if int(index):
-            return RestAnswer(int(index) - 1, None)
-        return RestAnswer(None, int(back) / 1000 if back else None)
+        keys = [rest_key(self._link, provider, label) for label, _ in candidates]
+        index, back = await self._first_usable(keys, [*(f for _, f in candidates), _number(reset_at)])
+        return _rest_answer(index, back)
 
     async def rest(
         self, provider: str, label: str, fingerprint: str, *, since: float, seconds: float
     ) -> None:
         millis = max(int(seconds * 1000), 1)
-        key, mark = self._key(provider, label), f"{fingerprint}|{since!r}"
+        key, mark = rest_key(self._link, provider, label), f"{fingerprint}|{since!r}"
         await self._link.run(lambda: self._link.client.set(key, mark, px=millis))
 
 
@@ -124,10 +145,21 @@ class RedisCircuits:
         return shared if caller is None else [*shared, self._link.key("circuit", provider, "caller", caller)]
 
     async def admit(
-        self, provider: str, caller: str | None, *, cooldown: float, lease: float
+        self,
+        provider: str,
+        caller: str | None,
+        *,
+        cooldown: float,
+        lease: float,
+        keys: Sequence[tuple[str, str]] = (),
+        reset_at: float = float("-inf"),
     ) -> CircuitAnswer:
-        admission, wait, dirty = await self._admit(self._circuits(provider, caller), [cooldown, lease])
-        return CircuitAnswer(admission, float(wait), bool(int(dirty)))
+        circuits = self._circuits(provider, caller)
+        rests = [rest_key(self._link, provider, label) for label, _ in keys]
+        args = [cooldown, lease, len(circuits), *(f for _, f in keys), _number(reset_at)]
+        admission, wait, dirty, index, back = await self._admit([*circuits, *rests], args)
+        rest = _rest_answer(index, back) if int(index) >= 0 else None
+        return CircuitAnswer(admission, float(wait), bool(int(dirty)), rest)
 
     async def failure(self, provider: str, caller: str | None, *, threshold: int) -> None:
         circuits = self._circuits(provider, caller)
