@@ -75,6 +75,7 @@ def _invocations(home: Path) -> list[tuple[str, list[str], type]]:
         ("providers pause", ["providers", "pause", "lmstudio"], dict),
         ("providers resume", ["providers", "resume", "lmstudio"], dict),
         ("providers list", ["providers", "list"], list),
+        ("providers show", ["providers", "show", "openai"], dict),
         ("providers remove", ["providers", "remove", "lmstudio"], dict),
         ("providers reset", ["providers", "reset", "openai"], dict),
         ("routes add", ["routes", "add", "--provider", "mock", "--to-model", "echo"], dict),
