@@ -20,9 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import platformdirs
-import tomli_w
-
 from olga_cli.errors import UserError
 from olga_cli.files import write_private
 from olga_cli.presets import builtin_providers
@@ -49,7 +46,11 @@ log = logging.getLogger("olga.config")
 def resolve_home(flag: str | Path | None, environ: Mapping[str, str] | None = None) -> Path:
     """``--home`` > ``OLGA_HOME`` > the platform's user data folder."""
     env = os.environ if environ is None else environ
-    chosen = flag or env.get("OLGA_HOME") or platformdirs.user_data_dir("olga")
+    chosen = flag or env.get("OLGA_HOME")
+    if not chosen:
+        import platformdirs  # only when no home is given: every command pays for what it imports
+
+        chosen = platformdirs.user_data_dir("olga")
     return Path(chosen).expanduser()
 
 
@@ -221,6 +222,8 @@ class ConfigFile:
         return node
 
     def save(self) -> None:
+        import tomli_w  # only to write: reading the config is every command's, writing a few's
+
         write_private(self.path, tomli_w.dumps(self.data).encode())
 
 

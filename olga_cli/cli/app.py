@@ -125,10 +125,10 @@ def _completed_words() -> list[str]:
 
 
 def main() -> None:
-    from olga_cli.cli.completion import enable_completion
-
     completing = "_OLGA_COMPLETE" in os.environ
     if completing:
+        from olga_cli.cli.completion import enable_completion  # only at a <Tab>
+
         enable_completion()
     only = command_named(_completed_words() if completing else sys.argv[1:])
     build_app(only)(prog_name="olga")  # also names the completion variable _OLGA_COMPLETE

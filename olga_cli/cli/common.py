@@ -22,6 +22,7 @@ from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
+from olga_cli.cli.coercion import plain_conversion
 from olga_cli.cli.names import wire_completion
 from olga_cli.config import Config, load_config, resolve_database_url, resolve_home
 from olga_cli.errors import OlgaError, StoreError, UserError
@@ -144,6 +145,7 @@ def plain_metavars(command: Any) -> None:
         return
     command._olga_plain = True
     for param in getattr(command, "params", ()):
+        plain_conversion(param)  # no Pydantic on the way to every command (cli/coercion.py)
         if param.param_type_name == "argument":
             param.display_type_rich = _no_type  # the argument's name (KEY) already says it
             if param.metavar is None and param.name is not None:
@@ -157,6 +159,7 @@ def plain_metavars(command: Any) -> None:
         option = original(ctx)
         if option is not None:
             option.metavar = ""
+            plain_conversion(option)
         return option
 
     command.get_help_option = help_option
