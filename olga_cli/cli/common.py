@@ -61,11 +61,18 @@ def env_of(ctx: typer.Context) -> Env:
 
 
 def console() -> Console:
-    return Console(highlight=False)
+    return _whole_lines_when_piped(Console(highlight=False))
 
 
 def error_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return _whole_lines_when_piped(Console(stderr=True, highlight=False))
+
+
+def _whole_lines_when_piped(out: Console) -> Console:
+    """Off a terminal nothing knows a width: lines go out whole, never folded at 80 columns."""
+    if not out.is_terminal:
+        out.soft_wrap = True
+    return out
 
 
 def fail(message: str) -> typer.Exit:

@@ -142,6 +142,10 @@ def create(
     out = console()
     if quiet or not out.is_terminal:
         sys.stdout.write(plaintext + "\n")  # KEY=$(olga keys create --name ci) captures the key alone
+        if data["balance"] is None and not quiet:  # said where a person still sees it
+            sys.stderr.write(
+                f"note: no --credits: the key is metered but not capped (olga credits topup {key_name} 5)\n"
+            )
         return
     out.print(
         Panel(f"[bold]{plaintext}[/bold]", title=f"key '{escape(key_name)}' ({data['id']})", expand=False)

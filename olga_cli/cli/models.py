@@ -57,6 +57,12 @@ def list_models(
     entries = [e for e in catalog.entries() if provider is None or e.provider == provider]
     live, notes = _live_models(env_of(ctx), catalog, provider)
     entries += live
+    # A provider priced by a wildcard (every local server: free) shows it as `NAME/*`, so its prices
+    # are there to read even while the server is not running.
+    for name in catalog.wildcard_providers():
+        wildcard = catalog.resolve_for_provider(name, "*") if provider in (None, name) else None
+        if wildcard is not None:
+            entries.append(wildcard)
     if json_out:
         print_json([e.to_json() for e in entries])
         return
