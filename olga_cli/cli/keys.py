@@ -162,7 +162,8 @@ def create(
 def list_keys(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """List keys (never their secrets); piped, tab-separated lines under a header.
 
-    On a narrow terminal prefix, expiry, limits and team go first; balances and ids are never cut.
+    On a narrow terminal the prefix, expires, limits and team columns go first; balances and ids are
+    never cut.
     Example: olga keys list --json
     """
     env = env_of(ctx)

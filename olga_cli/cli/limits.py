@@ -207,7 +207,7 @@ def list_limits(
 ) -> None:
     """Every limit with its usage and reset, or those of one key or team; piped, tab-separated lines.
 
-    On a narrow terminal the alerts column goes first, then the reset time; usage is never cut.
+    On a narrow terminal the alerts column goes first, then resets; usage is never cut.
     Example: olga limits list --json
     """
     env = env_of(ctx)

@@ -122,8 +122,8 @@ def logs(
 ) -> None:
     """Recent requests, newest last: what happened, what it cost, what failed and why.
 
-    Errors show in red, guardrail blocks in magenta. On a narrow terminal the provider, app and
-    ttft columns go first, then error codes (see them with --json); piped, every column is printed,
+    Errors show in red, guardrail blocks in magenta. On a narrow terminal the ttft, app, provider,
+    latency and tokens columns go first, then the error code (see it with --json); piped, every column is printed,
     tab-separated under a header. --follow streams one line per new request (with --since, the
     requests of that window first). `olga logs prune` removes old records.
 

@@ -128,7 +128,8 @@ def list_providers(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Providers with their status, whether they answer now, and key labels (never the keys).
 
     Each provider is sent one GET of its model list (1.5 s at most, all at once): reachable means it
-    answered. Example: olga providers list"""
+    answered. On a narrow terminal the keys, kind and base url columns go first (never cut short);
+    piped, tab-separated lines under a header. Example: olga providers list"""
     config = load_config(env_of(ctx).home)
     health = _health(env_of(ctx))
     reach = probe_all(config.providers.values(), os.environ)

@@ -87,7 +87,11 @@ def create(
 
 @app.command("list")
 def list_teams(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """List teams with their keys. Example: olga teams list --json"""
+    """List teams with their keys; piped, tab-separated lines under a header.
+
+    On a narrow terminal the limits, multiplier and models columns go first; ids are never cut.
+    Example: olga teams list --json
+    """
     env = env_of(ctx)
 
     async def work() -> list[dict[str, Any]]:

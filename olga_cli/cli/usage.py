@@ -75,7 +75,7 @@ def usage(
 ) -> None:
     """Requests, tokens and cost over a window, with a bar chart per group.
 
-    On a narrow terminal the bars go first, then average latency and errors; amounts are never cut.
+    On a narrow terminal the bars go first, then the avg latency column; amounts are never cut.
     Piped, the rows are tab-separated lines under a header (no bars); --csv has exact token counts.
 
     Examples: olga usage --since 7d --by key ; olga usage --since 30d --by day --csv > usage.csv ;

@@ -143,3 +143,29 @@ def test_only_the_table_module_draws_rich_tables() -> None:
         if re.search(r"rich\.table|\bTable\(|Table\.grid", text):
             offenders.append(str(path.relative_to(PACKAGE)))
     assert offenders == []
+
+
+def test_each_list_names_in_its_help_the_columns_a_narrow_terminal_drops() -> None:
+    from olga_cli.cli.render.limits import LIMIT_COLUMNS
+    from olga_cli.cli.render.lists import (
+        GUARDRAIL_COLUMNS,
+        KEY_COLUMNS,
+        PRESET_COLUMNS,
+        PROVIDER_COLUMNS,
+        TEAM_COLUMNS,
+    )
+    from olga_cli.cli.render.records import LOG_COLUMNS
+
+    for command, columns in (
+        (("keys", "list"), KEY_COLUMNS),
+        (("teams", "list"), TEAM_COLUMNS),
+        (("providers", "list"), PROVIDER_COLUMNS),
+        (("providers", "presets"), PRESET_COLUMNS),
+        (("limits", "list"), LIMIT_COLUMNS),
+        (("guardrails", "list"), GUARDRAIL_COLUMNS),
+        (("logs",), LOG_COLUMNS),
+    ):
+        shown = " ".join(olga(*command, "--help", env={"COLUMNS": "200"}).stdout.split())
+        for column in columns:
+            if column.drop:
+                assert column.header in shown, (command, column.header)

@@ -142,8 +142,8 @@ GUARDRAIL_COLUMNS = (
     Column("type", "whole"),
     Column("stage", "whole"),
     Column("action", "whole"),
-    Column("entities", drop=2),
-    Column("threshold", "number", drop=1),
+    Column("entities", drop=1),
+    Column("threshold", "number", drop=2),
 )
 
 
@@ -184,8 +184,8 @@ PRESET_COLUMNS = (
     Column("preset", "whole"),
     Column("api", "whole"),
     Column("base url", "whole"),
-    Column("key variable", "whole", drop=2),
-    Column("auth", "whole", drop=1),
+    Column("key variable", "whole", drop=1),
+    Column("auth", "whole", drop=2),
 )
 
 
