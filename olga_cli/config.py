@@ -45,9 +45,7 @@ log = logging.getLogger("olga.config")
 
 def resolve_home(flag: str | Path | None, environ: Mapping[str, str] | None = None) -> Path:
     """``--home`` > ``OLGA_HOME`` > the platform's user data folder."""
-    env = os.environ if environ is None else environ
-    chosen = flag or env.get("OLGA_HOME")
-    if not chosen:
+    if not (chosen := flag or (os.environ if environ is None else environ).get("OLGA_HOME")):
         import platformdirs  # only when no home is given: every command pays for what it imports
 
         chosen = platformdirs.user_data_dir("olga")
