@@ -114,7 +114,12 @@ def logs(
         str | None,
         typer.Option("--session", help="Only requests of this agent session (the record's session_id)."),
     ] = None,
-    wide: Annotated[bool, typer.Option("--wide", "-w", help="Also show each generation id.")] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", "-w", help="Also show each generation id (short on a terminal, whole when piped)."
+        ),
+    ] = False,
     json_out: Annotated[
         bool,
         typer.Option("--json", help="A JSON array of records; with --follow, one JSON object per line."),
@@ -197,7 +202,8 @@ def _print_page(records: list[GenerationRecord], *, json_out: bool, wide: bool) 
     if not records:
         out.print("No requests recorded yet (or none match). Send one through `olga serve`.")
         return
-    emit(out, logs_listing(records, wide=wide, title=f"last {len(records)} requests"))
+    title = f"last {len(records)} requests"
+    emit(out, logs_listing(records, wide=wide, short_ids=out.is_terminal, title=title))
 
 
 @app.command("prune")

@@ -169,3 +169,13 @@ def test_each_list_names_in_its_help_the_columns_a_narrow_terminal_drops() -> No
         for column in columns:
             if column.drop:
                 assert column.header in shown, (command, column.header)
+
+
+def test_logs_wide_at_80_columns_keeps_key_names_readable_with_short_ids(home: Path) -> None:
+    seed_now(home, [make_record(id="gen-019af2b3c4d5e6f7aa001122", key_name="laptop")])
+    _, screen = olga_tty("logs", "-w", width=80)
+    row = next(line for line in screen.splitlines() if "019af2b3c4d5e6f7" in line)
+    assert "laptop" in row and "gen-019af2b3c4d5e6f7aa001122" not in screen  # the short id, whole
+    assert olga("generation", "019af2b3c4d5e6f7").exit_code == 0
+    piped = olga("logs", "-w").stdout.splitlines()
+    assert piped[1].split("\t")[-1] == "gen-019af2b3c4d5e6f7aa001122"  # piped: the whole id

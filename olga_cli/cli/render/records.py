@@ -110,7 +110,9 @@ LOG_COLUMNS = (
 LOG_WIDE_COLUMNS = (Column("id", "whole"),)
 
 
-def log_cells(record: GenerationRecord, *, wide: bool = False, now: float | None = None) -> list[Cell]:
+def log_cells(
+    record: GenerationRecord, *, wide: bool = False, short_ids: bool = False, now: float | None = None
+) -> list[Cell]:
     estimated = "~" if record.usage_estimated else ""
     failed = record.status >= 400 or record.status == 0
     cells: list[Cell] = [
@@ -126,19 +128,23 @@ def log_cells(record: GenerationRecord, *, wide: bool = False, now: float | None
         record.app or "-",
         record.provider or "-",
     ]
-    return cells + [record.id] if wide else cells
+    if not wide:
+        return cells
+    return cells + [short_id(record.id) if short_ids else record.id]
 
 
 def logs_listing(
     records: Sequence[GenerationRecord],
     *,
     wide: bool = False,
+    short_ids: bool = False,
     title: str | None = None,
     now: float | None = None,
 ) -> Listing:
+    """``short_ids``: on a terminal, the short id `olga generation` takes back; piped, the whole id."""
     return Listing(
         columns=LOG_COLUMNS + (LOG_WIDE_COLUMNS if wide else ()),
-        rows=[log_cells(r, wide=wide, now=now) for r in records],
+        rows=[log_cells(r, wide=wide, short_ids=short_ids, now=now) for r in records],
         styles=[row_style(r) or None for r in records],
         title=title,
     )
