@@ -19,6 +19,16 @@ def test_workers_are_refused_on_sqlite_with_what_to_do(home: Path) -> None:
     assert result.stderr.startswith("error: --workers needs team mode") and "--database-url" in result.stderr
 
 
+def test_redis_without_a_shared_store_is_refused_with_what_to_do(home: Path) -> None:
+    result = olga("serve", "--redis-url", "redis://127.0.0.1:6379")
+    assert result.exit_code == 1
+    assert (
+        result.stderr.startswith("error: --redis-url needs team mode") and "--database-url" in result.stderr
+    )
+    result = olga("serve", "--redis-url", "memcached://127.0.0.1")
+    assert result.exit_code == 1 and "takes a redis:// URL" in result.stderr
+
+
 async def test_workers_share_one_port_and_the_store(home: Path, pg_url: str) -> None:
     store = await open_store(pg_url)
     try:
