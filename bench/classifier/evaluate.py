@@ -129,11 +129,13 @@ def main() -> None:
     parser.add_argument("--fpr-target", type=float, default=0.01)
     parser.add_argument("--write-calibration", action="store_true")
     parser.add_argument("--scores", type=Path, help="also save the raw scores here (not in the repository)")
+    parser.add_argument("--from-scores", type=Path, help="raw scores saved by --scores: no scoring again")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         model = raw_model(args.model, Path(scratch))
         val = load(args.data / "val.jsonl")
-        val_scores = [model.score(str(r["text"])) for r in val]
+        saved = json.loads(args.from_scores.read_text()) if args.from_scores else {}
+        val_scores = saved.get("validation") or [model.score(str(r["text"])) for r in val]
         threshold = pick_threshold(val_scores, [int(r["label"]) for r in val], args.fpr_target)  # type: ignore[call-overload]
         result: dict[str, object] = {
             "raw_threshold": round(threshold, 6),
@@ -143,7 +145,7 @@ def main() -> None:
         result["validation_variants"] = variants(val, model, val_scores, args.fpr_target)
         if (args.data / "test.jsonl").exists():
             test_rows = load(args.data / "test.jsonl")
-            test_scores = [model.score(str(r["text"])) for r in test_rows]
+            test_scores = saved.get("test") or [model.score(str(r["text"])) for r in test_rows]
             result["test"] = evaluate(test_rows, model, threshold, test_scores)
             if args.scores:
                 # Raw scores per text, to study thresholds later without scoring again.
