@@ -136,8 +136,11 @@ def admit(gw: Gateway, ctx: Context) -> None:
     ]
     multiplier = metering.rate_multiplier(ctx.key, team_multiplier(gw, ctx.key))
     worst, max_output, input_bound, dearest = 0, 0, 0, first
+    parts = metering.media_of(ctx.body)  # the same for every target: walked once
     for target in ctx.targets:
-        bound = metering.input_token_bound(ctx.call.raw_body, ctx.body, target.entry.context_window)
+        bound = metering.input_token_bound(
+            ctx.call.raw_body, context_window=target.entry.context_window, media=parts
+        )
         output = metering.requested_max_output(ctx.body, target.entry)
         cost = target.entry.worst_case_pico(bound, output, rate_multiplier=multiplier)
         input_bound = max(input_bound, bound)

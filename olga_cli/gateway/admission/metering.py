@@ -51,20 +51,30 @@ _IMAGES = frozenset({"image", "image_url", "input_image"})
 _FILES = frozenset({"file", "input_file", "document"})
 
 
-def input_token_bound(raw_body: bytes, body: Any = None, context_window: int | None = None) -> int:
+def input_token_bound(
+    raw_body: bytes,
+    body: Any = None,
+    context_window: int | None = None,
+    *,
+    media: tuple[int, int] | None = None,
+) -> int:
     """An upper bound on prompt tokens: no tokenizer in use makes a token of less than one byte of text,
     and images and files (by URL or id, which cost far more than their bytes) add their own worst case,
-    up to the model's context window."""
+    up to the model's context window. ``media`` is ``media_of(body)`` when the caller has it already
+    (one request, several targets)."""
     bound = len(raw_body)
-    if body is None:
+    if media is None and body is None:
         return bound
-    images, files = count_media(
-        [body.get(name) for name in _PART_HOLDERS] if isinstance(body, dict) else body
-    )
+    images, files = media if media is not None else media_of(body)
     extra = images * IMAGE_TOKENS + files * (context_window or FILE_TOKENS)
     if not extra:
         return bound
     return min(bound + extra, max(bound, context_window)) if context_window else bound + extra
+
+
+def media_of(body: Any) -> tuple[int, int]:
+    """Images and files of a request body, looked for where content parts live."""
+    return count_media([body.get(name) for name in _PART_HOLDERS] if isinstance(body, dict) else body)
 
 
 def count_media(body: Any) -> tuple[int, int]:
