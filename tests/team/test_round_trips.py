@@ -74,16 +74,11 @@ async def test_a_request_costs_few_statements(
     # watcher reloading the store after a notification, a new pool connection's type look-ups.
     lease = ("INSERT INTO instances", "UPDATE instances", "WITH dead AS")
     per_request = {w: n / 10 for w, n in statements.items() if n >= 10 and not w.startswith(lease)}
-    # The hold; then the batch: BEGIN with its lock, the record, the charge with the key's spend, the
-    # hourly roll-up, the admission with its daily usage, the hold's end, COMMIT. (14 before the pool
-    # stopped resetting connections and the batch merged its statements.)
+    # The hold; then the batch, one call of olga_write_batch (its lock, the record, the charge with the
+    # key's spend, the roll-ups, the admission with its daily usage, the hold's end) committed on its
+    # own. (8 before migration 012 made the batch one function; 14 before the pool stopped resetting
+    # connections and the batch merged its statements.)
     assert per_request == {
         "SELECT olga_take_hold($1, $2,": 1,
-        "BEGIN; SELECT pg_advisory_xact_lock(hashtext(current_schema()),": 1,
-        "INSERT INTO generations": 1,
-        "WITH charge AS": 1,
-        "INSERT INTO usage_hourly": 1,
-        "WITH admitted AS": 1,
-        "WITH h AS": 1,
-        "COMMIT": 1,
+        "SELECT olga_write_batch($1::jsonb, $2::jsonb,": 1,
     }

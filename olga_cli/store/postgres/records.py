@@ -1,9 +1,10 @@
 """Generation records and their charges in PostgreSQL, written together in batches.
 
 What SQLite's triggers do (the hourly roll-up of records, the daily usage of admissions) is done
-here in the same transaction, from the rows in hand; so is each key's ``balances.spent``. Batches of
-all instances commit one at a time (an advisory lock), so ``seq`` grows in commit order and
-`olga logs --follow` never skips a record committed behind its mark.
+here in the same transaction, from the rows in hand; so is each key's ``balances.spent`` and the end
+of the holds the batch settles. A batch is one call of ``olga_write_batch`` (migration 012), one
+round trip, which takes the batch lock first: batches of all instances commit one at a time, so
+``seq`` grows in commit order and `olga logs --follow` never skips a record committed behind its mark.
 """
 
 from __future__ import annotations
@@ -25,72 +26,52 @@ from olga_cli.store.generations import (
 )
 from olga_cli.store.limits import USER_SEPARATOR
 from olga_cli.store.postgres.connection import BATCH_LOCK, locked_transaction, notify
-from olga_cli.store.postgres.holds import RELEASE_HOLD
 
-_INSERT = (
-    f"INSERT INTO generations ({', '.join(RECORD_COLUMNS)})"
-    f" VALUES ({', '.join(f'${i + 1}' for i in range(len(RECORD_COLUMNS)))})"
+# The batch in one round trip and one implicit transaction (migration 012): the batch lock, the
+# records, the charges with each key's spend, the hourly roll-ups, the admissions with their daily
+# usage, the holds' end and the pruning of old admissions.
+_WRITE = "SELECT olga_write_batch($1::jsonb, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7)"
+# What the function writes itself; other rows of a batch (alerts, violations, key health: rare) go
+# with it in an explicit transaction.
+_IN_FUNCTION: frozenset[ExtraKind] = frozenset({"admission", "hold_settle", "admissions_prune"})
+_HOURLY_COLUMNS = (
+    "hour",
+    "key_id",
+    "team_id",
+    "model",
+    "provider",
+    "app",
+    "requests",
+    "errors",
+    "tokens_prompt",
+    "tokens_completion",
+    "tokens_cached",
+    "cost_pico",
+    "latency_ms",
+    "cache_saved_pico",
 )
-# A charge and its key's spend in one statement (one round trip for all of a batch's charges).
-_CHARGE = """
-WITH charge AS (
-    INSERT INTO ledger (key_id, generation_id, amount_pico, created_at) VALUES ($1, $2, $3, $4)
+_LABELS_COLUMNS = (
+    "hour",
+    "kind",
+    "label",
+    "requests",
+    "errors",
+    "tokens_prompt",
+    "tokens_completion",
+    "tokens_cached",
+    "cost_pico",
+    "latency_ms",
 )
-INSERT INTO balances (key_id, spent) VALUES ($1, $3)
-ON CONFLICT (key_id) DO UPDATE SET spent = balances.spent + excluded.spent
-"""
-_HOURLY = """
-INSERT INTO usage_hourly (hour, key_id, team_id, model, provider, app, requests, errors, tokens_prompt,
-                          tokens_completion, tokens_cached, cost_pico, latency_ms, cache_saved_pico)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-ON CONFLICT (hour, key_id, team_id, model, provider, app) DO UPDATE SET
-    requests = usage_hourly.requests + excluded.requests,
-    errors = usage_hourly.errors + excluded.errors,
-    tokens_prompt = usage_hourly.tokens_prompt + excluded.tokens_prompt,
-    tokens_completion = usage_hourly.tokens_completion + excluded.tokens_completion,
-    tokens_cached = usage_hourly.tokens_cached + excluded.tokens_cached,
-    cost_pico = usage_hourly.cost_pico + excluded.cost_pico,
-    latency_ms = usage_hourly.latency_ms + excluded.latency_ms,
-    cache_saved_pico = usage_hourly.cache_saved_pico + excluded.cache_saved_pico
-"""
-_LABELS_HOURLY = """
-INSERT INTO usage_labels_hourly (hour, kind, label, requests, errors, tokens_prompt, tokens_completion,
-                                 tokens_cached, cost_pico, latency_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (hour, kind, label) DO UPDATE SET
-    requests = usage_labels_hourly.requests + excluded.requests,
-    errors = usage_labels_hourly.errors + excluded.errors,
-    tokens_prompt = usage_labels_hourly.tokens_prompt + excluded.tokens_prompt,
-    tokens_completion = usage_labels_hourly.tokens_completion + excluded.tokens_completion,
-    tokens_cached = usage_labels_hourly.tokens_cached + excluded.tokens_cached,
-    cost_pico = usage_labels_hourly.cost_pico + excluded.cost_pico,
-    latency_ms = usage_labels_hourly.latency_ms + excluded.latency_ms
-"""
-# An admission and the usage_daily rows it adds to (``_daily``), in one statement.
-_ADMISSION_DAILY = """
-WITH admitted AS (
-    INSERT INTO admissions (generation_id, key_id, team_id, at, cost_pico, tokens, tags, end_user)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-)
-INSERT INTO usage_daily (scope, scope_id, day, cost_pico, requests, tokens)
-SELECT scope, scope_id, day, cost, 1, tokens
-  FROM unnest($9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[])
-       AS daily (scope, scope_id, day, cost, tokens)
-ON CONFLICT (scope, scope_id, day) DO UPDATE SET
-    cost_pico = usage_daily.cost_pico + excluded.cost_pico,
-    requests = usage_daily.requests + 1,
-    tokens = usage_daily.tokens + excluded.tokens
-"""
+_ADMISSION_COLUMNS = ("generation_id", "key_id", "team_id", "at", "cost_pico", "tokens", "tags", "end_user")
+_DAILY_COLUMNS = ("scope", "scope_id", "day", "cost_pico", "requests", "tokens")
 
 EXTRA_SQL: dict[ExtraKind, str] = {
-    "admissions_prune": "DELETE FROM admissions WHERE at < $1",
     "alert": "INSERT INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day, percent,"
     " threshold, usage, generation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     " ON CONFLICT (limit_id, period_day, percent) DO NOTHING",
     "violation": "INSERT INTO guardrail_violations (generation_id, key_id, guardrail_id, guardrail_name, type,"
     " stage, entity, action, field, start_offset, end_offset, confidence, created_at)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    "hold_settle": RELEASE_HOLD,
     "health_mark": """
 INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -146,10 +127,16 @@ def _daily(admission: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
             yield ("team_user", team_id + USER_SEPARATOR + end_user, day, cost, tokens)
 
 
-def _daily_arrays(admission: tuple[Any, ...]) -> tuple[list[Any], ...]:
-    """``_daily``'s rows as five arrays (scope, scope_id, day, cost, tokens), for ``unnest``."""
-    rows = list(_daily(admission))
-    return tuple([row[i] for row in rows] for i in range(5))
+def _daily_sums(admissions: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """What the admissions add to usage_daily, one row per (scope, scope_id, day): cost, requests, tokens."""
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    for admission in admissions:
+        for scope, scope_id, day, cost, tokens in _daily(admission):
+            row = sums.setdefault((scope, scope_id, day), [0, 0, 0])
+            row[0] += cost
+            row[1] += 1
+            row[2] += tokens
+    return [(*group, *values) for group, values in sorted(sums.items())]
 
 
 def _labels_hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
@@ -171,26 +158,36 @@ def _labels_hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]
 async def write_batch(
     pool: asyncpg.Pool, records: Sequence[GenerationRecord], extras: Sequence[Extra]
 ) -> None:
+    args = _function_args(records, [e for e in extras if e.kind in _IN_FUNCTION])
+    others = [e for e in extras if e.kind not in _IN_FUNCTION]
+    if not others:  # the usual batch: one round trip, committed on its own
+        await pool.execute(_WRITE, *args)
+        return
     async with locked_transaction(pool, BATCH_LOCK) as conn:
-        if records:
-            await conn.executemany(_INSERT, [record_values(r) for r in records])
-            # by key, so that balances' rows are locked in one order by every batch
-            charges = sorted((r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico)
-            if charges:
-                await conn.executemany(_CHARGE, charges)
-            await conn.executemany(_HOURLY, _hourly(records))
-            labels = _labels_hourly(records)
-            if labels:  # an empty executemany is still a round trip
-                await conn.executemany(_LABELS_HOURLY, labels)
-        changed = False
-        for kind, params in _runs(extras):
-            if kind == "admission":  # with the usage it adds to, one statement each
-                await conn.executemany(_ADMISSION_DAILY, [(*p, *_daily_arrays(p)) for p in params])
-            else:
-                await conn.executemany(EXTRA_SQL[kind], params)
-            changed = changed or kind == "health_mark"
-        if changed:
+        await conn.execute(_WRITE, *args)
+        for kind, params in _runs(others):
+            await conn.executemany(EXTRA_SQL[kind], params)
+        if any(e.kind == "health_mark" for e in others):
             await notify(conn)  # a provider key's health: every instance should know
+
+
+def _function_args(records: Sequence[GenerationRecord], extras: Sequence[Extra]) -> tuple[Any, ...]:
+    """``olga_write_batch``'s arguments: each table's rows as a JSON array of objects by column name."""
+    admissions = [e.params for e in extras if e.kind == "admission"]
+    prunes = [e.params[0] for e in extras if e.kind == "admissions_prune"]
+    return (
+        _rows(RECORD_COLUMNS, [record_values(r) for r in records]),
+        _rows(_HOURLY_COLUMNS, _hourly(records)),
+        _rows(_LABELS_COLUMNS, _labels_hourly(records)),
+        _rows(_ADMISSION_COLUMNS, admissions),
+        _rows(_DAILY_COLUMNS, _daily_sums(admissions)),
+        [e.params[0] for e in extras if e.kind == "hold_settle"],
+        max(prunes) if prunes else None,
+    )
+
+
+def _rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], ensure_ascii=False)
 
 
 def _runs(extras: Sequence[Extra]) -> list[tuple[ExtraKind, list[tuple[Any, ...]]]]:

@@ -21,6 +21,7 @@ from olga_cli.store.postgres.migrations import (
     m009_pricing_facts,
     m010_shared_rates,
     m011_session_usage,
+    m012_one_trip_batch,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -35,4 +36,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("009_pricing_facts", m009_pricing_facts.SQL),
     ("010_shared_rates", m010_shared_rates.SQL),
     ("011_session_usage", m011_session_usage.SQL),
+    ("012_one_trip_batch", m012_one_trip_batch.SQL),
 ]

@@ -20,6 +20,7 @@ from olga_cli.store.sqlite.migrations.m008_record_flags import m008_record_flags
 from olga_cli.store.sqlite.migrations.m009_pricing_facts import m009_pricing_facts
 from olga_cli.store.sqlite.migrations.m010_shared_rates import m010_shared_rates
 from olga_cli.store.sqlite.migrations.m011_session_usage import m011_session_usage
+from olga_cli.store.sqlite.migrations.m012_one_trip_batch import m012_one_trip_batch
 
 __all__ = ["MIGRATIONS", "Migration", "run_script"]
 
@@ -35,4 +36,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("009_pricing_facts", m009_pricing_facts),
     ("010_shared_rates", m010_shared_rates),
     ("011_session_usage", m011_session_usage),
+    ("012_one_trip_batch", m012_one_trip_batch),
 ]
