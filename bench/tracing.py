@@ -9,7 +9,7 @@ The figure is the difference in CPU per request (the issue's goal: at most 0.05 
     python bench/tracing.py                # about two minutes
     python bench/tracing.py --rounds 3 --seconds 8
 
-Needs the ``olga[otel]`` extra. Results are printed and saved to ``bench/results/tracing-<date>.json`` and ``tracing-latest.json``.
+Needs nothing beyond olga (spans go over OTLP/HTTP). Results are printed and saved to ``bench/results/tracing-<date>.json`` and ``tracing-latest.json``.
 """
 
 from __future__ import annotations

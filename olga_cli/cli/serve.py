@@ -238,7 +238,7 @@ def serve(
             handle_signals=True,
             reuse_port=reuse_port,
         )
-    except UserError as exc:  # e.g. tracing asked for without the OpenTelemetry SDK installed
+    except UserError as exc:  # e.g. tracing over gRPC without grpcio installed
         raise fail(exc.message) from None
     except OSError as exc:
         raise fail(

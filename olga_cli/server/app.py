@@ -36,8 +36,8 @@ def create_app(
 ) -> web.Application:
     """The gateway app; ``observers`` are called with each committed record (e.g. the access log).
 
-    Tracing is set up here, before the server binds, so a missing OpenTelemetry SDK is a clear
-    error at start rather than at the first request."""
+    Tracing is set up here, before the server binds, so a wrong telemetry setting (an endpoint that
+    is not a URL, gRPC without grpcio) is a clear error at start rather than at the first request."""
     app = web.Application(
         client_max_size=config.max_body_bytes, middlewares=[errors], handler_args=HTTP_LIMITS
     )
@@ -128,6 +128,6 @@ async def _deliver_alerts(app: web.Application) -> None:
 def start_tracing(settings: TelemetrySettings) -> Tracing | None:
     if not settings.enabled:
         return None
-    from olga_cli.telemetry.export import Tracing  # the SDK is imported only when tracing is on
+    from olga_cli.telemetry.export import Tracing  # its thread and transport only when tracing is on
 
     return Tracing(settings)

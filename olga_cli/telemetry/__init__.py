@@ -2,5 +2,6 @@
 
 Off unless an OTLP endpoint is configured. ``traceparent`` (W3C trace context, pure) is used by the
 gateway on every request; ``genai`` turns a committed generation record into span data (pure);
-``export`` owns the OpenTelemetry SDK, imported only when tracing is on (the ``olga[otel]`` extra).
+``otlp`` writes span data as OTLP protobuf bytes (pure, no SDK); ``export`` owns the span thread and
+``transport`` the connection to the collector, both started only when tracing is on.
 """

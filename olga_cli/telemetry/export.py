@@ -1,9 +1,10 @@
-"""The OpenTelemetry SDK side: spans built from committed records and exported over OTLP in batches.
+"""Spans of committed records, encoded and exported over OTLP in batches, all off the request path.
 
-Nothing here runs on a request's path: the gateway's observer only appends the record to a deque (no
-lock, no wake-up); a thread of ours, waking every ``BATCH_EVERY`` seconds, builds the spans and hands them to the SDK's BatchSpanProcessor, whose
-own thread exports them. A collector that is down or slow fills the SDK's bounded queue and spans are
-dropped, never requests delayed. The SDK is imported here only, and only when tracing is on.
+The gateway's observer only appends the record to a deque (no lock, no wake-up); a thread of ours,
+waking every ``BATCH_EVERY`` seconds, samples, turns each record into OTLP span bytes (``otlp``, no
+SDK objects) and posts a batch when it is full or its oldest span has waited ``schedule_delay``. A
+collector that is down or slow holds up that thread only: records beyond the queue are dropped (and
+counted), never requests delayed.
 """
 
 from __future__ import annotations
@@ -11,44 +12,47 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+import time
 
-from olga_cli.errors import UserError
 from olga_cli.records import GenerationRecord
-from olga_cli.telemetry import genai
+from olga_cli.telemetry import genai, otlp, transport
 from olga_cli.telemetry.settings import TelemetrySettings
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
+from olga_cli.telemetry.traceparent import SAMPLED, TraceIds, new_span_id
 
 log = logging.getLogger("olga.telemetry")
-QUEUE_LIMIT = 10_000  # records waiting for their spans; beyond it spans are dropped (and counted)
 # The span thread's turn. Waking it for every record (a queue's notify) costs a thread switch and a
-# turn of the GIL per request; spans carry the record's own times, so building them a fraction of a
+# turn of the GIL per request; spans carry the record's own times, so encoding them a fraction of a
 # second later changes nothing a collector shows.
 BATCH_EVERY = 0.2
-MISSING_SDK = (
-    "Tracing is on (an OTLP endpoint is set) but the OpenTelemetry SDK is not installed: "
-    "pip install 'olga[otel]', or unset OTEL_EXPORTER_OTLP_ENDPOINT"
-)
+_ID_LIMIT = (1 << 64) - 1
 
 
 class Tracing:
     """One per server: ``observe`` queues committed records; ``close`` flushes what is queued."""
 
     def __init__(self, settings: TelemetrySettings) -> None:
+        from olga_cli import __version__
+
         self.settings = settings
         self.dropped = 0
         self._pending: collections.deque[GenerationRecord] = collections.deque()
         self._closing = threading.Event()
-        self._provider, self._tracer, self._ids = _build_sdk(settings)
+        self._sender = transport.sender(settings, self._closing)
+        resource = {
+            **settings.resource,
+            "service.name": settings.service_name,
+            "telemetry.sdk.language": "python",
+            "telemetry.sdk.name": "olga",
+            "telemetry.sdk.version": __version__,
+        }
+        self._encoder = otlp.Encoder(dict(resource), ("olga", __version__))
         self._thread = threading.Thread(target=self._run, name="olga-tracing", daemon=True)
         self._thread.start()
 
     def observe(self, record: GenerationRecord) -> None:
         if record.trace is None or record.trace.passthrough:
             return
-        if len(self._pending) >= QUEUE_LIMIT:
+        if len(self._pending) >= self.settings.queue_size:
             self.dropped += 1
             return
         self._pending.append(record)  # atomic: the span thread pops from the other end
@@ -57,118 +61,55 @@ class Tracing:
         """Export what is queued (waiting at most the exporter's timeout), then stop."""
         self._closing.set()
         self._thread.join()
-        self._provider.shutdown()
+        self._sender.close()
 
     def _run(self) -> None:
+        batch: list[bytes] = []
+        oldest = 0.0  # when the batch's first span was encoded
         while True:
             closing = self._closing.wait(BATCH_EVERY)
             while self._pending:
                 record = self._pending.popleft()
                 try:
-                    self._emit(record)
-                except Exception:  # a span we cannot build must not stop the ones after it
-                    log.exception("could not build the spans of %s", record.id)
+                    spans = self.spans(record)
+                except Exception:  # a span we cannot encode must not stop the ones after it
+                    log.exception("could not encode the spans of %s", record.id)
+                    continue
+                if spans and not batch:
+                    oldest = time.monotonic()
+                batch += spans
+                if len(batch) >= self.settings.batch_size:
+                    self._sender.send(self._encoder.request(batch))
+                    batch = []
+            if batch and (closing or time.monotonic() - oldest >= self.settings.schedule_delay):
+                self._sender.send(self._encoder.request(batch))
+                batch = []
             if closing:
                 return
 
-    def _emit(self, record: GenerationRecord) -> None:
-        from opentelemetry import trace as api
-        from opentelemetry.trace import (
-            NonRecordingSpan,
-            SpanContext,
-            SpanKind,
-            Status,
-            StatusCode,
-            TraceFlags,
-        )
-
+    def spans(self, record: GenerationRecord) -> list[bytes]:
+        """The request's span and a child per attempt, encoded; none when the sampler says so."""
         ids = record.trace
         assert ids is not None
-        parent_context = None
-        if ids.parent_span_id is not None:
-            remote = SpanContext(
-                ids.trace_id, ids.parent_span_id, is_remote=True, trace_flags=TraceFlags(ids.flags)
-            )
-            parent_context = api.set_span_in_context(NonRecordingSpan(remote))
+        if not self._sampled(ids):
+            return []
         capture = (ids.input_text, ids.output_text) if self.settings.capture_content else None
         data = genai.request_span(record, capture=capture)
-        self._ids.next(ids.trace_id, ids.span_id)
-        kinds = {"server": SpanKind.SERVER, "client": SpanKind.CLIENT}
-        span = self._tracer.start_span(
-            data.name, parent_context, kinds[data.kind], data.attributes, start_time=data.start_ns
-        )
-        for event in data.events:
-            span.add_event(event.name, event.attributes, timestamp=event.time_ns)
-        child_context = api.set_span_in_context(span)
+        flags = (ids.flags & 0xFF) | otlp.HAS_IS_REMOTE
+        remote = otlp.IS_REMOTE if ids.parent_span_id is not None else 0
+        encode = self._encoder.span
+        spans = [encode(data, ids.trace_id, ids.span_id, ids.parent_span_id, flags | remote)]
         for attempt, child in genai.attempt_spans(record):
-            self._ids.next(ids.trace_id, ids.attempt_spans.get(id(attempt)))
-            attempt_span = self._tracer.start_span(
-                child.name, child_context, kinds[child.kind], child.attributes, start_time=child.start_ns
-            )
-            if child.error is not None:
-                attempt_span.set_status(Status(StatusCode.ERROR, child.error))
-            attempt_span.end(end_time=child.end_ns)
-        if data.error is not None:
-            span.set_status(Status(StatusCode.ERROR, data.error))
-        span.end(end_time=data.end_ns)
+            span_id = ids.attempt_spans.get(id(attempt)) or new_span_id()  # a skipped target had none
+            spans.append(encode(child, ids.trace_id, span_id, ids.span_id, flags))
+        return spans
 
-
-class _PresetIds:
-    """Hands the SDK the ids olga chose at arrival (the one it forwarded upstream in ``traceparent``)."""
-
-    def __init__(self) -> None:
-        import random
-
-        self._random = random.SystemRandom()
-        self._trace_id: int | None = None
-        self._span_id: int | None = None
-
-    def next(self, trace_id: int, span_id: int | None) -> None:
-        self._trace_id, self._span_id = trace_id, span_id
-
-    def generate_span_id(self) -> int:
-        chosen, self._span_id = self._span_id, None
-        return chosen or self._random.getrandbits(64) or 1
-
-    def is_trace_id_random(self) -> bool:
-        return True  # olga's ids come from os.urandom; a caller's are random by the W3C specification
-
-    def generate_trace_id(self) -> int:
-        chosen, self._trace_id = self._trace_id, None
-        return chosen or self._random.getrandbits(128) or 1
-
-
-def _build_sdk(settings: TelemetrySettings) -> tuple[TracerProvider, Any, _PresetIds]:
-    try:
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    except ImportError:
-        raise UserError(MISSING_SDK) from None
-    ids = _PresetIds()
-    resource = Resource.create({"service.name": settings.service_name})
-    provider = TracerProvider(resource=resource, id_generator=ids)  # type: ignore[arg-type]
-    provider.add_span_processor(BatchSpanProcessor(_exporter(settings)))
-    from olga_cli import __version__
-
-    return provider, provider.get_tracer("olga", __version__), ids
-
-
-def _exporter(settings: TelemetrySettings) -> Any:
-    endpoint, headers = settings.endpoint, settings.headers
-    if settings.protocol == "grpc":
-        try:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found, unused-ignore]
-                OTLPSpanExporter as Grpc,
-            )
-        except ImportError:
-            raise UserError(
-                "OTLP over gRPC needs its exporter: pip install opentelemetry-exporter-otlp-proto-grpc, "
-                "or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
-            ) from None
-        return Grpc(endpoint=endpoint, headers=headers)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as Http
-
-    if endpoint is not None:
-        endpoint = endpoint.rstrip("/") + "/v1/traces"
-    return Http(endpoint=endpoint, headers=headers, timeout=5)
+    def _sampled(self, ids: TraceIds) -> bool:
+        """The SDKs' samplers, from OTEL_TRACES_SAMPLER: parent-based ones follow the caller's flag."""
+        name = self.settings.sampler
+        if name.startswith("parentbased_") and ids.parent_span_id is not None:
+            return bool(ids.flags & SAMPLED)
+        root = name.removeprefix("parentbased_")
+        if root == "traceidratio":
+            return (ids.trace_id & _ID_LIMIT) < round(self.settings.sampler_ratio * (_ID_LIMIT + 1))
+        return root == "always_on"

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from olga_cli.money import pico_to_usd
+from olga_cli.money import PICO_PER_USD
 from olga_cli.records import Attempt, GenerationRecord
 
 AttributeValue = str | bool | int | float | Sequence[str]
@@ -39,15 +39,24 @@ class SpanEvent:
     attributes: Attributes = field(default_factory=dict)
 
 
+# Attributes whose values repeat from one request to the next (operation, provider, model, key, team,
+# status...), as a hashable tuple so that an encoder can keep their encoding; None values are absent.
+Shared = tuple[tuple[str, AttributeValue | None], ...]
+
+
 @dataclass(slots=True)
 class SpanData:
     name: str
     kind: Literal["server", "client"]
     start_ns: int
     end_ns: int
-    attributes: Attributes
+    shared: Shared
+    attributes: Attributes  # the span's own values: ids, token counts, cost, timings
     events: list[SpanEvent] = field(default_factory=list)
     error: str | None = None  # the span's status is ERROR with this description
+
+    def all_attributes(self) -> Attributes:
+        return {**{k: v for k, v in self.shared if v is not None}, **self.attributes}
 
 
 def provider_name(provider: str | None) -> str:
@@ -69,48 +78,45 @@ def request_span(record: GenerationRecord, *, capture: tuple[str | None, str | N
     operation = operation_of(record.endpoint)
     start = int(record.created_at * 1e9)
     end = start + int(record.latency_ms * 1e6)
+    status = record.status
+    shared: Shared = (
+        ("gen_ai.operation.name", operation),
+        ("gen_ai.provider.name", provider_name(record.provider)),
+        ("gen_ai.request.model", record.model_requested),
+        ("gen_ai.response.model", _bare_model(record.model, record.provider)),
+        ("gen_ai.response.finish_reasons", (record.finish_reason,) if record.finish_reason else None),
+        ("http.route", record.endpoint),
+        ("http.response.status_code", status),
+        ("error.type", record.error if status >= 400 else None),
+        ("olga.key.name", record.key_name),
+        ("olga.team.id", record.team_id),
+        ("olga.app", record.app),
+        ("olga.attempts", len(record.attempts)),
+        ("olga.streamed", record.streamed),
+        ("olga.usage.estimated", record.usage_estimated or None),
+    )
     attributes: Attributes = {
-        "gen_ai.operation.name": operation,
-        "gen_ai.provider.name": provider_name(record.provider),
-        "gen_ai.request.model": record.model_requested,
         "gen_ai.usage.input_tokens": record.tokens_prompt,
         "gen_ai.usage.output_tokens": record.tokens_completion,
-        "http.route": record.endpoint,
-        "http.response.status_code": record.status,
         "olga.generation.id": record.id,
-        "olga.key.name": record.key_name,
-        "olga.cost.usd": float(pico_to_usd(record.cost_pico)),
+        "olga.cost.usd": record.cost_pico / PICO_PER_USD,  # int / int: correctly rounded, as float(Decimal)
         "olga.cost.pico": record.cost_pico,
-        "olga.attempts": len(record.attempts),
         "olga.overhead_ms": round(record.overhead_ms, 3),
-        "olga.streamed": record.streamed,
     }
-    _put(
-        attributes,
-        {
-            "gen_ai.response.model": _bare_model(record.model, record.provider),
-            "gen_ai.response.id": record.upstream_id,
-            "gen_ai.response.finish_reasons": [record.finish_reason] if record.finish_reason else None,
-            "gen_ai.usage.cache_read.input_tokens": record.tokens_cached or None,
-            "gen_ai.usage.cache_creation.input_tokens": record.tokens_cache_write or None,
-            "error.type": record.error if record.status >= 400 else None,
-            "olga.team.id": record.team_id,
-            "olga.app": record.app,
-            "olga.request_id": record.request_id,
-            "olga.usage.estimated": record.usage_estimated or None,
-            "olga.guardrail.findings": len(record.guardrails) or None,
-            "olga.guardrail.types": sorted({str(g.get("type")) for g in record.guardrails}) or None,
-        },
-    )
-    _put(
-        attributes,
-        {
-            "gen_ai.conversation.id": record.session_id or None,
-            "olga.end_user": record.end_user or None,
-            "olga.tags": list(record.tags) or None,
-            "olga.dropped": list(record.dropped) or None,
-        },
-    )
+    optional: Mapping[str, AttributeValue | None] = {
+        "gen_ai.response.id": record.upstream_id,
+        "gen_ai.usage.cache_read.input_tokens": record.tokens_cached or None,
+        "gen_ai.usage.cache_creation.input_tokens": record.tokens_cache_write or None,
+        "olga.request_id": record.request_id,
+        "gen_ai.conversation.id": record.session_id or None,
+        "olga.end_user": record.end_user or None,
+        "olga.tags": list(record.tags) or None,
+        "olga.dropped": list(record.dropped) or None,
+    }
+    _put(attributes, optional)
+    if record.guardrails:
+        attributes["olga.guardrail.findings"] = len(record.guardrails)
+        attributes["olga.guardrail.types"] = sorted({str(g.get("type")) for g in record.guardrails})
     if capture is not None:
         _put(attributes, {"gen_ai.input.messages": capture[0], "gen_ai.output.messages": capture[1]})
     span = SpanData(
@@ -118,12 +124,14 @@ def request_span(record: GenerationRecord, *, capture: tuple[str | None, str | N
         "server",
         start,
         end,
+        shared,
         attributes,
-        error=record.error if record.status >= 500 or record.status == 499 else None,
+        error=record.error if status >= 500 or status == 499 else None,
     )
     if record.ttft_ms is not None:
         span.events.append(SpanEvent("olga.first_token", start + int(record.ttft_ms * 1e6)))
-    span.events.extend(_guardrail_events(record.guardrails, end))
+    if record.guardrails:
+        span.events.extend(_guardrail_events(record.guardrails, end))
     return span
 
 
@@ -134,25 +142,20 @@ def attempt_spans(record: GenerationRecord) -> list[tuple[Attempt, SpanData]]:
     spans: list[tuple[Attempt, SpanData]] = []
     cursor = request_start
     for attempt in record.attempts:
-        offset = getattr(attempt, "started_ms", None)
+        offset = attempt.started_ms
         start = request_start + int(offset * 1e6) if offset is not None else cursor
         end = start + int(attempt.latency_ms * 1e6)
         cursor = end
-        attributes: Attributes = {
-            "gen_ai.operation.name": operation,
-            "gen_ai.provider.name": provider_name(attempt.provider),
-            "gen_ai.request.model": attempt.model,
-            "olga.provider": attempt.provider,
-        }
         error_type = attempt.error.split(":", 1)[0] if attempt.error else None
-        _put(
-            attributes,
-            {
-                "http.response.status_code": attempt.status,
-                "error.type": error_type,
-                "olga.provider.key_label": attempt.key_label,
-                "olga.attempt.error": attempt.error,
-            },
+        shared: Shared = (  # all of an attempt's attributes repeat: its errors too, mostly
+            ("gen_ai.operation.name", operation),
+            ("gen_ai.provider.name", provider_name(attempt.provider)),
+            ("gen_ai.request.model", attempt.model),
+            ("olga.provider", attempt.provider),
+            ("http.response.status_code", attempt.status),
+            ("error.type", error_type),
+            ("olga.provider.key_label", attempt.key_label),
+            ("olga.attempt.error", attempt.error),
         )
         failed = attempt.status is None or attempt.status >= 400
         span = SpanData(
@@ -160,7 +163,8 @@ def attempt_spans(record: GenerationRecord) -> list[tuple[Attempt, SpanData]]:
             "client",
             start,
             end,
-            attributes,
+            shared,
+            {},
             error=(error_type or "failed") if failed else None,
         )
         spans.append((attempt, span))

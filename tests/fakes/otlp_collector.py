@@ -1,11 +1,14 @@
-"""A real OTLP/HTTP trace receiver on 127.0.0.1: decodes the protobuf export requests olga sends."""
+"""Real OTLP trace receivers on 127.0.0.1, over HTTP and over gRPC: they decode the protobuf export
+requests olga sends with the generated classes of opentelemetry-proto."""
 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -69,31 +72,65 @@ class FakeCollector:
         self.headers.append(dict(request.headers))
         if self.delay:
             await asyncio.sleep(self.delay)
-        export = ExportTraceServiceRequest()
-        export.ParseFromString(await request.read())
+        self.spans += decoded(ExportTraceServiceRequest.FromString(await request.read()))
         self.exports += 1
-        for resource_spans in export.resource_spans:
-            resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
-            for scope in resource_spans.scope_spans:
-                for span in scope.spans:
-                    self.spans.append(
-                        ReceivedSpan(
-                            name=span.name,
-                            kind=span.kind,
-                            trace_id=span.trace_id.hex(),
-                            span_id=span.span_id.hex(),
-                            parent_span_id=span.parent_span_id.hex(),
-                            start_ns=span.start_time_unix_nano,
-                            end_ns=span.end_time_unix_nano,
-                            attributes={a.key: _value(a.value) for a in span.attributes},
-                            events=[
-                                (e.name, e.time_unix_nano, {a.key: _value(a.value) for a in e.attributes})
-                                for e in span.events
-                            ],
-                            status_code=span.status.code,
-                            resource=resource,
-                        )
-                    )
         return web.Response(
             body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
         )
+
+
+def decoded(export: ExportTraceServiceRequest) -> list[ReceivedSpan]:
+    spans = []
+    for resource_spans in export.resource_spans:
+        resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
+        for scope in resource_spans.scope_spans:
+            for span in scope.spans:
+                spans.append(
+                    ReceivedSpan(
+                        name=span.name,
+                        kind=span.kind,
+                        trace_id=span.trace_id.hex(),
+                        span_id=span.span_id.hex(),
+                        parent_span_id=span.parent_span_id.hex(),
+                        start_ns=span.start_time_unix_nano,
+                        end_ns=span.end_time_unix_nano,
+                        attributes={a.key: _value(a.value) for a in span.attributes},
+                        events=[
+                            (e.name, e.time_unix_nano, {a.key: _value(a.value) for a in e.attributes})
+                            for e in span.events
+                        ],
+                        status_code=span.status.code,
+                        resource=resource,
+                    )
+                )
+    return spans
+
+
+class GrpcCollector:
+    """The OTLP/gRPC TraceService on a grpcio server of its own (threads, not the test's loop)."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReceivedSpan] = []
+        self.metadata: list[dict[str, str]] = []
+        self._server = grpc.server(ThreadPoolExecutor(max_workers=2))
+        export = grpc.unary_unary_rpc_method_handler(
+            self._export,
+            request_deserializer=ExportTraceServiceRequest.FromString,
+            response_serializer=ExportTraceServiceResponse.SerializeToString,
+        )
+        service = "opentelemetry.proto.collector.trace.v1.TraceService"
+        self._server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(service, {"Export": export}),)
+        )
+        self.port = self._server.add_insecure_port("127.0.0.1:0")
+        self._server.start()
+
+    def _export(
+        self, request: ExportTraceServiceRequest, context: grpc.ServicerContext
+    ) -> ExportTraceServiceResponse:
+        self.metadata.append(dict(context.invocation_metadata()))
+        self.spans += decoded(request)
+        return ExportTraceServiceResponse()
+
+    def close(self) -> None:
+        self._server.stop(grace=None)

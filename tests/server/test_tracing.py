@@ -18,7 +18,7 @@ from olga_cli.telemetry.settings import telemetry_settings
 from tests.fakes.anthropic_upstream import FakeAnthropic, start_fake_anthropic
 from tests.fakes.gateway import RunningGateway, mint_key, point_anthropic_at, point_openai_at, start_gateway
 from tests.fakes.openai_upstream import FakeOpenAI, Script, error_body
-from tests.fakes.otlp_collector import CLIENT, SERVER, FakeCollector
+from tests.fakes.otlp_collector import CLIENT, SERVER, FakeCollector, GrpcCollector
 from tests.server.guardrails_support import add_guardrail
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -258,6 +258,93 @@ def test_settings_follow_the_standard_variables_and_config() -> None:
         telemetry_settings({"telemetry": {"endpoint": "localhost"}}, {})
 
 
+def test_settings_resolve_where_and_how_spans_are_sent() -> None:
+    base = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}
+    assert telemetry_settings({}, base).endpoint == "http://collector:4318/v1/traces"
+    signal = {**base, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://c.example/otlp/traces"}
+    assert telemetry_settings({}, signal).endpoint == "https://c.example/otlp/traces"  # used as it is
+    configured = {"telemetry": {"endpoint": "http://from-config:4318", "headers": {"x-a": "1", "x-b": "2"}}}
+    assert telemetry_settings(configured, {}).endpoint == "http://from-config:4318/v1/traces"
+    both = telemetry_settings(
+        configured, {**base, "OTEL_EXPORTER_OTLP_HEADERS": "x-b=two%20words, junk ,x-c=3"}
+    )
+    assert both.endpoint == "http://collector:4318/v1/traces"  # the variables win
+    assert both.headers == {"x-a": "1", "x-b": "two words", "x-c": "3"}
+    grpc = telemetry_settings({}, {**base, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    assert (grpc.protocol, grpc.endpoint) == ("grpc", "http://collector:4318/")  # a service, no path
+    tuned = telemetry_settings(
+        {},
+        {
+            **base,
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "gzip",
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": "0.25",
+            "OTEL_BSP_SCHEDULE_DELAY": "500",
+            "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod,team=a%2Cb",
+        },
+    )
+    assert (tuned.compression, tuned.sampler, tuned.sampler_ratio) == (
+        "gzip",
+        "parentbased_traceidratio",
+        0.25,
+    )
+    assert tuned.schedule_delay == 0.5
+    assert tuned.resource == {"deployment.environment": "prod", "team": "a,b"}
+    for wrong, match in (
+        ({"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, "compression"),
+        ({"OTEL_TRACES_SAMPLER": "sometimes"}, "OTEL_TRACES_SAMPLER"),
+        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}, "ratio"),
+        ({"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "0"}, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
+    ):
+        with pytest.raises(UserError, match=match):
+            telemetry_settings({}, {**base, **wrong})
+
+
+async def test_headers_and_gzip_from_the_standard_variables_reach_the_collector(
+    home: Path,
+    fake_openai: FakeOpenAI,
+    collector: FakeCollector,
+    api_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-token=Bearer%20a%2Cb")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
+    gateway = await traced_gateway(home, fake_openai, collector.url, monkeypatch)
+    try:
+        await client(gateway, api_key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)  # type: ignore[arg-type]
+    finally:
+        await gateway.close()
+    (headers,) = collector.headers
+    assert headers["Content-Encoding"] == "gzip" and headers["x-collector-token"] == "Bearer a,b"
+    (request,) = collector.by_kind(SERVER)
+    assert request.resource["deployment.environment"] == "test"
+    assert request.resource["service.name"] == "olga-under-test"
+
+
+async def test_a_callers_unsampled_trace_is_not_exported_unless_the_sampler_says_always(
+    home: Path,
+    fake_openai: FakeOpenAI,
+    collector: FakeCollector,
+    api_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unsampled = f"00-{CALLER_TRACE}-{CALLER_SPAN}-00"
+    for sampler in ("parentbased_always_on", "always_on"):  # the first is the default
+        monkeypatch.setenv("OTEL_TRACES_SAMPLER", sampler)
+        gateway = await traced_gateway(home, fake_openai, collector.url, monkeypatch)
+        try:
+            await client(gateway, api_key).chat.completions.create(
+                model="gpt-4o-mini",
+                messages=HELLO,
+                extra_headers={"traceparent": unsampled},  # type: ignore[arg-type]
+            )
+        finally:
+            await gateway.close()
+        assert fake_openai.requests[-1].headers["traceparent"].endswith("-00")  # handed on unsampled
+        assert len(collector.by_kind(SERVER)) == (0 if sampler == "parentbased_always_on" else 1)
+
+
 async def test_anthropic_sdk_spans_name_the_messages_route(
     home: Path,
     fake_openai: FakeOpenAI,
@@ -274,3 +361,30 @@ async def test_anthropic_sdk_spans_name_the_messages_route(
     (request,) = collector.by_kind(SERVER)
     assert request.attributes["http.route"] == "/v1/messages"
     assert request.attributes["gen_ai.provider.name"] == "openai"
+
+
+async def test_spans_go_over_grpc_when_the_protocol_says_so(
+    home: Path, fake_openai: FakeOpenAI, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = GrpcCollector()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")  # grpcio hides the encoding it got
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "X-Tenant=acme")
+    try:
+        gateway = await traced_gateway(home, fake_openai, f"http://127.0.0.1:{receiver.port}", monkeypatch)
+        try:
+            await client(gateway, api_key).chat.completions.create(
+                model="gpt-4o-mini",
+                messages=HELLO,
+                extra_headers={"traceparent": CALLER_TRACEPARENT},  # type: ignore[arg-type]
+            )
+        finally:
+            await gateway.close()
+    finally:
+        receiver.close()
+    (request,) = [s for s in receiver.spans if s.kind == SERVER]
+    (attempt,) = [s for s in receiver.spans if s.kind == CLIENT]
+    assert (request.trace_id, request.parent_span_id) == (CALLER_TRACE, CALLER_SPAN)
+    assert attempt.parent_span_id == request.span_id
+    assert request.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert receiver.metadata[0]["x-tenant"] == "acme"  # gRPC metadata keys are lower case
