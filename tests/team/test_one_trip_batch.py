@@ -4,6 +4,7 @@ admissions and the holds' end together, exact when several instances take and se
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import asyncpg
@@ -12,6 +13,8 @@ import pytest
 from olga_cli.store.db import open_store
 from olga_cli.store.holds import HoldRequest, hold_settle
 from olga_cli.store.limits import AlertRow, DayUsage, admission_insert, alert_insert
+from olga_cli.store.postgres import connection
+from olga_cli.store.postgres.holds import TAKE, take_args
 from olga_cli.store.postgres.store import PostgresStore
 from tests.cli.seed import make_record
 
@@ -109,6 +112,7 @@ async def test_instances_taking_and_settling_at_once_spend_their_credits_exactly
         row, _ = await stores[0].keys.create_key(name="shared", credits_pico=10 * CHARGED + WORST - CHARGED)
         settled: list[str] = []
         released: list[str] = []
+        admitted = itertools.count()
 
         async def worker(store: PostgresStore, instance: str, n: int) -> None:
             assert store.holds is not None
@@ -120,7 +124,7 @@ async def test_instances_taking_and_settling_at_once_spend_their_credits_exactly
                         return  # nothing left to admit, whoever holds the rest
                     await asyncio.sleep(0.001)
                     continue
-                if attempt % 3 == 2:  # a request that leaves no record gives its hold back
+                if next(admitted) % 3 == 2:  # a request that leaves no record gives its hold back
                     await store.holds.release(hold.id)
                     released.append(hold.id)
                     continue
@@ -167,5 +171,30 @@ async def test_a_batch_with_rows_of_other_kinds_commits_them_with_it_or_not_at_a
         await store.records.write_batch([record], [hold_settle(hold.id), alert])
         assert await store.holds.balance(row.id) == (100_000, 1 + CHARGED, 0)
         assert await store.alerts.fired_alerts() == {(limit.id, day, 50)}
+    finally:
+        await store.close()
+
+
+async def test_a_hold_commits_unflushed_and_leaves_its_connection_as_it_was(pg_url: str) -> None:
+    """Migration 013: the hold's own transaction, and only it, skips waiting for its WAL flush; a
+    refusal writes nothing and changes nothing; the pooled connection keeps no trace of either."""
+    pool = await connection.connect(pg_url, max_size=1)  # one connection: the one that took the hold
+    store = PostgresStore(pool, pg_url)
+    try:
+        assert store.holds is not None
+        row, _ = await store.keys.create_key(name="k", credits_pico=WORST)
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                assert await conn.fetchval("SHOW synchronous_commit") == "on"
+                await conn.fetchval(TAKE, *take_args(_hold(row.id, 1)))
+                assert await conn.fetchval("SHOW synchronous_commit") == "off"
+            assert await conn.fetchval("SHOW synchronous_commit") == "on"
+            async with conn.transaction():
+                refusal = await conn.fetchval(TAKE, *take_args(_hold(row.id, 2)))
+                assert refusal == "credits:0"
+                assert await conn.fetchval("SHOW synchronous_commit") == "on"
+        assert await store.holds.take(_hold(row.id, 3)) is not None  # the first hold counts
+        assert await pool.fetchval("SHOW synchronous_commit") == "on"
+        assert await store.holds.balance(row.id) == (WORST, 0, WORST)
     finally:
         await store.close()

@@ -3,6 +3,8 @@ ended by their record's batch, by a release, or by the sweep of instances whose 
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from olga_cli.store.holds import HoldRequest, Refusal
@@ -21,10 +23,37 @@ WITH dead AS (DELETE FROM instances WHERE seen_at < $1 RETURNING id),
                WHERE balances.key_id = per_key.key_id RETURNING per_key.n)
 SELECT (SELECT COALESCE(SUM(n), 0) FROM per_key)
 """
-_TAKE = (
+TAKE = (
     "SELECT olga_take_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
     " $19, $20)"
 )
+
+
+def take_args(request: HoldRequest) -> tuple[Any, ...]:
+    """``TAKE``'s parameters, in ``olga_take_hold``'s order."""
+    limits = request.limits
+    return (
+        request.id,
+        request.instance,
+        request.key_id,
+        request.team_id,
+        request.at,
+        request.capped,
+        request.credits,
+        request.cost,
+        request.tokens,
+        request.rate_tokens,
+        request.rpm,
+        request.tpm,
+        [c.limit_id for c in limits],
+        [c.scope for c in limits],
+        [c.scope_id for c in limits],
+        [c.metric for c in limits],
+        [c.first_day for c in limits],
+        [c.threshold for c in limits],
+        sorted(request.labels),  # locked in this order by every instance
+        request.rate_mode,
+    )
 
 
 class PostgresHolds:
@@ -32,30 +61,7 @@ class PostgresHolds:
         self._pool = pool
 
     async def take(self, request: HoldRequest) -> Refusal | None:
-        limits = request.limits
-        answer = await self._pool.fetchval(
-            _TAKE,
-            request.id,
-            request.instance,
-            request.key_id,
-            request.team_id,
-            request.at,
-            request.capped,
-            request.credits,
-            request.cost,
-            request.tokens,
-            request.rate_tokens,
-            request.rpm,
-            request.tpm,
-            [c.limit_id for c in limits],
-            [c.scope for c in limits],
-            [c.scope_id for c in limits],
-            [c.metric for c in limits],
-            [c.first_day for c in limits],
-            [c.threshold for c in limits],
-            sorted(request.labels),  # locked in this order by every instance
-            request.rate_mode,
-        )
+        answer = await self._pool.fetchval(TAKE, *take_args(request))
         if answer is None:
             return None
         reason, _, value = str(answer).partition(":")

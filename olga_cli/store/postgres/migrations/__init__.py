@@ -22,6 +22,7 @@ from olga_cli.store.postgres.migrations import (
     m010_shared_rates,
     m011_session_usage,
     m012_one_trip_batch,
+    m013_hold_async_commit,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -37,4 +38,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("010_shared_rates", m010_shared_rates.SQL),
     ("011_session_usage", m011_session_usage.SQL),
     ("012_one_trip_batch", m012_one_trip_batch.SQL),
+    ("013_hold_async_commit", m013_hold_async_commit.SQL),
 ]

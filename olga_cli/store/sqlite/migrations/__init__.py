@@ -21,6 +21,7 @@ from olga_cli.store.sqlite.migrations.m009_pricing_facts import m009_pricing_fac
 from olga_cli.store.sqlite.migrations.m010_shared_rates import m010_shared_rates
 from olga_cli.store.sqlite.migrations.m011_session_usage import m011_session_usage
 from olga_cli.store.sqlite.migrations.m012_one_trip_batch import m012_one_trip_batch
+from olga_cli.store.sqlite.migrations.m013_hold_async_commit import m013_hold_async_commit
 
 __all__ = ["MIGRATIONS", "Migration", "run_script"]
 
@@ -37,4 +38,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("010_shared_rates", m010_shared_rates),
     ("011_session_usage", m011_session_usage),
     ("012_one_trip_batch", m012_one_trip_batch),
+    ("013_hold_async_commit", m013_hold_async_commit),
 ]
