@@ -7,7 +7,7 @@ before the span itself is exported (spans are built from the record once it is c
 
 from __future__ import annotations
 
-import os
+import random
 import re
 from dataclasses import dataclass, field
 
@@ -59,15 +59,21 @@ def parse(value: str | None) -> tuple[int, int, int] | None:
     return trace_id, span_id, int(flags_hex, 16)
 
 
+# Ids need to be unique and unguessable enough to not collide, not secret: the module's generator,
+# seeded from os.urandom and reseeded in a forked child, draws one in a tenth of os.urandom's time
+# (a system call), and a request draws two or three.
+_bits = random.getrandbits
+
+
 def new_span_id() -> int:
-    return int.from_bytes(os.urandom(8), "big") or 1
+    return _bits(64) or 1
 
 
 def start(incoming: str | None) -> TraceIds:
     """The ids of a new request span: a child of the caller's span, or the root of a new trace."""
     parent = parse(incoming)
     if parent is None:
-        return TraceIds(int.from_bytes(os.urandom(16), "big") or 1, new_span_id())
+        return TraceIds(_bits(128) or 1, new_span_id())
     trace_id, parent_span_id, flags = parent
     return TraceIds(trace_id, new_span_id(), parent_span_id, flags)
 
