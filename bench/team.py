@@ -13,13 +13,14 @@ Each single instance is pinned to core 0; nginx and wrk to core 1 (PostgreSQL an
 kernel puts them). For each: latency p50/p99 at concurrency 1 (wrk, one connection) and throughput at
 concurrency 16, with a key holding credits; then the same throughput with a key under ``--rpm``
 (counted in PostgreSQL, or in Redis). And, independent of the machine's load, what each request costs
-the servers: PostgreSQL transactions (``pg_stat_database``, the bench's own database) and Redis
+the servers: PostgreSQL transactions (``pg_stat_database``, the bench's own database) and statements
+(each a round trip: the data segments olga's sockets sent to PostgreSQL, from ``ss``), and Redis
 commands (``INFO commandstats`` of the bench's own Redis) per request.
 
     python bench/team.py                  # about three minutes
     python bench/team.py --seconds 3      # a quick check that it all runs
 
-Needs nginx, wrk, redis-server and a PostgreSQL that lets this user create databases
+Needs nginx, wrk, redis-server, ss (iproute2) and a PostgreSQL that lets this user create databases
 (``--database-url``, default postgresql://127.0.0.1:5432/test). Results are printed and saved to
 ``bench/results/team-<date>.json`` and ``bench/results/team-latest.json``.
 """
@@ -113,10 +114,11 @@ class Servers:
         finally:
             await admin.close()
 
-    async def round_trips(self) -> tuple[int, int, int]:
-        """(PostgreSQL transactions in the bench's database, Redis round trips, Redis commands with
-        those run inside scripts) so far. olga's round trips to Redis are its scripts and the few
-        plain commands it sends (a key's rest, a circuit's reset); the health check's PING is left out."""
+    async def round_trips(self, olga_pid: int) -> tuple[int, int, int, int]:
+        """(PostgreSQL transactions in the bench's database, messages olga sent to PostgreSQL, Redis
+        round trips, Redis commands with those run inside scripts) so far. olga's round trips to Redis
+        are its scripts and the few plain commands it sends (a key's rest, a circuit's reset); the
+        health check's PING is left out."""
         admin = await asyncpg.connect(self.admin_url)
         try:
             await admin.execute("SELECT pg_stat_clear_snapshot()")
@@ -135,7 +137,34 @@ class Servers:
         commands = sum(
             n for name, n in calls.items() if name not in ("info", "ping", "hello", "client|setinfo")
         )
-        return int(xacts or 0), trips, commands
+        return int(xacts or 0), pg_writes(olga_pid, urlsplit(self.database_url).port or 5432), trips, commands
+
+
+def pg_writes(pid: int, port: int) -> int:
+    """TCP segments carrying data that ``pid`` and its children sent to PostgreSQL's port so far, from
+    the kernel's counters (``ss``): asyncpg sends each statement (Parse, Bind, Execute, Sync) in one
+    write, so this counts statements, round trips, without touching olga. Exact where transactions
+    are not: ``pg_stat_database`` is updated by each backend at most once a second."""
+    pids = {pid}
+    for _ in range(3):  # --workers: olga's processes are its children
+        for p in list(pids):
+            for task in Path(f"/proc/{p}/task").glob("*/children"):
+                pids.update(int(c) for c in task.read_text().split())
+    out = subprocess.run(
+        ["ss", "-tinpH", "state", "established", f"( dport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    total, owned = 0, False
+    for line in out.splitlines():
+        if not line.startswith((" ", "\t")):  # a socket's line, naming its process; its counters follow
+            owned = any(f"pid={p}," in line for p in pids)
+        elif owned:
+            for field in line.split():
+                if field.startswith("data_segs_out:"):
+                    total += int(field.split(":", 1)[1])
+    return total
 
 
 def set_up(home: Path, nginx_port: int, store: list[str]) -> tuple[str, str]:
@@ -202,16 +231,16 @@ async def measure_setup(args: argparse.Namespace, servers: Servers, setup: str) 
         await wait_http(f"http://127.0.0.1:{port}/health", 30, server, workdir / "olga.out")
         print(f"{setup}: warming up, then c1, c16, c16 with --rpm ({args.seconds:g}s each)...", flush=True)
         await wrk.run(url, body, connections=16, seconds=args.warmup, auth=f"Bearer {plain_key}")
-        before = await servers.round_trips()
+        before = await servers.round_trips(server.pid)
         c1 = await wrk.run(url, body, connections=1, seconds=args.seconds, auth=f"Bearer {plain_key}")
-        after = await servers.round_trips()
+        after = await servers.round_trips(server.pid)
         out["c1"] = {k: c1[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
         out["per_request"] = per_request(before, after, c1["requests"])
         c16 = await wrk.run(url, body, connections=16, seconds=args.seconds, auth=f"Bearer {plain_key}")
         out["c16"] = {k: c16[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
-        before = await servers.round_trips()
+        before = await servers.round_trips(server.pid)
         rpm = await wrk.run(url, body, connections=16, seconds=args.seconds, auth=f"Bearer {paced_key}")
-        after = await servers.round_trips()
+        after = await servers.round_trips(server.pid)
         out["c16_rpm"] = {k: rpm[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
         out["rpm_per_request"] = per_request(before, after, rpm["requests"])
     finally:
@@ -222,7 +251,7 @@ async def measure_setup(args: argparse.Namespace, servers: Servers, setup: str) 
 def per_request(before: tuple[int, ...], after: tuple[int, ...], requests: int) -> dict[str, float]:
     """What each request of a phase cost the servers (the lease's beat, once a second, included)."""
     n = max(requests, 1)
-    names = ("pg_transactions", "redis_round_trips", "redis_commands_in_all")
+    names = ("pg_transactions", "pg_statements", "redis_round_trips", "redis_commands_in_all")
     return {name: round((b - a) / n, 2) for name, a, b in zip(names, before, after, strict=True)}
 
 
@@ -244,7 +273,7 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    for tool in ("nginx", "wrk", "redis-server", "taskset"):
+    for tool in ("nginx", "wrk", "redis-server", "taskset", "ss"):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench/team.py needs {tool} on PATH")
     os.sched_setaffinity(0, {LOAD_CORE})
