@@ -96,12 +96,16 @@ class Tracing:
         capture = (ids.input_text, ids.output_text) if self.settings.capture_content else None
         data = genai.request_span(record, capture=capture)
         flags = (ids.flags & 0xFF) | otlp.HAS_IS_REMOTE
-        remote = otlp.IS_REMOTE if ids.parent_span_id is not None else 0
-        encode = self._encoder.span
-        spans = [encode(data, ids.trace_id, ids.span_id, ids.parent_span_id, flags | remote)]
+        trace_id = ids.trace_id.to_bytes(16, "big")
+        if ids.parent_span_id is None:
+            spans = [self._encoder.span(data, trace_id, ids.span_id, None, flags)]
+        else:
+            parent = ids.parent_span_id.to_bytes(8, "big")
+            spans = [self._encoder.span(data, trace_id, ids.span_id, parent, flags | otlp.IS_REMOTE)]
+        own = ids.span_id.to_bytes(8, "big")
         for attempt, child in genai.attempt_spans(record):
             span_id = ids.attempt_spans.get(id(attempt)) or new_span_id()  # a skipped target had none
-            spans.append(encode(child, ids.trace_id, span_id, ids.span_id, flags))
+            spans.append(self._encoder.span(child, trace_id, span_id, own, flags))
         return spans
 
     def _sampled(self, ids: TraceIds) -> bool:

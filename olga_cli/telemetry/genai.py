@@ -40,8 +40,35 @@ class SpanEvent:
 
 
 # Attributes whose values repeat from one request to the next (operation, provider, model, key, team,
-# status...), as a hashable tuple so that an encoder can keep their encoding; None values are absent.
-Shared = tuple[tuple[str, AttributeValue | None], ...]
+# status...): their values as a flat tuple (hashable, and cheap to build and hash) in the order of
+# the names below, so that an encoder can keep their encoding; a None value is an absent attribute.
+Shared = tuple[AttributeValue | None, ...]
+REQUEST_SHARED = (
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "gen_ai.response.finish_reasons",
+    "http.route",
+    "http.response.status_code",
+    "error.type",
+    "olga.key.name",
+    "olga.team.id",
+    "olga.app",
+    "olga.attempts",
+    "olga.streamed",
+    "olga.usage.estimated",
+)
+ATTEMPT_SHARED = (  # all of an attempt's attributes repeat: its errors too, mostly
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "olga.provider",
+    "http.response.status_code",
+    "error.type",
+    "olga.provider.key_label",
+    "olga.attempt.error",
+)
 
 
 @dataclass(slots=True)
@@ -50,13 +77,17 @@ class SpanData:
     kind: Literal["server", "client"]
     start_ns: int
     end_ns: int
-    shared: Shared
+    shared: Shared  # values of REQUEST_SHARED (a server span) or ATTEMPT_SHARED (a client span)
     attributes: Attributes  # the span's own values: ids, token counts, cost, timings
     events: list[SpanEvent] = field(default_factory=list)
     error: str | None = None  # the span's status is ERROR with this description
 
+    def shared_names(self) -> tuple[str, ...]:
+        return REQUEST_SHARED if self.kind == "server" else ATTEMPT_SHARED
+
     def all_attributes(self) -> Attributes:
-        return {**{k: v for k, v in self.shared if v is not None}, **self.attributes}
+        shared = zip(self.shared_names(), self.shared, strict=True)
+        return {**{k: v for k, v in shared if v is not None}, **self.attributes}
 
 
 def provider_name(provider: str | None) -> str:
@@ -79,21 +110,21 @@ def request_span(record: GenerationRecord, *, capture: tuple[str | None, str | N
     start = int(record.created_at * 1e9)
     end = start + int(record.latency_ms * 1e6)
     status = record.status
-    shared: Shared = (
-        ("gen_ai.operation.name", operation),
-        ("gen_ai.provider.name", provider_name(record.provider)),
-        ("gen_ai.request.model", record.model_requested),
-        ("gen_ai.response.model", _bare_model(record.model, record.provider)),
-        ("gen_ai.response.finish_reasons", (record.finish_reason,) if record.finish_reason else None),
-        ("http.route", record.endpoint),
-        ("http.response.status_code", status),
-        ("error.type", record.error if status >= 400 else None),
-        ("olga.key.name", record.key_name),
-        ("olga.team.id", record.team_id),
-        ("olga.app", record.app),
-        ("olga.attempts", len(record.attempts)),
-        ("olga.streamed", record.streamed),
-        ("olga.usage.estimated", record.usage_estimated or None),
+    shared: Shared = (  # REQUEST_SHARED's
+        operation,
+        provider_name(record.provider),
+        record.model_requested,
+        _bare_model(record.model, record.provider),
+        (record.finish_reason,) if record.finish_reason else None,
+        record.endpoint,
+        status,
+        record.error if status >= 400 else None,
+        record.key_name,
+        record.team_id,
+        record.app,
+        len(record.attempts),
+        record.streamed,
+        record.usage_estimated or None,
     )
     attributes: Attributes = {
         "gen_ai.usage.input_tokens": record.tokens_prompt,
@@ -147,15 +178,15 @@ def attempt_spans(record: GenerationRecord) -> list[tuple[Attempt, SpanData]]:
         end = start + int(attempt.latency_ms * 1e6)
         cursor = end
         error_type = attempt.error.split(":", 1)[0] if attempt.error else None
-        shared: Shared = (  # all of an attempt's attributes repeat: its errors too, mostly
-            ("gen_ai.operation.name", operation),
-            ("gen_ai.provider.name", provider_name(attempt.provider)),
-            ("gen_ai.request.model", attempt.model),
-            ("olga.provider", attempt.provider),
-            ("http.response.status_code", attempt.status),
-            ("error.type", error_type),
-            ("olga.provider.key_label", attempt.key_label),
-            ("olga.attempt.error", attempt.error),
+        shared: Shared = (  # ATTEMPT_SHARED's
+            operation,
+            provider_name(attempt.provider),
+            attempt.model,
+            attempt.provider,
+            attempt.status,
+            error_type,
+            attempt.key_label,
+            attempt.error,
         )
         failed = attempt.status is None or attempt.status >= 400
         span = SpanData(

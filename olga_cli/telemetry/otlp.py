@@ -19,7 +19,8 @@ from olga_cli.telemetry.genai import AttributeValue, Shared, SpanData
 _FIXED64 = struct.Struct("<Q").pack
 _FIXED32 = struct.Struct("<I").pack
 _DOUBLE = struct.Struct("<d").pack
-_KIND = {"server": b"\x30\x02", "client": b"\x30\x03"}  # Span.kind (6): SERVER 2, CLIENT 3
+_KIND = {"server": 2, "client": 3}  # Span.kind
+_TIMES = struct.Struct("<BBBQBQ").pack  # kind (6, varint), start and end times (7, 8: fixed64)
 STATUS_ERROR = 2
 # Span.flags bits 8 and 9: whether the parent is known to be remote, and that it is.
 HAS_IS_REMOTE, IS_REMOTE = 0x100, 0x200
@@ -64,24 +65,37 @@ def any_value(value: AttributeValue) -> bytes:
 _KEYS: dict[str, bytes] = {}  # KeyValue.key (1) fields: attribute names are a fixed, small set
 
 
-def key_value(key: str, value: AttributeValue) -> bytes:
-    """A ``KeyValue`` message: key 1, value 2 (written out flat: it runs for every attribute)."""
+def _key(key: str) -> bytes:
     prefix = _KEYS.get(key)
     if prefix is None:
         prefix = field(b"\x0a", key.encode())
         if len(_KEYS) < _CACHE_LIMIT:
             _KEYS[key] = prefix
+    return prefix
+
+
+def key_value(key: str, value: AttributeValue) -> bytes:
+    """A ``KeyValue`` message: key 1, value 2."""
+    return _key(key) + field(b"\x12", any_value(value))
+
+
+def attribute(key: str, value: AttributeValue) -> bytes:
+    """A span attribute: a KeyValue as Span.attributes (9). It runs for every attribute of every
+    span, so the usual sizes are written in one formatting call (each ``%c`` a length below 128)."""
+    prefix = _KEYS.get(key) or _key(key)
     kind = type(value)
     if kind is str:
         raw = value.encode()  # type: ignore[union-attr]
-        size = len(raw)
-        encoded = (b"\x0a" + _SMALL[size] if size < 0x80 else b"\x0a" + varint(size)) + raw
+        size = len(prefix) + len(raw)
+        if size < 124:
+            return b"J%c%b\x12%c\x0a%c%b" % (size + 4, prefix, len(raw) + 2, len(raw), raw)
     elif kind is int:
-        encoded = b"\x18" + varint(value)  # type: ignore[arg-type]
-    else:
-        encoded = any_value(value)
-    size = len(encoded)
-    return prefix + (b"\x12" + _SMALL[size] if size < 0x80 else b"\x12" + varint(size)) + encoded
+        number = varint(value)  # type: ignore[arg-type]
+        if len(prefix) < 100:
+            return b"J%c%b\x12%c\x18%b" % (len(prefix) + 3 + len(number), prefix, 1 + len(number), number)
+    elif kind is float and len(prefix) < 100:
+        return b"J%c%b\x12\x09\x21%b" % (len(prefix) + 11, prefix, _DOUBLE(value))
+    return field(b"\x4a", key_value(key, value))
 
 
 def attributes(tag: bytes, values: dict[str, AttributeValue]) -> bytes:
@@ -95,7 +109,8 @@ class Encoder:
         self._resource = field(b"\x0a", attributes(b"\x0a", resource))  # ResourceSpans.resource 1
         name, version = scope
         self._scope = field(b"\x0a", field(b"\x0a", name.encode()) + field(b"\x12", version.encode()))
-        self._shared: dict[Shared, bytes] = {}
+        # Per span kind: its shared values -> their encoding (the kind fixes the names).
+        self._shared: dict[str, dict[Shared, bytes]] = {"server": {}, "client": {}}
         self._names: dict[str, bytes] = {}
 
     def request(self, spans: Iterable[bytes]) -> bytes:
@@ -104,20 +119,18 @@ class Encoder:
         return field(b"\x0a", self._resource + scope_spans)
 
     def span(
-        self, data: SpanData, trace_id: int, span_id: int, parent_span_id: int | None, flags: int
+        self, data: SpanData, trace_id: bytes, span_id: int, parent_span_id: bytes | None, flags: int
     ) -> bytes:
-        """One ``Span`` as a ScopeSpans.spans (2) field; ``flags`` as Span.flags (16, fixed32)."""
-        parts = [b"\x0a\x10", trace_id.to_bytes(16, "big"), b"\x12\x08", span_id.to_bytes(8, "big")]
-        if parent_span_id is not None:
-            parts += (b"\x22\x08", parent_span_id.to_bytes(8, "big"))
-        parts += (
-            self._name(data.name),
-            _KIND[data.kind],
-            b"\x39" + _FIXED64(data.start_ns),
-            b"\x41" + _FIXED64(data.end_ns),
-            self._shared.get(data.shared) or self._remember(data.shared),
-        )
-        parts += [field(b"\x4a", key_value(k, v)) for k, v in data.attributes.items()]
+        """One ``Span`` as a ScopeSpans.spans (2) field; ``flags`` as Span.flags (16, fixed32).
+        The trace and parent ids come as their 16 and 8 bytes, shared by a request's spans."""
+        parts = [
+            b"\x0a\x10%b\x12\x08%b" % (trace_id, span_id.to_bytes(8, "big")),  # trace 1, span 2
+            b"\x22\x08" + parent_span_id if parent_span_id is not None else b"",  # parent 4
+            self._names.get(data.name) or self._name(data.name),
+            _TIMES(0x30, _KIND[data.kind], 0x39, data.start_ns, 0x41, data.end_ns),  # kind 6, start 7, end 8
+            self._shared[data.kind].get(data.shared) or self._remember(data),
+        ]
+        parts += [attribute(k, v) for k, v in data.attributes.items()]
         for event in data.events:  # Span.events 11: time 1 (fixed64), name 2, attributes 3
             body = b"\x09" + _FIXED64(event.time_ns) + field(b"\x12", event.name.encode())
             parts.append(field(b"\x5a", body + attributes(b"\x1a", event.attributes)))
@@ -126,13 +139,13 @@ class Encoder:
         parts.append(b"\x85\x01" + _FIXED32(flags))
         return field(b"\x12", b"".join(parts))
 
-    def _remember(self, shared: Shared) -> bytes:
+    def _remember(self, data: SpanData) -> bytes:
         """The span attributes (Span.attributes 9) that repeat, encoded once for every span they recur in."""
-        if len(self._shared) >= _CACHE_LIMIT:
-            self._shared.clear()
-        encoded = self._shared[shared] = b"".join(
-            field(b"\x4a", key_value(k, v)) for k, v in shared if v is not None
-        )
+        cache = self._shared[data.kind]
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        pairs = zip(data.shared_names(), data.shared, strict=True)
+        encoded = cache[data.shared] = b"".join(attribute(k, v) for k, v in pairs if v is not None)
         return encoded
 
     def _name(self, name: str) -> bytes:

@@ -159,3 +159,38 @@ def test_hand_encoded_spans_decode_to_what_the_sdk_exported(capture: bool) -> No
     spans = comparable(ours)
     assert len(spans) == 4
     assert spans == comparable(encode_spans(sdk_spans(record, capture=capture)))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "é" * 61,
+        "x" * 123,
+        "y" * 124,
+        "z" * 5000,
+        0,
+        127,
+        128,
+        2**63 - 1,
+        -1,
+        -(2**63),
+        0.1,
+        True,
+        False,
+        ["a", "b" * 200],
+    ],
+)
+@pytest.mark.parametrize("key", ["k", "olga." + "k" * 120])
+def test_every_size_of_attribute_decodes_as_written(key: str, value: genai.AttributeValue) -> None:
+    """Lengths that take one varint byte and those that take more, on both sides of the fast paths."""
+    span = Span.FromString(otlp.attribute(key, value) * 2)  # two Span.attributes fields in a row
+    assert [a.key for a in span.attributes] == [key, key]
+    decoded = span.attributes[0].value
+    kind = decoded.WhichOneof("value")
+    got = (
+        [v.string_value for v in decoded.array_value.values]
+        if kind == "array_value"
+        else getattr(decoded, kind)
+    )
+    assert (got, type(got)) == (value, type(value))
