@@ -57,7 +57,9 @@ class _Retrying:
                 self._failing = False
                 return True
             backoff = wait if wait is not None else 2**retry * random.uniform(0.8, 1.2)
-            if not retryable or backoff > deadline - time.monotonic() or self._closing.wait(backoff):
+            if not retryable or backoff > deadline - time.monotonic():
+                break
+            if backoff > 0 and self._closing.wait(backoff):  # shutting down: no waiting
                 break
         if not self._failing:  # once per outage, not once per batch
             log.warning("spans dropped: the collector did not take them (%s)", reason)

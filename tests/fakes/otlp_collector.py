@@ -42,8 +42,9 @@ class ReceivedSpan:
 
 
 class FakeCollector:
-    def __init__(self, *, delay: float = 0.0) -> None:
+    def __init__(self, *, delay: float = 0.0, unavailable: int = 0) -> None:
         self.delay = delay
+        self.unavailable = unavailable  # answer this many exports 503 (Retry-After: 0) first
         self.spans: list[ReceivedSpan] = []
         self.exports = 0
         self.headers: list[dict[str, str]] = []
@@ -72,6 +73,9 @@ class FakeCollector:
         self.headers.append(dict(request.headers))
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.unavailable:
+            self.unavailable -= 1
+            return web.Response(status=503, headers={"Retry-After": "0"})
         self.spans += decoded(ExportTraceServiceRequest.FromString(await request.read()))
         self.exports += 1
         return web.Response(

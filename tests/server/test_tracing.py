@@ -3,6 +3,7 @@ hand it on upstream; nothing is sent when tracing is off; contents only when opt
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -218,6 +219,27 @@ async def test_a_collector_that_is_down_or_slow_changes_nothing_for_the_caller(
                 await gateway.close()
     finally:
         await slow.close()
+
+
+async def test_an_export_the_collector_cannot_take_yet_is_sent_again(
+    home: Path, fake_openai: FakeOpenAI, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = await FakeCollector(unavailable=2).start()  # 503 twice, as OTLP/HTTP says to retry
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "1")  # each batch at the span thread's next turn
+    try:
+        gateway = await traced_gateway(home, fake_openai, busy.url, monkeypatch)
+        try:
+            await client(gateway, api_key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)  # type: ignore[arg-type]
+            for _ in range(50):  # while serving, not at shutdown
+                if busy.exports:
+                    break
+                await asyncio.sleep(0.1)
+            assert len(busy.headers) == 3 and busy.exports == 1
+        finally:
+            await gateway.close()
+    finally:
+        await busy.close()
+    assert len(busy.by_kind(SERVER)) == 1  # delivered once
 
 
 async def test_overhead_header_can_be_turned_off(home: Path, fake_openai: FakeOpenAI, api_key: str) -> None:
