@@ -28,6 +28,8 @@ _CACHE_LIMIT = 4096  # cached encodings; past it a cache starts again (keys and 
 
 
 _SMALL = [bytes((n,)) for n in range(0x80)]
+# Strings are encoded with errors="replace": a caller's JSON can carry a lone surrogate (a model name
+# "\\ud800"), which is no UTF-8 and would cost the record its spans; protobuf strings must be UTF-8.
 
 
 def varint(value: int) -> bytes:
@@ -52,7 +54,7 @@ def any_value(value: AttributeValue) -> bytes:
     """An ``AnyValue`` message: string 1, bool 2, int64 3, double 4, array 5."""
     kind = type(value)  # not isinstance: a bool is an int to it, and this runs for every attribute
     if kind is str:
-        return field(b"\x0a", value.encode())  # type: ignore[union-attr]
+        return field(b"\x0a", value.encode(errors="replace"))  # type: ignore[union-attr]
     if kind is int:
         return b"\x18" + varint(value)  # type: ignore[arg-type]
     if kind is bool:
@@ -68,7 +70,7 @@ _KEYS: dict[str, bytes] = {}  # KeyValue.key (1) fields: attribute names are a f
 def _key(key: str) -> bytes:
     prefix = _KEYS.get(key)
     if prefix is None:
-        prefix = field(b"\x0a", key.encode())
+        prefix = field(b"\x0a", key.encode(errors="replace"))
         if len(_KEYS) < _CACHE_LIMIT:
             _KEYS[key] = prefix
     return prefix
@@ -85,7 +87,7 @@ def attribute(key: str, value: AttributeValue) -> bytes:
     prefix = _KEYS.get(key) or _key(key)
     kind = type(value)
     if kind is str:
-        raw = value.encode()  # type: ignore[union-attr]
+        raw = value.encode(errors="replace")  # type: ignore[union-attr]
         size = len(prefix) + len(raw)
         if size < 124:
             return b"J%c%b\x12%c\x0a%c%b" % (size + 4, prefix, len(raw) + 2, len(raw), raw)
@@ -132,10 +134,10 @@ class Encoder:
         ]
         parts += [attribute(k, v) for k, v in data.attributes.items()]
         for event in data.events:  # Span.events 11: time 1 (fixed64), name 2, attributes 3
-            body = b"\x09" + _FIXED64(event.time_ns) + field(b"\x12", event.name.encode())
+            body = b"\x09" + _FIXED64(event.time_ns) + field(b"\x12", event.name.encode(errors="replace"))
             parts.append(field(b"\x5a", body + attributes(b"\x1a", event.attributes)))
         if data.error is not None:  # Span.status 15: message 2, code 3
-            parts.append(field(b"\x7a", field(b"\x12", data.error.encode()) + b"\x18\x02"))
+            parts.append(field(b"\x7a", field(b"\x12", data.error.encode(errors="replace")) + b"\x18\x02"))
         parts.append(b"\x85\x01" + _FIXED32(flags))
         return field(b"\x12", b"".join(parts))
 
@@ -153,5 +155,5 @@ class Encoder:
         if encoded is None:
             if len(self._names) >= _CACHE_LIMIT:
                 self._names.clear()
-            encoded = self._names[name] = field(b"\x2a", name.encode())  # Span.name 5
+            encoded = self._names[name] = field(b"\x2a", name.encode(errors="replace"))  # Span.name 5
         return encoded

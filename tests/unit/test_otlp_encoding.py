@@ -194,3 +194,15 @@ def test_every_size_of_attribute_decodes_as_written(key: str, value: genai.Attri
         else getattr(decoded, kind)
     )
     assert (got, type(got)) == (value, type(value))
+
+
+def test_a_lone_surrogate_from_a_callers_json_still_makes_a_span() -> None:
+    record = full_record()
+    record.model_requested = "gpt\ud800"  # json.loads('"gpt\\ud800"') gives this
+    tracing = Tracing(TelemetrySettings(enabled=True))
+    try:
+        request = ExportTraceServiceRequest.FromString(tracing._encoder.request(tracing.spans(record)))
+    finally:
+        tracing.close()
+    server = [s for s in request.resource_spans[0].scope_spans[0].spans if s.kind == Span.SPAN_KIND_SERVER]
+    assert server[0].name == "chat gpt?"
