@@ -8,6 +8,10 @@ imports and their total import time, which moves less than wall time on a busy m
 timings depend on the machine and its load; run it on a quiet machine. The results are written to
 bench/results/cli_start.json.
 
+The commands run with their bytecode cached (in a temporary PYTHONPYCACHEPREFIX, written by a first
+run), as an installed olga has it from `pip install`: a checkout under PYTHONDONTWRITEBYTECODE would
+otherwise compile every olga module from source at each start, which no user's olga does.
+
     python bench/cli_start.py            # 15 runs each
     python bench/cli_start.py --runs 40
 """
@@ -70,7 +74,8 @@ def main() -> None:
     runs = parser.parse_args().runs
     olga = command()
     with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "OLGA_HOME": home, "COLUMNS": "100"}
+        env = {**os.environ, "OLGA_HOME": home, "COLUMNS": "100", "PYTHONPYCACHEPREFIX": f"{home}/pycache"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         for name in ("laptop", "ci", "agent"):
             subprocess.run(
                 [*olga, "keys", "create", "--name", name, "--credits", "5", "-q"],
