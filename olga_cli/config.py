@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from olga_cli.errors import UserError
 from olga_cli.files import write_private
+from olga_cli.locations import resolve_database_url, resolve_redis_url
 from olga_cli.presets import builtin_providers
 
 ProviderKind = Literal["openai", "anthropic", "openai-compatible", "gemini", "azure", "mock"]
@@ -41,15 +42,6 @@ DEFAULT_PORT = 8000
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 
 log = logging.getLogger("olga.config")
-
-
-def resolve_home(flag: str | Path | None, environ: Mapping[str, str] | None = None) -> Path:
-    """``--home`` > ``OLGA_HOME`` > the platform's user data folder."""
-    if not (chosen := flag or (os.environ if environ is None else environ).get("OLGA_HOME")):
-        import platformdirs  # only when no home is given: every command pays for what it imports
-
-        chosen = platformdirs.user_data_dir("olga")
-    return Path(chosen).expanduser()
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,23 +341,6 @@ def retention_of(data: Mapping[str, Any]) -> Retention:
         return value
 
     return Retention(days=days("days"), bodies_days=days("bodies_days"))
-
-
-def resolve_database_url(flag: str | None, env: Mapping[str, str]) -> str | None:
-    """--database-url, else OLGA_DATABASE_URL; None (SQLite) when neither is set."""
-    url = flag or env.get("OLGA_DATABASE_URL") or None
-    if url is not None and not url.startswith(("postgresql://", "postgres://")):
-        shown = url.rsplit("@", 1)[-1]  # never echo a password
-        raise UserError(f"--database-url (or OLGA_DATABASE_URL) takes a postgresql:// URL, not {shown!r}")
-    return url
-
-
-def resolve_redis_url(flag: str | None, env: Mapping[str, str]) -> str | None:
-    url = flag or env.get("OLGA_REDIS_URL") or None
-    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
-        shown = url.rsplit("@", 1)[-1]
-        raise UserError(f"--redis-url (or OLGA_REDIS_URL) takes a redis:// URL, not {shown!r}")
-    return url
 
 
 def load_config(

@@ -12,7 +12,7 @@ import typer
 
 from olga_cli import __version__
 from olga_cli.cli.common import Env, OneLineErrors, guard_commands
-from olga_cli.config import resolve_home
+from olga_cli.locations import resolve_home
 
 # Each command's module, loaded only when the command is run (or when every command is listed, for
 # `olga --help` and completion): `olga keys list` never imports the server. (name, module, attribute,

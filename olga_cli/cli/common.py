@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,10 +24,12 @@ from typer.core import TyperGroup
 
 from olga_cli.cli.coercion import plain_conversion
 from olga_cli.cli.names import wire_completion
-from olga_cli.config import Config, load_config, resolve_database_url, resolve_home
 from olga_cli.errors import OlgaError, StoreError, UserError
-from olga_cli.store.base import Store
-from olga_cli.store.db import open_store
+from olga_cli.locations import resolve_database_url, resolve_home
+
+if TYPE_CHECKING:  # the configuration and the store's backends load when a command uses them
+    from olga_cli.config import Config
+    from olga_cli.store.base import Store
 
 T = TypeVar("T")
 
@@ -41,6 +43,8 @@ class Env:
     redis_url: str | None = None
 
     def config(self) -> Config:
+        from olga_cli.config import load_config
+
         return load_config(self.home, database_url=self.database_url, redis_url=self.redis_url)
 
     def store_location(self) -> Path | str:
@@ -246,6 +250,8 @@ def run(work: Coroutine[Any, Any, T]) -> T:
 
 @asynccontextmanager
 async def store(env: Env) -> AsyncIterator[Store]:
+    from olga_cli.store.db import open_store
+
     path = env.home / "olga.db"  # what a SQLite error names (team mode's errors name the URL)
     try:
         db = await open_store(env.store_location())

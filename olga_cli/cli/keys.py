@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 import time
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.panel import Panel
 
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json, run, store
 from olga_cli.cli.lookups import (
@@ -28,8 +27,11 @@ from olga_cli.cli.render.lists import keys_listing
 from olga_cli.cli.render.table import emit, emit_all, fields_listing
 from olga_cli.errors import UserError
 from olga_cli.money import pico_to_usd
-from olga_cli.store.base import Store
-from olga_cli.store.keys import KeyRow
+
+if TYPE_CHECKING:
+    from olga_cli.store.base import Store
+    from olga_cli.store.keys import KeyRow, TeamRow
+    from olga_cli.store.limits import Scope
 
 app = typer.Typer(help="Mint and manage olga keys (sk-olga-...).", no_args_is_help=True)
 
@@ -53,13 +55,38 @@ async def key_json(db: Store, row: KeyRow) -> dict[str, Any]:
     # Imported here: the windows and limits it reads are not needed to start `olga keys`.
     from olga_cli.gateway.admission.limit_views import stored_report
 
-    credits, spent = await db.ledger.key_totals(row.id)
     team = await db.keys.get_team(row.team_id) if row.team_id else None
     # Usage in each current window, every limit of the key and its team with usage and reset, alerts.
-    scopes: list[tuple[Any, str, str]] = [("key", row.id, row.name)]
+    report = await stored_report(db, _scopes(row, team), time.time())
+    return _key_view(row, team, await db.ledger.key_totals(row.id), report)
+
+
+async def keys_json(db: Store) -> list[dict[str, Any]]:
+    """``key_json`` of every live key, read in a few statements whatever their number."""
+    from olga_cli.gateway.admission.limit_views import stored_reports
+
+    rows = await db.keys.list_keys()
+    teams = {team.id: team for team in await db.keys.list_teams()}
+    owners = [teams.get(row.team_id) if row.team_id else None for row in rows]
+    totals = await db.ledger.all_key_totals()
+    reports = await stored_reports(db, [_scopes(row, team) for row, team in zip(rows, owners)], time.time())
+    return [
+        _key_view(row, team, totals.get(row.id, (0, 0)), report)
+        for row, team, report in zip(rows, owners, reports)
+    ]
+
+
+def _scopes(row: KeyRow, team: TeamRow | None) -> list[tuple[Scope, str, str]]:
+    scopes: list[tuple[Scope, str, str]] = [("key", row.id, row.name)]
     if team is not None:
         scopes.append(("team", team.id, team.name))
-    report = await stored_report(db, scopes, time.time())
+    return scopes
+
+
+def _key_view(
+    row: KeyRow, team: TeamRow | None, totals: tuple[int, int], report: dict[str, Any]
+) -> dict[str, Any]:
+    credits, spent = totals
     return {
         "id": row.id,
         "name": row.name,
@@ -147,6 +174,8 @@ def create(
                 f"note: no --credits: the key is metered but not capped (olga credits topup {key_name} 5)\n"
             )
         return
+    from rich.panel import Panel
+
     out.print(
         Panel(f"[bold]{plaintext}[/bold]", title=f"key '{escape(key_name)}' ({data['id']})", expand=False)
     )
@@ -170,7 +199,7 @@ def list_keys(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
     async def work() -> list[dict[str, Any]]:
         async with store(env) as db:
-            return [await key_json(db, row) for row in await db.keys.list_keys()]
+            return await keys_json(db)
 
     rows = run(work())
     if json_out:

@@ -12,11 +12,14 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from olga_cli.errors import UserError
 from olga_cli.money import PICO_PER_USD
-from olga_cli.store.base import Store
-from olga_cli.store.keys import KeyRow, TeamRow
+
+if TYPE_CHECKING:
+    from olga_cli.store.base import Store
+    from olga_cli.store.keys import KeyRow, TeamRow
 
 # A plain decimal: no sign, no exponent (1e3 is a typo more often than a thousand dollars).
 _USD = re.compile(r"^\s*\$?(\d+(?:\.\d*)?|\.\d+)\s*$")

@@ -16,7 +16,7 @@ from olga_cli.store.sqlite.names import Named, live_names
 
 
 def _home(ctx: typer.Context) -> Path:
-    from olga_cli.config import resolve_home
+    from olga_cli.locations import resolve_home
 
     home = ctx.find_root().params.get("home")
     return resolve_home(home)

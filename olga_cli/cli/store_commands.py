@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json, run
-from olga_cli.config import resolve_database_url
 from olga_cli.errors import UserError
+from olga_cli.locations import resolve_database_url
 from olga_cli.money import pico_to_usd
 
 app = typer.Typer(

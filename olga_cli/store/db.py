@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from olga_cli.errors import StoreError
-from olga_cli.store.base import Store
-from olga_cli.store.hot import HotState
-from olga_cli.store.sqlite.store import open_sqlite
+
+if TYPE_CHECKING:
+    from olga_cli.store.base import Store
+    from olga_cli.store.hot import HotState
 
 __all__ = ["StoreError", "open_hot", "open_store"]
 
@@ -27,6 +29,8 @@ async def open_store(location: Path | str) -> Store:
         except ImportError:
             raise StoreError("team mode needs the PostgreSQL driver: pip install 'olga[team]'") from None
         return await open_postgres(str(location))
+    from olga_cli.store.sqlite.store import open_sqlite
+
     return await open_sqlite(Path(location))
 
 

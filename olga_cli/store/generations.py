@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from olga_cli.records import Attempt, GenerationRecord
+
+# Re-exported: the gateway adds its extras to batches of records.
+from olga_cli.store.extras import Extra as Extra
+from olga_cli.store.extras import ExtraKind as ExtraKind
 
 # The columns of a record, in the order of ``record_values``; both backends store them as named.
 RECORD_COLUMNS = (
@@ -54,20 +57,6 @@ RECORD_COLUMNS = (
     "end_user",
     "flags",
 )
-
-ExtraKind = Literal["admission", "admissions_prune", "alert", "violation", "health_mark", "hold_settle"]
-
-
-@dataclass(slots=True)
-class Extra:
-    """A row another part of the gateway wants committed in the same batch (usage counters...).
-
-    ``params`` are in the order of the kind's statement; the builders (``limits.admission_insert``,
-    ``guardrails.violation_insert``...) are the only ones to make them.
-    """
-
-    kind: ExtraKind
-    params: tuple[Any, ...]
 
 
 def record_values(record: GenerationRecord) -> tuple[Any, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from olga_cli.guardrails.spec import GuardrailSpec, Violation
-from olga_cli.store.generations import Extra
+from olga_cli.store.extras import Extra
 
 Scope = Literal["key", "team", "global"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from olga_cli.store.generations import Extra
+from olga_cli.store.extras import Extra
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,9 @@ class LedgerStore(Protocol):
     async def key_totals(self, key_id: str) -> tuple[int, int]:
         """(credits, spend) of one key, read in one snapshot so the balance is consistent."""
 
+    async def all_key_totals(self) -> dict[str, tuple[int, int]]:
+        """``key_totals`` of every live key in one statement (``olga keys list``)."""
+
     async def credit_history(self, key_id: str) -> list[CreditEntry]: ...
 
     async def charge_summary(self, key_id: str) -> tuple[int, int]:

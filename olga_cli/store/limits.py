@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from olga_cli.store.generations import Extra
+from olga_cli.store.extras import Extra
 
 # Who a limit holds: a key, a team, a request tag, an end user (across every key), or each end user
 # of one key or team (``key_each_user``, ``team_each_user``: the scope id is the key's or team's).
@@ -153,9 +153,12 @@ class LimitStore(Protocol):
 
     async def remove_limit(self, limit_id: int) -> None: ...
 
-    async def usage_by_day(self) -> dict[tuple[str, str], dict[int, DayUsage]]:
+    async def usage_by_day(
+        self, kinds: Sequence[str] | None = None
+    ) -> dict[tuple[str, str], dict[int, DayUsage]]:
         """Usage per UTC day of every key, team, tag, end user, and end user of a key or team (what
-        the gateway rebuilds its counters from)."""
+        the gateway rebuilds its counters from); only of the scopes of ``kinds`` ("key", "team") when
+        given."""
 
     async def scope_usage_by_day(self, scope: str, scope_id: str) -> dict[int, DayUsage]:
         """One key's, team's, tag's or end user's usage per UTC day (what ``olga keys show`` reports)."""
@@ -182,6 +185,10 @@ class AlertStore(Protocol):
         self, scopes: list[tuple[Scope, str]] | None = None, *, limit: int = 50
     ) -> list[AlertRow]:
         """Newest first; only those of the given scopes when ``scopes`` is set."""
+
+    async def latest_alerts(self, kinds: Sequence[str], *, per_scope: int) -> list[AlertRow]:
+        """The newest ``per_scope`` alerts of every scope of ``kinds`` ("key", "team"), newest first:
+        ``list_alerts`` of every key at once."""
 
     async def alerts_after(
         self, *, after_id: int = 0, since: float | None = None, limit: int = 200

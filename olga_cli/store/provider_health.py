@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from olga_cli.store.generations import Extra
+from olga_cli.store.extras import Extra
 
 RESET = "*"
 HealthState = Literal["rate_limited", "invalid"]

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:  # drawn on a terminal only: piped lists never load it
+    from rich.table import Table
 
 Kind = Literal["text", "whole", "number", "bar"]
 Cell = str | Text
@@ -104,6 +105,9 @@ def dropped_for(listing: Listing, width: int) -> list[str]:
 
 
 def table_of(listing: Listing, width: int) -> Table:
+    from rich import box
+    from rich.table import Table
+
     keep = visible(listing, width)
     table = Table(
         title=listing.title,

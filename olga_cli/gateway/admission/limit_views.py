@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from olga_cli.gateway.admission.usage_counts import ScopeUsage
@@ -99,8 +99,47 @@ async def stored_report(
         entries.append(
             (scope, scope_id, name, usage, await db.limits.list_limits(scope=scope, scope_id=scope_id))
         )
-    report = usage_report(entries, now)
     names = {(scope, scope_id): name for scope, scope_id, name in scopes}
-    rows = await db.alerts.list_alerts(list(names), limit=alerts)
+    return _with_alerts(
+        usage_report(entries, now), names, await db.alerts.list_alerts(list(names), limit=alerts)
+    )
+
+
+async def stored_reports(
+    db: Store, reports: Sequence[Sequence[tuple[Scope, str, str]]], now: float, *, alerts: int = 20
+) -> list[dict[str, Any]]:
+    """``stored_report`` of each of ``reports`` (of keys and teams), read in three statements however
+    many there are: what ``olga keys list`` shows of every key."""
+    if not reports:
+        return []
+    kinds = sorted({scope for scopes in reports for scope, _, _ in scopes})
+    days = await db.limits.usage_by_day(kinds)
+    limits: dict[tuple[str, str], list[LimitRow]] = {}
+    for limit in await db.limits.list_limits():
+        limits.setdefault((limit.scope, limit.scope_id), []).append(limit)
+    latest: dict[tuple[str, str], list[AlertRow]] = {}
+    for row in await db.alerts.latest_alerts(kinds, per_scope=alerts):
+        latest.setdefault((row.scope, row.scope_id), []).append(row)
+    views = []
+    for scopes in reports:
+        entries = [
+            (
+                scope,
+                scope_id,
+                name,
+                ScopeUsage.from_days(days.get((scope, scope_id), {})),
+                limits.get((scope, scope_id), []),
+            )
+            for scope, scope_id, name in scopes
+        ]
+        names = {(scope, scope_id): name for scope, scope_id, name in scopes}
+        rows = sorted((row for scope in names for row in latest.get(scope, [])), key=lambda row: -row.id)
+        views.append(_with_alerts(usage_report(entries, now), names, rows[:alerts]))
+    return views
+
+
+def _with_alerts(
+    report: dict[str, Any], names: Mapping[tuple[Scope, str], str], rows: Iterable[AlertRow]
+) -> dict[str, Any]:
     report["alerts"] = [alert_view(row, names[(row.scope, row.scope_id)]) for row in rows]
     return report

@@ -52,6 +52,14 @@ class PostgresLedger:
         assert row is not None
         return int(row["credits"]), int(row["spent"])
 
+    async def all_key_totals(self) -> dict[str, tuple[int, int]]:
+        rows = await self._pool.fetch(
+            "SELECT k.id, (SELECT COALESCE(SUM(amount_pico), 0) FROM credits WHERE key_id = k.id) AS credits,"
+            " (SELECT COALESCE(SUM(amount_pico), 0) FROM ledger WHERE key_id = k.id) AS spent"
+            " FROM keys k WHERE k.deleted_at IS NULL"
+        )
+        return {row["id"]: (int(row["credits"]), int(row["spent"])) for row in rows}
+
     async def credit_history(self, key_id: str) -> list[CreditEntry]:
         rows = await self._pool.fetch(
             "SELECT id, key_id, amount_pico, note, created_at FROM credits WHERE key_id = $1 ORDER BY id",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -71,11 +72,16 @@ class PostgresLimits:
             await conn.execute("UPDATE limits SET deleted_at = $1 WHERE id = $2", time.time(), limit_id)
             await notify(conn)
 
-    async def usage_by_day(self) -> dict[tuple[str, str], dict[int, DayUsage]]:
+    async def usage_by_day(
+        self, kinds: Sequence[str] | None = None
+    ) -> dict[tuple[str, str], dict[int, DayUsage]]:
         usage: dict[tuple[str, str], dict[int, DayUsage]] = defaultdict(dict)
-        for row in await self._pool.fetch(
-            "SELECT scope, scope_id, day, cost_pico, requests, tokens FROM usage_daily"
-        ):
+        sql = "SELECT scope, scope_id, day, cost_pico, requests, tokens FROM usage_daily"
+        params: list[Any] = []
+        if kinds is not None:
+            sql += " WHERE scope = ANY($1::text[])"
+            params.append(list(kinds))
+        for row in await self._pool.fetch(sql, *params):
             usage[(row["scope"], row["scope_id"])][int(row["day"])] = DayUsage(
                 int(row["cost_pico"]), int(row["requests"]), int(row["tokens"])
             )
@@ -148,6 +154,15 @@ class PostgresAlerts:
             sql += " WHERE " + " OR ".join(clauses)
         params.append(limit)
         rows = await self._pool.fetch(sql + f" ORDER BY id DESC LIMIT ${len(params)}", *params)
+        return [alert_from_row(row) for row in rows]
+
+    async def latest_alerts(self, kinds: Sequence[str], *, per_scope: int) -> list[AlertRow]:
+        rows = await self._pool.fetch(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY scope, scope_id ORDER BY id DESC) AS n"
+            " FROM limit_alerts WHERE scope = ANY($1::text[])) AS latest WHERE n <= $2 ORDER BY id DESC",
+            list(kinds),
+            per_scope,
+        )
         return [alert_from_row(row) for row in rows]
 
     async def alerts_after(

@@ -42,6 +42,14 @@ class SqliteLedger:
         assert row is not None
         return int(row[0]), int(row[1])
 
+    async def all_key_totals(self) -> dict[str, tuple[int, int]]:
+        async with self._db.execute(
+            "SELECT k.id, (SELECT COALESCE(SUM(amount_pico), 0) FROM credits WHERE key_id = k.id),"
+            " (SELECT COALESCE(SUM(amount_pico), 0) FROM ledger WHERE key_id = k.id)"
+            " FROM keys k WHERE k.deleted_at IS NULL"
+        ) as cursor:
+            return {row[0]: (int(row[1]), int(row[2])) async for row in cursor}
+
     async def credit_history(self, key_id: str) -> list[CreditEntry]:
         async with self._db.execute(
             "SELECT id, key_id, amount_pico, note, created_at FROM credits WHERE key_id = ? ORDER BY id",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 import aiosqlite
 
@@ -67,11 +68,14 @@ class SqliteLimits:
     async def remove_limit(self, limit_id: int) -> None:
         await self._db.execute("UPDATE limits SET deleted_at = ? WHERE id = ?", (time.time(), limit_id))
 
-    async def usage_by_day(self) -> dict[tuple[str, str], dict[int, DayUsage]]:
+    async def usage_by_day(
+        self, kinds: Sequence[str] | None = None
+    ) -> dict[tuple[str, str], dict[int, DayUsage]]:
         usage: dict[tuple[str, str], dict[int, DayUsage]] = defaultdict(dict)
-        async with self._db.execute(
-            "SELECT scope, scope_id, day, cost_pico, requests, tokens FROM usage_daily"
-        ) as cursor:
+        sql = "SELECT scope, scope_id, day, cost_pico, requests, tokens FROM usage_daily"
+        if kinds is not None:
+            sql += f" WHERE scope IN ({', '.join('?' for _ in kinds)})"
+        async with self._db.execute(sql, tuple(kinds or ())) as cursor:
             async for row in cursor:
                 usage[(row[0], row[1])][int(row[2])] = DayUsage(int(row[3]), int(row[4]), int(row[5]))
         return dict(usage)
@@ -132,6 +136,14 @@ class SqliteAlerts:
             params = [part for scope in scopes for part in scope]
         sql += " ORDER BY id DESC LIMIT ?"
         async with self._db.execute(sql, (*params, limit)) as cursor:
+            return [alert_from_row(row) async for row in cursor]
+
+    async def latest_alerts(self, kinds: Sequence[str], *, per_scope: int) -> list[AlertRow]:
+        async with self._db.execute(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY scope, scope_id ORDER BY id DESC) AS n"
+            f" FROM limit_alerts WHERE scope IN ({', '.join('?' for _ in kinds)})) WHERE n <= ? ORDER BY id DESC",
+            (*kinds, per_scope),
+        ) as cursor:
             return [alert_from_row(row) async for row in cursor]
 
     async def alerts_after(

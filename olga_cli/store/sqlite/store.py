@@ -2,42 +2,82 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
-from olga_cli.store.generations import RecordStore
-from olga_cli.store.guardrails import GuardrailStore
-from olga_cli.store.holds import HoldStore
-from olga_cli.store.keys import KeyStore
-from olga_cli.store.ledger import LedgerStore
-from olga_cli.store.limits import AlertStore, LimitStore
-from olga_cli.store.provider_health import HealthStore
-from olga_cli.store.reports import ReportStore
 from olga_cli.store.sqlite import connection
-from olga_cli.store.sqlite.guardrails import SqliteGuardrails
-from olga_cli.store.sqlite.health import SqliteHealth
-from olga_cli.store.sqlite.keys import SqliteKeys
-from olga_cli.store.sqlite.ledger import SqliteLedger
-from olga_cli.store.sqlite.limits import SqliteAlerts, SqliteLimits
-from olga_cli.store.sqlite.records import SqliteRecords
-from olga_cli.store.sqlite.reports import SqliteReports
+
+if TYPE_CHECKING:
+    from olga_cli.store.generations import RecordStore
+    from olga_cli.store.guardrails import GuardrailStore
+    from olga_cli.store.holds import HoldStore
+    from olga_cli.store.keys import KeyStore
+    from olga_cli.store.ledger import LedgerStore
+    from olga_cli.store.limits import AlertStore, LimitStore
+    from olga_cli.store.provider_health import HealthStore
+    from olga_cli.store.reports import ReportStore
 
 
 class SqliteStore:
-    """Every concern of the store on one aiosqlite connection (``conn``, for SQLite-only tooling)."""
+    """Every concern of the store on one aiosqlite connection (``conn``, for SQLite-only tooling).
+
+    Each concern is opened on first use: a command pays at start only for the modules it uses.
+    """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-        self.keys: KeyStore = SqliteKeys(conn)
-        self.ledger: LedgerStore = SqliteLedger(conn)
-        self.records: RecordStore = SqliteRecords(conn)
-        self.limits: LimitStore = SqliteLimits(conn)
-        self.alerts: AlertStore = SqliteAlerts(conn)
-        self.guardrails: GuardrailStore = SqliteGuardrails(conn)
-        self.health: HealthStore = SqliteHealth(conn)
-        self.reports: ReportStore = SqliteReports(conn)
         self.holds: HoldStore | None = None  # one process: its reservations in memory are exact
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        from olga_cli.store.sqlite.keys import SqliteKeys
+
+        return SqliteKeys(self.conn)
+
+    @cached_property
+    def ledger(self) -> LedgerStore:
+        from olga_cli.store.sqlite.ledger import SqliteLedger
+
+        return SqliteLedger(self.conn)
+
+    @cached_property
+    def records(self) -> RecordStore:
+        from olga_cli.store.sqlite.records import SqliteRecords
+
+        return SqliteRecords(self.conn)
+
+    @cached_property
+    def limits(self) -> LimitStore:
+        from olga_cli.store.sqlite.limits import SqliteLimits
+
+        return SqliteLimits(self.conn)
+
+    @cached_property
+    def alerts(self) -> AlertStore:
+        from olga_cli.store.sqlite.limits import SqliteAlerts
+
+        return SqliteAlerts(self.conn)
+
+    @cached_property
+    def guardrails(self) -> GuardrailStore:
+        from olga_cli.store.sqlite.guardrails import SqliteGuardrails
+
+        return SqliteGuardrails(self.conn)
+
+    @cached_property
+    def health(self) -> HealthStore:
+        from olga_cli.store.sqlite.health import SqliteHealth
+
+        return SqliteHealth(self.conn)
+
+    @cached_property
+    def reports(self) -> ReportStore:
+        from olga_cli.store.sqlite.reports import SqliteReports
+
+        return SqliteReports(self.conn)
 
     async def data_version(self) -> int:
         return await connection.data_version(self.conn)
