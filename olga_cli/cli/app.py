@@ -105,7 +105,7 @@ def command_named(args: list[str]) -> str | None:
     """The command word of ``args`` (after --home PATH and the like), if it is one of olga's."""
     words = iter(args)
     for word in words:
-        if word in ("--home", "--database-url"):
+        if word in ("--home", "--database-url", "--redis-url"):
             next(words, None)
         elif not word.startswith("-"):
             return word if word in NAMES else None

@@ -1,18 +1,21 @@
 """Shell completion of the names a command takes: keys, teams, providers and models.
 
-Each <Tab> runs ``olga`` once: these read the store file directly (``store.sqlite.names``), the
-config and the catalog, and import neither the server nor the gateway.
+Each <Tab> runs ``olga`` once: these read the store directly (``store.names``: the SQLite file, or in
+team mode the PostgreSQL store of --database-url or OLGA_DATABASE_URL), the config and the catalog,
+and import neither the server nor the gateway.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from olga_cli.store.sqlite.names import Named, live_names
+from olga_cli.errors import UserError
+from olga_cli.store.names import Named, live_names
 
 
 def _home(ctx: typer.Context) -> Path:
@@ -26,8 +29,21 @@ def _starting(names: list[str], incomplete: str) -> list[str]:
     return [name for name in names if name.startswith(incomplete)]
 
 
+def _store_location(ctx: typer.Context) -> Path | str | None:
+    """The team's PostgreSQL URL when one is given, else the SQLite file in the home; None when the
+    URL given is not one (a <Tab> offers nothing rather than an error)."""
+    from olga_cli.locations import resolve_database_url
+
+    try:
+        url = resolve_database_url(ctx.find_root().params.get("database_url"), os.environ)
+    except UserError:
+        return None
+    return url or _home(ctx) / "olga.db"
+
+
 def _stored(ctx: typer.Context, table: Named, incomplete: str) -> list[str]:
-    return _starting(live_names(_home(ctx) / "olga.db", table), incomplete)
+    location = _store_location(ctx)
+    return [] if location is None else _starting(live_names(location, table), incomplete)
 
 
 def key_names(ctx: typer.Context, incomplete: str) -> list[str]:

@@ -1,24 +1,12 @@
-"""Names of live keys and teams, read for shell completion: a plain read-only look at the file, no
-migration, no event loop, so a <Tab> costs a few milliseconds and never creates a store."""
+"""Names of live keys and teams in a SQLite file, read for shell completion: a plain read-only look at
+the file, no migration, no event loop, so a <Tab> costs a few milliseconds and never creates a store."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Literal
 
-_QUERIES = {
-    "keys": "SELECT name FROM keys WHERE deleted_at IS NULL ORDER BY name",
-    "teams": "SELECT name FROM teams WHERE deleted_at IS NULL ORDER BY name",
-    # A guardrail is removed by id, or by its name when only one has it: both are offered.
-    "guardrails": "SELECT name FROM guardrails WHERE deleted_at IS NULL "
-    "UNION SELECT CAST(id AS TEXT) FROM guardrails WHERE deleted_at IS NULL ORDER BY 1",
-    # Tags requests have carried (summed by the hour) and tags a limit names.
-    "tags": "SELECT label FROM usage_labels_hourly WHERE kind = 'tag' "
-    "UNION SELECT scope_id FROM limits WHERE scope = 'tag' AND deleted_at IS NULL ORDER BY 1",
-}
-
-Named = Literal["keys", "teams", "guardrails", "tags"]
+from olga_cli.store.names import NAME_QUERIES, Named
 
 
 def live_names(path: Path, table: Named) -> list[str]:
@@ -28,7 +16,7 @@ def live_names(path: Path, table: Named) -> list[str]:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
         try:
-            return [row[0] for row in db.execute(_QUERIES[table])]
+            return [row[0] for row in db.execute(NAME_QUERIES[table])]
         finally:
             db.close()
     except sqlite3.Error:
