@@ -94,6 +94,7 @@ async def key_info(request: web.Request) -> web.Response:
         view = key_view(gateway, key)
         if gateway.shared is not None:
             await _shared_money(gateway, key, view)
+            await _shared_usage(gateway, key, view)
     except GatewayError as error:
         return _error(error)
     return web.json_response({"data": view})
@@ -115,6 +116,21 @@ async def _shared_money(gateway: Gateway, key: KeyState, view: dict[str, object]
     if key.capped:
         view["credits"] = pico_to_usd(credits)
         view["balance"] = pico_to_usd(credits - spent)
+
+
+async def _shared_usage(gateway: Gateway, key: KeyState, view: dict[str, object]) -> None:
+    """Team mode: usage in each window, every limit's usage and in-flight amount, and the rate-limit
+    minute, counting every instance's requests (this instance's counters only know its own)."""
+    assert gateway.shared is not None
+    now = gateway.clock()
+    try:
+        figures = await gateway.shared.holds.key_figures(key.row.id, key.row.team_id, now)
+    except Exception:  # the store's own error: a 503 in the route's shape
+        raise StoreUnavailable(
+            "The team's store cannot be reached, so olga cannot say this key's usage; retry shortly."
+        ) from None
+    report = gateway.limits.shared_report(gateway.snapshot, key, figures, now)
+    view.update(usage=report["usage"], limits=report["limits"], rate_limits=report["rate_limits"])
 
 
 async def generation(request: web.Request) -> web.Response:

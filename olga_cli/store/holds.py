@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from olga_cli.store.extras import Extra
+from olga_cli.store.limits import DayUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,18 @@ class Refusal:
     limit_id: int = 0  # limit: which one
 
 
+@dataclass(frozen=True, slots=True)
+class KeyFigures:
+    """A key's and its team's usage as every instance has it, for ``GET /v1/key``."""
+
+    # Settled, per (scope, id) per UTC day (usage_daily); held by requests in flight on any instance,
+    # per day of their admission (requests: how many).
+    settled: dict[tuple[str, str], dict[int, DayUsage]]
+    held: dict[tuple[str, str], dict[int, DayUsage]]
+    # The key's sliding minute: (admitted at, tokens) of its requests, recorded or in flight.
+    minute: list[tuple[float, int]]
+
+
 def hold_settle(hold_id: str) -> Extra:
     """End a hold in the batch that commits its record and charge."""
     return Extra("hold_settle", (hold_id,))
@@ -81,6 +94,13 @@ class HoldStore(Protocol):
     async def balance(self, key_id: str) -> tuple[int, int, int] | None:
         """(credits, spent, reserved) of the key as every instance has them; None for a key never
         topped up nor charged."""
+
+    async def key_figures(self, key_id: str, team_id: str | None, now: float) -> KeyFigures:
+        """The key's and its team's usage and the key's minute, counting every instance, in one read.
+
+        The minute is read here even with Redis: every request is in ``holds`` from its admission and
+        in ``admissions`` from the commit of its record (the same transaction ends its hold), so this
+        store has every instance's requests, including those admitted while Redis was away."""
 
     async def distrust_rates(self, at: float) -> None:
         """Redis came back from an outage (its minutes may miss what was admitted meanwhile): every

@@ -40,6 +40,7 @@ from olga_cli.records import GenerationRecord
 from olga_cli.store import limits as limit_store
 from olga_cli.store.base import Store
 from olga_cli.store.generations import Extra
+from olga_cli.store.holds import KeyFigures
 from olga_cli.store.limits import USER_SEPARATOR, AlertRow, LimitRow, Scope
 
 log = logging.getLogger("olga.limits")
@@ -327,6 +328,21 @@ class Limits:
             now,
         )
         report["rate_limits"] = self.rates.state(rate_limits_of(key), now)
+        return report
+
+    @staticmethod
+    def shared_report(snapshot: Snapshot, key: KeyState, figures: KeyFigures, now: float) -> dict[str, Any]:
+        """``key_report`` from every instance's figures (team mode): what one instance on SQLite shows."""
+        entries = []
+        for scope, scope_id, name in scopes_of(snapshot, key):
+            usage = ScopeUsage.from_days(figures.settled.get((scope, scope_id), {}))
+            for day, held in figures.held.get((scope, scope_id), {}).items():
+                usage.hold(day, Amounts(held.cost, held.requests, held.tokens))
+            entries.append((scope, scope_id, name, usage, snapshot.limits.get((scope, scope_id), ())))
+        report = usage_report(entries, now)
+        minute = RateLimiter()
+        minute.load({key.row.id: figures.minute})
+        report["rate_limits"] = minute.state(rate_limits_of(key), now)
         return report
 
 

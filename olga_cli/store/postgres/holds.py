@@ -7,7 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from olga_cli.store.holds import HoldRequest, Refusal
+from olga_cli.store.holds import HoldRequest, KeyFigures, Refusal
+from olga_cli.store.limits import DayUsage
 
 # A hold's end gives its credits back to the key's balance, in one statement.
 RELEASE_HOLD = """
@@ -22,6 +23,22 @@ WITH dead AS (DELETE FROM instances WHERE seen_at < $1 RETURNING id),
      given AS (UPDATE balances SET reserved = balances.reserved - per_key.credits FROM per_key
                WHERE balances.key_id = per_key.key_id RETURNING per_key.n)
 SELECT (SELECT COALESCE(SUM(n), 0) FROM per_key)
+"""
+# GET /v1/key in one round trip: 's' settled usage per day, 'h' held per day of admission, 'm' the
+# key's minute (recorded admissions and holds in flight), as olga_take_hold counts them.
+_FIGURES = """
+SELECT 's' AS kind, scope, scope_id, day, cost_pico AS cost, requests, tokens, 0::float8 AS at FROM usage_daily
+ WHERE (scope = 'key' AND scope_id = $1) OR (scope = 'team' AND scope_id = $2)
+UNION ALL
+SELECT 'h', 'key', key_id, floor(at / 86400)::bigint, SUM(cost_pico), COUNT(*), SUM(tokens), 0 FROM holds
+ WHERE key_id = $1 GROUP BY key_id, 4
+UNION ALL
+SELECT 'h', 'team', team_id, floor(at / 86400)::bigint, SUM(cost_pico), COUNT(*), SUM(tokens), 0 FROM holds
+ WHERE team_id = $2 GROUP BY team_id, 4
+UNION ALL
+SELECT 'm', 'key', $1, 0, 0, 1, tokens, at FROM admissions WHERE key_id = $1 AND at > $3::float8 - 60
+UNION ALL
+SELECT 'm', 'key', $1, 0, 0, 1, rate_tokens, at FROM holds WHERE key_id = $1 AND at > $3::float8 - 60
 """
 TAKE = (
     "SELECT olga_take_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
@@ -90,6 +107,19 @@ class PostgresHolds:
             "SELECT credits, spent, reserved FROM balances WHERE key_id = $1", key_id
         )
         return None if row is None else (int(row["credits"]), int(row["spent"]), int(row["reserved"]))
+
+    async def key_figures(self, key_id: str, team_id: str | None, now: float) -> KeyFigures:
+        figures = KeyFigures({}, {}, [])
+        for row in await self._pool.fetch(_FIGURES, key_id, team_id, now):
+            if row["kind"] == "m":
+                figures.minute.append((float(row["at"]), int(row["tokens"])))
+                continue
+            days = figures.settled if row["kind"] == "s" else figures.held
+            days.setdefault((row["scope"], row["scope_id"]), {})[int(row["day"])] = DayUsage(
+                int(row["cost"]), int(row["requests"]), int(row["tokens"])
+            )
+        figures.minute.sort()
+        return figures
 
     async def distrust_rates(self, at: float) -> None:
         await self._pool.execute("UPDATE rate_fallback SET until = GREATEST(until, $1::float8 + 60)", at)
