@@ -35,6 +35,7 @@ class KeyHealthRow:
     reason: str | None
     until: float | None  # rate_limited: unix time the key may be used again
     updated_at: float
+    strikes: int = 0  # 429s in a row (the rest's backoff doubles with each); 0 once the key answered
 
 
 def mark(row: KeyHealthRow) -> Extra:
@@ -50,6 +51,7 @@ def mark(row: KeyHealthRow) -> Extra:
             row.reason,
             row.until,
             row.updated_at,
+            row.strikes,
         ),
     )
 

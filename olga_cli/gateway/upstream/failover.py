@@ -246,7 +246,9 @@ class Failover:
         target, failure = served.target, outcome.failure
         if outcome.ending == "delivered":
             self._end_probe(target, "success")
-            self._access.keypools.worked(target.provider.name, served.key)
+            self._keep(
+                self._access.keypools.worked(target.provider.name, served.key, clock=self._access.clock)
+            )
         elif outcome.ending == "broke_early":
             assert failure is not None
             served.attempt.error = describe(failure)

@@ -7,12 +7,14 @@ provider rejects (401/403) is set aside until its value changes or the operator 
 
 Health lives here in memory, so picking a key never waits on the store; each change is also returned
 as a store statement (``Extra``) that the request commits with its record, so `olga providers list`
-can show it. Times are wall-clock seconds passed in by the caller.
+can show it. A key's strikes (429s in a row, which double its rest) go with its mark, and a key that
+answers again after strikes writes that it did: in team mode every instance counts on from the
+strikes another one saw, as one instance does. Times are wall-clock seconds passed in by the caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from olga_cli.config import ProviderConfig
@@ -116,7 +118,7 @@ class KeyPools:
         self._strikes[ident] = self._strikes.get(ident, 0) + 1
         mark = KeyMark("rate_limited", fingerprint(key.value), now, now + rest, 429, reason)
         self._marks[ident] = mark
-        return self._extra(provider, key.label, mark)
+        return self._extra(provider, key.label, mark, strikes=self._strikes[ident])
 
     def rejected(
         self, provider: str, key: ProviderKey, *, now: float, status: int, reason: str
@@ -127,14 +129,20 @@ class KeyPools:
         self._marks[(provider, key.label)] = mark
         return self._extra(provider, key.label, mark)
 
-    def worked(self, provider: str, key: ProviderKey | None) -> None:
-        if key is not None:
-            self._strikes.pop((provider, key.label), None)
+    def worked(self, provider: str, key: ProviderKey | None, *, clock: Callable[[], float]) -> Extra | None:
+        """The key answered: its strikes are over; the statement saying so when it had any (so that
+        no instance counts on from them), else None, the common case, which writes nothing."""
+        if key is None or not self._strikes.pop((provider, key.label), 0) or not key.value:
+            return None
+        now = clock()
+        mark = KeyMark("rate_limited", fingerprint(key.value), now, now, None, "answered again")
+        self._marks[(provider, key.label)] = mark
+        return self._extra(provider, key.label, mark)
 
     def strikes(self, provider: str, key: ProviderKey) -> int:
         return self._strikes.get((provider, key.label), 0)
 
-    def _extra(self, provider: str, label: str, mark: KeyMark) -> Extra:
+    def _extra(self, provider: str, label: str, mark: KeyMark, *, strikes: int = 0) -> Extra:
         row = KeyHealthRow(
             provider,
             label,
@@ -144,6 +152,7 @@ class KeyPools:
             mark.reason[:300],
             mark.until,
             mark.since,
+            strikes,
         )
         return provider_health.mark(row)
 
@@ -168,6 +177,10 @@ class KeyPools:
             self._marks[ident] = KeyMark(
                 state, row.fingerprint, row.updated_at, row.until, row.status, row.reason or ""
             )
+            if row.strikes:  # another instance's 429s in a row (or this one's before a restart)
+                self._strikes[ident] = row.strikes
+            else:
+                self._strikes.pop(ident, None)
 
     def _all_blocked_message(self, provider: ProviderConfig, keys: list[ProviderKey], now: float) -> str:
         parts = []

@@ -16,7 +16,8 @@ class PostgresHealth:
         rows = [
             KeyHealthRow(*tuple(row))
             for row in await self._pool.fetch(
-                "SELECT provider, key_label, fingerprint, state, status, reason, until, updated_at FROM provider_health"
+                "SELECT provider, key_label, fingerprint, state, status, reason, until, updated_at, strikes"
+                " FROM provider_health"
             )
         ]
         resets = {row.provider: row.updated_at for row in rows if row.key_label == RESET}

@@ -73,11 +73,12 @@ EXTRA_SQL: dict[ExtraKind, str] = {
     " stage, entity, action, field, start_offset, end_offset, confidence, created_at)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     "health_mark": """
-INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at, strikes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (provider, key_label) DO UPDATE SET
     fingerprint = excluded.fingerprint, state = excluded.state, status = excluded.status,
-    reason = excluded.reason, until = excluded.until, updated_at = excluded.updated_at
+    reason = excluded.reason, until = excluded.until, updated_at = excluded.updated_at,
+    strikes = excluded.strikes
 WHERE excluded.updated_at >= provider_health.updated_at
 """,
 }

@@ -14,7 +14,8 @@ class SqliteHealth:
 
     async def load(self) -> tuple[list[KeyHealthRow], dict[str, float]]:
         async with self._db.execute(
-            "SELECT provider, key_label, fingerprint, state, status, reason, until, updated_at FROM provider_health"
+            "SELECT provider, key_label, fingerprint, state, status, reason, until, updated_at, strikes"
+            " FROM provider_health"
         ) as cursor:
             rows = [KeyHealthRow(*tuple(row)) async for row in cursor]
         resets = {row.provider: row.updated_at for row in rows if row.key_label == RESET}

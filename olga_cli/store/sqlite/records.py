@@ -38,11 +38,12 @@ EXTRA_SQL: dict[ExtraKind, str] = {
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     # A mark older than the one stored (or than the provider's reset) must not overwrite it.
     "health_mark": """
-INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at, strikes)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (provider, key_label) DO UPDATE SET
     fingerprint = excluded.fingerprint, state = excluded.state, status = excluded.status,
-    reason = excluded.reason, until = excluded.until, updated_at = excluded.updated_at
+    reason = excluded.reason, until = excluded.until, updated_at = excluded.updated_at,
+    strikes = excluded.strikes
 WHERE excluded.updated_at >= provider_health.updated_at
 """,
 }

@@ -23,6 +23,7 @@ from olga_cli.store.postgres.migrations import (
     m011_session_usage,
     m012_one_trip_batch,
     m013_hold_async_commit,
+    m014_key_strikes,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -39,4 +40,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("011_session_usage", m011_session_usage.SQL),
     ("012_one_trip_batch", m012_one_trip_batch.SQL),
     ("013_hold_async_commit", m013_hold_async_commit.SQL),
+    ("014_key_strikes", m014_key_strikes.SQL),
 ]
