@@ -85,6 +85,7 @@ class Gateway:
             self.clock,
             self.config.resilience,
             hot=self.hot,
+            circuits=self.db.circuits if self.hot is None else None,
         )
 
     def notify(self, record: GenerationRecord) -> None:
@@ -139,9 +140,16 @@ class Gateway:
                 return False
             await self.snapshot.refresh(store)
             await self.keypools.load_health(store)  # `olga providers resume` clears key marks
+            await self.adopt_circuits(store)
             # Only once both are in: a look that failed half-way is made again at the next tick.
             self._store_version = version
             return True
+
+    async def adopt_circuits(self, store: Store) -> None:
+        """Team mode without Redis: the circuits every instance sent to the store, into the breakers."""
+        if self.hot is None and store.circuits is not None:
+            rows = await store.circuits.load()
+            self.resilience.breakers.adopt(rows, now=self.resilience.timing.monotonic(), wall=self.clock())
 
     def store_looked_after(self, since: float) -> bool:
         """Whether a look at the store began after ``since`` (perf_counter)."""
@@ -187,6 +195,7 @@ async def open_gateway(
     )
     gateway._config_stamp = gateway._stamp()
     await gateway.keypools.load_health(db)
+    await gateway.adopt_circuits(db)
     await gateway.limits.load(db)
     if db.holds is not None:
         gateway.shared = SharedAdmission(db.holds, hot)

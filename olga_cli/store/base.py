@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # a command loads only the concerns it asks for (`olga keys list` never the records')
+    from olga_cli.store.circuits import CircuitStore
     from olga_cli.store.generations import RecordStore
     from olga_cli.store.guardrails import GuardrailStore
     from olga_cli.store.holds import HoldStore
@@ -41,6 +42,10 @@ class Store(Protocol):
     @property
     def holds(self) -> HoldStore | None:
         """Team mode's shared admission; None where one process is the only spender (SQLite)."""
+
+    @property
+    def circuits(self) -> CircuitStore | None:
+        """Team mode's circuit breakers, for instances without Redis; None on SQLite."""
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (the CLI, another process) commits."""

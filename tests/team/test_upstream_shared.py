@@ -50,3 +50,37 @@ async def test_a_keys_backoff_doubles_across_instances_and_resets_for_all(
             await stop_all([first, second])
     finally:
         await store.close()
+
+
+async def test_a_breaker_opened_on_one_instance_is_open_on_all_and_probed_once(
+    home: Path, pg_url: str, fake_openai: FakeOpenAI
+) -> None:
+    """Two callers' failures on one instance open the provider for every instance; after the
+    cool-down one request in all (of six at once over both instances) probes it, and its success
+    closes the provider for all."""
+    point_openai_at(home, fake_openai.url, max_retries=0)
+    configure(home, resilience={"breaker_threshold": 2, "breaker_cooldown": 3})
+    store = await open_store(pg_url)
+    try:
+        keys = [(await store.keys.create_key(name=f"caller-{i}"))[1] for i in range(3)]
+    finally:
+        await store.close()
+    running = list(await asyncio.gather(start_instance(home, pg_url), start_instance(home, pg_url)))
+    try:
+        broken = error_body("The server had an error", "server_error")
+        fake_openai.script(Script(status=500, body=broken), Script(status=500, body=broken))
+        for key in keys[:2]:
+            assert await burst(running[:1], key, 1) == {502: 1}
+        opened = asyncio.get_running_loop().time()
+        await asyncio.sleep(1)  # the other instance's next look at the store
+        sent = len(fake_openai.requests)
+        assert await burst(running[1:], keys[2], 3) == {503: 3}  # skipped there too
+        assert len(fake_openai.requests) == sent
+        await asyncio.sleep(opened + 3.2 - asyncio.get_running_loop().time())
+        fake_openai.script(Script(delay=1.0))  # the probe takes a moment: the others meet it in flight
+        assert await burst(running, keys[2], 6) == {200: 1, 503: 5}
+        assert len(fake_openai.requests) == sent + 1
+        await asyncio.sleep(1)
+        assert await burst(running, keys[2], 4) == {200: 4}  # closed for all
+    finally:
+        await stop_all(running)

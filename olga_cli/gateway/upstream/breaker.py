@@ -18,8 +18,11 @@ a provider for everyone, and a provider that is really down is still skipped by 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from olga_cli.store.circuits import CircuitRow
 
 State = Literal["closed", "open", "half_open"]
 Admission = Literal["pass", "probe", "skip"]
@@ -105,3 +108,21 @@ class Breakers:
         """A probe ended without a verdict (a 429, a rejected key, a caller who left): let another probe."""
         for circuit in self._both(provider, caller):
             circuit.probing = False
+
+    def dirty(self, provider: str, caller: str | None = None) -> bool:
+        """Whether a success has anything to reset (failures counted, or a circuit open)."""
+        return any(c.failures or c.opened_at is not None for c in self._both(provider, caller))
+
+    def adopt(self, rows: Iterable[CircuitRow], *, now: float, wall: float) -> None:
+        """Take the team's circuits in place of this instance's (team mode without Redis): ``now`` is
+        this process's monotonic clock and ``wall`` the wall clock the rows' times are on. A probe in
+        flight is not taken: the store says who sends the next one."""
+        self._circuits = {
+            (row.provider, row.caller): Circuit(
+                row.failures,
+                None if row.opened_at is None else now - (wall - row.opened_at),
+                False,
+                set(row.callers),
+            )
+            for row in rows
+        }

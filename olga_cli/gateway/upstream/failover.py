@@ -47,6 +47,7 @@ from olga_cli.gateway.upstream.routing import Target, check_available
 from olga_cli.gateway.upstream.served import Relayed, Served, describe, took
 from olga_cli.gateway.upstream.shared import SharedUpstream, Signal
 from olga_cli.records import Attempt, GenerationRecord
+from olga_cli.store.circuits import CircuitStore
 from olga_cli.store.generations import Extra
 from olga_cli.store.hot import HotState
 from olga_cli.telemetry import traceparent
@@ -63,6 +64,7 @@ class ProviderAccess:
     clock: Callable[[], float]  # wall clock (key rests are stored with it)
     policy: RetryPolicy
     hot: HotState | None = None  # team mode with Redis: circuits and key rests shared by all instances
+    circuits: CircuitStore | None = None  # team mode without Redis: the circuits shared in PostgreSQL
 
 
 @dataclass(slots=True)
@@ -109,7 +111,13 @@ class Failover:
         self.abandoned = False  # the caller left while a request was out at the provider
         self._health: list[Extra] = []
         self._shared = SharedUpstream(
-            access.breakers, access.keypools, access.hot, access.policy, access.timing.monotonic
+            access.breakers,
+            access.keypools,
+            access.hot,
+            access.policy,
+            access.timing.monotonic,
+            circuits=access.circuits,
+            clock=access.clock,
         )
 
     @property

@@ -8,12 +8,18 @@ after failures, a probe's end, a key's rest) goes to Redis before its next attem
 answer; the local breakers and pools learn it too, and stand in whenever Redis does not answer: a
 Redis outage makes breakers and rests per instance again (as without Redis), never blocks a request.
 A success is sent only where the circuits had something to reset, so the common case costs nothing.
+
+Team mode without Redis: the local breakers decide, and what changes them is sent to PostgreSQL
+(``store/circuits.py``), whose circuits every instance takes into its breakers at its next look at
+the store; only a half-open provider's probe is claimed there, so that one request in all is it.
+Key rests reach every instance as health marks with the records (``keypool.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
@@ -22,6 +28,7 @@ from olga_cli.errors import NoActiveKeys
 from olga_cli.gateway.upstream.breaker import Admission, Breakers
 from olga_cli.gateway.upstream.client import ProviderKey
 from olga_cli.gateway.upstream.keypool import KeyPools
+from olga_cli.store.circuits import CircuitStore
 from olga_cli.store.hot import HotState, HotUnavailable, RestAnswer
 from olga_cli.store.provider_health import fingerprint
 
@@ -39,12 +46,17 @@ class SharedUpstream:
         hot: HotState | None,
         policy: RetryPolicy,
         monotonic: Callable[[], float],
+        *,
+        circuits: CircuitStore | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._breakers = breakers
         self._keypools = keypools
         self._hot = hot
+        self._circuits = circuits if hot is None else None
         self._policy = policy
         self._monotonic = monotonic
+        self._clock = clock
         self._dirty: set[str] = set()  # providers whose shared circuits had failures or a probe
         # What admitting to a provider learnt about its keys, for the pick that follows at once.
         self._picked: dict[str, tuple[list[ProviderKey], RestAnswer]] = {}
@@ -80,6 +92,8 @@ class SharedUpstream:
                 return answer.admission, answer.retry_in
         now, breakers = self._monotonic(), self._breakers
         admission = breakers.admit(provider, now=now, cooldown=cooldown, caller=caller)
+        if admission == "probe" and self._circuits is not None:
+            admission = await self._claim_probe(provider, caller)
         wait = (
             breakers.retry_in(provider, now=now, cooldown=cooldown, caller=caller)
             if admission == "skip"
@@ -87,9 +101,29 @@ class SharedUpstream:
         )
         return admission, wait
 
+    async def _claim_probe(self, provider: str, caller: str | None) -> Admission:
+        """The store says whether this request is the half-open provider's one probe in all."""
+        assert self._circuits is not None
+        try:
+            answer = await self._circuits.probe(
+                provider,
+                caller,
+                now=self._clock(),
+                cooldown=self._policy.breaker_cooldown,
+                lease=self._policy.deadline,
+            )
+        except Exception as exc:  # the store not answering: this instance's breakers decide alone
+            log.warning("the store could not say who probes provider '%s': %s", provider, exc)
+            return "probe"
+        if answer != "probe":
+            self._breakers.release(provider, caller)  # not this instance's probe: ask again next time
+        return answer
+
     def signal(self, provider: str, caller: str | None, signal: Signal, *, probing: bool) -> None:
         """How the provider did (``release``: a probe ended without a verdict)."""
-        breakers = self._breakers
+        breakers, circuits = self._breakers, self._circuits
+        if circuits is not None:
+            self._tell_store(circuits, provider, caller, signal, probing=probing)
         if signal == "success":
             breakers.success(provider, caller)
         elif signal == "failure":
@@ -109,6 +143,19 @@ class SharedUpstream:
             self._dirty.discard(provider)
         elif signal == "release" and probing:
             self._send(hot.circuits.release(provider, caller))
+
+    def _tell_store(
+        self, circuits: CircuitStore, provider: str, caller: str | None, signal: Signal, *, probing: bool
+    ) -> None:
+        """Team mode without Redis: a change of circuit, for every instance (a success only where there
+        was something to reset, so the common case sends nothing)."""
+        if signal == "failure":
+            threshold, now = self._policy.breaker_threshold, self._clock()
+            self._send(circuits.failure(provider, caller, threshold=threshold, now=now), store=True)
+        elif signal == "success" and self._breakers.dirty(provider, caller):
+            self._send(circuits.success(provider, caller), store=True)
+        elif signal == "release" and probing:
+            self._send(circuits.release(provider, caller), store=True)
 
     # -- keys -------------------------------------------------------------------------------------
 
@@ -155,8 +202,8 @@ class SharedUpstream:
 
     # -- what is on its way -----------------------------------------------------------------------
 
-    def _send(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(_quietly(work))
+    def _send(self, work: Coroutine[Any, Any, None], *, store: bool = False) -> None:
+        task = asyncio.create_task(_to_store(work) if store else _quietly(work))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -164,6 +211,13 @@ class SharedUpstream:
         """Wait for what this request told Redis (before its next attempt, and before its answer)."""
         if self._pending:
             await asyncio.gather(*self._pending)
+
+
+async def _to_store(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        await work
+    except Exception as exc:  # the store's own error: this instance's breakers still hold the change
+        log.warning("the store missed a breaker update: %s", exc)
 
 
 async def _quietly(work: Coroutine[Any, Any, None]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from olga_cli.store.circuits import CircuitStore
 from olga_cli.store.generations import RecordStore
 from olga_cli.store.guardrails import GuardrailStore
 from olga_cli.store.holds import HoldStore
@@ -11,6 +12,7 @@ from olga_cli.store.keys import KeyStore
 from olga_cli.store.ledger import LedgerStore
 from olga_cli.store.limits import AlertStore, LimitStore
 from olga_cli.store.postgres import connection
+from olga_cli.store.postgres.circuits import PostgresCircuits
 from olga_cli.store.postgres.guardrails import PostgresGuardrails
 from olga_cli.store.postgres.health import PostgresHealth
 from olga_cli.store.postgres.holds import PostgresHolds
@@ -36,6 +38,7 @@ class PostgresStore:
         self.health: HealthStore = PostgresHealth(pool)
         self.reports: ReportStore = PostgresReports(pool)
         self.holds: HoldStore | None = PostgresHolds(pool)
+        self.circuits: CircuitStore | None = PostgresCircuits(pool)
         self._changes = connection.Changes(pool, url)
 
     async def data_version(self) -> int:

@@ -11,6 +11,7 @@ import aiosqlite
 from olga_cli.store.sqlite import connection
 
 if TYPE_CHECKING:
+    from olga_cli.store.circuits import CircuitStore
     from olga_cli.store.generations import RecordStore
     from olga_cli.store.guardrails import GuardrailStore
     from olga_cli.store.holds import HoldStore
@@ -30,6 +31,7 @@ class SqliteStore:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
         self.holds: HoldStore | None = None  # one process: its reservations in memory are exact
+        self.circuits: CircuitStore | None = None  # and its breakers in memory are the only ones
 
     @cached_property
     def keys(self) -> KeyStore:

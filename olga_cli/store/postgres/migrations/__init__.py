@@ -23,7 +23,7 @@ from olga_cli.store.postgres.migrations import (
     m011_session_usage,
     m012_one_trip_batch,
     m013_hold_async_commit,
-    m014_key_strikes,
+    m014_shared_upstream,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -40,5 +40,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("011_session_usage", m011_session_usage.SQL),
     ("012_one_trip_batch", m012_one_trip_batch.SQL),
     ("013_hold_async_commit", m013_hold_async_commit.SQL),
-    ("014_key_strikes", m014_key_strikes.SQL),
+    ("014_shared_upstream", m014_shared_upstream.SQL),
 ]

@@ -22,7 +22,7 @@ from olga_cli.store.sqlite.migrations.m010_shared_rates import m010_shared_rates
 from olga_cli.store.sqlite.migrations.m011_session_usage import m011_session_usage
 from olga_cli.store.sqlite.migrations.m012_one_trip_batch import m012_one_trip_batch
 from olga_cli.store.sqlite.migrations.m013_hold_async_commit import m013_hold_async_commit
-from olga_cli.store.sqlite.migrations.m014_key_strikes import m014_key_strikes
+from olga_cli.store.sqlite.migrations.m014_shared_upstream import m014_shared_upstream
 
 __all__ = ["MIGRATIONS", "Migration", "run_script"]
 
@@ -40,5 +40,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("011_session_usage", m011_session_usage),
     ("012_one_trip_batch", m012_one_trip_batch),
     ("013_hold_async_commit", m013_hold_async_commit),
-    ("014_key_strikes", m014_key_strikes),
+    ("014_shared_upstream", m014_shared_upstream),
 ]
