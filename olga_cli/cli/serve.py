@@ -55,6 +55,24 @@ def banner(
     *,
     width: int = 100,
 ) -> Group:
+    head, rows = _banner_parts(config, environ, reach)
+    grid = table_of(fields_listing([(label, Text.from_markup(value)) for label, value in rows]), width)
+    # The curl line is printed apart, unwrapped, so it can be copied whole.
+    return Group(head, grid, Text("try it:", style="bold"))
+
+
+def banner_lines(config: Config, environ: dict[str, str], reach: Mapping[str, Reach] | None = None) -> str:
+    """The banner off a terminal (a log file, a pipe): whole lines, a tab between label and value,
+    never folded nor padded to a width nothing has."""
+    head, rows = _banner_parts(config, environ, reach)
+    lines = [head.plain, *(f"{label}\t{Text.from_markup(value).plain}" for label, value in rows), "try it:"]
+    return "\n".join(lines) + "\n"
+
+
+def _banner_parts(
+    config: Config, environ: dict[str, str], reach: Mapping[str, Reach] | None
+) -> tuple[Text, list[tuple[str, str]]]:
+    """The banner's first line, and its (label, value in Rich markup) rows."""
     base = gateway_url(config)
     head = Text.assemble(
         ("olga ", "bold"),
@@ -85,9 +103,7 @@ def banner(
         ),
         ("watch", "olga logs --follow   [dim]Ctrl-C stops the server[/dim]"),
     ]
-    grid = table_of(fields_listing([(label, Text.from_markup(value)) for label, value in rows]), width)
-    # The curl line is printed apart, unwrapped, so it can be copied whole.
-    return Group(head, grid, Text("try it:", style="bold"))
+    return head, rows
 
 
 def access_logger(log_format: str, stream: IO[str] | None = None) -> Observer:
@@ -222,7 +238,10 @@ def serve(
         # aiohttp calls this once the port is bound, so a busy port never shows a banner.
         environ = dict(os.environ)
         reach = probe_all(config.providers.values(), environ, timeout=1.0)
-        out.print(banner(config, environ, reach, width=out.width))
+        if out.is_terminal:
+            out.print(banner(config, environ, reach, width=out.width))
+        else:
+            out.file.write(banner_lines(config, environ, reach))
         out.print(curl_line(gateway_url(config)), soft_wrap=True, markup=False)
         out.file.flush()
         settle_heap()

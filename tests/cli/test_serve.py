@@ -164,3 +164,23 @@ def test_access_log_never_writes_control_characters_from_a_request() -> None:
     line = text.getvalue()
     assert "\x1b" not in line and "\r" not in line
     assert "\\x1b[2Jevil\\rmodel" in line
+
+
+def test_the_banner_off_a_terminal_is_whole_lines(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`olga serve > serve.log`: label and value on one line apart by a tab, never folded or padded
+    at 80 columns (a width a file does not have)."""
+
+    def fake_run_app(app: Any, **kwargs: Any) -> None:
+        kwargs["print"]("======== Running on ... ========")
+
+    monkeypatch.setattr(serve_module, "create_app", lambda config, observers=(): "app")
+    monkeypatch.setattr(serve_module, "run_app", fake_run_app)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = olga("serve", "--quiet", "--port", "8125")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"olga {__version__}  listening on http://127.0.0.1:8125  home ")
+    [providers] = [line for line in lines if line.startswith("providers\t")]
+    assert "✓ mock" in providers and "✗ openai (no key: set OPENAI_API_KEY)" in providers
+    assert "✗ anthropic (no key: set ANTHROPIC_API_KEY)" in providers  # the same line, however long
+    assert 'OpenAI SDK\tOpenAI(base_url="http://127.0.0.1:8125/v1", api_key=OLGA_KEY)' in lines
+    assert all(line == line.rstrip() for line in lines) and "│" not in result.stdout
