@@ -37,6 +37,14 @@ def gateway_url(config: Config) -> str:
     return f"http://{host}:{config.port}"
 
 
+def served_url(config: Config) -> str:
+    """Where clients reach the gateway of this home: the running `olga serve`'s address (started on
+    another port, say), else the configured one."""
+    from olga_cli.serving import running_url
+
+    return running_url(config.home) or gateway_url(config)
+
+
 def sdk_variables(base: str, key: str) -> dict[str, str]:
     """What the official SDKs read: OpenAI's base URL ends in /v1, Anthropic's is the root."""
     return {
@@ -129,7 +137,7 @@ def env(
             return row, plaintext, old is not None
 
     row, plaintext, rotated = run(work())
-    variables = sdk_variables(gateway_url(config), plaintext)
+    variables = sdk_variables(served_url(config), plaintext)
     if json_out:
         data: dict[str, Any] = {
             "id": row.id,

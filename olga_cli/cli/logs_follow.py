@@ -16,7 +16,7 @@ import sys
 from rich.console import Console
 
 from olga_cli.cli.common import console, error_console, print_json_line
-from olga_cli.cli.env import gateway_url
+from olga_cli.cli.env import served_url
 from olga_cli.cli.render.records import alert_text, follow_line, logs_listing
 from olga_cli.cli.render.table import tsv_lines
 from olga_cli.config import Config
@@ -28,20 +28,20 @@ FOLLOW_INTERVAL = 0.25  # seconds between polls: a new record shows well within 
 FOLLOW_BATCH = 1000
 
 
-def _listening(config: Config) -> bool:
-    """Whether something accepts connections where `olga serve` would listen (a 0.2 s look)."""
-    host = gateway_url(config).split("//", 1)[1].rsplit(":", 1)[0].strip("[]")
+def _listening(base: str) -> bool:
+    """Whether something accepts connections at ``base`` (a 0.2 s look)."""
+    host, _, port = base.split("//", 1)[1].rpartition(":")
     try:
-        with socket.create_connection((host, config.port), timeout=0.2):
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=0.2):
             return True
-    except OSError:
+    except (OSError, ValueError):
         return False
 
 
 def ready_line(config: Config) -> str:
-    base = gateway_url(config)
+    base = served_url(config)
     line = f"Ready, waiting for requests on {base} (Ctrl-C to quit)"
-    if not _listening(config):
+    if not _listening(base):
         line += f"\n(nothing listens there yet: start `olga serve` on port {config.port})"
     return line
 

@@ -30,7 +30,7 @@ import aiohttp
 import typer
 
 from olga_cli.cli.common import Env, env_of, error_console, print_json, store
-from olga_cli.cli.env import gateway_url, mint_for_env, sdk_variables
+from olga_cli.cli.env import mint_for_env, sdk_variables, served_url
 from olga_cli.cli.render.table import emit
 from olga_cli.cli.render.usage import spend_listing, spend_summary
 from olga_cli.config import load_config
@@ -177,7 +177,7 @@ def run(
     env = env_of(ctx)
     name = f"run-{Path(command[0]).name[:24]}-{secrets.token_hex(3)}"
     try:
-        base = gateway_url(load_config(env.home))
+        base = served_url(load_config(env.home))
         key_id, plaintext = asyncio.run(_prepare(env, base, name, credits, team, models))
     except (RunFailed, OlgaError, StoreError) as exc:
         raise _stop(getattr(exc, "message", str(exc))) from None

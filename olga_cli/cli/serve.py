@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.style import Style
 from rich.text import Text
 
-from olga_cli import __version__
+from olga_cli import __version__, serving
 from olga_cli.cli.common import console, env_of, fail
 from olga_cli.cli.env import gateway_url
 from olga_cli.cli.reach import Reach, probe_all, provider_status
@@ -243,6 +243,7 @@ def serve(
         else:
             out.file.write(banner_lines(config, environ, reach))
         out.print(curl_line(gateway_url(config)), soft_wrap=True, markup=False)
+        serving.announce(config.home, gateway_url(config))
         out.file.flush()
         settle_heap()
 
@@ -263,3 +264,5 @@ def serve(
         raise fail(
             f"cannot listen on {config.host}:{config.port} ({exc.strerror}); pick another --port"
         ) from None
+    finally:
+        serving.withdraw(config.home)

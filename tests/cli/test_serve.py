@@ -184,3 +184,35 @@ def test_the_banner_off_a_terminal_is_whole_lines(home: Path, monkeypatch: pytes
     assert "✗ anthropic (no key: set ANTHROPIC_API_KEY)" in providers  # the same line, however long
     assert 'OpenAI SDK\tOpenAI(base_url="http://127.0.0.1:8125/v1", api_key=OLGA_KEY)' in lines
     assert all(line == line.rstrip() for line in lines) and "│" not in result.stdout
+
+
+async def test_env_and_logs_follow_find_a_server_started_on_another_port(home: Path) -> None:
+    """`olga serve --port P` with nothing configured: `olga env` and `olga logs --follow` point at P
+    while it runs (not at the configured 8000), and at 8000 again once it stopped."""
+    port = _free_port()
+    environ = {**os.environ, "OLGA_HOME": str(home)}
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "olga_cli", "serve", "--quiet", "--port", str(port),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=environ,
+    )  # fmt: skip
+    assert server.stdout is not None
+    try:
+        while b"curl" not in await asyncio.wait_for(server.stdout.readline(), 20):
+            pass
+        follow = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "olga_cli", "logs", "--follow",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=environ,
+        )  # fmt: skip
+        assert follow.stderr is not None
+        ready = (await asyncio.wait_for(follow.stderr.readline(), 20)).decode()
+        follow.kill()
+        await follow.wait()
+        assert ready.startswith(f"Ready, waiting for requests on http://127.0.0.1:{port} ")
+        shell = await asyncio.to_thread(olga, "env", "--key-name", "shell")
+        assert f"export OPENAI_BASE_URL=http://127.0.0.1:{port}/v1" in shell.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        await asyncio.wait_for(server.wait(), 20)
+    assert not (home / "serving").exists()
+    shell = await asyncio.to_thread(olga, "env", "--key-name", "shell")
+    assert "export OPENAI_BASE_URL=http://127.0.0.1:8000/v1" in shell.stdout
