@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -21,8 +22,6 @@ def hash_key(key: str) -> str:
 
 
 def mint_key() -> str:
-    import secrets  # only to mint a key: listing keys does without it
-
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
