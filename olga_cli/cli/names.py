@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from olga_cli.errors import UserError
-from olga_cli.store.names import Named, live_names
+from olga_cli.store.names import Named
 
 
 def _home(ctx: typer.Context) -> Path:
@@ -43,7 +43,17 @@ def _store_location(ctx: typer.Context) -> Path | str | None:
 
 def _stored(ctx: typer.Context, table: Named, incomplete: str) -> list[str]:
     location = _store_location(ctx)
-    return [] if location is None else _starting(live_names(location, table), incomplete)
+    if location is None:
+        return []
+    if isinstance(location, Path):
+        from olga_cli.store.sqlite.names import live_names
+
+        return _starting(live_names(location, table), incomplete)
+    try:
+        from olga_cli.store.postgres.names import live_names as team_names
+    except ImportError:  # no team extra installed: nothing to offer
+        return []
+    return _starting(team_names(location, table), incomplete)
 
 
 def key_names(ctx: typer.Context, incomplete: str) -> list[str]:

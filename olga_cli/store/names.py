@@ -1,12 +1,9 @@
-"""Names of live keys, teams, guardrails and tags, read for shell completion from either backend: a
-plain read-only look, no migration, no pool, so a <Tab> stays quick and never creates a store.
-
-The statements are plain SQL that SQLite and PostgreSQL both run as written.
+"""Names of live keys, teams, guardrails and tags, read for shell completion from either backend
+(``sqlite/names.py``, ``postgres/names.py``): plain SQL that SQLite and PostgreSQL both run as written.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 NAME_QUERIES = {
@@ -21,17 +18,3 @@ NAME_QUERIES = {
 }
 
 Named = Literal["keys", "teams", "guardrails", "tags"]
-
-
-def live_names(location: Path | str, table: Named) -> list[str]:
-    """Names in ``table`` of the SQLite file or the ``postgresql://`` URL ``location``; none when the
-    store does not exist or cannot be read."""
-    if isinstance(location, str):
-        try:
-            from olga_cli.store.postgres.names import live_names as postgres_names
-        except ImportError:  # no team extra installed: nothing to offer
-            return []
-        return postgres_names(location, table)
-    from olga_cli.store.sqlite.names import live_names as sqlite_names
-
-    return sqlite_names(location, table)
