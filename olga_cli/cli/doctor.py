@@ -279,6 +279,11 @@ def check_port(config: Config, *, timeout: float = 1.0) -> Check:
         with socket.create_connection((host, config.port), timeout=timeout):
             pass
     except OSError:
+        from olga_cli.serving import running_url
+
+        running = running_url(config.home)
+        if running is not None and running != base:  # started with another --port
+            return Check("server", "pass", f"`olga serve` runs for this home at {running}")
         return Check("port", "pass", f"{config.host}:{config.port} is free; `olga serve` will listen there")
     try:
         with urllib.request.urlopen(f"{base}/health", timeout=2) as reply:

@@ -210,6 +210,8 @@ async def test_env_and_logs_follow_find_a_server_started_on_another_port(home: P
         assert ready.startswith(f"Ready, waiting for requests on http://127.0.0.1:{port} ")
         shell = await asyncio.to_thread(olga, "env", "--key-name", "shell")
         assert f"export OPENAI_BASE_URL=http://127.0.0.1:{port}/v1" in shell.stdout
+        doctor = await asyncio.to_thread(olga, "doctor")
+        assert f"`olga serve` runs for this home at http://127.0.0.1:{port}" in doctor.stdout
     finally:
         server.send_signal(signal.SIGINT)
         await asyncio.wait_for(server.wait(), 20)
