@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import sys
@@ -68,8 +69,10 @@ def root(
     ctx.obj = Env(resolve_home(home), database_url, redis_url)
 
 
-def build_app(only: str | None = None) -> typer.Typer:
-    """The root command with every command registered, or only ``only`` (what `olga ONLY ...` needs)."""
+def build_app(only: str | None = None, sub: str | None = None) -> typer.Typer:
+    """The root command with every command registered, or only ``only`` (what `olga ONLY ...` needs),
+    and of a group only its command ``sub`` when it has one of that name (`olga keys list` builds
+    `list`, not the group's seven commands: Typer reads every command's signature to build it)."""
     built = typer.Typer(
         name="olga",
         help="olga: a local LLM gateway for developers. Example: olga serve, then olga logs --follow",
@@ -84,13 +87,23 @@ def build_app(only: str | None = None) -> typer.Typer:
             continue
         module = importlib.import_module(module_name)
         if group:
-            built.add_typer(getattr(module, attribute), name=name)
+            built.add_typer(_narrowed(getattr(module, attribute), sub), name=name)
         else:
             settings = getattr(module, "CONTEXT_SETTINGS", None)
             built.command(name, context_settings=settings)(getattr(module, attribute))
     # Every command is wrapped so user mistakes never show a traceback.
     guard_commands(built)
     return built
+
+
+def _narrowed(group: typer.Typer, sub: str | None) -> typer.Typer:
+    """``group`` with only its command ``sub``, if it has one by that name; else ``group`` itself."""
+    chosen = [info for info in group.registered_commands if sub is not None and info.name == sub]
+    if not chosen:
+        return group
+    narrowed = copy.copy(group)  # the module's group keeps all its commands
+    narrowed.registered_commands = chosen
+    return narrowed
 
 
 def __getattr__(name: str) -> Any:
@@ -103,13 +116,21 @@ def __getattr__(name: str) -> Any:
 
 def command_named(args: list[str]) -> str | None:
     """The command word of ``args`` (after --home PATH and the like), if it is one of olga's."""
+    return words_named(args)[0]
+
+
+def words_named(args: list[str]) -> tuple[str | None, str | None]:
+    """The command word of ``args``, if it is one of olga's, and the word after it (a group's
+    command, if it is one; the caller checks)."""
     words = iter(args)
     for word in words:
         if word in ("--home", "--database-url", "--redis-url"):
             next(words, None)
         elif not word.startswith("-"):
-            return word if word in NAMES else None
-    return None
+            if word not in NAMES:
+                return None, None
+            return word, next((w for w in words if not w.startswith("-")), None)
+    return None, None
 
 
 def _completed_words() -> list[str]:
@@ -130,5 +151,8 @@ def main() -> None:
         from olga_cli.cli.completion import enable_completion  # only at a <Tab>
 
         enable_completion()
-    only = command_named(_completed_words() if completing else sys.argv[1:])
-    build_app(only)(prog_name="olga")  # also names the completion variable _OLGA_COMPLETE
+    if completing:  # a group's command names are among what is completed: the group is built whole
+        build_app(command_named(_completed_words()))(prog_name="olga")
+        return
+    only, sub = words_named(sys.argv[1:])
+    build_app(only, sub)(prog_name="olga")  # also names the completion variable _OLGA_COMPLETE

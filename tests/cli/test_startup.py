@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from olga_cli.cli.coercion import PlainRuntimeParam, convert, plain_type
 from tests.cli.terminal import olga
@@ -83,3 +84,28 @@ def test_a_value_of_the_wrong_type_is_still_one_usage_line(home: Path) -> None:
         "--json",
     )
     assert threshold.exit_code == 0 and '"threshold": 0.25' in threshold.stdout
+
+
+def test_a_groups_command_named_is_built_alone_and_the_group_keeps_all(home: Path) -> None:
+    """`olga keys list` builds `list` only (Typer reads each command's signature to build it); a word
+    that names none of the group's commands builds them all, so the mistake is still explained."""
+    import typer.main
+
+    from olga_cli.cli import keys
+    from olga_cli.cli.app import build_app, words_named
+
+    def commands(app: Any) -> set[str]:
+        return set(typer.main.get_command(app).commands["keys"].commands)  # type: ignore[attr-defined]
+
+    assert words_named(["--home", "/x", "keys", "--json", "list"]) == ("keys", "list")
+    assert commands(build_app(*words_named(["keys", "list"]))) == {"list"}
+    every = {"create", "list", "show", "update", "disable", "enable", "delete"}
+    assert commands(build_app("keys", "lst")) == every and len(keys.app.registered_commands) == 7
+    run = subprocess.run(
+        [sys.executable, "-m", "olga_cli", "keys", "lst"],
+        env={**os.environ, "OLGA_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "no such command 'lst'. Did you mean 'list'?" in run.stderr
