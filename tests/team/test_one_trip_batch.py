@@ -198,3 +198,24 @@ async def test_a_hold_commits_unflushed_and_leaves_its_connection_as_it_was(pg_u
         assert await store.holds.balance(row.id) == (WORST, 0, WORST)
     finally:
         await store.close()
+
+
+async def test_each_record_keeps_its_own_bodies_sent_as_text_beside_the_json(pg_url: str) -> None:
+    """Migration 015: bodies travel as two text arrays joined to the records by position."""
+    store = await _open(pg_url)
+    try:
+        big = '{"messages": [' + ", ".join(['{"content": "ünï \\"q\\"\\n' + "x" * 500 + '"}'] * 300) + "]}"
+        records = [
+            make_record(request_body=big, response_body="{}"),
+            make_record(request_body=None, response_body=None),
+            make_record(request_body='{"a": 1}', response_body=big[:1000]),
+        ]
+        await store.records.write_batch(records)
+        for record in records:
+            stored = await store.records.get_generation(record.id)
+            assert stored is not None
+            assert (stored.request_body, stored.response_body) == (record.request_body, record.response_body)
+        ordered = await store.pool.fetch("SELECT id FROM generations ORDER BY seq")
+        assert [row["id"] for row in ordered] == [r.id for r in records]  # seq in the batch's order
+    finally:
+        await store.close()

@@ -80,5 +80,5 @@ async def test_a_request_costs_few_statements(
     # connections and the batch merged its statements.)
     assert per_request == {
         "SELECT olga_take_hold($1, $2,": 1,
-        "SELECT olga_write_batch($1::jsonb, $2::jsonb,": 1,
+        "SELECT olga_write_batch($1::jsonb, $2,": 1,
     }

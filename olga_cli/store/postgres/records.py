@@ -29,8 +29,9 @@ from olga_cli.store.postgres.connection import BATCH_LOCK, locked_transaction, n
 
 # The batch in one round trip and one implicit transaction (migration 012): the batch lock, the
 # records, the charges with each key's spend, the hourly roll-ups, the admissions with their daily
-# usage, the holds' end and the pruning of old admissions.
-_WRITE = "SELECT olga_write_batch($1::jsonb, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7)"
+# usage, the holds' end and the pruning of old admissions. Bodies go as text beside the JSON (015).
+_WRITE = "SELECT olga_write_batch($1::jsonb, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9)"
+_BODIES = ("request_body", "response_body")
 # What the function writes itself; other rows of a batch (alerts, violations, key health: rare) go
 # with it in an explicit transaction.
 _IN_FUNCTION: frozenset[ExtraKind] = frozenset({"admission", "hold_settle", "admissions_prune"})
@@ -173,11 +174,15 @@ async def write_batch(
 
 
 def _function_args(records: Sequence[GenerationRecord], extras: Sequence[Extra]) -> tuple[Any, ...]:
-    """``olga_write_batch``'s arguments: each table's rows as a JSON array of objects by column name."""
+    """``olga_write_batch``'s arguments: each table's rows as a JSON array of objects by column name,
+    but the records' bodies, large, as two text arrays in the records' order."""
     admissions = [e.params for e in extras if e.kind == "admission"]
     prunes = [e.params[0] for e in extras if e.kind == "admissions_prune"]
+    rows = [dict(zip(RECORD_COLUMNS, record_values(r), strict=True)) for r in records]
+    bodies = [[row.pop(name) for row in rows] for name in _BODIES]
     return (
-        _rows(RECORD_COLUMNS, [record_values(r) for r in records]),
+        json.dumps(rows, ensure_ascii=False),
+        *bodies,
         _rows(_HOURLY_COLUMNS, _hourly(records)),
         _rows(_LABELS_COLUMNS, _labels_hourly(records)),
         _rows(_ADMISSION_COLUMNS, admissions),

@@ -24,6 +24,7 @@ from olga_cli.store.postgres.migrations import (
     m012_one_trip_batch,
     m013_hold_async_commit,
     m014_shared_upstream,
+    m015_bodies_as_text,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -41,4 +42,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("012_one_trip_batch", m012_one_trip_batch.SQL),
     ("013_hold_async_commit", m013_hold_async_commit.SQL),
     ("014_shared_upstream", m014_shared_upstream.SQL),
+    ("015_bodies_as_text", m015_bodies_as_text.SQL),
 ]

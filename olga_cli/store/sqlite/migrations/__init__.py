@@ -23,6 +23,7 @@ from olga_cli.store.sqlite.migrations.m011_session_usage import m011_session_usa
 from olga_cli.store.sqlite.migrations.m012_one_trip_batch import m012_one_trip_batch
 from olga_cli.store.sqlite.migrations.m013_hold_async_commit import m013_hold_async_commit
 from olga_cli.store.sqlite.migrations.m014_shared_upstream import m014_shared_upstream
+from olga_cli.store.sqlite.migrations.m015_bodies_as_text import m015_bodies_as_text
 
 __all__ = ["MIGRATIONS", "Migration", "run_script"]
 
@@ -41,4 +42,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("012_one_trip_batch", m012_one_trip_batch),
     ("013_hold_async_commit", m013_hold_async_commit),
     ("014_shared_upstream", m014_shared_upstream),
+    ("015_bodies_as_text", m015_bodies_as_text),
 ]
