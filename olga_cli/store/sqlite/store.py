@@ -28,8 +28,9 @@ class SqliteStore:
     Each concern is opened on first use: a command pays at start only for the modules it uses.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path | None = None) -> None:
         self.conn = conn
+        self._path = path  # the file, for the records' checkpoints on a connection of their own
         self.holds: HoldStore | None = None  # one process: its reservations in memory are exact
         self.circuits: CircuitStore | None = None  # and its breakers in memory are the only ones
 
@@ -49,7 +50,7 @@ class SqliteStore:
     def records(self) -> RecordStore:
         from olga_cli.store.sqlite.records import SqliteRecords
 
-        return SqliteRecords(self.conn)
+        return SqliteRecords(self.conn, self._path)
 
     @cached_property
     def limits(self) -> LimitStore:
@@ -88,8 +89,11 @@ class SqliteStore:
         return await connection.applied_migrations(self.conn)
 
     async def close(self) -> None:
+        records = self.__dict__.get("records")  # opened only if used
+        if records is not None:
+            await records.close()
         await self.conn.close()
 
 
 async def open_sqlite(path: Path) -> SqliteStore:
-    return SqliteStore(await connection.connect(path))
+    return SqliteStore(await connection.connect(path), path)
