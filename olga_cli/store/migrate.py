@@ -18,6 +18,7 @@ import asyncpg
 from olga_cli.errors import StoreError
 from olga_cli.store.postgres import connection as pg
 from olga_cli.store.sqlite import connection as lite
+from olga_cli.store.sqlite.records import BODY_SQL
 
 # In an order that satisfies the foreign keys; generations in the order they were written.
 TABLES: tuple[tuple[str, str], ...] = (
@@ -113,7 +114,12 @@ async def _copy(db: Any, pool: asyncpg.Pool) -> Copied:
         for table, order in TABLES:
             columns = await _columns(conn, table)
             names = [name for name, _ in columns]
-            async with db.execute(f"SELECT {', '.join(names)} FROM {table} ORDER BY {order}") as cursor:
+            # PostgreSQL keeps bodies whole: SQLite's shared parts are joined back in as they go.
+            chosen = [
+                f"{BODY_SQL} AS request_body" if (table, n) == ("generations", "request_body") else n
+                for n in names
+            ]
+            async with db.execute(f"SELECT {', '.join(chosen)} FROM {table} ORDER BY {order}") as cursor:
                 rows = [
                     tuple(_convert(value, kind) for value, (_, kind) in zip(row, columns))
                     async for row in cursor

@@ -11,6 +11,8 @@ from olga_cli.store.reports import LogFilter
 from tests.cli.helpers import olga_async
 from tests.cli.seed import make_record
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "clients"
+
 
 async def test_migrate_copies_everything_and_verifies_counts_and_balances(home: Path, pg_url: str) -> None:
     lite = await open_store(home / "olga.db")
@@ -77,3 +79,24 @@ async def test_migrate_names_a_missing_source_and_a_bad_url(home: Path) -> None:
     assert missing.exit_code == 1 and missing.stderr.startswith("error: there is no store at")
     bad = await olga_async("store", "migrate", "--to", "sqlite:///tmp/x.db")
     assert bad.exit_code == 1 and bad.stderr.startswith("error: --to takes a postgresql:// URL")
+
+
+async def test_migrate_joins_shared_body_parts_back_into_each_body(home: Path, pg_url: str) -> None:
+    """SQLite stores an agent's resent system prompt and tools once; PostgreSQL gets whole bodies."""
+    body = json.dumps(json.loads((FIXTURES / "claude_code_sonnet_turn2.json").read_text())["body"])
+    lite = await open_store(home / "olga.db")
+    try:
+        key, _ = await lite.keys.create_key(name="agent")
+        records = [make_record(key_id=key.id, request_body=body) for _ in range(3)]
+        await lite.records.write_batch(records)
+    finally:
+        await lite.close()
+    result = await olga_async("store", "migrate", "--to", pg_url)
+    assert result.exit_code == 0, result.output
+    team_store = await open_store(pg_url)
+    try:
+        for record in records:
+            found = await team_store.records.get_generation(record.id)
+            assert found is not None and found.request_body == body
+    finally:
+        await team_store.close()

@@ -12,6 +12,7 @@ from typing import Any
 import aiosqlite
 
 from olga_cli.records import GenerationRecord
+from olga_cli.store.body_parts import SharedParts
 from olga_cli.store.generations import (
     RECORD_COLUMNS,
     Extra,
@@ -24,9 +25,19 @@ from olga_cli.store.sqlite.connection import transaction, transaction_on_thread
 
 log = logging.getLogger("olga.store")
 
-_INSERT = (
-    f"INSERT INTO generations ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(RECORD_COLUMNS))})"
+# A record's columns, then the part its request body shares (``store/body_parts.py``), if any.
+_COLUMNS = (*RECORD_COLUMNS, "request_part", "request_part_at")
+_INSERT = f"INSERT INTO generations ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_BODY = RECORD_COLUMNS.index("request_body")
+_INSERT_PART = "INSERT OR IGNORE INTO body_parts (hash, text, created_at) VALUES (?, ?, ?)"
+# The request body as sent: the stored rest with its part put back (SQLite counts characters, as
+# Python does). The one expression every read of a record's body goes through.
+BODY_SQL = (
+    "CASE WHEN request_part IS NULL THEN request_body ELSE substr(request_body, 1, request_part_at)"
+    " || (SELECT text FROM body_parts WHERE hash = request_part) || substr(request_body, request_part_at + 1) END"
 )
+# What ``record_from_row`` reads, for ``SELECT {RECORD_SELECT} FROM generations``.
+RECORD_SELECT = ", ".join(f"{BODY_SQL} AS request_body" if c == "request_body" else c for c in RECORD_COLUMNS)
 _INSERT_CHARGE = "INSERT INTO ledger (key_id, generation_id, amount_pico, created_at) VALUES (?, ?, ?, ?)"
 
 
@@ -57,27 +68,37 @@ WHERE excluded.updated_at >= provider_health.updated_at
 Statements = list[tuple[str, list[tuple[Any, ...]]]]
 
 
-def _pages_of(records: Sequence[GenerationRecord]) -> int:
+def _pages_of(statements: Statements) -> int:
     """About how many pages a batch writes to the log (measured: 15 for one record, 20 for four, as
     the indexes and roll-ups share pages), plus the bodies' own."""
-    bodies = sum(len(r.request_body or "") + len(r.response_body or "") for r in records)
-    return 14 + 2 * len(records) + bodies // _PAGE
+    records, text = 0, 0
+    for sql, params in statements:
+        if sql == _INSERT:
+            records += len(params)
+            text += sum(len(row[_BODY] or "") + len(row[_BODY + 1] or "") for row in params)
+        elif sql == _INSERT_PART:
+            text += sum(len(part[1]) for part in params)
+    return 14 + 2 * records + text // _PAGE
 
 
 async def write_batch(
-    db: aiosqlite.Connection, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()
-) -> None:
+    db: aiosqlite.Connection,
+    records: Sequence[GenerationRecord],
+    extras: Sequence[Extra] = (),
+    parts: SharedParts | None = None,
+) -> Statements:
     """Records, their ledger charges and any extra statements, all or nothing.
 
     Every call into aiosqlite is a round trip to its thread (a future, a wake-up of the event loop),
     dearer than the inserts it carries. So rows go in with one ``executemany`` per table, each run of
     extras sharing a statement (one admission per record, say) with one more, in the order given;
     and the whole transaction is one call on the connection's thread, which also keeps any other use
-    of the connection from landing inside it.
+    of the connection from landing inside it. With ``parts``, request bodies are stored without the
+    text they share with their key's earlier bodies (``store/body_parts.py``). Returns what it ran.
     """
     statements: Statements = []
     if records:
-        statements.append((_INSERT, [record_values(r) for r in records]))
+        statements += _record_rows(records, parts)
     charges = [(r.key_id, r.id, r.cost_pico, r.created_at) for r in records if r.cost_pico]
     if charges:
         statements.append((_INSERT_CHARGE, charges))
@@ -85,8 +106,27 @@ async def write_batch(
     run_on_thread = getattr(db, "_execute", None)  # aiosqlite's own "call this on my thread"
     if run_on_thread is None or not hasattr(db, "_conn"):
         await _write_stepwise(db, statements)  # an aiosqlite without it: the same, one call a statement
-        return
+        return statements
     await run_on_thread(_write_on_thread, db._conn, statements)
+    return statements
+
+
+def _record_rows(records: Sequence[GenerationRecord], parts: SharedParts | None) -> Statements:
+    """The records' rows, preceded by the parts they share (``INSERT OR IGNORE``: each row names
+    its part, and the part is written with it even when known, so that pruning between two batches
+    can never leave a record pointing at a part that is gone)."""
+    rows, shared = [], {}
+    for record in records:
+        values = record_values(record)
+        split = parts.split(record.key_id, record.request_body) if parts and record.request_body else None
+        if split is None:
+            rows.append((*values, None, None))
+            continue
+        shared[split.part.hash] = (split.part.hash, split.part.text, record.created_at)
+        rows.append((*values[:_BODY], split.rest, *values[_BODY + 1 :], split.part.hash, split.at))
+    if shared:
+        return [(_INSERT_PART, list(shared.values())), (_INSERT, rows)]
+    return [(_INSERT, rows)]
 
 
 def _write_on_thread(conn: sqlite3.Connection, statements: Statements) -> None:
@@ -124,7 +164,7 @@ async def get_generation(
 ) -> GenerationRecord | None:
     """By olga id or by the provider's response id; limited to one key's records when ``key_id`` is set."""
     for column in ("id", "upstream_id"):
-        sql = f"SELECT * FROM generations WHERE {column} = ?"
+        sql = f"SELECT {RECORD_SELECT} FROM generations WHERE {column} = ?"
         params: tuple[Any, ...] = (ref,)
         if key_id is not None:
             sql += " AND key_id = ?"
@@ -158,7 +198,7 @@ async def recent_generations(
         if value is not None:
             where.append(clause)
             params.extend([value] * clause.count("?"))
-    sql = "SELECT rowid AS _rowid, * FROM generations"
+    sql = f"SELECT rowid AS _rowid, {RECORD_SELECT} FROM generations"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY rowid DESC LIMIT ?"
@@ -183,11 +223,12 @@ class SqliteRecords:
         self._path = path
         self._log_pages: int | None = None  # pages written since the last checkpoint, once tidy owns it
         self._checkpoints: Checkpointer | None = None
+        self._parts = SharedParts()
 
     async def write_batch(self, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()) -> None:
-        await write_batch(self._db, records, extras)
+        statements = await write_batch(self._db, records, extras, self._parts)
         if self._log_pages is not None:
-            self._log_pages += _pages_of(records)
+            self._log_pages += _pages_of(statements)
 
     async def tidy(self) -> None:
         if self._log_pages is None:  # the first call: from now on checkpoints wait for tidy

@@ -32,6 +32,7 @@ from olga_cli.store.reports import (
     first_whole_hour,
 )
 from olga_cli.store.sqlite.connection import transaction
+from olga_cli.store.sqlite.records import RECORD_SELECT
 
 
 def clauses(
@@ -121,7 +122,7 @@ async def latest(db: aiosqlite.Connection, filters: LogFilter, *, limit: int) ->
         if column is not None:
             where.insert(0, f"{column} = ?")
             params.insert(0, value)
-        sql = "SELECT rowid AS _rowid, * FROM generations"
+        sql = f"SELECT rowid AS _rowid, {RECORD_SELECT} FROM generations"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC LIMIT ?"
@@ -143,7 +144,10 @@ async def after(
     where, params = clauses(filters, indexed=None, by_rowid=True)
     where[:0] = ["rowid > ?", "rowid <= ?"]
     params[:0] = [after_rowid, up_to]
-    sql = f"SELECT rowid AS _rowid, * FROM generations WHERE {' AND '.join(where)} ORDER BY rowid LIMIT ?"
+    sql = (
+        f"SELECT rowid AS _rowid, {RECORD_SELECT} FROM generations"
+        f" WHERE {' AND '.join(where)} ORDER BY rowid LIMIT ?"
+    )
     return await _select(db, sql, [*params, limit])
 
 
@@ -282,7 +286,8 @@ async def prune(
                     last = picked[-1]
                     marks = ", ".join("?" * len(picked))
                     cursor = await db.execute(
-                        f"UPDATE generations SET request_body = NULL, response_body = NULL WHERE rowid IN ({marks})"
+                        "UPDATE generations SET request_body = NULL, response_body = NULL, request_part = NULL"
+                        f" WHERE rowid IN ({marks})"
                         " AND (request_body IS NOT NULL OR response_body IS NOT NULL)",
                         [rowid for _, rowid in picked],
                     )
@@ -298,7 +303,17 @@ async def prune(
                 picked, count = [], cursor.rowcount
         changed += max(count, 0)
         if (bodies_only and len(picked) < batch) or (not bodies_only and count < batch):
+            await _prune_parts(db)
             return changed
+
+
+async def _prune_parts(db: aiosqlite.Connection) -> None:
+    """Drop the shared body parts no record names any more (the recorder writes a part again with
+    every record that names it, so one dropped here while a batch is on its way comes back with it)."""
+    async with transaction(db):
+        await db.execute(
+            "DELETE FROM body_parts WHERE NOT EXISTS (SELECT 1 FROM generations WHERE request_part = body_parts.hash)"
+        )
 
 
 async def count_before(db: aiosqlite.Connection, before: float) -> int:

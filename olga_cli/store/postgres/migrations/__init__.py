@@ -25,6 +25,7 @@ from olga_cli.store.postgres.migrations import (
     m013_hold_async_commit,
     m014_shared_upstream,
     m015_bodies_as_text,
+    m016_body_parts,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -43,4 +44,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("013_hold_async_commit", m013_hold_async_commit.SQL),
     ("014_shared_upstream", m014_shared_upstream.SQL),
     ("015_bodies_as_text", m015_bodies_as_text.SQL),
+    ("016_body_parts", m016_body_parts.SQL),
 ]

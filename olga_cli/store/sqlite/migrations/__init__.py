@@ -24,6 +24,7 @@ from olga_cli.store.sqlite.migrations.m012_one_trip_batch import m012_one_trip_b
 from olga_cli.store.sqlite.migrations.m013_hold_async_commit import m013_hold_async_commit
 from olga_cli.store.sqlite.migrations.m014_shared_upstream import m014_shared_upstream
 from olga_cli.store.sqlite.migrations.m015_bodies_as_text import m015_bodies_as_text
+from olga_cli.store.sqlite.migrations.m016_body_parts import m016_body_parts
 
 __all__ = ["MIGRATIONS", "Migration", "run_script"]
 
@@ -43,4 +44,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("013_hold_async_commit", m013_hold_async_commit),
     ("014_shared_upstream", m014_shared_upstream),
     ("015_bodies_as_text", m015_bodies_as_text),
+    ("016_body_parts", m016_body_parts),
 ]
