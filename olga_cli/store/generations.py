@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from olga_cli.jsonwire import dumps_text
 from olga_cli.records import Attempt, GenerationRecord
 
 # Re-exported: the gateway adds its extras to batches of records.
@@ -90,15 +91,20 @@ def record_values(record: GenerationRecord) -> tuple[Any, ...]:
         record.overhead_ms,
         record.request_id,
         record.session_id,
-        json.dumps(record.dropped),
-        json.dumps([a.to_json() for a in record.attempts]),
-        json.dumps(record.guardrails),
+        _json_list(record.dropped),
+        dumps_text([a.to_json() for a in record.attempts]),
+        _json_list(record.guardrails),
         record.request_body,
         record.response_body,
-        json.dumps(record.tags),
+        _json_list(record.tags),
         record.end_user,
-        json.dumps(record.flags) if record.flags else "[]",
+        _json_list(record.flags),
     )
+
+
+def _json_list(values: Sequence[Any]) -> str:
+    # Most records have none: "[]" without encoding anything. Six of these per record, on every request.
+    return dumps_text(values) if values else "[]"
 
 
 def record_from_row(row: Any) -> GenerationRecord:
