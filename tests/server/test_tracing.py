@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -44,6 +45,18 @@ async def traced_gateway(
     return await start_gateway(home)
 
 
+@asynccontextmanager
+async def traced(
+    home: Path, fake_openai: FakeOpenAI, collector_url: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[RunningGateway]:
+    """``traced_gateway``, closed on the way out (which flushes its batch of spans)."""
+    gateway = await traced_gateway(home, fake_openai, collector_url, monkeypatch)
+    try:
+        yield gateway
+    finally:
+        await gateway.close()
+
+
 def client(gateway: RunningGateway, key: str) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=gateway.v1, api_key=key, max_retries=0)
 
@@ -55,18 +68,15 @@ async def test_a_request_is_a_genai_span_with_a_child_per_attempt_continuing_the
     api_key: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    gateway = await traced_gateway(home, fake_openai, collector.url, monkeypatch)
-    fake_openai.script(
-        Script(status=429, body=error_body("slow down"), headers={"retry-after": "0"}), Script()
-    )
-    try:
+    async with traced(home, fake_openai, collector.url, monkeypatch) as gateway:
+        fake_openai.script(
+            Script(status=429, body=error_body("slow down"), headers={"retry-after": "0"}), Script()
+        )
         raw = await client(gateway, api_key).chat.completions.with_raw_response.create(
             model="openai/gpt-4o-mini",
             messages=HELLO,
             extra_headers={"traceparent": CALLER_TRACEPARENT},  # type: ignore[arg-type]
         )
-    finally:
-        await gateway.close()  # flushes the batch of spans
     generation_id = raw.headers["x-olga-generation-id"]
     (request,) = collector.by_kind(SERVER)
     assert request.name == "chat openai/gpt-4o-mini"
@@ -106,17 +116,16 @@ async def test_streamed_translated_request_has_a_first_token_event(
 ) -> None:
     fake_anthropic: FakeAnthropic = await start_fake_anthropic()
     point_anthropic_at(home, fake_anthropic.url)
-    gateway = await traced_gateway(home, fake_openai, collector.url, monkeypatch)
     try:
-        stream = await client(gateway, api_key).chat.completions.create(
-            model="anthropic/claude-haiku-4-5",
-            messages=HELLO,
-            stream=True,  # type: ignore[arg-type]
-        )
-        async for _ in stream:
-            pass
+        async with traced(home, fake_openai, collector.url, monkeypatch) as gateway:
+            stream = await client(gateway, api_key).chat.completions.create(
+                model="anthropic/claude-haiku-4-5",
+                messages=HELLO,
+                stream=True,  # type: ignore[arg-type]
+            )
+            async for _ in stream:
+                pass
     finally:
-        await gateway.close()
         await fake_anthropic.close()
     (request,) = collector.by_kind(SERVER)
     assert request.attributes["gen_ai.provider.name"] == "anthropic"
@@ -139,12 +148,9 @@ async def test_contents_only_when_opted_in_and_never_for_zdr_keys(
 ) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     _, zdr_key = await mint_key(home, name="private", zdr=True)
-    gateway = await traced_gateway(home, fake_openai, collector.url, monkeypatch)
-    try:
+    async with traced(home, fake_openai, collector.url, monkeypatch) as gateway:
         await client(gateway, api_key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)  # type: ignore[arg-type]
         await client(gateway, zdr_key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)  # type: ignore[arg-type]
-    finally:
-        await gateway.close()
     spans = {s.attributes["olga.key.name"]: s for s in collector.by_kind(SERVER)}
     assert "Say hello" in spans["tester"].attributes["gen_ai.input.messages"]
     assert "Hello from the fake provider." in spans["tester"].attributes["gen_ai.output.messages"]
@@ -159,15 +165,12 @@ async def test_a_guardrail_block_is_an_event_on_an_error_span(
     api_key: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    gateway = await traced_gateway(home, fake_openai, collector.url, monkeypatch)
-    try:
+    async with traced(home, fake_openai, collector.url, monkeypatch) as gateway:
         await add_guardrail(gateway, type="pii", stage="input", action="block", entities=("email",))
         with pytest.raises(openai.UnprocessableEntityError):
             await client(gateway, api_key).chat.completions.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "mail me at ada@example.com"}]
             )
-    finally:
-        await gateway.close()
     (request,) = collector.by_kind(SERVER)
     assert request.attributes["error.type"] == "guardrail_blocked"
     assert request.attributes["olga.guardrail.findings"] == 1
@@ -207,16 +210,13 @@ async def test_a_collector_that_is_down_or_slow_changes_nothing_for_the_caller(
     slow = await FakeCollector(delay=3.0).start()
     try:
         for url in ("http://127.0.0.1:9", slow.url):  # port 9: nothing listens (connection refused)
-            gateway = await traced_gateway(home, fake_openai, url, monkeypatch)
-            try:
+            async with traced(home, fake_openai, url, monkeypatch) as gateway:
                 started = time.perf_counter()
                 for _ in range(5):
                     await client(gateway, api_key).chat.completions.create(
                         model="gpt-4o-mini", messages=HELLO
                     )  # type: ignore[arg-type]
                 assert time.perf_counter() - started < 2.5
-            finally:
-                await gateway.close()
     finally:
         await slow.close()
 
@@ -227,16 +227,13 @@ async def test_an_export_the_collector_cannot_take_yet_is_sent_again(
     busy = await FakeCollector(unavailable=2).start()  # 503 twice, as OTLP/HTTP says to retry
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "1")  # each batch at the span thread's next turn
     try:
-        gateway = await traced_gateway(home, fake_openai, busy.url, monkeypatch)
-        try:
+        async with traced(home, fake_openai, busy.url, monkeypatch) as gateway:
             await client(gateway, api_key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)  # type: ignore[arg-type]
             for _ in range(50):  # while serving, not at shutdown
                 if busy.exports:
                     break
                 await asyncio.sleep(0.1)
             assert len(busy.headers) == 3 and busy.exports == 1
-        finally:
-            await gateway.close()
     finally:
         await busy.close()
     assert len(busy.by_kind(SERVER)) == 1  # delivered once
@@ -332,11 +329,8 @@ async def test_headers_and_gzip_from_the_standard_variables_reach_the_collector(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-token=Bearer%20a%2Cb")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
-    gateway = await traced_gateway(home, fake_openai, collector.url, monkeypatch)
-    try:
+    async with traced(home, fake_openai, collector.url, monkeypatch) as gateway:
         await client(gateway, api_key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)  # type: ignore[arg-type]
-    finally:
-        await gateway.close()
     (headers,) = collector.headers
     assert headers["Content-Encoding"] == "gzip" and headers["x-collector-token"] == "Bearer a,b"
     (request,) = collector.by_kind(SERVER)
@@ -354,15 +348,12 @@ async def test_a_callers_unsampled_trace_is_not_exported_unless_the_sampler_says
     unsampled = f"00-{CALLER_TRACE}-{CALLER_SPAN}-00"
     for sampler in ("parentbased_always_on", "always_on"):  # the first is the default
         monkeypatch.setenv("OTEL_TRACES_SAMPLER", sampler)
-        gateway = await traced_gateway(home, fake_openai, collector.url, monkeypatch)
-        try:
+        async with traced(home, fake_openai, collector.url, monkeypatch) as gateway:
             await client(gateway, api_key).chat.completions.create(
                 model="gpt-4o-mini",
                 messages=HELLO,
                 extra_headers={"traceparent": unsampled},  # type: ignore[arg-type]
             )
-        finally:
-            await gateway.close()
         assert fake_openai.requests[-1].headers["traceparent"].endswith("-00")  # handed on unsampled
         assert len(collector.by_kind(SERVER)) == (0 if sampler == "parentbased_always_on" else 1)
 
@@ -374,12 +365,9 @@ async def test_anthropic_sdk_spans_name_the_messages_route(
     api_key: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    gateway = await traced_gateway(home, fake_openai, collector.url, monkeypatch)
-    try:
+    async with traced(home, fake_openai, collector.url, monkeypatch) as gateway:
         anthropic = AsyncAnthropic(base_url=gateway.url, api_key=api_key, max_retries=0)
         await anthropic.messages.create(model="openai/gpt-4o-mini", max_tokens=50, messages=HELLO)  # type: ignore[arg-type]
-    finally:
-        await gateway.close()
     (request,) = collector.by_kind(SERVER)
     assert request.attributes["http.route"] == "/v1/messages"
     assert request.attributes["gen_ai.provider.name"] == "openai"
@@ -393,15 +381,12 @@ async def test_spans_go_over_grpc_when_the_protocol_says_so(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")  # grpcio hides the encoding it got
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "X-Tenant=acme")
     try:
-        gateway = await traced_gateway(home, fake_openai, f"http://127.0.0.1:{receiver.port}", monkeypatch)
-        try:
+        async with traced(home, fake_openai, f"http://127.0.0.1:{receiver.port}", monkeypatch) as gateway:
             await client(gateway, api_key).chat.completions.create(
                 model="gpt-4o-mini",
                 messages=HELLO,
                 extra_headers={"traceparent": CALLER_TRACEPARENT},  # type: ignore[arg-type]
             )
-        finally:
-            await gateway.close()
     finally:
         receiver.close()
     (request,) = [s for s in receiver.spans if s.kind == SERVER]
