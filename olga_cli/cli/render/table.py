@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rich.console import Console
 from rich.text import Text
 
-if TYPE_CHECKING:  # drawn on a terminal only: piped lists never load it
+if TYPE_CHECKING:  # drawn on a terminal only: piped lists never load them
+    from rich.console import Console
     from rich.table import Table
 
 Kind = Literal["text", "whole", "number", "bar"]
