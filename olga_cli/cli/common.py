@@ -73,6 +73,14 @@ def error_console() -> Console:
     return cast("Console", _Deferred(stderr=True))
 
 
+def escape(text: str) -> str:
+    """Rich markup escaped, for a name inside a message; rich.markup is imported only when one is
+    printed, so a command that merely lists (piped) never loads it."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 class _Deferred:
     """A Rich console made only when something needs Rich.
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from olga_cli.cli.common import JsonOption, console, env_of, fail, print_json, run, store
+from olga_cli.cli.common import JsonOption, console, env_of, escape, fail, print_json, run, store
 from olga_cli.cli.lookups import (
     check_name,
     find_key,
@@ -73,13 +73,6 @@ async def keys_json(db: Store) -> list[dict[str, Any]]:
         _key_view(row, team, totals.get(row.id, (0, 0)), report)
         for row, team, report in zip(rows, owners, reports)
     ]
-
-
-def escape(text: str) -> str:
-    """Rich markup escaped, for a name inside a message (imported here: listing keys never needs it)."""
-    from rich.markup import escape as rich_escape
-
-    return rich_escape(text)
 
 
 def _scopes(row: KeyRow, team: TeamRow | None) -> list[tuple[Scope, str, str]]:
