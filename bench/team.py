@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -47,7 +48,7 @@ import asyncpg
 import load
 import redis.asyncio as redis
 import upstreams
-from load import Wrk, pinned
+from load import CLK_TCK, Wrk, cpu_ticks, pinned
 from overhead import (
     LOAD_CORE,
     MODEL,
@@ -89,6 +90,7 @@ class Servers:
         self.ports = {"nginx": free_port(), "redis": free_port()}
         self.redis_url = f"redis://127.0.0.1:{self.ports['redis']}/0?prefix=bench:"
         self.procs: list[tuple[subprocess.Popen[bytes], int]] = []
+        self.pids: dict[str, int] = {}
 
     async def start(self) -> None:
         w = self.workdir
@@ -97,7 +99,9 @@ class Servers:
         nginx = spawn(pinned(LOAD_CORE, argv), w / "nginx.out")
         self.procs.append((nginx, signal.SIGQUIT))
         argv = ["redis-server", "--port", str(self.ports["redis"]), "--bind", "127.0.0.1", "--save", ""]
-        self.procs.append((spawn(argv, w / "redis.out"), signal.SIGTERM))
+        redis_server = spawn(argv, w / "redis.out")
+        self.procs.append((redis_server, signal.SIGTERM))
+        self.pids = {"nginx": nginx.pid, "redis": redis_server.pid}
         admin = await asyncpg.connect(self.admin_url)
         try:
             await admin.execute(f"CREATE DATABASE {self.database}")
@@ -140,16 +144,81 @@ class Servers:
         return int(xacts or 0), pg_writes(olga_pid, urlsplit(self.database_url).port or 5432), trips, commands
 
 
+def family(pid: int) -> set[int]:
+    """A process and its descendants (``--workers``: olga's processes are its children)."""
+    pids = {pid}
+    for _ in range(3):
+        for p in list(pids):
+            for task in Path(f"/proc/{p}/task").glob("*/children"):
+                with contextlib.suppress(OSError):
+                    pids.update(int(c) for c in task.read_text().split())
+    return pids
+
+
+def ticks_of(pids: set[int]) -> dict[int, int]:
+    """User + system clock ticks of each process still there, all its threads included."""
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            user, system = cpu_ticks(pid)
+            found[pid] = user + system
+    return found
+
+
+def machine_busy_ticks() -> int:
+    """Ticks every core of the machine spent on anything but idling, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values[:8]) - values[3] - values[4]
+
+
+CPU_GROUPS = ("olga", "postgresql", "redis", "nginx")
+
+
+async def cpu_snapshot(servers: Servers, olga_pid: int) -> dict[str, dict[int, int]]:
+    """CPU ticks so far of each process of each group: olga (every instance), the PostgreSQL backends
+    serving the bench's database (not the server's shared writers, which other databases use too),
+    the bench's Redis and nginx; and the whole machine's busy ticks, to see how full its cores are."""
+    admin = await asyncpg.connect(servers.admin_url)
+    try:
+        rows = await admin.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            servers.database,
+        )
+    finally:
+        await admin.close()
+    return {
+        "olga": ticks_of(family(olga_pid)),
+        "postgresql": ticks_of({int(row["pid"]) for row in rows}),
+        "redis": ticks_of({servers.pids["redis"]}),
+        "nginx": ticks_of(family(servers.pids["nginx"])),
+        "machine": {0: machine_busy_ticks()},
+    }
+
+
+def cpu_per_request(
+    before: dict[str, dict[int, int]], after: dict[str, dict[int, int]], requests: int, wall: float
+) -> dict[str, Any]:
+    """Each group's CPU per request (ms), how busy each olga process was (share of one core) and the
+    machine's cores busy on anything (of ``os.cpu_count()``). A process that started during the phase
+    counts whole; one that ended during it is missed."""
+    n, out = max(requests, 1), {}
+    for group in CPU_GROUPS:
+        deltas = {pid: t - before[group].get(pid, 0) for pid, t in after[group].items()}
+        out[group + "_cpu_ms"] = round(sum(deltas.values()) / CLK_TCK * 1000 / n, 4)
+        if group == "olga":
+            busy = sorted((d / CLK_TCK / wall for d in deltas.values() if d > 0), reverse=True)
+            out["olga_processes_core_share"] = [round(b, 3) for b in busy]
+    machine = after["machine"][0] - before["machine"][0]
+    out["machine_cores_busy"] = round(machine / CLK_TCK / wall, 3)
+    return out
+
+
 def pg_writes(pid: int, port: int) -> int:
     """TCP segments carrying data that ``pid`` and its children sent to PostgreSQL's port so far, from
     the kernel's counters (``ss``): asyncpg sends each statement (Parse, Bind, Execute, Sync) in one
     write, so this counts statements, round trips, without touching olga. Exact where transactions
     are not: ``pg_stat_database`` is updated by each backend at most once a second."""
-    pids = {pid}
-    for _ in range(3):  # --workers: olga's processes are its children
-        for p in list(pids):
-            for task in Path(f"/proc/{p}/task").glob("*/children"):
-                pids.update(int(c) for c in task.read_text().split())
+    pids = family(pid)
     out = subprocess.run(
         ["ss", "-tinpH", "state", "established", f"( dport = :{port} )"],
         capture_output=True,
@@ -231,18 +300,21 @@ async def measure_setup(args: argparse.Namespace, servers: Servers, setup: str) 
         await wait_http(f"http://127.0.0.1:{port}/health", 30, server, workdir / "olga.out")
         print(f"{setup}: warming up, then c1, c16, c16 with --rpm ({args.seconds:g}s each)...", flush=True)
         await wrk.run(url, body, connections=16, seconds=args.warmup, auth=f"Bearer {plain_key}")
-        before = await servers.round_trips(server.pid)
-        c1 = await wrk.run(url, body, connections=1, seconds=args.seconds, auth=f"Bearer {plain_key}")
-        after = await servers.round_trips(server.pid)
-        out["c1"] = {k: c1[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
-        out["per_request"] = per_request(before, after, c1["requests"])
-        c16 = await wrk.run(url, body, connections=16, seconds=args.seconds, auth=f"Bearer {plain_key}")
-        out["c16"] = {k: c16[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
-        before = await servers.round_trips(server.pid)
-        rpm = await wrk.run(url, body, connections=16, seconds=args.seconds, auth=f"Bearer {paced_key}")
-        after = await servers.round_trips(server.pid)
-        out["c16_rpm"] = {k: rpm[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
-        out["rpm_per_request"] = per_request(before, after, rpm["requests"])
+        phases = (("c1", 1, plain_key), ("c16", 16, plain_key), ("c16_rpm", 16, paced_key))
+        for phase, connections, key in phases:
+            before, cpu0 = await servers.round_trips(server.pid), await cpu_snapshot(servers, server.pid)
+            t0 = time.perf_counter()
+            got = await wrk.run(
+                url, body, connections=connections, seconds=args.seconds, auth=f"Bearer {key}"
+            )
+            wall = time.perf_counter() - t0
+            cpu1, after = await cpu_snapshot(servers, server.pid), await servers.round_trips(server.pid)
+            out[phase] = {k: got[k] for k in ("requests", "rps", "p50_us", "p99_us", "errors")}
+            out[phase]["per_request"] = {
+                **per_request(before, after, got["requests"]),
+                **cpu_per_request(cpu0, cpu1, got["requests"], wall),
+            }
+            out[phase]["loadavg"] = load.loadavg()
     finally:
         stop(server, signal.SIGINT)
     return out
@@ -266,9 +338,23 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
                 "throughput_vs_sqlite": setups[name]["c16"]["rps"] / base["c16"]["rps"],
             }
     if "2 instances" in setups and "postgresql+redis" in setups:
-        found["two_instances_vs_one"] = (
-            setups["2 instances"]["c16"]["rps"] / setups["postgresql+redis"]["c16"]["rps"]
-        )
+        one, two = setups["postgresql+redis"]["c16"], setups["2 instances"]["c16"]
+        found["two_instances_vs_one"] = two["rps"] / one["rps"]
+        # Whether a second instance makes each request dearer (contention between instances) or only
+        # finds no free core: the work per request, one instance against two, at concurrency 16.
+        found["two_instances_work_per_request"] = {
+            name: [one["per_request"][name], two["per_request"][name]]
+            for name in ("olga_cpu_ms", "postgresql_cpu_ms", "redis_cpu_ms", "nginx_cpu_ms", "pg_statements")
+        } | {
+            "olga_processes_core_share": [
+                one["per_request"]["olga_processes_core_share"],
+                two["per_request"]["olga_processes_core_share"],
+            ],
+            "machine_cores_busy": [
+                one["per_request"]["machine_cores_busy"],
+                two["per_request"]["machine_cores_busy"],
+            ],
+        }
     return found
 
 
