@@ -27,6 +27,7 @@ log = logging.getLogger("olga.redis")
 DEFAULT_PREFIX = "olga:"
 TIMEOUT = 1.0  # seconds: a Redis slower than this (on a busy event loop too) is treated as down
 DOWN_FOR = 1.0  # seconds a failure marks Redis down before a request tries it again
+POOL = 64  # connections to Redis at most; more requests at once wait for one
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -49,13 +50,18 @@ class Link:
     def __init__(self, url: str) -> None:
         client_url, self.prefix = split_url(url)
         self.where = f"{redact(client_url)} (keys {self.prefix}*)"
-        self.client: Any = redis.Redis.from_url(
+        # A burst waits (up to TIMEOUT) for one of POOL connections: redis-py's own pool refuses past
+        # 100 in use (MaxConnectionsError), which a busy instance would take for Redis being down.
+        pool = redis.BlockingConnectionPool.from_url(
             client_url,
+            max_connections=POOL,
+            timeout=TIMEOUT,
             socket_timeout=TIMEOUT,
             socket_connect_timeout=TIMEOUT,
             retry=Retry(NoBackoff(), 0),
             decode_responses=True,
         )
+        self.client: Any = redis.Redis.from_pool(pool)
         self._down_until = 0.0
         self.up = True
         self._returned = False  # back from an outage, not yet told to ``ping``'s caller
