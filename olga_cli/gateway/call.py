@@ -3,6 +3,7 @@ fills in on the way through."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Context:
     reservation: Reservation | None = None
     limits: Ticket | None = None  # the hold on usage and rate limits, settled from the record
     hold: Hold | None = None  # team mode: the same, taken in the store every instance shares
+    admitting: asyncio.Task[None] | None = None  # team mode: the hold being taken (done: granted or refused)
     who: Attribution = NOBODY  # the request's tags and end user, which limits count too
     guard: Guard | None = None  # the guardrails that apply to this key and what they found (None: none apply)
     afforded_output: int | None = None  # the lower maximum output the key's balance affords, if any

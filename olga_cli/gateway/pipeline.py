@@ -10,6 +10,7 @@ reached only through the recorder, after the upstream call.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -71,11 +72,13 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
                 raise
             admit(gw, ctx)
         try:
-            if gw.shared is not None:  # team mode: every instance's requests count too
-                await gw.shared.admit(gw.snapshot, ctx)
-            await screen(
-                gw, ctx
-            )  # 422 on a block; a redaction rewrites ctx.body, which is what goes upstream
+            if gw.shared is not None:  # team mode: every instance's requests count too, answered
+                gw.shared.begin(gw.snapshot, ctx)  # while the rest is prepared (``admitted``)
+            try:
+                await screen(gw, ctx)  # 422 on a block; a redaction rewrites ctx.body, sent upstream
+            except GatewayError:
+                await admitted(ctx)  # the store's refusal answers first, as when it came before
+                raise
             await forward(gw, ctx, sink)
         finally:
             if ctx.reservation is not None:
@@ -183,6 +186,23 @@ def _reserve(
     return affordable.cost, affordable.output
 
 
+async def admitted(ctx: Context) -> None:
+    """Team mode: wait for the store's answer on the request's hold (shielded: a caller leaving
+    meanwhile does not cancel it). A refusal raises, and the record is left as if the request had
+    stopped at admission, where the refusal used to come: nothing screened, routed or tried."""
+    if ctx.admitting is None:
+        return
+    try:
+        await asyncio.shield(ctx.admitting)
+    except GatewayError:
+        ctx.guard, ctx.sent_max_output = None, None
+        record, first = ctx.record, ctx.targets[0]
+        record.attempts.clear()
+        record.dropped = []
+        record.model, record.provider = first.model_id, first.provider.name
+        raise
+
+
 async def screen(gw: Gateway, ctx: Context) -> None:
     """The key's guardrails (``ctx.guard``, None when none apply), and the request body screened."""
     row = ctx.key.row
@@ -218,6 +238,7 @@ async def forward(gw: Gateway, ctx: Context, sink: Sink) -> None:
         ),
         gw.provider_access(),
         received=call.received,
+        gate=None if ctx.admitting is None else lambda: admitted(ctx),
     )
     served: Served | None = None
     try:

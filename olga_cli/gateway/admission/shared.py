@@ -7,6 +7,10 @@ every instance's requests in one atomic step; a refusal there undoes the local a
 ends in the batch that commits the request's record and charge, or is released when the request
 leaves no record; an instance that dies leaves its holds to the others' sweep once its lease ends.
 
+The hold's round trip overlaps the rest of the work before the upstream call (``begin``): the
+pipeline screens the input, plans the attempt and asks Redis's circuits meanwhile, and waits for the
+store's answer (``ctx.admitting``) before anything leaves for the provider or any answer is given.
+
 With Redis, a key's --rpm/--tpm minute is counted there first (one script, ``store/redis/rates.py``)
 and the hold skips them. Redis not answering never admits unchecked: the hold then counts them in
 PostgreSQL, which sees every instance's requests, and tells every instance to do the same for a
@@ -48,12 +52,26 @@ class SharedAdmission:
         self.instance = "olga-" + secrets.token_hex(6)
         self.taken: dict[str, Hold] = {}
         self._releasing: set[asyncio.Task[None]] = set()
+        self._admitting: set[asyncio.Task[None]] = set()
 
     async def leave(self) -> None:
-        """At shutdown, once requests have finished: pending releases, then the lease."""
+        """At shutdown, once requests have finished: holds still being taken, pending releases, then
+        the lease."""
+        if self._admitting:
+            await asyncio.gather(*self._admitting, return_exceptions=True)
         if self._releasing:
             await asyncio.gather(*self._releasing, return_exceptions=True)
         await self.holds.leave(self.instance)
+
+    def begin(self, snapshot: Snapshot, ctx: Context) -> None:
+        """Start taking the request's hold (``admit``) in a task of its own, ``ctx.admitting``, so that
+        its round trip overlaps the work that follows. Whoever awaits it shields it: a caller who
+        leaves meanwhile must not cancel a hold the store may already have granted (``release`` gives
+        it back once the answer is in)."""
+        task = asyncio.create_task(self.admit(snapshot, ctx))
+        ctx.admitting = task
+        self._admitting.add(task)
+        task.add_done_callback(self._admitting.discard)
 
     async def admit(self, snapshot: Snapshot, ctx: Context) -> None:
         """Take the request's hold, or undo the local admission and refuse as the store says."""
@@ -115,7 +133,14 @@ class SharedAdmission:
 
     def release(self, ctx: Context) -> None:
         """A request that leaves no record gives its hold back: in a task of its own, so that a
-        cancelled request cannot leave it half done (the hold would stay while this instance lives)."""
+        cancelled request cannot leave it half done (the hold would stay while this instance lives).
+        A hold still being taken is given back once the store has answered."""
+        admitting = ctx.admitting
+        if admitting is not None and not admitting.done():
+            admitting.add_done_callback(lambda _: self.release(ctx))
+            return
+        if admitting is not None and not admitting.cancelled():
+            admitting.exception()  # a refusal nobody waited for (the caller left): seen, not logged
         hold = ctx.hold
         if hold is None or hold.ended:
             return

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from olga_cli.config import RetryPolicy
@@ -85,14 +85,18 @@ class Failover:
         access: ProviderAccess,
         *,
         received: float,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """``exchange_for`` builds the request in a target's API (a ``GatewayError`` skips the target);
-        ``received`` is the perf_counter time the request arrived, from which its deadline runs."""
+        ``received`` is the perf_counter time the request arrived, from which its deadline runs;
+        ``gate`` (team mode: the request's hold, taken meanwhile) is awaited before the first attempt
+        leaves or the first error is given, and whatever it raises ends the request instead."""
         self._targets = targets
         self._record = record
         self._received = received
         self._exchange_for = exchange_for
         self._access = access
+        self._gate = gate
         self._policy = access.policy
         self._timing = access.timing
         self._deadline = self._timing.monotonic() + self._policy.deadline - (time.perf_counter() - received)
@@ -152,12 +156,27 @@ class Failover:
                     self._end_probe(target, "release")
                     self._skip(target, error, record=self._last_target is not target)
                 continue
+            if self._gate is not None:
+                await self._pass_gate()
             served = await self._attempt(target, key)
             if served is not None:
                 return served
+        if self._gate is not None:
+            await self._pass_gate()
         self._drop_probe()
         await self._shared.flush()
         raise self._final_error()
+
+    async def _pass_gate(self) -> None:
+        """Nothing leaves for a provider, and no error of failover's is given, before the gate opens;
+        if it raises instead, a half-open probe this request was given goes back, untried."""
+        assert self._gate is not None
+        gate, self._gate = self._gate, None
+        try:
+            await gate()
+        except BaseException:
+            self._drop_probe()
+            raise
 
     async def _enter(self, target: Target) -> bool:
         """First look at a target: skip it (and say why) unless it can take the request now."""
