@@ -72,6 +72,7 @@ TARGETS = {
     "two_instances_vs_one": 1.7,
 }
 SETUPS = ("sqlite", "postgresql", "postgresql+redis", "2 instances")
+PHASES = ("c1", "c8", "c16", "c16_rpm")
 
 
 def with_database(url: str, database: str) -> str:
@@ -300,8 +301,13 @@ async def measure_setup(args: argparse.Namespace, servers: Servers, setup: str) 
         await wait_http(f"http://127.0.0.1:{port}/health", 30, server, workdir / "olga.out")
         print(f"{setup}: warming up, then c1, c16, c16 with --rpm ({args.seconds:g}s each)...", flush=True)
         await wrk.run(url, body, connections=16, seconds=args.warmup, auth=f"Bearer {plain_key}")
-        phases = (("c1", 1, plain_key), ("c16", 16, plain_key), ("c16_rpm", 16, paced_key))
-        for phase, connections, key in phases:
+        phases = (
+            ("c1", 1, plain_key),
+            ("c8", 8, plain_key),
+            ("c16", 16, plain_key),
+            ("c16_rpm", 16, paced_key),
+        )
+        for phase, connections, key in (p for p in phases if p[0] in args.phases):
             before, cpu0 = await servers.round_trips(server.pid), await cpu_snapshot(servers, server.pid)
             t0 = time.perf_counter()
             got = await wrk.run(
@@ -332,28 +338,37 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
     base = setups.get("sqlite")
     found: dict[str, Any] = {}
     for name in ("postgresql", "postgresql+redis"):
-        if name in setups and base is not None:
+        if name in setups and base is not None and "c16" in base:
             found[name] = {
                 "added_p50_vs_sqlite_ms": (setups[name]["c1"]["p50_us"] - base["c1"]["p50_us"]) / 1000,
                 "throughput_vs_sqlite": setups[name]["c16"]["rps"] / base["c16"]["rps"],
             }
-    if "2 instances" in setups and "postgresql+redis" in setups:
-        one, two = setups["postgresql+redis"]["c16"], setups["2 instances"]["c16"]
-        found["two_instances_vs_one"] = two["rps"] / one["rps"]
+    if "2 instances" in setups and "postgresql+redis" in setups and "c16" in setups["2 instances"]:
+        one, two = setups["postgresql+redis"], setups["2 instances"]
+        found["two_instances_vs_one"] = two["c16"]["rps"] / one["c16"]["rps"]
         # Whether a second instance makes each request dearer (contention between instances) or only
-        # finds no free core: the work per request, one instance against two, at concurrency 16.
+        # finds no free core: the work per request of one instance at concurrency 8 (what each of two
+        # carries at 16) and 16, against two instances at 16.
+        compared = [
+            ("one instance c8", one.get("c8")),
+            ("one instance c16", one["c16"]),
+            ("two instances c16", two["c16"]),
+        ]
         found["two_instances_work_per_request"] = {
-            name: [one["per_request"][name], two["per_request"][name]]
-            for name in ("olga_cpu_ms", "postgresql_cpu_ms", "redis_cpu_ms", "nginx_cpu_ms", "pg_statements")
-        } | {
-            "olga_processes_core_share": [
-                one["per_request"]["olga_processes_core_share"],
-                two["per_request"]["olga_processes_core_share"],
-            ],
-            "machine_cores_busy": [
-                one["per_request"]["machine_cores_busy"],
-                two["per_request"]["machine_cores_busy"],
-            ],
+            label: {
+                name: phase["per_request"][name]
+                for name in (
+                    "olga_cpu_ms",
+                    "postgresql_cpu_ms",
+                    "redis_cpu_ms",
+                    "pg_statements",
+                    "olga_processes_core_share",
+                    "machine_cores_busy",
+                )
+            }
+            | {"rps": round(phase["rps"])}
+            for label, phase in compared
+            if phase is not None
         }
     return found
 
@@ -393,6 +408,7 @@ def main() -> None:
         "--database-url", default=os.environ.get("OLGA_TEST_DATABASE_URL", "postgresql://127.0.0.1:5432/test")
     )
     parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS)
+    parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES)
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     results = asyncio.run(run(args))
