@@ -14,7 +14,6 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-from olga_cli import jsonwire
 from olga_cli.errors import ClientGone, GatewayError, InsufficientCredits, InvalidRequest, UpstreamHTTPError
 from olga_cli.gateway.admission import metering
 from olga_cli.gateway.admission.allowlist import check_allowed, is_allowed
@@ -41,7 +40,7 @@ from olga_cli.gateway.upstream.failover import Failover
 from olga_cli.gateway.upstream.routing import Target, pinned_provider, plan
 from olga_cli.gateway.upstream.served import CALLER_LEFT, Served
 from olga_cli.providers.tokens import estimate_prompt_tokens
-from olga_cli.validation import check_body
+from olga_cli.validation import check_body, json_object
 
 
 async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
@@ -97,18 +96,13 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
 
 
 def parse_body(call: Call) -> dict[str, Any]:
-    try:
-        body = jsonwire.loads_request(call.raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"The request body is not valid JSON ({exc}); send a JSON object.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
+    body, text_checked = json_object(call.raw_body)
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequest(
             "'model' must be a model name such as 'mock/echo' or 'openai/gpt-4o-mini'.", param="model"
         )
-    check_body(call.api, body, call.raw_body)  # 400 naming the field, before anything reads it
+    check_body(call.api, body, call.raw_body, text_checked=text_checked)  # 400 naming the field
     return body
 
 

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from olga_cli import jsonwire
 from olga_cli.errors import (
     GuardrailBlocked,
     InvalidRequest,
@@ -35,7 +34,7 @@ from olga_cli.gateway.upstream.provider_errors import scrub
 from olga_cli.gateway.upstream.routing import check_available, pinned_provider, target_for
 from olga_cli.providers import anthropic
 from olga_cli.providers.tokens import estimate_prompt_tokens
-from olga_cli.validation import check_body
+from olga_cli.validation import check_body, json_object
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +50,13 @@ async def count_tokens(
     """``POST /v1/messages/count_tokens``: the provider's own count for an Anthropic provider; olga's
     estimate (said so in ``x-olga-estimated``) for a provider that has no such endpoint."""
     key = await authenticate_now(gw, headers)
-    body = _json_object(raw_body)
+    body, text_checked = json_object(raw_body)
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequest(
             "'model' must be a model name such as 'anthropic/claude-haiku-4-5'.", param="model"
         )
-    check_body("count_tokens", body, raw_body)
+    check_body("count_tokens", body, raw_body, text_checked=text_checked)
     provider = pinned_provider(gw.config, pinned) if pinned else None
     target = target_for(gw.config, gw.catalog, api_format="anthropic", model=model, pinned=provider)
     check_allowed(gw.snapshot, key, target.entry, target.model_id)
@@ -147,13 +146,3 @@ async def _send(
     if reply.status >= 400:
         raw = scrub(raw, [key.value if key else None])
     return Answer(reply.status, {"Content-Type": reply.content_type or "application/json"}, raw)
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = jsonwire.loads_request(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"The request body is not valid JSON ({exc}); send a JSON object.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    return body
