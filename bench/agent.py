@@ -50,7 +50,9 @@ GUARDRAILS = ("pii", "secrets", "prompt-injection")
 TARGETS = {
     "agent_added_p50_ms": 1.5,  # olga's added latency over the upstream, 150 KB, no guardrails
     "agent_guarded_added_p50_ms": 4.0,  # the same with pii + secrets + prompt-injection on input
-    "streams_added_gap_p99_ms": 5.0,
+    # A word's trip from the upstream's write to the client, through olga against direct.
+    "streams_added_delay_p99_ms": 5.0,
+    "streams_added_delay_all_open_p99_ms": 5.0,  # the words written while all streams were open
     "streams_rss_growth_pct": 10.0,  # second round's peak against the first's: flat
 }
 ANTHROPIC_HEADERS = "anthropic-version: 2023-06-01\n"
@@ -226,11 +228,12 @@ async def many_streams(
     peak = before["rss_mb"]
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=120)
+    trips: list[list[tuple[int, float]]] = [[] for _ in range(count)]
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def one(index: int) -> list[float]:
             await asyncio.sleep(ramp * index / count)  # streams open over the ramp, not all in one instant
-            return await load.paced_once(session, url, body, headers, words)
+            return await load.paced_once(session, url, body, headers, words, trips[index])
 
         tasks = [asyncio.create_task(one(i)) for i in range(count)]
         while not all(t.done() for t in tasks):
@@ -241,10 +244,20 @@ async def many_streams(
     return {
         "streams": count,
         "gaps": load.gaps(runs),
+        "trips": [ms for stream in trips for _, ms in stream],
+        "trips_all_open": all_open(trips),
         "before": before,
         "peak_rss_mb": peak,
         "after": {"rss_mb": rss_mb(pid), "fds": open_files(pid)},
     }
+
+
+def all_open(streams: list[list[tuple[int, float]]]) -> list[float]:
+    """The trips of words written while every stream was open: after the last stream's first word
+    was written and before the first stream's last one."""
+    start = max(trips[0][0] for trips in streams)
+    end = min(trips[-1][0] for trips in streams)
+    return [ms for trips in streams for sent, ms in trips if start < sent < end]
 
 
 def open_files(pid: int) -> int:
@@ -269,7 +282,23 @@ async def streams_phase(bench: AgentBench, args: argparse.Namespace) -> dict[str
     ]
     direct_gaps = direct.pop("gaps")
     via_gaps = [g for r in rounds for g in r.pop("gaps")]
+    # A word's trip from the upstream's write to the client, olga's added delay per chunk: through
+    # olga against direct; for every word, and for those written while all streams were open.
+    trips = {
+        name: (direct.pop(name), [ms for r in rounds for ms in r.pop(name)])
+        for name in ("trips", "trips_all_open")
+    }
+    added = {
+        f"added_{label}_{q}_ms": pct(via, q) - pct(plain, q)
+        for label, (plain, via) in (("delay", trips["trips"]), ("delay_all_open", trips["trips_all_open"]))
+        for q in (50, 99)
+    }
     return {
+        **added,
+        "direct_trip": summary_ms(trips["trips"][0]),
+        "olga_trip": summary_ms(trips["trips"][1]),
+        "direct_trip_all_open": summary_ms(trips["trips_all_open"][0]),
+        "olga_trip_all_open": summary_ms(trips["trips_all_open"][1]),
         "streams": args.streams,
         "gap_ms": args.gap_ms,
         "chunks": args.chunks,
@@ -321,7 +350,8 @@ def verdict(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
     figures = {
         "agent_added_p50_ms": agent["olga_added_p50_ms"],
         "agent_guarded_added_p50_ms": agent["guarded_added_p50_ms"],
-        "streams_added_gap_p99_ms": r["streams"]["added_gap_p99_ms"],
+        "streams_added_delay_p99_ms": r["streams"]["added_delay_99_ms"],
+        "streams_added_delay_all_open_p99_ms": r["streams"]["added_delay_all_open_99_ms"],
         "streams_rss_growth_pct": r["streams"]["rss_growth_pct"],
     }
     return {
@@ -358,7 +388,10 @@ def report(r: dict[str, Any]) -> str:
     )
     s = r["streams"]
     lines.append(
-        f"{s['streams']} streams at once: added gap p50 {s['added_gap_p50_ms']:+.2f} ms, p99 {s['added_gap_p99_ms']:+.2f} ms; "
+        f"{s['streams']} streams at once: added delay per word p50 {s['added_delay_50_ms']:+.2f} ms, "
+        f"p99 {s['added_delay_99_ms']:+.2f} ms (all streams open: {s['added_delay_all_open_50_ms']:+.2f}, "
+        f"{s['added_delay_all_open_99_ms']:+.2f}); gap between words p50 {s['added_gap_p50_ms']:+.2f}, "
+        f"p99 {s['added_gap_p99_ms']:+.2f}; "
         + "; ".join(
             f"round {i + 1}: RSS {x['before']['rss_mb']:.0f} -> peak {x['peak_rss_mb']:.0f} -> {x['after']['rss_mb']:.0f} MB, "
             f"files {x['before']['fds']} -> {x['after']['fds']}"

@@ -224,10 +224,16 @@ async def streams(url: str, body: bytes, headers: dict[str, str], count: int) ->
 
 
 async def paced_once(
-    session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], words: list[str]
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    words: list[str],
+    trips: list[tuple[int, float]] | None = None,
 ) -> list[float]:
-    """When each paced word arrived, in ms from the request, found by its text in the bytes received."""
-    markers = [json.dumps({"content": word}, separators=(",", ":"))[1:-1].encode() for word in words]
+    """When each paced word arrived, in ms from the request, found by its text in the bytes received.
+    With ``trips``, each word's (time written upstream in ns, ms from then to its arrival) is added."""
+    markers = [json.dumps({"content": word + "@"}, separators=(",", ":"))[1:-2].encode() for word in words]
     seen: list[float] = []
     received = b""
     started = time.perf_counter()
@@ -235,10 +241,14 @@ async def paced_once(
         if response.status != 200:
             raise SystemExit(f"{url} answered {response.status}: {(await response.read())[:300]!r}")
         while chunk := await response.content.readany():
-            now = (time.perf_counter() - started) * 1000
+            arrived = time.perf_counter_ns()
+            now = (arrived / 1e9 - started) * 1000
             received += chunk
-            while len(seen) < len(words) and markers[len(seen)] in received:
+            while len(seen) < len(words) and (at := received.find(markers[len(seen)])) != -1:
                 seen.append(now)
+                if trips is not None:
+                    sent = int(received[at + len(markers[len(seen) - 1]) :][:19])
+                    trips.append((sent, (arrived - sent) / 1e6))
     if len(seen) != len(words):
         raise SystemExit(f"{url}: saw {len(seen)} of {len(words)} paced words")
     return seen

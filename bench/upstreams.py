@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,15 @@ def paced_word(index: int) -> str:
     return f" w{index}"
 
 
+# Each paced word is followed by the time the upstream wrote it (``time.perf_counter_ns``: the
+# system-wide monotonic clock, the same in every process), so a client measures each chunk's trip.
+STAMP = b"@" + b"0" * 19
+
+
+def stamped(event: bytes) -> bytes:
+    return event.replace(STAMP, b"@%019d" % time.perf_counter_ns())
+
+
 def nginx_string(data: bytes) -> str:
     """A double-quoted nginx string; nginx unescapes \\" \\\\ and \\n, and ``$`` must not appear."""
     text = data.decode()
@@ -155,7 +165,7 @@ http {{
 
 def run_paced(port: int, gap_ms: float, chunks: int) -> None:
     """An SSE stream whose content events are ``gap_ms`` apart."""
-    events = sse_events([paced_word(i) for i in range(chunks)])
+    events = sse_events([paced_word(i) + STAMP.decode() for i in range(chunks)])
 
     async def stream(request: web.Request) -> web.StreamResponse:
         await request.read()
@@ -164,6 +174,7 @@ def run_paced(port: int, gap_ms: float, chunks: int) -> None:
         for index, event in enumerate(events):
             if 1 <= index <= chunks:
                 await asyncio.sleep(gap_ms / 1000)
+                event = stamped(event)
             await response.write(event)
         await response.write_eof()
         return response
