@@ -198,7 +198,7 @@ class CountingPii:
         return len(text)
 
 
-def test_a_long_input_text_seen_before_is_not_scanned_again() -> None:
+def test_an_input_text_seen_before_is_not_scanned_again() -> None:
     """An agent resends its conversation every turn: the history's verdicts are remembered."""
     counting = CountingPii()
     screen = Screen([spec()], "input", detectors={"pii": counting})  # type: ignore[dict-item]
@@ -208,9 +208,9 @@ def test_a_long_input_text_seen_before_is_not_scanned_again() -> None:
     assert first.text.startswith("Mail [EMAIL] and charge [CREDIT_CARD].")
     screen.screen_text(history + " and one new sentence")
     assert counting.calls == 2  # new text is read
-    screen.screen_text(TEXT)
-    screen.screen_text(TEXT)
-    assert counting.calls == 4  # short texts are cheaper to scan than to remember
+    short = screen.screen_text(TEXT)
+    assert screen.screen_text(TEXT) == short and counting.calls == 3  # short texts too: a scan costs more
+    assert short.text == first.text[: len(short.text)]
 
 
 def test_answers_are_always_scanned() -> None:
