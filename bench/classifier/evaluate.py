@@ -37,14 +37,14 @@ def load(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().split("\n") if line]
 
 
-def raw_model(model_dir: Path, scratch: Path) -> InjectionModel:
+def raw_model(model_dir: Path, scratch: Path, stride: int = STRIDE_TOKENS) -> InjectionModel:
     """The model with an identity calibration (raw threshold 0.5), so scores are raw probabilities."""
     for name in ("injection.onnx", "tokenizer.json"):
         shutil.copy(model_dir / name, scratch / name)
     meta = {
         "raw_threshold": 0.5,
         "window_tokens": WINDOW_TOKENS,
-        "stride_tokens": STRIDE_TOKENS,
+        "stride_tokens": stride,
         "blocking": True,
     }
     (scratch / "calibration.json").write_text(json.dumps(meta))
@@ -128,11 +128,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--fpr-target", type=float, default=0.01)
     parser.add_argument("--write-calibration", action="store_true")
+    parser.add_argument("--stride", type=int, default=STRIDE_TOKENS, help="tokens between window starts")
     parser.add_argument("--scores", type=Path, help="also save the raw scores here (not in the repository)")
     parser.add_argument("--from-scores", type=Path, help="raw scores saved by --scores: no scoring again")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        model = raw_model(args.model, Path(scratch))
+        model = raw_model(args.model, Path(scratch), args.stride)
         val = load(args.data / "val.jsonl")
         saved = json.loads(args.from_scores.read_text()) if args.from_scores else {}
         val_scores = saved.get("validation") or [model.score(str(r["text"])) for r in val]
@@ -162,7 +163,7 @@ def main() -> None:
         meta = {
             "raw_threshold": round(threshold, 6),
             "window_tokens": WINDOW_TOKENS,
-            "stride_tokens": STRIDE_TOKENS,
+            "stride_tokens": args.stride,
             # Blocking only at a false-positive rate measured within the goal on held-out sources.
             "blocking": blocking,
             "measured": {

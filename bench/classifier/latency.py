@@ -46,6 +46,23 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
+def tokens(model: InjectionModel, text: str) -> list[int]:
+    return list(model._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def windows(model: InjectionModel, count: int) -> int:
+    """How many windows the model scores for a text of `count` tokens (as `InjectionModel._run`)."""
+    return len(range(0, max(1, count - (model.window - 2) + model.stride), model.stride))
+
+
+def spread(values: list[int]) -> dict[str, int]:
+    ordered = sorted(values)
+    return {
+        "p50": ordered[len(ordered) // 2],
+        "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+    }
+
+
 def timed(fn: object, items: list[str]) -> tuple[list[float], list[float]]:
     """Wall time and this thread's CPU time per call: on a shared machine the wall time includes
     waiting for the core, the CPU time is what one core would take alone."""
@@ -89,6 +106,9 @@ def main() -> None:
         "text_chars": 2048,
         "window_tokens": model.window,
         "stride_tokens": model.stride,
+        # The cost is windows x layers: how many tokens and windows a 2 KB text makes.
+        "tokens_per_text": spread([len(tokens(model, item)) for item in items]),
+        "windows_per_text": spread([windows(model, len(tokens(model, item))) for item in items]),
         "classifier_fresh_text_cpu": percentiles(fresh[1]),
         "classifier_fresh_text_wall": percentiles(fresh[0]),
         "classifier_cache_hit_wall": percentiles(cached[0]),
