@@ -24,7 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from olga_cli.guardrails.bodies import screen_request, screen_response
+    from olga_cli.guardrails.bodies import RequestTexts, screen_request, screen_response
     from olga_cli.guardrails.detector import ClassifierDetector, Detector, Match, TextClassifier
     from olga_cli.guardrails.injection import PromptInjectionDetector
     from olga_cli.guardrails.pii import PiiDetector
@@ -82,6 +82,7 @@ _WHERE = {
     "redaction_token": "olga_cli.guardrails.screen",
     "request_texts": "olga_cli.guardrails.walkers",
     "response_texts": "olga_cli.guardrails.walkers",
+    "RequestTexts": "olga_cli.guardrails.bodies",
     "screen_request": "olga_cli.guardrails.bodies",
     "screen_response": "olga_cli.guardrails.bodies",
     "validate_spec": "olga_cli.guardrails.spec",
@@ -108,6 +109,7 @@ __all__ = [
     "Match",
     "PiiDetector",
     "PromptInjectionDetector",
+    "RequestTexts",
     "Screen",
     "ScreenOutcome",
     "ScreenResult",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
-from olga_cli.guardrails.screen import Screen, ScreenOutcome
+from olga_cli.guardrails.screen import Screen, ScreenOutcome, text_digest
 from olga_cli.guardrails.spec import Api
 from olga_cli.guardrails.walkers import TextSlot, drop_logprobs, request_texts, response_texts
 
@@ -24,13 +26,36 @@ def screen_response(api: Api, body: Mapping[str, Any], screen: Screen) -> Screen
     return outcome
 
 
-def _screen_slots(slots: Iterator[TextSlot], screen: Screen) -> ScreenOutcome:
+@dataclass(frozen=True, slots=True)
+class RequestTexts:
+    """A request's texts, each with its ``text_digest``: read once, then screened on the event loop
+    when the screen remembers every one (an agent's turn seen before), or in a worker thread when a
+    model has new text to read."""
+
+    slots: list[TextSlot]
+    digests: list[bytes | None]  # None for an empty text, which nothing screens
+
+    @classmethod
+    def of(cls, api: Api, body: Mapping[str, Any]) -> RequestTexts:
+        slots = list(request_texts(api, body))
+        return cls(slots, [text_digest(text) if (text := slot.get()) else None for slot in slots])
+
+    def remembered_by(self, screen: Screen) -> bool:
+        return all(digest is None or screen.remembers(digest) for digest in self.digests)
+
+    def screen(self, screen: Screen) -> ScreenOutcome:
+        return _screen_slots(self.slots, screen, self.digests)
+
+
+def _screen_slots(
+    slots: Iterable[TextSlot], screen: Screen, digests: Iterable[bytes | None] | None = None
+) -> ScreenOutcome:
     outcome = ScreenOutcome()
     if not screen.active:
         return outcome
-    for slot in slots:
+    for slot, digest in zip(slots, digests or repeat(None), strict=False):
         original = slot.get()
-        result = screen.screen_text(original, field=slot.path)
+        result = screen.screen_text(original, field=slot.path, digest=digest)
         if not result.violations:
             continue
         outcome.add(result)

@@ -61,6 +61,11 @@ def _for_stage(detector: Detector, stage: Stage, specs: Sequence[GuardrailSpec])
 MEMO_SIZE = 16384
 
 
+def text_digest(text: str) -> bytes:
+    """The key a text's verdict is remembered under."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def redaction_token(guardrail_type: GuardrailType, entity: str) -> str:
     """What replaces a redacted match: `[EMAIL]`, `[OPENAI_API_KEY]`, `[PROMPT_INJECTION]`."""
     if guardrail_type == "prompt-injection":
@@ -178,11 +183,18 @@ class Screen:
         """Whether a guardrail here redacts or blocks (a `log`-only screen never alters output)."""
         return any(spec.action != "log" for spec in self.specs)
 
-    def hits(self, text: str) -> list[Hit]:
-        """Every (guardrail, match) pair that counts, in text order."""
+    def remembers(self, digest: bytes) -> bool:
+        """Whether the text with this ``text_digest`` was screened before (its verdict is kept)."""
+        with self._memo_lock:
+            return self._memo is not None and digest in self._memo
+
+    def hits(self, text: str, digest: bytes | None = None) -> list[Hit]:
+        """Every (guardrail, match) pair that counts, in text order. ``digest`` is the text's
+        ``text_digest`` when the caller has it already."""
         if self._memo is None:
             return self._find(text)
-        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest is None:
+            digest = text_digest(text)
         with self._memo_lock:
             known = self._memo.get(digest)
             if known is not None:
@@ -213,10 +225,10 @@ class Screen:
         """Where the tail that could still grow into a match begins (stream holdback)."""
         return min((detector.pending_start(text) for detector, _ in self._groups), default=len(text))
 
-    def screen_text(self, text: str, *, field: str = "") -> ScreenResult:
+    def screen_text(self, text: str, *, field: str = "", digest: bytes | None = None) -> ScreenResult:
         if not self._groups or not text:
             return ScreenResult(text)
-        hits = self.hits(text)
+        hits = self.hits(text, digest)
         if not hits:
             return ScreenResult(text)
         violations = tuple(hit.violation(self.stage, field) for hit in hits)

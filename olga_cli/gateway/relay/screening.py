@@ -29,6 +29,7 @@ from olga_cli.gateway.relay.guardrail_set import GuardrailSet
 from olga_cli.gateway.upstream.exchange import Converted
 from olga_cli.guardrails import (
     Api,
+    RequestTexts,
     Screen,
     ScreenOutcome,
     StreamEventScreener,
@@ -103,10 +104,15 @@ class Guard:
 
 
 async def screen_request_off_loop(api: Api, body: dict[str, Any], screen: Screen) -> ScreenOutcome:
-    """`screen_request`, in a worker thread when the screen holds a model (`Screen.offload`)."""
-    if screen.offload:
-        return await asyncio.to_thread(screen_request, api, body, screen)
-    return screen_request(api, body, screen)
+    """`screen_request`, in a worker thread when the screen holds a model (`Screen.offload`) and the
+    request has text it has not seen; a turn whose every text was screened before (an agent's
+    history, resent) stays on the loop, sparing the hop to a thread and back."""
+    if not screen.offload:
+        return screen_request(api, body, screen)
+    texts = RequestTexts.of(api, body)
+    if texts.remembered_by(screen):
+        return texts.screen(screen)
+    return await asyncio.to_thread(texts.screen, screen)
 
 
 def violation_json(violation: Violation) -> dict[str, Any]:

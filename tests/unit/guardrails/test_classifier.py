@@ -125,14 +125,23 @@ def test_input_screens_with_the_model_run_off_the_event_loop_and_answers_use_the
     threads: list[threading.Thread] = []
     screen_text = screen.screen_text
 
-    def spy(text: str, *, field: str = "") -> object:
+    def spy(text: str, *, field: str = "", digest: bytes | None = None) -> object:
         threads.append(threading.current_thread())
-        return screen_text(text, field=field)
+        return screen_text(text, field=field, digest=digest)
 
     screen.screen_text = spy  # type: ignore[method-assign]
     body = {"model": "m", "messages": [{"role": "user", "content": "hello there"}]}
     outcome = asyncio.run(screen_request_off_loop("chat", body, screen))
     assert outcome.blocked is None
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    # The same conversation again, as an agent resends it: every verdict is known, no thread.
+    threads.clear()
+    asyncio.run(screen_request_off_loop("chat", body, screen))
+    assert threads and all(t is threading.main_thread() for t in threads)
+    # One new message is new text for the model: the whole request goes to a thread again.
+    threads.clear()
+    body["messages"].append({"role": "user", "content": "and now something new"})
+    asyncio.run(screen_request_off_loop("chat", body, screen))
     assert threads and all(t is not threading.main_thread() for t in threads)
 
 
