@@ -27,16 +27,13 @@ def test_dumps_is_compact_and_keeps_non_ascii_text() -> None:
     assert jsonwire.dumps({"a": [1, "é"], "b": None}) == '{"a":[1,"é"],"b":null}'.encode()
 
 
+def _chat(raw_body: bytes) -> Call:
+    return Call(api="chat", shape="openai", endpoint="/v1/chat/completions", headers={}, raw_body=raw_body)
+
+
 def test_a_body_that_is_not_utf8_is_a_clear_400() -> None:
-    call = Call(
-        api="chat",
-        shape="openai",
-        endpoint="/v1/chat/completions",
-        headers={},
-        raw_body='{"model": "mock/echo", "x": "caf\xe9"}'.encode("latin-1"),
-    )
     with pytest.raises(InvalidRequest, match="not valid JSON"):
-        parse_body(call)
+        parse_body(_chat('{"model": "mock/echo", "x": "caf\xe9"}'.encode("latin-1")))
 
 
 def test_bodies_are_written_byte_for_byte_as_the_standard_library_writes_them() -> None:
@@ -113,13 +110,7 @@ def test_what_the_fast_parser_refuses_is_read_or_refused_as_before() -> None:
 
 
 def test_a_lone_surrogate_is_still_named_after_the_fast_parser_refused_it() -> None:
-    call = Call(
-        api="chat",
-        shape="openai",
-        endpoint="/v1/chat/completions",
-        headers={},
-        raw_body=b'{"model":"mock/echo","messages":[{"role":"user","content":"a\\ud800"}]}',
-    )
+    call = _chat(b'{"model":"mock/echo","messages":[{"role":"user","content":"a\\ud800"}]}')
     with pytest.raises(InvalidRequest, match="not valid Unicode") as caught:
         parse_body(call)
     assert caught.value.param == "messages[0].content"
