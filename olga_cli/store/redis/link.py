@@ -21,6 +21,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from olga_cli.store.hot import HotUnavailable
+from olga_cli.store.redis.lean import LeanScripts, usable
 
 T = TypeVar("T")
 log = logging.getLogger("olga.redis")
@@ -62,6 +63,9 @@ class Link:
             decode_responses=True,
         )
         self.client: Any = redis.Redis.from_pool(pool)
+        # The scripts of every request (rate limits, circuits, key rests) on olga's own pipelined
+        # connection, where it can speak to the server; the rest (rare) through redis-py.
+        self._lean = LeanScripts(client_url, timeout=TIMEOUT) if usable(client_url) else None
         self._down_until = 0.0
         self.up = True
         self._returned = False  # back from an outage, not yet told to ``ping``'s caller
@@ -71,6 +75,13 @@ class Link:
 
     def script(self, lua: str) -> Callable[[list[str], list[Any]], Awaitable[Any]]:
         """A Lua script run by its hash (loaded again by itself after Redis restarts)."""
+        lean = self._lean
+        if lean is not None:
+
+            async def run_lean(keys: list[str], args: list[Any]) -> Any:
+                return await self.run(lambda: lean.run(lua, keys, args))
+
+            return run_lean
         registered = self.client.register_script(lua)
 
         async def run(keys: list[str], args: list[Any]) -> Any:
@@ -108,4 +119,6 @@ class Link:
         return returned
 
     async def close(self) -> None:
+        if self._lean is not None:
+            await self._lean.close()
         await self.client.aclose()
