@@ -1,6 +1,7 @@
 """The connection to Redis, and how an outage is noticed and left.
 
-Every command goes through ``Link.run``: a Redis that does not answer within a second
+Every command goes through ``Link.run`` (the scripts of every request on olga's own pipelined
+connection, ``lean.py``; the rest through redis-py): a Redis that does not answer within a second
 (no retries) raises ``HotUnavailable`` and is taken for down for the next second, so requests in
 that second fall back at once instead of each waiting on a dead server. ``ping`` (the gateway calls
 it twice a second) notices the way back.
