@@ -197,3 +197,32 @@ async def test_a_caller_gone_while_the_hold_is_taken_leaves_nothing_held(
         assert fake_openai.requests == []
         status, _, _ = await post(url, key)  # and the key's whole balance is there for the next one
         assert status == 200
+
+
+async def test_a_refused_hold_answers_before_a_paused_provider_does(
+    home: Path, pg_url: str, fake_openai: FakeOpenAI
+) -> None:
+    """Every target skipped while the hold was being taken: the refusal still answers, as when it
+    came first, and the record has no skipped attempt; once granted, the provider's pause answers."""
+    point_openai_at(home, fake_openai.url, paused=True)
+    store = await open_store(pg_url)
+    try:
+        row, key = await store.keys.create_key(name="paused", credits_pico=CREDITS)
+    finally:
+        await store.close()
+    async with gateway(home, pg_url) as url:
+        await another_instance_holds(pg_url, row.id, CREDITS - 1000)
+        status, answer, refused_id = await post(url, key)
+        assert status == 402 and answer["error"]["message"].startswith("Insufficient credits")
+        await end_the_other_hold(pg_url)
+        status, answer, paused_id = await post(url, key)
+        assert status == 429 and answer["error"]["code"] == "provider_paused"
+        assert fake_openai.requests == [] and await held(pg_url) == ([], 0)
+    store = await open_store(pg_url)
+    try:
+        refused = await store.records.get_generation(refused_id)
+        paused = await store.records.get_generation(paused_id)
+        assert refused is not None and refused.status == 402 and refused.attempts == []
+        assert paused is not None and paused.attempts[0].error.startswith("provider_paused")  # type: ignore[union-attr]
+    finally:
+        await store.close()
