@@ -19,6 +19,7 @@ from olga_cli.config import load_config
 from olga_cli.money import pico_to_usd
 from olga_cli.server.app import create_app
 from olga_cli.server.runner import OlgaRunner
+from olga_cli.store.base import Store
 from olga_cli.store.db import open_store
 from olga_cli.store.holds import HoldRequest
 from tests.fakes.gateway import point_openai_at
@@ -28,6 +29,15 @@ from tests.server.guardrails_support import OPENAI_KEY
 CHAT = {"model": "openai/gpt-4o-mini", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
 CREDITS = 10**12  # $1
 OTHER = "olga-another-instance"
+
+
+@asynccontextmanager
+async def store_at(pg_url: str) -> AsyncIterator[Store]:
+    store = await open_store(pg_url)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @asynccontextmanager
@@ -62,8 +72,7 @@ async def held(pg_url: str) -> tuple[list[str], int]:
 async def another_instance_holds(pg_url: str, key_id: str, credits: int) -> None:
     """Another live instance's request in flight, holding ``credits`` of the key (this instance's
     memory knows nothing of it: only the store's hold can refuse)."""
-    store = await open_store(pg_url)
-    try:
+    async with store_at(pg_url) as store:
         await store.holds.beat(OTHER, time.time() + 3600)  # its lease outlives the test
         hold = HoldRequest(
             id="held-elsewhere",
@@ -80,30 +89,22 @@ async def another_instance_holds(pg_url: str, key_id: str, credits: int) -> None
             tpm=None,
         )
         assert await store.holds.take(hold) is None
-    finally:
-        await store.close()
 
 
 async def end_the_other_hold(pg_url: str) -> None:
-    store = await open_store(pg_url)
-    try:
+    async with store_at(pg_url) as store:
         await store.holds.release("held-elsewhere")
-    finally:
-        await store.close()
 
 
 async def test_a_refused_hold_sends_nothing_upstream_and_answers_as_before(
     home: Path, pg_url: str, fake_openai: FakeOpenAI
 ) -> None:
     point_openai_at(home, fake_openai.url)
-    store = await open_store(pg_url)
-    try:
+    async with store_at(pg_url) as store:
         row, key = await store.keys.create_key(name="overlapped", credits_pico=CREDITS)
         await store.guardrails.create_guardrail(
             name="no-secrets", scope="global", scope_id=None, type="secrets", stage="input", action="block"
         )
-    finally:
-        await store.close()
     left = 1000  # pico: less than any worst case of CHAT
     async with gateway(home, pg_url) as url:
         await another_instance_holds(pg_url, row.id, CREDITS - left)
@@ -123,15 +124,12 @@ async def test_a_refused_hold_sends_nothing_upstream_and_answers_as_before(
         status, _, generation_id = await post(url, key)
         assert status == 200 and len(fake_openai.requests) == 1
         assert await held(pg_url) == ([], 0)
-    store = await open_store(pg_url)
-    try:
+    async with store_at(pg_url) as store:
         record = await store.records.get_generation(generation_id)
         assert record is not None and record.status == 200 and len(record.attempts) == 1
         refused = [r for _, r in await store.records.recent_generations(status=402)]
         assert len(refused) == 2
         assert all(r.attempts == [] and r.cost_pico == 0 and r.model == "openai/gpt-4o-mini" for r in refused)
-    finally:
-        await store.close()
 
 
 @asynccontextmanager
@@ -154,11 +152,8 @@ async def test_nothing_leaves_before_the_hold_is_granted(
     home: Path, pg_url: str, fake_openai: FakeOpenAI
 ) -> None:
     point_openai_at(home, fake_openai.url)
-    store = await open_store(pg_url)
-    try:
+    async with store_at(pg_url) as store:
         row, key = await store.keys.create_key(name="waiting", credits_pico=CREDITS)
-    finally:
-        await store.close()
     async with gateway(home, pg_url) as url:
         async with key_lock(pg_url, row.id):
             waiting = asyncio.create_task(post(url, key))
@@ -174,11 +169,8 @@ async def test_a_caller_gone_while_the_hold_is_taken_leaves_nothing_held(
 ) -> None:
     """The store grants the hold after the caller left: it is given back, and nothing went upstream."""
     point_openai_at(home, fake_openai.url)
-    store = await open_store(pg_url)
-    try:
+    async with store_at(pg_url) as store:
         row, key = await store.keys.create_key(name="leaving", credits_pico=CREDITS)
-    finally:
-        await store.close()
     async with gateway(home, pg_url) as url:
         async with key_lock(pg_url, row.id):
             timeout = aiohttp.ClientTimeout(total=0.5)
@@ -205,11 +197,8 @@ async def test_a_refused_hold_answers_before_a_paused_provider_does(
     """Every target skipped while the hold was being taken: the refusal still answers, as when it
     came first, and the record has no skipped attempt; once granted, the provider's pause answers."""
     point_openai_at(home, fake_openai.url, paused=True)
-    store = await open_store(pg_url)
-    try:
+    async with store_at(pg_url) as store:
         row, key = await store.keys.create_key(name="paused", credits_pico=CREDITS)
-    finally:
-        await store.close()
     async with gateway(home, pg_url) as url:
         await another_instance_holds(pg_url, row.id, CREDITS - 1000)
         status, answer, refused_id = await post(url, key)
@@ -218,11 +207,8 @@ async def test_a_refused_hold_answers_before_a_paused_provider_does(
         status, answer, paused_id = await post(url, key)
         assert status == 429 and answer["error"]["code"] == "provider_paused"
         assert fake_openai.requests == [] and await held(pg_url) == ([], 0)
-    store = await open_store(pg_url)
-    try:
+    async with store_at(pg_url) as store:
         refused = await store.records.get_generation(refused_id)
         paused = await store.records.get_generation(paused_id)
         assert refused is not None and refused.status == 402 and refused.attempts == []
         assert paused is not None and paused.attempts[0].error.startswith("provider_paused")  # type: ignore[union-attr]
-    finally:
-        await store.close()
