@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,6 +10,12 @@ import pytest
 
 from tests.fakes.gateway import RunningGateway, mint_key, point_openai_at, start_gateway
 from tests.fakes.openai_upstream import FakeOpenAI
+
+# A shell without job control starts a background job with SIGINT ignored, and the olga processes the
+# tests start would inherit that: `--follow` and `serve`, stopped with Ctrl-C's signal, would never
+# stop. A handler, unlike "ignored", is not inherited: the children get SIGINT's default again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
