@@ -103,7 +103,10 @@ def generation(
         out.print(generation_panel(record, breakdown, width=out.width))
     else:
         out.width = WHOLE  # piped: no box, and no line cut or folded at 80 columns
-        out.print(generation_view(record, breakdown, width=WHOLE))
+        with out.capture() as view:
+            out.print(generation_view(record, breakdown, width=WHOLE))
+        # Columns are padded to their widest cell; a file or a grep wants no spaces at line ends.
+        out.file.write("".join(line.rstrip() + "\n" for line in view.get().splitlines()))
     if bodies:
         for part in body_sections(record):
             out.print(part, soft_wrap=True)

@@ -51,6 +51,7 @@ def test_panel_explains_routing_usage_cost_guardrails_and_timings(home: Path) ->
     result = olga("generation", generation_id)
     assert result.exit_code == 0, result.output
     out = result.stdout
+    assert not [line for line in out.splitlines() if line != line.rstrip()]  # piped: no padding at ends
     for expected in (
         "laptop",
         "notes-app",
