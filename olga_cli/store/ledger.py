@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+# Every live key's (id, credits, spent) in one statement, which SQLite and PostgreSQL run as written.
+ALL_KEY_TOTALS_SQL = (
+    "SELECT k.id, (SELECT COALESCE(SUM(amount_pico), 0) FROM credits WHERE key_id = k.id) AS credits,"
+    " (SELECT COALESCE(SUM(amount_pico), 0) FROM ledger WHERE key_id = k.id) AS spent"
+    " FROM keys k WHERE k.deleted_at IS NULL"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class CreditEntry:

@@ -6,7 +6,7 @@ import time
 
 import asyncpg
 
-from olga_cli.store.ledger import CreditEntry
+from olga_cli.store.ledger import ALL_KEY_TOTALS_SQL, CreditEntry
 from olga_cli.store.postgres.connection import notify, transaction
 
 
@@ -53,11 +53,7 @@ class PostgresLedger:
         return int(row["credits"]), int(row["spent"])
 
     async def all_key_totals(self) -> dict[str, tuple[int, int]]:
-        rows = await self._pool.fetch(
-            "SELECT k.id, (SELECT COALESCE(SUM(amount_pico), 0) FROM credits WHERE key_id = k.id) AS credits,"
-            " (SELECT COALESCE(SUM(amount_pico), 0) FROM ledger WHERE key_id = k.id) AS spent"
-            " FROM keys k WHERE k.deleted_at IS NULL"
-        )
+        rows = await self._pool.fetch(ALL_KEY_TOTALS_SQL)
         return {row["id"]: (int(row["credits"]), int(row["spent"])) for row in rows}
 
     async def credit_history(self, key_id: str) -> list[CreditEntry]:

@@ -6,7 +6,7 @@ import time
 
 import aiosqlite
 
-from olga_cli.store.ledger import CreditEntry
+from olga_cli.store.ledger import ALL_KEY_TOTALS_SQL, CreditEntry
 from olga_cli.store.sqlite.connection import transaction
 
 
@@ -43,11 +43,7 @@ class SqliteLedger:
         return int(row[0]), int(row[1])
 
     async def all_key_totals(self) -> dict[str, tuple[int, int]]:
-        async with self._db.execute(
-            "SELECT k.id, (SELECT COALESCE(SUM(amount_pico), 0) FROM credits WHERE key_id = k.id),"
-            " (SELECT COALESCE(SUM(amount_pico), 0) FROM ledger WHERE key_id = k.id)"
-            " FROM keys k WHERE k.deleted_at IS NULL"
-        ) as cursor:
+        async with self._db.execute(ALL_KEY_TOTALS_SQL) as cursor:
             return {row[0]: (int(row[1]), int(row[2])) async for row in cursor}
 
     async def credit_history(self, key_id: str) -> list[CreditEntry]:
