@@ -244,10 +244,11 @@ async def paced_once(
             arrived = time.perf_counter_ns()
             now = (arrived / 1e9 - started) * 1000
             received += chunk
-            while len(seen) < len(words) and (at := received.find(markers[len(seen)])) != -1:
+            while len(seen) < len(words) and (at := received.find(marker := markers[len(seen)])) != -1:
                 seen.append(now)
                 if trips is not None:
-                    sent = int(received[at + len(markers[len(seen) - 1]) :][:19])
+                    stamp = at + len(marker)
+                    sent = int(received[stamp : stamp + 19])
                     trips.append((sent, (arrived - sent) / 1e6))
     if len(seen) != len(words):
         raise SystemExit(f"{url}: saw {len(seen)} of {len(words)} paced words")
