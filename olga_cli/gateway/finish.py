@@ -106,6 +106,8 @@ async def commit(gw: Gateway, ctx: Context, health: Sequence[Extra] = ()) -> Non
     """Write the record, with what goes into the same batch: the key ``health`` failover learnt, the
     guardrails' violations, what limits counted; then announce alerts and tell the observers."""
     record = ctx.record
+    if ctx.guard is not None:
+        await ctx.guard.take_advice()  # a model that only advises ran beside the upstream call
     now = time.perf_counter()
     record.latency_ms = ms(now - ctx.call.received)
     record.overhead_ms = own_ms(ctx, now)

@@ -33,18 +33,29 @@ class RequestTexts:
     model has new text to read."""
 
     slots: list[TextSlot]
+    texts: list[str]  # as read, before any redaction
     digests: list[bytes | None]  # None for an empty text, which nothing screens
 
     @classmethod
     def of(cls, api: Api, body: Mapping[str, Any]) -> RequestTexts:
         slots = list(request_texts(api, body))
-        return cls(slots, [text_digest(text) if (text := slot.get()) else None for slot in slots])
+        texts = [slot.get() for slot in slots]
+        return cls(slots, texts, [text_digest(text) if text else None for text in texts])
 
     def remembered_by(self, screen: Screen) -> bool:
         return all(digest is None or screen.remembers(digest) for digest in self.digests)
 
     def screen(self, screen: Screen) -> ScreenOutcome:
         return _screen_slots(self.slots, screen, self.digests)
+
+    def advise(self, screen: Screen) -> ScreenOutcome:
+        """A `log`-only screen's verdicts on the texts as they were read, writing nothing back: safe
+        in a worker thread while the event loop redacts the body."""
+        outcome = ScreenOutcome()
+        for slot, text, digest in zip(self.slots, self.texts, self.digests, strict=True):
+            if text:
+                outcome.add(screen.screen_text(text, field=slot.path, digest=digest))
+        return outcome
 
 
 def _screen_slots(

@@ -153,8 +153,11 @@ class Screen:
         stage: Stage,
         *,
         detectors: Mapping[GuardrailType, Detector] | None = None,
+        advisory: Screen | None = None,
     ) -> None:
         self.stage: Stage = stage
+        # What a model only advises (`log` guardrails), screened apart: see `advice_apart`.
+        self.advisory = advisory
         specs = list(specs)
         available = detectors if detectors is not None else default_detectors({s.type for s in specs})
         grouped: dict[GuardrailType, list[GuardrailSpec]] = {}
@@ -234,6 +237,34 @@ class Screen:
         violations = tuple(hit.violation(self.stage, field) for hit in hits)
         blocked = next((v for v in violations if v.action == "block"), None)
         return ScreenResult(redact(text, hits), violations, blocked)
+
+
+def advice_apart(
+    specs: Sequence[GuardrailSpec], stage: Stage, detectors: Mapping[GuardrailType, Detector]
+) -> Screen:
+    """The screen a gateway runs on a request's path, with what a model only advises apart.
+
+    A model not validated for blocking only feeds `log` guardrails, so nothing the request gets or
+    is refused waits on its verdict: the returned screen holds the rules (for every guardrail), and its
+    `advisory` screen the model's verdict for the `log` guardrails alone, to run beside the upstream
+    call and be recorded with the rest. Together they find what one screen with both would."""
+    now = dict(detectors)
+    later: dict[GuardrailType, Detector] = {}
+    later_specs: list[GuardrailSpec] = []
+    for kind, detector in detectors.items():
+        if (
+            stage != "input"
+            or not isinstance(detector, ClassifiedInjectionDetector)
+            or not detector.advisory_only
+        ):
+            continue
+        now[kind] = detector.output_detector
+        logs = [s for s in specs if s.type == kind and s.action == "log" and s.applies_to(stage)]
+        if logs:
+            later[kind] = detector.model_detector
+            later_specs += logs
+    advisory = Screen(later_specs, stage, detectors=later) if later_specs else None
+    return Screen(specs, stage, detectors=now, advisory=advisory)
 
 
 def redact(text: str, hits: Sequence[Hit], *, lo: int = 0, hi: int | None = None) -> str:

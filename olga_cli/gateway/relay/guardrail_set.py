@@ -12,7 +12,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 
-from olga_cli.guardrails import Detector, GuardrailSpec, GuardrailType, Screen, Stage, default_detectors
+from olga_cli.guardrails import (
+    Detector,
+    GuardrailSpec,
+    GuardrailType,
+    Screen,
+    Stage,
+    advice_apart,
+    default_detectors,
+)
 from olga_cli.store.base import Store
 from olga_cli.store.guardrails import GuardrailRow
 
@@ -88,7 +96,8 @@ class GuardrailSet:
         except KeyError:
             pass
         specs = self.specs_for(key_id, team_id)
-        screen: Screen | None = Screen(specs, stage, detectors=self._detectors_for(specs))
+        # A model that only advises runs beside the upstream call (`Screen.advisory`), not before it.
+        screen: Screen | None = advice_apart(specs, stage, self._detectors_for(specs))
         if screen is not None and not screen.active:
             screen = None
         self._screens[cache_key] = screen

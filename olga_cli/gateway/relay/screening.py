@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
@@ -47,6 +48,8 @@ from olga_cli.store.guardrails import violation_insert
 
 StreamApi = Literal["chat", "messages", "responses"]
 
+log = logging.getLogger(__name__)
+
 HINTS = {
     "input": "Remove it from the request and retry, or ask whoever runs olga about the guardrail.",
     "output": "The model's answer was withheld; rephrase the request and retry.",
@@ -56,7 +59,16 @@ HINTS = {
 class Guard:
     """One request's guardrails: the screens that apply to its key and what they found."""
 
-    __slots__ = ("api", "input", "output", "record", "request_masked", "response_masked", "statements")
+    __slots__ = (
+        "advice",
+        "api",
+        "input",
+        "output",
+        "record",
+        "request_masked",
+        "response_masked",
+        "statements",
+    )
 
     def __init__(
         self, api: Api, input: Screen | None, output: Screen | None, record: GenerationRecord
@@ -68,6 +80,8 @@ class Guard:
         self.statements: list[Extra] = []  # violation rows, committed with the record
         self.request_masked = False  # a block or redaction on input: the stored request is masked
         self.response_masked = False  # the same on a streamed output: the stored text is masked
+        # The advisory model's verdict, being reached beside the upstream call (`take_advice`).
+        self.advice: asyncio.Future[ScreenOutcome] | None = None
 
     def found(self, violations: Iterable[Violation]) -> None:
         """Into the record's ``guardrails`` list and into the batch that commits it."""
@@ -84,15 +98,44 @@ class Guard:
         """Screen the request body in place (a redaction rewrites what the provider gets); a block
         raises 422. With the prompt-injection classifier it runs in a worker thread, so other
         requests never wait for the model."""
-        if self.input is None:
+        screen = self.input
+        if screen is None:
             return
-        outcome = await screen_request_off_loop(self.api, body, self.input)
+        if screen.advisory is None:
+            outcome = await screen_request_off_loop(self.api, body, screen)
+        else:
+            texts = RequestTexts.of(self.api, body)
+            self._seek_advice(texts, screen.advisory)
+            outcome = await screen_request_off_loop(self.api, body, screen, texts)
         if not outcome.violations:
             return
         self.found(outcome.violations)
         self.request_masked = any(v.action != "log" for v in outcome.violations)
         if outcome.blocked is not None:
             raise GuardrailBlocked(block_message(outcome.blocked, outcome.violations))
+
+    def _seek_advice(self, texts: RequestTexts, advisory: Screen) -> None:
+        """Start the model that only advises (`Screen.advisory`) on the request's texts as they came:
+        at once when it has seen them all, else in a worker thread while the request goes on."""
+        if texts.remembered_by(advisory):
+            self.found(texts.advise(advisory).violations)
+        else:
+            self.advice = asyncio.get_running_loop().run_in_executor(None, texts.advise, advisory)
+
+    async def take_advice(self) -> None:
+        """The advisory model's violations, into the record before it is committed. Its verdict
+        only informs, so a model that fails is logged and the request is recorded without it."""
+        advice, self.advice = self.advice, None
+        if advice is None:
+            return
+        try:
+            outcome = await advice
+        except Exception:
+            log.exception(
+                "the prompt-injection classifier failed; the request is recorded without its verdict"
+            )
+            return
+        self.found(outcome.violations)
 
     def scrub(self, record: GenerationRecord, raw_body: bytes) -> None:
         """Stored bodies keep nothing a guardrail blocked or redacted: each match is masked, as
@@ -103,13 +146,17 @@ class Guard:
             record.response_body = masking(self.output).screen_text(record.response_body).text
 
 
-async def screen_request_off_loop(api: Api, body: dict[str, Any], screen: Screen) -> ScreenOutcome:
+async def screen_request_off_loop(
+    api: Api, body: dict[str, Any], screen: Screen, texts: RequestTexts | None = None
+) -> ScreenOutcome:
     """`screen_request`, in a worker thread when the screen holds a model (`Screen.offload`) and the
     request has text it has not seen; a turn whose every text was screened before (an agent's
-    history, resent) stays on the loop, sparing the hop to a thread and back."""
+    history, resent) stays on the loop, sparing the hop to a thread and back. ``texts`` are the
+    body's, when the caller has read them already."""
     if not screen.offload:
-        return screen_request(api, body, screen)
-    texts = RequestTexts.of(api, body)
+        return screen_request(api, body, screen) if texts is None else texts.screen(screen)
+    if texts is None:
+        texts = RequestTexts.of(api, body)
     if texts.remembered_by(screen):
         return texts.screen(screen)
     return await asyncio.to_thread(texts.screen, screen)

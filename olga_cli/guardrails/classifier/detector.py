@@ -70,15 +70,45 @@ class ClassifiedInjectionDetector:
     def output_detector(self) -> Detector:
         return self.rules
 
+    @property
+    def model_detector(self) -> ModelDetector:
+        """The model's verdict alone: what a gateway runs beside the upstream call when the model
+        only informs `log` guardrails (`Screen.advisory`), the rules staying on the request's path."""
+        return ModelDetector(self.model)
+
     def detect(self, text: str) -> list[Match]:
-        matches = self.rules.detect(text)
-        if text.strip():
-            best = self.model.strongest(text)
-            if best.score >= _FLOOR:
-                # Measured above the false-positive goal, the model only informs (`log` guardrails).
-                advisory = not self.model.blocking
-                matches.append(Match(ENTITY, best.start, best.end, best.score, advisory=advisory))
-        return matches
+        return [*self.rules.detect(text), *self.model_detector.detect(text)]
 
     def pending_start(self, text: str) -> int:
         return self.rules.pending_start(text)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDetector:
+    """The classifier's strongest window as a match, without the rules."""
+
+    model: WindowScorer
+
+    @property
+    def type(self) -> GuardrailType:
+        return "prompt-injection"
+
+    @property
+    def lookbehind(self) -> int:
+        return 0
+
+    @property
+    def offload(self) -> bool:
+        return True
+
+    def detect(self, text: str) -> list[Match]:
+        if not text.strip():
+            return []
+        best = self.model.strongest(text)
+        if best.score < _FLOOR:
+            return []
+        # Measured above the false-positive goal, the model only informs (`log` guardrails).
+        return [Match(ENTITY, best.start, best.end, best.score, advisory=not self.model.blocking)]
+
+    def pending_start(self, text: str) -> int:
+        return len(text)  # input only: never screens a stream
