@@ -55,6 +55,7 @@ class Context:
     guard: Guard | None = None  # the guardrails that apply to this key and what they found (None: none apply)
     afforded_output: int | None = None  # the lower maximum output the key's balance affords, if any
     sent_max_output: int | None = None  # the maximum output sent upstream when olga lowered it
+    items_made: list[dict[str, Any]] | None = None  # Responses items a translated answer made (stored)
 
     def adopt(self, exchange: Exchange) -> Exchange:
         """What the exchange about to be tried changed in the request: dropped fields, a lower maximum."""

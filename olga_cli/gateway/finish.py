@@ -22,7 +22,7 @@ from olga_cli.providers.relay import Facts
 from olga_cli.providers.tokens import count_tokens, estimate_prompt_tokens
 from olga_cli.providers.usage import Usage
 from olga_cli.records import GenerationRecord, new_generation_id
-from olga_cli.store.generations import Extra
+from olga_cli.store.generations import Extra, response_item_insert
 from olga_cli.telemetry import traceparent
 
 
@@ -114,13 +114,20 @@ async def commit(gw: Gateway, ctx: Context, health: Sequence[Extra] = ()) -> Non
     settled = gw.limits.settle(ctx.limits, record)  # usage counted and alerts raised, stored with the record
     violations = ctx.guard.statements if ctx.guard is not None else ()
     held = gw.shared.settle(ctx) if gw.shared is not None else ()  # team mode: the hold ends with the charge
-    await gw.recorder.write(record, [*health, *violations, *settled.extras, *held])
+    await gw.recorder.write(record, [*health, *violations, *settled.extras, *held, *_items(gw, ctx)])
     if ctx.reservation is not None and not ctx.reservation.settled:
         # Settled from what was committed (the recorder may have had to sanitise it), never before:
         # a record that could not be written leaves no charge in memory that the ledger lacks.
         metering.settle(ctx.reservation, record.cost_pico)
     gw.limits.announce(settled.alerts)
     gw.notify(record)
+
+
+def _items(gw: Gateway, ctx: Context) -> list[Extra]:
+    """The Responses items the answer made, stored where its bodies would be (never for a ZDR key)."""
+    if not ctx.items_made or not gw.config.store_bodies or ctx.key.row.zdr:
+        return []
+    return [response_item_insert(item, at=ctx.record.created_at) for item in ctx.items_made]
 
 
 async def finish_with_error(

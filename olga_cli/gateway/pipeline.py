@@ -11,6 +11,7 @@ reached only through the recorder, after the upstream call.
 from __future__ import annotations
 
 import asyncio
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -35,12 +36,15 @@ from olga_cli.gateway.relay.whole import answer_whole, read_whole
 from olga_cli.gateway.sink import Sink
 from olga_cli.gateway.state import Gateway
 from olga_cli.gateway.unexpected import end_stream_with_error, fail_unexpectedly
-from olga_cli.gateway.upstream.exchange import auto_cache_wanted, make_exchange
+from olga_cli.gateway.upstream.exchange import auto_cache_wanted, make_exchange, served_as_responses
 from olga_cli.gateway.upstream.failover import Failover
 from olga_cli.gateway.upstream.routing import Target, pinned_provider, plan
 from olga_cli.gateway.upstream.served import CALLER_LEFT, Served
+from olga_cli.providers import item_memory
 from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.validation import check_body, json_object
+
+log = logging.getLogger("olga.gateway")
 
 
 async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
@@ -64,6 +68,8 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
                 param="stream",
             )
         ctx.targets = plan_route(gw, ctx)
+        if call.api == "responses":
+            await recall_items(gw, ctx)
         try:
             admit(gw, ctx)
         except InsufficientCredits:
@@ -120,6 +126,20 @@ def plan_route(gw: Gateway, ctx: Context) -> list[Target]:
     ctx.record.model = targets[0].model_id
     ctx.record.provider = targets[0].provider.name
     return targets
+
+
+async def recall_items(gw: Gateway, ctx: Context) -> None:
+    """A Responses request: the earlier answers' items it names that this process does not hold are
+    looked up in the store (made by another instance, or before a restart), for translation to find;
+    and the items this answer makes are collected, to be stored with its record."""
+    if any(not served_as_responses(target) for target in ctx.targets):
+        missing = item_memory.unheld(ctx.body)
+        if missing:
+            try:
+                item_memory.learn(await gw.db.records.response_items(missing))
+            except Exception:  # the reference is refused, naming the item, as when nowhere
+                log.warning("could not look up Responses items in the store", exc_info=True)
+    ctx.items_made = item_memory.collect()
 
 
 def admit(gw: Gateway, ctx: Context) -> None:

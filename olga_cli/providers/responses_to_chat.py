@@ -169,8 +169,8 @@ def _referenced(item: JSON, param: str, notes: Notes) -> JSON:
     if found is None:
         raise notes.refuse(
             f"{param}.id",
-            f"item {item.get('id')!r} is not one olga holds (it keeps the items of the answers it made, "
-            "in memory, for a while); send the item itself instead of a reference",
+            f"item {item.get('id')!r} is not one olga holds (it keeps the items of the answers it made "
+            "as long as their records); send the item itself instead of a reference",
         )
     return found
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ExtraKind = Literal["admission", "admissions_prune", "alert", "violation", "health_mark", "hold_settle"]
+ExtraKind = Literal[
+    "admission", "admissions_prune", "alert", "violation", "health_mark", "hold_settle", "response_item"
+]
 
 
 @dataclass(slots=True)

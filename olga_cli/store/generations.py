@@ -175,6 +175,15 @@ class RecordStore(Protocol):
     ) -> list[tuple[int, GenerationRecord]]:
         """Newest ``limit`` records matching the filters, oldest first, each with its position."""
 
+    async def response_items(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The Responses items stored under these ids (``response_item_insert``), those found."""
+
+
+def response_item_insert(item: dict[str, Any], *, at: float) -> Extra:
+    """A Responses item olga made (``providers/item_memory.py``), committed with its record so that
+    every instance can resolve a later ``item_reference`` to it."""
+    return Extra("response_item", (item["id"], dumps_text(item), at))
+
 
 def prefix_bounds(prefix: str) -> tuple[str, str]:
     """``id >= low AND id < high`` holds exactly for ids starting with ``prefix``: a range the

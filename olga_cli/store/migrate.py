@@ -36,6 +36,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("guardrails", "id"),
     ("guardrail_violations", "id"),
     ("provider_health", "rowid"),
+    ("response_items", "created_at, id"),
 )
 _IDENTITY = (
     "credits",

@@ -21,6 +21,7 @@ from tests.server.translation_support import Olga, fake_anthropic, olga
 __all__ = ["fake_anthropic", "olga"]  # fixtures
 
 CHAT_MODEL = "openai/gpt-4o-mini"
+CLAUDE = "anthropic/claude-haiku-4-5"
 PROMISE = 1.0  # seconds: CLI changes reach a running server within this
 
 
@@ -139,3 +140,21 @@ async def test_guardrails_added_and_removed_with_the_cli_apply_to_a_running_serv
     removed = await olga_async("guardrails", "remove", str(json.loads(added.stdout)["id"]))
     assert removed.exit_code == 0, removed.output
     await _within_a_second(olga, redacting=False)
+
+
+async def test_translated_responses_items_are_stored_with_the_record_but_never_for_a_zdr_key(
+    olga: Olga,
+) -> None:
+    db = await open_store(olga.running.home / "olga.db")
+    try:
+        _, zdr_key = await db.keys.create_key(name="private-items", zdr=True)
+        await olga.running.refresh()
+        made = {}
+        for name, key in (("zdr", zdr_key), ("kept", olga.key)):
+            answer = await olga.openai(api_key=key).responses.create(model=CLAUDE, input="Say hi.")
+            made[name] = next(item.id for item in answer.output if item.type == "message")
+        assert await db.records.response_items([made["zdr"]]) == []
+        [kept] = await db.records.response_items([made["kept"]])
+        assert kept["id"] == made["kept"] and kept["type"] == "message"
+    finally:
+        await db.close()

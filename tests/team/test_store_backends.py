@@ -14,6 +14,7 @@ from olga_cli.guardrails.spec import Violation
 from olga_cli.records import Attempt
 from olga_cli.store.base import Store
 from olga_cli.store.db import open_store
+from olga_cli.store.generations import response_item_insert
 from olga_cli.store.guardrails import violation_insert
 from olga_cli.store.limits import AlertRow, DayUsage, admission_insert, admissions_prune, alert_insert
 from olga_cli.store.postgres.migrations import MIGRATIONS as PG_MIGRATIONS
@@ -317,3 +318,24 @@ async def test_tags_and_end_users_are_counted_reported_and_filtered_alike(any_st
     assert {limit.id for limit in await db.limits.list_limits()} == {each.id, tag_limit.id}
     await db.keys.delete_key(row.id)  # a key's per-user limits go with it; a tag's stay
     assert [limit.id for limit in await db.limits.list_limits()] == [tag_limit.id]
+
+
+async def test_responses_items_are_written_with_their_record_read_by_id_and_pruned(any_store: Store) -> None:
+    db = any_store
+    old = {
+        "id": "msg_old",
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": "é"}],
+    }
+    new = {"id": "msg_new", "type": "reasoning", "summary": []}
+    await db.records.write_batch(
+        [make_record(created_at=NOW - 3600)], [response_item_insert(old, at=NOW - 3600)]
+    )
+    await db.records.write_batch(
+        [make_record(created_at=NOW)], [response_item_insert(new, at=NOW), response_item_insert(new, at=NOW)]
+    )
+    found = await db.records.response_items(["msg_old", "msg_new", "msg_unknown"])
+    assert sorted(found, key=lambda item: item["id"]) == [new, old]  # each once, exactly as made
+    await db.reports.prune(before=NOW - 60)
+    assert await db.records.response_items(["msg_old", "msg_new"]) == [new]

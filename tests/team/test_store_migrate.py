@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from olga_cli.store.db import open_store
+from olga_cli.store.generations import response_item_insert
 from olga_cli.store.limits import admission_insert
 from olga_cli.store.reports import LogFilter
 from tests.cli.helpers import olga_async
@@ -35,7 +36,10 @@ async def test_migrate_copies_everything_and_verifies_counts_and_balances(home: 
             )
             for r in records
         ]
-        await lite.records.write_batch(records, admissions)
+        item = {"id": "msg_1", "type": "message", "role": "assistant", "content": []}
+        await lite.records.write_batch(
+            records, [*admissions, response_item_insert(item, at=records[0].created_at)]
+        )
         expected_logs = [r.id for _, r in await lite.reports.latest(LogFilter(), limit=10)]
     finally:
         await lite.close()
@@ -56,6 +60,7 @@ async def test_migrate_copies_everything_and_verifies_counts_and_balances(home: 
         assert await team_store.ledger.key_totals(alice.id) == (10_000_000, 750_000)
         assert [r.id for _, r in await team_store.reports.latest(LogFilter(), limit=10)] == expected_logs
         assert (await team_store.keys.get_key("bob")) == bob  # the key works as it did: same hash
+        assert await team_store.records.response_items(["msg_1"]) == [item]  # references resolve there too
         assert (
             len(await team_store.limits.list_limits()) == 1
             and len(await team_store.guardrails.list_guardrails()) == 1

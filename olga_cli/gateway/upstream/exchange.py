@@ -109,8 +109,14 @@ def _messages_to_anthropic(body: dict[str, Any], target: Target, headers: dict[s
     )
 
 
+def served_as_responses(target: Target) -> bool:
+    """Whether a Responses request goes to ``target`` as it is (OpenAI's own API, which keeps the
+    items it makes); any other provider's answer is translated, its items made by olga."""
+    return target.provider.api_format == "openai" and target.provider.kind == "openai"
+
+
 def _responses_to_openai(body: dict[str, Any], target: Target, headers: dict[str, str]) -> Exchange:
-    if target.provider.kind != "openai":
+    if not served_as_responses(target):
         # The mock and OpenAI-compatible servers speak Chat Completions only.
         return _translated(body, target, caller="responses", provider="chat", path="/chat/completions")
     return Exchange(

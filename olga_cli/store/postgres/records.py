@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from olga_cli import jsonwire
 from olga_cli.records import GenerationRecord
 from olga_cli.store.generations import (
     RECORD_COLUMNS,
@@ -73,6 +74,8 @@ EXTRA_SQL: dict[ExtraKind, str] = {
     "violation": "INSERT INTO guardrail_violations (generation_id, key_id, guardrail_id, guardrail_name, type,"
     " stage, entity, action, field, start_offset, end_offset, confidence, created_at)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    "response_item": "INSERT INTO response_items (id, item, created_at) VALUES ($1, $2, $3)"
+    " ON CONFLICT (id) DO NOTHING",
     "health_mark": """
 INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at, strikes)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -227,6 +230,10 @@ class PostgresRecords:
             if row is not None:
                 return record_from_row(row)
         return None
+
+    async def response_items(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch("SELECT item FROM response_items WHERE id = ANY($1::text[])", list(ids))
+        return [jsonwire.loads(row["item"]) for row in rows]
 
     async def ids_starting(self, prefix: str, *, limit: int = 3) -> list[str]:
         low, high = prefix_bounds(prefix)

@@ -181,6 +181,8 @@ class PostgresReports:
             count = int(status.split()[-1])
             changed += count
             if count < batch:
+                # Responses items are answers' text, kept as long as bodies are.
+                await self._pool.execute("DELETE FROM response_items WHERE created_at < $1", before)
                 return changed
 
     async def count_before(self, before: float) -> int:

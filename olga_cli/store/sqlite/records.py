@@ -11,6 +11,7 @@ from typing import Any
 
 import aiosqlite
 
+from olga_cli import jsonwire
 from olga_cli.records import GenerationRecord
 from olga_cli.store.body_parts import SharedParts
 from olga_cli.store.generations import (
@@ -52,6 +53,7 @@ EXTRA_SQL: dict[ExtraKind, str] = {
     "violation": "INSERT INTO guardrail_violations (generation_id, key_id, guardrail_id, guardrail_name, type,"
     " stage, entity, action, field, start_offset, end_offset, confidence, created_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "response_item": "INSERT OR IGNORE INTO response_items (id, item, created_at) VALUES (?, ?, ?)",
     # A mark older than the one stored (or than the provider's reset) must not overwrite it.
     "health_mark": """
 INSERT INTO provider_health (provider, key_label, fingerprint, state, status, reason, until, updated_at, strikes)
@@ -254,6 +256,11 @@ class SqliteRecords:
 
     async def get_generation(self, ref: str, *, key_id: str | None = None) -> GenerationRecord | None:
         return await get_generation(self._db, ref, key_id=key_id)
+
+    async def response_items(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        sql = f"SELECT item FROM response_items WHERE id IN ({', '.join('?' * len(ids))})"
+        async with self._db.execute(sql, tuple(ids)) as cursor:
+            return [jsonwire.loads(row[0]) async for row in cursor]
 
     async def ids_starting(self, prefix: str, *, limit: int = 3) -> list[str]:
         low, high = prefix_bounds(prefix)

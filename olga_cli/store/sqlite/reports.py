@@ -303,17 +303,19 @@ async def prune(
                 picked, count = [], cursor.rowcount
         changed += max(count, 0)
         if (bodies_only and len(picked) < batch) or (not bodies_only and count < batch):
-            await _prune_parts(db)
+            await _prune_parts(db, before)
             return changed
 
 
-async def _prune_parts(db: aiosqlite.Connection) -> None:
+async def _prune_parts(db: aiosqlite.Connection, before: float) -> None:
     """Drop the shared body parts no record names any more (the recorder writes a part again with
-    every record that names it, so one dropped here while a batch is on its way comes back with it)."""
+    every record that names it, so one dropped here while a batch is on its way comes back with it),
+    and the Responses items made before ``before``: answers' text, kept as long as bodies are."""
     async with transaction(db):
         await db.execute(
             "DELETE FROM body_parts WHERE NOT EXISTS (SELECT 1 FROM generations WHERE request_part = body_parts.hash)"
         )
+        await db.execute("DELETE FROM response_items WHERE created_at < ?", (before,))
 
 
 async def count_before(db: aiosqlite.Connection, before: float) -> int:

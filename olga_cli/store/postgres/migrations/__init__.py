@@ -26,6 +26,7 @@ from olga_cli.store.postgres.migrations import (
     m014_shared_upstream,
     m015_bodies_as_text,
     m016_body_parts,
+    m018_response_items,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -45,4 +46,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("014_shared_upstream", m014_shared_upstream.SQL),
     ("015_bodies_as_text", m015_bodies_as_text.SQL),
     ("016_body_parts", m016_body_parts.SQL),
+    ("018_response_items", m018_response_items.SQL),
 ]
