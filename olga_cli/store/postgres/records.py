@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
+import orjson
 
 from olga_cli import jsonwire
 from olga_cli.records import GenerationRecord
@@ -184,7 +185,7 @@ def _function_args(records: Sequence[GenerationRecord], extras: Sequence[Extra])
     rows = [dict(zip(RECORD_COLUMNS, record_values(r), strict=True)) for r in records]
     bodies = [[row.pop(name) for row in rows] for name in _BODIES]
     return (
-        json.dumps(rows, ensure_ascii=False),
+        _json(rows),
         *bodies,
         _rows(_HOURLY_COLUMNS, _hourly(records)),
         _rows(_LABELS_COLUMNS, _labels_hourly(records)),
@@ -196,7 +197,17 @@ def _function_args(records: Sequence[GenerationRecord], extras: Sequence[Extra])
 
 
 def _rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], ensure_ascii=False)
+    return _json([dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _json(value: Any) -> str:
+    """``value`` as JSON text: by orjson (a tenth of the standard library's time for a batch's rows), or
+    where orjson refuses (an integer past 64 bits, a lone surrogate) by ``json``, which writes them
+    and leaves PostgreSQL to refuse the batch, as before, for the recorder to sanitise."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _runs(extras: Sequence[Extra]) -> list[tuple[ExtraKind, list[tuple[Any, ...]]]]:
