@@ -9,6 +9,7 @@ import asyncpg
 
 from olga_cli.store.holds import HoldRequest, KeyFigures, Refusal
 from olga_cli.store.limits import DayUsage
+from olga_cli.store.postgres.lanes import Lanes
 
 # A hold's end gives its credits back to the key's balance, in one statement.
 RELEASE_HOLD = """
@@ -74,11 +75,12 @@ def take_args(request: HoldRequest) -> tuple[Any, ...]:
 
 
 class PostgresHolds:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, lanes: Lanes) -> None:
         self._pool = pool
+        self._lanes = lanes  # the hold: every request's
 
     async def take(self, request: HoldRequest) -> Refusal | None:
-        answer = await self._pool.fetchval(TAKE, *take_args(request))
+        answer = await self._lanes.fetchval(TAKE, *take_args(request))
         if answer is None:
             return None
         reason, _, value = str(answer).partition(":")

@@ -28,6 +28,7 @@ from olga_cli.store.generations import (
 )
 from olga_cli.store.limits import USER_SEPARATOR
 from olga_cli.store.postgres.connection import BATCH_LOCK, locked_transaction, notify
+from olga_cli.store.postgres.lanes import Lanes
 
 # The batch in one round trip and one implicit transaction (migration 012): the batch lock, the
 # records, the charges with each key's spend, the hourly roll-ups, the admissions with their daily
@@ -162,12 +163,15 @@ def _labels_hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]
 
 
 async def write_batch(
-    pool: asyncpg.Pool, records: Sequence[GenerationRecord], extras: Sequence[Extra]
+    pool: asyncpg.Pool,
+    records: Sequence[GenerationRecord],
+    extras: Sequence[Extra],
+    lanes: Lanes,
 ) -> None:
     args = _function_args(records, [e for e in extras if e.kind in _IN_FUNCTION])
     others = [e for e in extras if e.kind not in _IN_FUNCTION]
     if not others:  # the usual batch: one round trip, committed on its own
-        await pool.execute(_WRITE, *args)
+        await lanes.execute(_WRITE, *args)
         return
     async with locked_transaction(pool, BATCH_LOCK) as conn:
         await conn.execute(_WRITE, *args)
@@ -221,11 +225,12 @@ def _runs(extras: Sequence[Extra]) -> list[tuple[ExtraKind, list[tuple[Any, ...]
 
 
 class PostgresRecords:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, lanes: Lanes) -> None:
         self._pool = pool
+        self._lanes = lanes
 
     async def write_batch(self, records: Sequence[GenerationRecord], extras: Sequence[Extra] = ()) -> None:
-        await write_batch(self._pool, records, extras)
+        await write_batch(self._pool, records, extras, self._lanes)
 
     async def tidy(self) -> None:
         """Nothing: PostgreSQL checkpoints in its own processes."""
