@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import openai
 import pytest
 
 from olga_cli.store.db import open_store
-from tests.fakes.gateway import RunningGateway
-from tests.fakes.openai_upstream import FakeOpenAI
+from tests.fakes.gateway import RunningGateway, point_openai_at, start_gateway
+from tests.fakes.openai_upstream import FakeOpenAI, Script
 
 
 def client(gateway: RunningGateway, key: str) -> openai.AsyncOpenAI:
@@ -162,3 +163,24 @@ async def test_chunks_carry_no_usage_field_the_client_did_not_ask_for(
         "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
         == "Hello from the fake provider."
     )
+
+
+async def test_a_cookie_the_provider_sets_is_never_sent_back_with_anyones_request(
+    home: Path, fake_openai: FakeOpenAI, api_key: str
+) -> None:
+    # Providers' CDNs set cookies (Cloudflare's __cf_bm); kept, they would ride along with every
+    # key's requests, one caller's state shared with all. (By a host name: cookies from an IP
+    # address are never kept anyway.)
+    point_openai_at(home, fake_openai.url.replace("127.0.0.1", "localhost"))
+    running = await start_gateway(home)
+    try:
+        fake_openai.script(Script(headers={"Set-Cookie": "__cf_bm=abc123; Path=/; HttpOnly"}), Script())
+        sdk = client(running, api_key)
+        for _ in range(2):
+            await sdk.chat.completions.create(
+                model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Say hello"}]
+            )
+    finally:
+        await running.close()
+    assert len(fake_openai.requests) == 2
+    assert [r.headers.get("Cookie") for r in fake_openai.requests] == [None, None]

@@ -9,12 +9,14 @@ cancelled request is cancelled upstream too.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import yarl
 
 from olga_cli import jsonwire
 from olga_cli.config import ProviderConfig
@@ -173,6 +175,13 @@ def _salvage(content: aiohttp.StreamReader) -> bytes:
     return data if isinstance(data, bytes) else b""
 
 
+@functools.lru_cache(maxsize=256)
+def _url(text: str) -> yarl.URL:
+    """The URL parsed once: a provider's few paths come back on every request, and aiohttp parses
+    a string on each."""
+    return yarl.URL(text)
+
+
 class Upstreams:
     """Owns the client sessions; closed once, when the server stops."""
 
@@ -194,6 +203,9 @@ class Upstreams:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=provider.connect_timeout),
             auto_decompress=True,
             skip_auto_headers=("User-Agent",),
+            # Cookies a provider sets (a CDN's bot-management cookie, say) would be sent back with
+            # every key's requests: one caller's state shared with all. None is kept.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         self._sessions[provider.name] = (provider.connect_timeout, session)
         return session
@@ -230,7 +242,7 @@ class Upstreams:
                 headers[provider.auth] = key.value  # x-api-key, api-key (Azure), x-goog-api-key (Gemini)
         if provider.kind == "anthropic":
             headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
-        url = provider.base_url + path
+        url = _url(provider.base_url + path)
         data = None if method in ("GET", "DELETE") else jsonwire.dumps(body)
         session = self._session(provider)
         now = asyncio.get_running_loop().time()
