@@ -19,6 +19,13 @@ commands (``INFO commandstats`` of the bench's own Redis) per request.
 
     python bench/team.py                  # about three minutes
     python bench/team.py --seconds 3      # a quick check that it all runs
+    python bench/team.py --store-loop 2000  # the store alone: a request's hold, then its batch
+
+``--store-loop N`` leaves olga's server out: N times in a row, the two calls a request at concurrency
+1 makes to PostgreSQL (``holds.take``, then ``records.write_batch`` with a record like the bench's),
+each call's wall time and this process's CPU per cycle (olga's side: asyncpg, the pool, the batch's
+encoding), and the CPU of the PostgreSQL backends that served them. Fewer processes take part, so it
+varies less with the machine's load than the phases do.
 
 Needs nginx, wrk, redis-server, ss (iproute2) and a PostgreSQL that lets this user create databases
 (``--database-url``, default postgresql://127.0.0.1:5432/test). Results are printed and saved to
@@ -36,6 +43,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -373,6 +381,91 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def bench_record(generation_id: str, key_id: str, at: float) -> Any:
+    """A record like the one a bench request leaves (the answer of ``upstreams.chat_completion``)."""
+    from olga_cli.records import Attempt, GenerationRecord
+
+    return GenerationRecord(
+        id=generation_id,
+        created_at=at,
+        key_id=key_id,
+        key_name="bench",
+        endpoint="/v1/chat/completions",
+        model_requested=f"bench/{MODEL}",
+        model=f"bench/{MODEL}",
+        provider="bench",
+        upstream_id="chatcmpl-bench0001",
+        status=200,
+        finish_reason="stop",
+        tokens_prompt=14,
+        tokens_completion=7,
+        cost_pico=6_300_000,
+        catalog_version="2026-11-22",
+        latency_ms=13.4,
+        overhead_ms=1.1,
+        attempts=[Attempt(provider="bench", model=MODEL, status=200, latency_ms=12.3, key_label="key-1")],
+        request_body=body_of(f"bench/{MODEL}", stream=False).decode(),
+        response_body=upstreams.chat_completion().decode(),
+    )
+
+
+async def store_loop(database_url: str, cycles: int) -> dict[str, Any]:
+    """A request's two calls to the store, ``cycles`` times in a row, in a schema of its own."""
+    from olga_cli.store.db import open_store
+    from olga_cli.store.holds import HoldRequest, hold_settle
+    from olga_cli.store.limits import admission_insert
+
+    schema = "olga_loop_" + secrets.token_hex(4)
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in database_url else "?"
+    store = await open_store(f"{database_url}{sep}search_path={schema}&application_name={schema}")
+    try:
+        assert store.holds is not None
+        row, _ = await store.keys.create_key(name="loop", credits_pico=10**15)
+        hold_ms: list[float] = []
+        batch_ms: list[float] = []
+
+        async def cycle() -> None:
+            assert store.holds is not None
+            gid, at = "gen-" + secrets.token_hex(14), time.time()
+            t0 = time.perf_counter()
+            held = HoldRequest(
+                gid, "olga-loop", row.id, None, at, True, 56_250_000, 56_250_000, 183, 0, None, None
+            )
+            assert await store.holds.take(held) is None
+            t1 = time.perf_counter()
+            admission = admission_insert(
+                generation_id=gid, key_id=row.id, team_id=None, at=at, cost=6_300_000, tokens=21
+            )
+            await store.records.write_batch([bench_record(gid, row.id, at)], [admission, hold_settle(gid)])
+            hold_ms.append((t1 - t0) * 1000)
+            batch_ms.append((time.perf_counter() - t1) * 1000)
+
+        for _ in range(min(cycles, 100)):  # statements prepared, connections opened
+            await cycle()
+        hold_ms.clear(), batch_ms.clear()
+        backends = "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
+        pids = {int(r["pid"]) for r in await admin.fetch(backends, schema)}
+        pg0, me0 = ticks_of(pids), time.process_time()
+        for _ in range(cycles):
+            await cycle()
+        me, pg1 = time.process_time() - me0, ticks_of(pids)
+        pg = sum(pg1[p] - pg0.get(p, 0) for p in pg1) / CLK_TCK
+        return {
+            "cycles": cycles,
+            "hold_p50_ms": round(statistics.median(hold_ms), 3),
+            "batch_p50_ms": round(statistics.median(batch_ms), 3),
+            "olga_cpu_ms": round(me / cycles * 1000, 3),
+            "postgresql_cpu_ms": round(pg / cycles * 1000, 3),
+            "loadavg": load.loadavg(),
+        }
+    finally:
+        await store.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     for tool in ("nginx", "wrk", "redis-server", "taskset", "ss"):
         if shutil.which(tool) is None:
@@ -410,7 +503,11 @@ def main() -> None:
     parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS)
     parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES)
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--store-loop", type=int, metavar="N", help="only the store's two calls, N times")
     args = parser.parse_args()
+    if args.store_loop:
+        print(json.dumps(asyncio.run(store_loop(args.database_url, args.store_loop)), indent=1))
+        return
     results = asyncio.run(run(args))
     print(json.dumps(results["setups"], indent=1))
     print(json.dumps(results["verdict"], indent=1))
