@@ -10,7 +10,8 @@
 
     python bench/classifier/evaluate.py --data DATA_DIR --model MODEL_DIR --out bench/results/classifier.json
 
-MODEL_DIR holds injection.onnx and tokenizer.json; --write-calibration writes calibration.json there.
+MODEL_DIR holds the model's two parts, its gate and tokenizer (`cascade.py` writes them);
+--write-calibration writes calibration.json there.
 """
 
 from __future__ import annotations
@@ -27,24 +28,29 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from olga_cli.guardrails import PromptInjectionDetector
-from olga_cli.guardrails.classifier import InjectionModel
+from olga_cli.guardrails.classifier import CALIBRATION_FILE, MODEL_FILES, InjectionModel
 
 WINDOW_TOKENS = 64  # the windows the model was trained on (train.py --max-tokens)
 STRIDE_TOKENS = 48
+FULL_WINDOWS = 3  # windows of a text that the whole model scores (the gate picks them)
 
 
 def load(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().split("\n") if line]
 
 
-def raw_model(model_dir: Path, scratch: Path, stride: int = STRIDE_TOKENS) -> InjectionModel:
+def raw_model(
+    model_dir: Path, scratch: Path, stride: int = STRIDE_TOKENS, full_windows: int = FULL_WINDOWS
+) -> InjectionModel:
     """The model with an identity calibration (raw threshold 0.5), so scores are raw probabilities."""
-    for name in ("injection.onnx", "tokenizer.json"):
-        shutil.copy(model_dir / name, scratch / name)
+    for path in MODEL_FILES:
+        if path != CALIBRATION_FILE:
+            shutil.copy(model_dir / path.name, scratch / path.name)
     meta = {
         "raw_threshold": 0.5,
         "window_tokens": WINDOW_TOKENS,
         "stride_tokens": stride,
+        "full_windows": full_windows,
         "blocking": True,
     }
     (scratch / "calibration.json").write_text(json.dumps(meta))
@@ -129,11 +135,14 @@ def main() -> None:
     parser.add_argument("--fpr-target", type=float, default=0.01)
     parser.add_argument("--write-calibration", action="store_true")
     parser.add_argument("--stride", type=int, default=STRIDE_TOKENS, help="tokens between window starts")
+    parser.add_argument(
+        "--full-windows", type=int, default=FULL_WINDOWS, help="windows the whole model scores (1000: all)"
+    )
     parser.add_argument("--scores", type=Path, help="also save the raw scores here (not in the repository)")
     parser.add_argument("--from-scores", type=Path, help="raw scores saved by --scores: no scoring again")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        model = raw_model(args.model, Path(scratch), args.stride)
+        model = raw_model(args.model, Path(scratch), args.stride, args.full_windows)
         val = load(args.data / "val.jsonl")
         saved = json.loads(args.from_scores.read_text()) if args.from_scores else {}
         val_scores = saved.get("validation") or [model.score(str(r["text"])) for r in val]
@@ -164,6 +173,7 @@ def main() -> None:
             "raw_threshold": round(threshold, 6),
             "window_tokens": WINDOW_TOKENS,
             "stride_tokens": args.stride,
+            "full_windows": args.full_windows,
             # Blocking only at a false-positive rate measured within the goal on held-out sources.
             "blocking": blocking,
             "measured": {

@@ -1,6 +1,6 @@
 """Is there a faster graph for the shipped model? Rebuilds it in other forms and times them alternately.
 
-The shipped injection.onnx is dynamic int8 (MatMulInteger + DynamicQuantizeLinear, per-tensor
+The whole model (train.py's injection.onnx; the package ships it cut in two by cascade.py) is dynamic int8 (MatMulInteger + DynamicQuantizeLinear, per-tensor
 weights, QOperator-style). Only that graph ships, so the fp32 graph is rebuilt here by dequantizing
 every weight (the exact values the int8 model computes with). From it: onnxruntime's transformer
 optimizer (`optimize_model(..., model_type="bert", num_heads=12, hidden_size=384)`), a hand-made
@@ -12,7 +12,7 @@ variants alternating in rounds so that a shared machine's load falls on all alik
 CPU time per text, with the largest logit difference from the shipped graph on the same windows.
 
     pip install onnx sympy onnx_ir      # tooling only, not olga's runtime
-    taskset -c 0 python bench/classifier/graph_variants.py --work /tmp/variants
+    taskset -c 0 python bench/classifier/graph_variants.py --model MODEL_DIR/injection.onnx --work /tmp/variants
 """
 
 from __future__ import annotations
@@ -32,9 +32,7 @@ import onnxruntime as ort
 from onnx import helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latency import ROOT, texts
-
-SHIPPED = ROOT / "olga_cli" / "guardrails" / "classifier" / "injection.onnx"
+from latency import texts
 
 
 def dequantized(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -134,7 +132,7 @@ def fused_attention(model: onnx.ModelProto) -> onnx.ModelProto:
     return rebuilt(model, kept + nodes, extra)
 
 
-def build(work: Path) -> dict[str, Path]:
+def build(work: Path, shipped: Path) -> dict[str, Path]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.matmul_nbits_quantizer import (
         DefaultWeightOnlyQuantConfig,
@@ -143,7 +141,7 @@ def build(work: Path) -> dict[str, Path]:
     from onnxruntime.transformers.optimizer import optimize_model
 
     paths = {name: work / f"{name}.onnx" for name in ("fp32", "fp32_optimizer", "fp32_attention")}
-    onnx.save(dequantized(onnx.load(str(SHIPPED))), str(paths["fp32"]))
+    onnx.save(dequantized(onnx.load(str(shipped))), str(paths["fp32"]))
     optimized = optimize_model(
         str(paths["fp32"]), model_type="bert", num_heads=12, hidden_size=384, opt_level=0
     )
@@ -167,10 +165,10 @@ def build(work: Path) -> dict[str, Path]:
     return paths
 
 
-def batches(count: int) -> list[dict[str, np.ndarray]]:
+def batches(count: int, shipped: Path) -> list[dict[str, np.ndarray]]:
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(SHIPPED.parent / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(shipped.parent / "tokenizer.json"))
     tokenizer.no_truncation()
     tokenizer.no_padding()
     out = []
@@ -193,17 +191,20 @@ def session(path: Path, level: str = "ORT_ENABLE_ALL") -> ort.InferenceSession:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--model", type=Path, required=True, help="the whole model, beside its tokenizer.json"
+    )
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--texts", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     sessions = {
-        "shipped": session(SHIPPED),
-        "shipped_extended_optimizations": session(SHIPPED, "ORT_ENABLE_EXTENDED"),
+        "shipped": session(args.model),
+        "shipped_extended_optimizations": session(args.model, "ORT_ENABLE_EXTENDED"),
     }
-    sessions |= {name: session(path) for name, path in build(args.work).items()}
-    feeds = batches(args.texts)
+    sessions |= {name: session(path) for name, path in build(args.work, args.model).items()}
+    feeds = batches(args.texts, args.model)
     cpu: dict[str, list[float]] = {name: [] for name in sessions}
     logits: dict[str, np.ndarray] = {}
     load_before = os.getloadavg()[0]

@@ -2,7 +2,8 @@
 time, so no cache hit), a repeated text (cache hit), and the rules alone. onnxruntime runs on one
 thread (as olga runs it); the CPU time per call (time.thread_time) is the figure to read on a shared
 machine, the wall time only in a quiet one. Besides the shipped window and stride, a window layout
-without overlap is measured too (fewer tokens per text, but a sentence may be cut in two).
+without overlap is measured too (fewer tokens per text, but a sentence may be cut in two), and the
+whole model on every window (no gate).
 
     taskset -c 0 python bench/classifier/latency.py --out bench/results/classifier_latency.json
 
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from olga_cli.guardrails import PromptInjectionDetector
-from olga_cli.guardrails.classifier import CALIBRATION_FILE, MODEL_FILE, TOKENIZER_FILE, InjectionModel
+from olga_cli.guardrails.classifier import CALIBRATION_FILE, MODEL_DIR, MODEL_FILES, InjectionModel
 
 
 def texts(count: int) -> list[str]:
@@ -75,12 +76,12 @@ def timed(fn: object, items: list[str]) -> tuple[list[float], list[float]]:
     return wall, cpu
 
 
-def with_windows(model_dir: Path, scratch: Path, window: int, stride: int) -> InjectionModel:
+def with_windows(model_dir: Path, scratch: Path, **changes: int) -> InjectionModel:
     """The model with another window layout (same weights, same threshold)."""
-    for name in (MODEL_FILE.name, TOKENIZER_FILE.name):
-        shutil.copy(model_dir / name, scratch / name)
+    for path in MODEL_FILES:
+        shutil.copy(model_dir / path.name, scratch / path.name)
     meta = json.loads((model_dir / CALIBRATION_FILE.name).read_text())
-    meta.update(window_tokens=window, stride_tokens=stride)
+    meta.update(changes)
     (scratch / CALIBRATION_FILE.name).write_text(json.dumps(meta))
     return InjectionModel(scratch)
 
@@ -89,7 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--count", type=int, default=300)
-    parser.add_argument("--model", type=Path, default=MODEL_FILE.parent, help="default: the shipped model")
+    parser.add_argument("--model", type=Path, default=MODEL_DIR, help="default: the shipped model")
     args = parser.parse_args()
     items = texts(args.count)
     model = InjectionModel(args.model)
@@ -99,13 +100,18 @@ def main() -> None:
     cached = timed(model.strongest, items)
     rules = timed(PromptInjectionDetector().detect, items)
     with tempfile.TemporaryDirectory() as scratch:
-        tiled = with_windows(args.model, Path(scratch), model.window, model.window - 2)
+        tiled = with_windows(args.model, Path(scratch), stride_tokens=model.window - 2)
         tiled.strongest("warm up the session " * 20)
         no_overlap = timed(tiled.strongest, items)
+    with tempfile.TemporaryDirectory() as scratch:
+        whole = with_windows(args.model, Path(scratch), full_windows=1000)
+        whole.strongest("warm up the session " * 20)
+        every_window = timed(whole.strongest, items)
     result = {
         "text_chars": 2048,
         "window_tokens": model.window,
         "stride_tokens": model.stride,
+        "full_windows": model.full_windows,
         # The cost is windows x layers: how many tokens and windows a 2 KB text makes.
         "tokens_per_text": spread([len(tokens(model, item)) for item in items]),
         "windows_per_text": spread([windows(model, len(tokens(model, item))) for item in items]),
@@ -115,6 +121,8 @@ def main() -> None:
         f"classifier_fresh_text_cpu_windows_without_overlap_stride_{model.window - 2}": percentiles(
             no_overlap[1]
         ),
+        # Without the gate: the whole model on every window (as before the model was cut in two).
+        "classifier_fresh_text_cpu_whole_model_on_every_window": percentiles(every_window[1]),
         "rules_cpu": percentiles(rules[1]),
         "rules_wall": percentiles(rules[0]),
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
