@@ -36,8 +36,12 @@ class RunningGateway:
         await self.runner.cleanup()
 
     async def refresh(self) -> None:
-        """Pick up keys and credits written by another connection now, without waiting for the watcher."""
-        await self.gateway.snapshot.refresh(self.gateway.db)
+        """Pick up keys and credits written by another connection now, without waiting for the watcher.
+
+        Under the gateway's own lock, as its watcher refreshes: a watcher's refresh that read the keys
+        before a new one was committed must not finish after this one and put the old list back."""
+        async with self.gateway._store_lock:
+            await self.gateway.snapshot.refresh(self.gateway.db)
 
 
 def configure(home: Path, **tables: Any) -> None:
