@@ -339,3 +339,18 @@ async def test_responses_items_are_written_with_their_record_read_by_id_and_prun
     assert sorted(found, key=lambda item: item["id"]) == [new, old]  # each once, exactly as made
     await db.reports.prune(before=NOW - 60)
     assert await db.records.response_items(["msg_old", "msg_new"]) == [new]
+
+
+async def test_records_with_absurd_token_counts_never_cost_the_hours_later_records(any_store: Store) -> None:
+    """A provider's absurd usage is stored clamped to 2**63 - 1 tokens; the hour's roll-up then sits
+    at the top of its range, and the records that follow in that hour must still be written."""
+    db = any_store
+    top = 2**63 - 1
+    absurd = [make_record(created_at=NOW + i, tokens_prompt=top, tokens_completion=top) for i in range(2)]
+    await db.records.write_batch(absurd)  # two in one batch: their sum is past the range already
+    later = make_record(created_at=NOW + 10)
+    await db.records.write_batch([make_record(created_at=NOW + 5, tokens_prompt=top)])
+    await db.records.write_batch([later])
+    stored = await db.records.get_generation(later.id)
+    assert stored is not None and stored.tokens_prompt == later.tokens_prompt
+    assert await db.ledger.key_totals("key_test") == (0, 4 * later.cost_pico)

@@ -90,12 +90,17 @@ WHERE excluded.updated_at >= provider_health.updated_at
 }
 
 
+# A roll-up's sums stop here, as migration 017's function makes them in the table: a record stored
+# with a provider's absurd usage (clamped to this) must not make its batch's sums unstorable.
+_TOP = 2**63 - 1
+
+
 def _add(row: list[Any], r: GenerationRecord) -> None:
     """One record into a roll-up row: requests, errors, prompt, completion and cached tokens, cost, latency."""
     for index, value in enumerate(
         (1, int(r.status >= 400), r.tokens_prompt, r.tokens_completion, r.tokens_cached, r.cost_pico)
     ):
-        row[index] += value
+        row[index] = min(row[index] + value, _TOP)
     row[6] += float(r.latency_ms)
 
 
@@ -113,7 +118,7 @@ def _hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
         )
         row = sums.setdefault(group, [0, 0, 0, 0, 0, 0, 0.0, 0])
         _add(row, r)
-        row[7] += r.cache_saved_pico
+        row[7] = min(row[7] + r.cache_saved_pico, _TOP)
     return [(*group, *values) for group, values in sorted(sums.items())]
 
 

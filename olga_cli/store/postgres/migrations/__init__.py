@@ -26,6 +26,7 @@ from olga_cli.store.postgres.migrations import (
     m014_shared_upstream,
     m015_bodies_as_text,
     m016_body_parts,
+    m017_saturating_rollups,
     m018_response_items,
 )
 
@@ -46,5 +47,6 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("014_shared_upstream", m014_shared_upstream.SQL),
     ("015_bodies_as_text", m015_bodies_as_text.SQL),
     ("016_body_parts", m016_body_parts.SQL),
+    ("017_saturating_rollups", m017_saturating_rollups.SQL),
     ("018_response_items", m018_response_items.SQL),
 ]

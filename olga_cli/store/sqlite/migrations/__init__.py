@@ -25,6 +25,7 @@ from olga_cli.store.sqlite.migrations.m013_hold_async_commit import m013_hold_as
 from olga_cli.store.sqlite.migrations.m014_shared_upstream import m014_shared_upstream
 from olga_cli.store.sqlite.migrations.m015_bodies_as_text import m015_bodies_as_text
 from olga_cli.store.sqlite.migrations.m016_body_parts import m016_body_parts
+from olga_cli.store.sqlite.migrations.m017_saturating_rollups import m017_saturating_rollups
 from olga_cli.store.sqlite.migrations.m018_response_items import m018_response_items
 
 __all__ = ["MIGRATIONS", "Migration", "run_script"]
@@ -46,5 +47,6 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("014_shared_upstream", m014_shared_upstream),
     ("015_bodies_as_text", m015_bodies_as_text),
     ("016_body_parts", m016_body_parts),
+    ("017_saturating_rollups", m017_saturating_rollups),
     ("018_response_items", m018_response_items),
 ]
