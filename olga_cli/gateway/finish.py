@@ -90,12 +90,17 @@ def serving_target(ctx: Context) -> Target | None:
     )
 
 
+def keeps_bodies(gw: Gateway, ctx: Context) -> bool:
+    """Whether what the caller and the model said is stored: bodies on, and not a ZDR key."""
+    return gw.config.store_bodies and not ctx.key.row.zdr
+
+
 def store_bodies(gw: Gateway, ctx: Context, response_text: str | None) -> None:
     trace = ctx.record.trace
     if trace is not None and gw.trace_content and not ctx.key.row.zdr:
         trace.input_text = ctx.call.raw_body.decode("utf-8", "replace")
         trace.output_text = response_text
-    if gw.config.store_bodies and not ctx.key.row.zdr:
+    if keeps_bodies(gw, ctx):
         ctx.record.request_body = ctx.call.raw_body.decode("utf-8", "replace")
         ctx.record.response_body = response_text
         if ctx.guard is not None:
@@ -125,7 +130,7 @@ async def commit(gw: Gateway, ctx: Context, health: Sequence[Extra] = ()) -> Non
 
 def _items(gw: Gateway, ctx: Context) -> list[Extra]:
     """The Responses items the answer made, stored where its bodies would be (never for a ZDR key)."""
-    if not ctx.items_made or not gw.config.store_bodies or ctx.key.row.zdr:
+    if not ctx.items_made or not keeps_bodies(gw, ctx):
         return []
     return [response_item_insert(item, at=ctx.record.created_at) for item in ctx.items_made]
 

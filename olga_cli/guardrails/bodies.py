@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 from olga_cli.guardrails.screen import Screen, ScreenOutcome, text_digest
@@ -46,27 +45,35 @@ class RequestTexts:
         return all(digest is None or screen.remembers(digest) for digest in self.digests)
 
     def screen(self, screen: Screen) -> ScreenOutcome:
-        return _screen_slots(self.slots, screen, self.digests)
+        """Screen the texts; redactions are written into the body in place."""
+        return self._screen(screen, write_back=True)
 
     def advise(self, screen: Screen) -> ScreenOutcome:
         """A `log`-only screen's verdicts on the texts as they were read, writing nothing back: safe
         in a worker thread while the event loop redacts the body."""
+        return self._screen(screen, write_back=False)
+
+    def _screen(self, screen: Screen, *, write_back: bool) -> ScreenOutcome:
         outcome = ScreenOutcome()
+        if not screen.active:
+            return outcome
         for slot, text, digest in zip(self.slots, self.texts, self.digests, strict=True):
-            if text:
-                outcome.add(screen.screen_text(text, field=slot.path, digest=digest))
+            result = screen.screen_text(text, field=slot.path, digest=digest)
+            if not result.violations:
+                continue
+            outcome.add(result)
+            if write_back and result.text != text:
+                slot.set(result.text)
         return outcome
 
 
-def _screen_slots(
-    slots: Iterable[TextSlot], screen: Screen, digests: Iterable[bytes | None] | None = None
-) -> ScreenOutcome:
+def _screen_slots(slots: Iterable[TextSlot], screen: Screen) -> ScreenOutcome:
     outcome = ScreenOutcome()
     if not screen.active:
         return outcome
-    for slot, digest in zip(slots, digests or repeat(None), strict=False):
+    for slot in slots:
         original = slot.get()
-        result = screen.screen_text(original, field=slot.path, digest=digest)
+        result = screen.screen_text(original, field=slot.path)
         if not result.violations:
             continue
         outcome.add(result)
