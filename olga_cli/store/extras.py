@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 ExtraKind = Literal[
-    "admission", "admissions_prune", "alert", "violation", "health_mark", "hold_settle", "response_item"
+    "admission",
+    "admissions_prune",
+    "alert",
+    "violation",
+    "health_mark",
+    "hold_settle",
+    "slice_draw",
+    "response_item",
 ]
 
 

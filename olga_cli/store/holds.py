@@ -75,12 +75,26 @@ def hold_settle(hold_id: str) -> Extra:
     return Extra("hold_settle", (hold_id,))
 
 
+def slice_draw(slice_id: str, credits: int) -> Extra:
+    """Take what a request admitted against a slice cost off the slice, in the batch of its charge."""
+    return Extra("slice_draw", (slice_id, credits))
+
+
 class HoldStore(Protocol):
     async def take(self, request: HoldRequest) -> Refusal | None:
         """Check and take, atomically across instances; the refusal says why when it cannot."""
 
     async def release(self, hold_id: str) -> None:
         """End a hold whose request leaves no record."""
+
+    async def take_slice(
+        self, slice_id: str, instance: str, key_id: str, at: float, credits: int, floor: int
+    ) -> bool:
+        """Reserve ``credits`` of the key's balance for the instance to admit against (migration 019),
+        if what is left free after it still covers ``floor``; False (nothing taken) if not."""
+
+    async def return_slice(self, slice_id: str) -> None:
+        """Give back what a slice still reserves; nothing if it is gone already."""
 
     async def beat(self, instance: str, now: float) -> None:
         """Renew the instance's lease on its holds."""

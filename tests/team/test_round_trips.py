@@ -36,9 +36,11 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return sent
 
 
-async def test_a_request_costs_few_statements(
-    home: Path, pg_url: str, fake_openai: FakeOpenAI, statements: Counter[str]
-) -> None:
+async def requests_statements(
+    home: Path, pg_url: str, fake_openai: FakeOpenAI, statements: Counter[str], credits: int
+) -> dict[str, float]:
+    """The statements sent per request, of ten in a row by one key holding ``credits``, after a first
+    that prepares what the others reuse; the lease's own (a beat a second) left out."""
     from aiohttp import web
 
     from olga_cli.server.app import create_app
@@ -47,7 +49,7 @@ async def test_a_request_costs_few_statements(
     point_openai_at(home, fake_openai.url)
     store = await open_store(pg_url)
     try:
-        _, key = await store.keys.create_key(name="counted", credits_pico=10**12)
+        _, key = await store.keys.create_key(name="counted", credits_pico=credits)
     finally:
         await store.close()
     app = create_app(load_config(home, database_url=pg_url))
@@ -64,7 +66,7 @@ async def test_a_request_costs_few_statements(
                     assert reply.status == 200
                     await reply.read()
 
-            await one()  # the first request prepares what the others reuse
+            await one()
             statements.clear()
             for _ in range(10):
                 await one()  # its record is committed before its answer ends
@@ -73,11 +75,26 @@ async def test_a_request_costs_few_statements(
     # Once a request or more: the request's own. Less often: the lease's beat (once a second), the
     # watcher reloading the store after a notification, a new pool connection's type look-ups.
     lease = ("INSERT INTO instances", "UPDATE instances", "WITH dead AS")
-    per_request = {w: n / 10 for w, n in statements.items() if n >= 10 and not w.startswith(lease)}
-    # The hold; then the batch, one call of olga_write_batch (its lock, the record, the charge with the
-    # key's spend, the roll-ups, the admission with its daily usage, the hold's end) committed on its
-    # own. (8 before migration 012 made the batch one function; 14 before the pool stopped resetting
-    # connections and the batch merged its statements.)
+    return {w: n / 10 for w, n in statements.items() if n >= 10 and not w.startswith(lease)}
+
+
+async def test_a_request_of_a_key_with_money_to_spare_costs_one_statement(
+    home: Path, pg_url: str, fake_openai: FakeOpenAI, statements: Counter[str]
+) -> None:
+    # The batch alone: one call of olga_write_batch (its lock, the record, the charge with the key's
+    # spend, the draw on the slice of credit the request was admitted against, the roll-ups, the
+    # admission with its daily usage) committed on its own. The first request took the slice.
+    # (2 before slices, migration 019; 8 before migration 012 made the batch one function; 14 before
+    # the pool stopped resetting connections and the batch merged its statements.)
+    per_request = await requests_statements(home, pg_url, fake_openai, statements, 10**12)
+    assert per_request == {"SELECT olga_write_batch($1::jsonb, $2,": 1}
+
+
+async def test_a_request_of_a_key_near_its_end_takes_a_hold_first(
+    home: Path, pg_url: str, fake_openai: FakeOpenAI, statements: Counter[str]
+) -> None:
+    """Credits for a few dozen such requests: too few to slice, so each is held on its own, exactly."""
+    per_request = await requests_statements(home, pg_url, fake_openai, statements, 10**9)
     assert per_request == {
         "SELECT olga_take_hold($1, $2,": 1,
         "SELECT olga_write_batch($1::jsonb, $2,": 1,

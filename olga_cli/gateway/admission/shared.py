@@ -30,13 +30,14 @@ from typing import Any
 
 from olga_cli.errors import InsufficientCredits, RateLimitExceeded, StoreUnavailable, UsageLimitExceeded
 from olga_cli.gateway.admission.hold import Hold
+from olga_cli.gateway.admission.slices import Slices
 from olga_cli.gateway.admission.usage_limits import holders_of
 from olga_cli.gateway.admission.windows import day_of, first_day
 from olga_cli.gateway.call import Context
 from olga_cli.gateway.snapshot import Snapshot
 from olga_cli.money import pico_to_usd
 from olga_cli.store.generations import Extra
-from olga_cli.store.holds import HoldRequest, HoldStore, LimitCheck, Refusal, hold_settle
+from olga_cli.store.holds import HoldRequest, HoldStore, LimitCheck, Refusal, hold_settle, slice_draw
 from olga_cli.store.hot import HotState, HotUnavailable
 
 log = logging.getLogger("olga.shared")
@@ -51,6 +52,8 @@ class SharedAdmission:
         self.hot = hot
         self.instance = "olga-" + secrets.token_hex(6)
         self.taken: dict[str, Hold] = {}
+        self.slices = Slices(holds, self.instance)
+        self._renewed_at = -LEASE  # when the lease was last renewed (monotonic): slices need it fresh
         self._releasing: set[asyncio.Task[None]] = set()
         self._admitting: set[asyncio.Task[None]] = set()
 
@@ -61,21 +64,49 @@ class SharedAdmission:
             await asyncio.gather(*self._admitting, return_exceptions=True)
         if self._releasing:
             await asyncio.gather(*self._releasing, return_exceptions=True)
-        await self.holds.leave(self.instance)
+        self.slices.forget()
+        await self.holds.leave(self.instance)  # its sweep gives back this instance's slices
 
     def begin(self, snapshot: Snapshot, ctx: Context) -> None:
-        """Start taking the request's hold (``admit``) in a task of its own, ``ctx.admitting``, so that
-        its round trip overlaps the work that follows. Whoever awaits it shields it: a caller who
-        leaves meanwhile must not cancel a hold the store may already have granted (``release`` gives
-        it back once the answer is in)."""
-        task = asyncio.create_task(self.admit(snapshot, ctx))
+        """Admit the request against its key's slice of credit if it can be (no round trip), else
+        start taking its hold (``admit``) in a task of its own, ``ctx.admitting``, so that its round
+        trip overlaps the work that follows. Whoever awaits it shields it: a caller who leaves
+        meanwhile must not cancel a hold the store may already have granted (``release`` gives it back
+        once the answer is in)."""
+        request, names = self._request(snapshot, ctx)
+        if self._sliceable(request):
+            piece = self.slices.draw(request.key_id, request.credits)
+            if piece is not None:
+                ctx.hold = Hold(request.id, request.key_id, slice=piece, promised=request.credits)
+                return
+        task = asyncio.create_task(self.admit(request, names, ctx))
         ctx.admitting = task
         self._admitting.add(task)
         task.add_done_callback(self._admitting.discard)
 
-    async def admit(self, snapshot: Snapshot, ctx: Context) -> None:
-        """Take the request's hold, or undo the local admission and refuse as the store says."""
-        request, names = self._request(snapshot, ctx)
+    def _sliceable(self, request: HoldRequest) -> bool:
+        """Whether a slice may admit the request: its key's credits are all the store must check (no
+        usage limit, no rate limit), and this instance's lease is fresh (a lease run out lets the
+        other instances give its slices back)."""
+        return (
+            request.capped
+            and not request.limits
+            and request.rpm is None
+            and request.tpm is None
+            and time.monotonic() - self._renewed_at < LEASE / 2
+        )
+
+    async def admit(self, request: HoldRequest, names: dict[int, str], ctx: Context) -> None:
+        """Take the request's hold (or a new slice of its key's credit, when one is worth asking for),
+        or undo the local admission and refuse as the store says."""
+        if self._sliceable(request) and self.slices.worth_asking(request.key_id):
+            try:
+                piece = await self.slices.take(request.key_id, request.credits, request.at)
+            except Exception:  # the hold below says what the store's trouble means for the request
+                piece = None
+            if piece is not None:
+                ctx.hold = Hold(request.id, request.key_id, slice=piece, promised=request.credits)
+                return
         hold = Hold(request.id, request.key_id, tokens_count=request.tpm is not None)
         if self.hot is not None and (request.rpm is not None or request.tpm is not None):
             request = await self._count_rates(request, hold, ctx, names)
@@ -124,6 +155,9 @@ class SharedAdmission:
         if hold is None or hold.ended:
             return []
         hold.ended = True
+        if hold.slice is not None:
+            drawn = self.slices.settle(hold.slice, hold.promised, ctx.record.cost_pico)
+            return [slice_draw(hold.slice.id, drawn)] if drawn else []
         self.taken.pop(hold.id, None)
         if hold.counted_in_redis and hold.tokens_count and self.hot is not None:  # rpm alone: nothing to say
             record = ctx.record
@@ -145,6 +179,9 @@ class SharedAdmission:
         if hold is None or hold.ended:
             return
         hold.ended = True
+        if hold.slice is not None:
+            self.slices.release(hold.slice, hold.promised)
+            return
         self.taken.pop(hold.id, None)
         self._uncount(hold)
         self._later(self._release(hold.id))
@@ -186,8 +223,10 @@ class SharedAdmission:
         """Renew this instance's lease and free the holds of instances gone silent; runs until cancelled."""
         while True:
             try:
-                now = time.time()
+                now, renewing = time.time(), time.monotonic()
                 await self.holds.beat(self.instance, now)
+                self._renewed_at = renewing
+                await self.slices.give_back_idle()
                 freed = await self.holds.sweep(now, LEASE)
                 if freed:
                     log.warning("freed %d holds of an instance that stopped answering", freed)

@@ -16,11 +16,20 @@ RELEASE_HOLD = """
 WITH h AS (DELETE FROM holds WHERE id = $1 RETURNING key_id, credits)
 UPDATE balances SET reserved = balances.reserved - h.credits FROM h WHERE balances.key_id = h.key_id
 """
+RETURN_SLICE = """
+WITH s AS (DELETE FROM credit_slices WHERE id = $1 RETURNING key_id, credits)
+UPDATE balances SET reserved = balances.reserved - s.credits FROM s WHERE balances.key_id = s.key_id
+"""
+# A dead instance's holds and slices (migration 019) go back together; it counts the holds freed.
 _SWEEP = """
 WITH dead AS (DELETE FROM instances WHERE seen_at < $1 RETURNING id),
      h AS (DELETE FROM holds WHERE instance IN (SELECT id FROM dead)
                                OR instance NOT IN (SELECT id FROM instances) RETURNING key_id, credits),
-     per_key AS (SELECT key_id, SUM(credits) AS credits, COUNT(*) AS n FROM h GROUP BY key_id),
+     s AS (DELETE FROM credit_slices WHERE instance IN (SELECT id FROM dead)
+                                       OR instance NOT IN (SELECT id FROM instances) RETURNING key_id, credits),
+     per_key AS (SELECT key_id, SUM(credits) AS credits, SUM(n) AS n FROM (
+                     SELECT key_id, credits, 1 AS n FROM h UNION ALL SELECT key_id, credits, 0 FROM s
+                 ) AS freed GROUP BY key_id),
      given AS (UPDATE balances SET reserved = balances.reserved - per_key.credits FROM per_key
                WHERE balances.key_id = per_key.key_id RETURNING per_key.n)
 SELECT (SELECT COALESCE(SUM(n), 0) FROM per_key)
@@ -41,6 +50,7 @@ SELECT 'm', 'key', $1, 0, 0, 1, tokens, at FROM admissions WHERE key_id = $1 AND
 UNION ALL
 SELECT 'm', 'key', $1, 0, 0, 1, rate_tokens, at FROM holds WHERE key_id = $1 AND at > $3::float8 - 60
 """
+TAKE_SLICE = "SELECT olga_take_slice($1, $2, $3, $4, $5, $6)"
 TAKE = (
     "SELECT olga_take_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
     " $19, $20)"
@@ -92,6 +102,15 @@ class PostgresHolds:
 
     async def release(self, hold_id: str) -> None:
         await self._pool.execute(RELEASE_HOLD, hold_id)
+
+    async def take_slice(
+        self, slice_id: str, instance: str, key_id: str, at: float, credits: int, floor: int
+    ) -> bool:
+        taken = await self._lanes.fetchval(TAKE_SLICE, slice_id, instance, key_id, at, credits, floor)
+        return bool(taken)
+
+    async def return_slice(self, slice_id: str) -> None:
+        await self._pool.execute(RETURN_SLICE, slice_id)
 
     async def beat(self, instance: str, now: float) -> None:
         await self._pool.execute(

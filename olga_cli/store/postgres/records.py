@@ -32,12 +32,13 @@ from olga_cli.store.postgres.lanes import Lanes
 
 # The batch in one round trip and one implicit transaction (migration 012): the batch lock, the
 # records, the charges with each key's spend, the hourly roll-ups, the admissions with their daily
-# usage, the holds' end and the pruning of old admissions. Bodies go as text beside the JSON (015).
-_WRITE = "SELECT olga_write_batch($1::jsonb, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9)"
+# usage, the holds' end and the pruning of old admissions. Bodies go as text beside the JSON (015);
+# what requests admitted against a slice of credit cost comes off their slices (019).
+_WRITE = "SELECT olga_write_batch($1::jsonb, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10::jsonb)"
 _BODIES = ("request_body", "response_body")
 # What the function writes itself; other rows of a batch (alerts, violations, key health: rare) go
 # with it in an explicit transaction.
-_IN_FUNCTION: frozenset[ExtraKind] = frozenset({"admission", "hold_settle", "admissions_prune"})
+_IN_FUNCTION: frozenset[ExtraKind] = frozenset({"admission", "hold_settle", "slice_draw", "admissions_prune"})
 _HOURLY_COLUMNS = (
     "hour",
     "key_id",
@@ -202,7 +203,18 @@ def _function_args(records: Sequence[GenerationRecord], extras: Sequence[Extra])
         _rows(_DAILY_COLUMNS, _daily_sums(admissions)),
         [e.params[0] for e in extras if e.kind == "hold_settle"],
         max(prunes) if prunes else None,
+        _slice_draws(extras),
     )
+
+
+def _slice_draws(extras: Sequence[Extra]) -> str:
+    """Each slice's draws summed: one row per slice, as the function updates each row once."""
+    draws: dict[str, int] = {}
+    for extra in extras:
+        if extra.kind == "slice_draw":
+            slice_id, credits = extra.params
+            draws[slice_id] = draws.get(slice_id, 0) + credits
+    return _json([{"id": slice_id, "credits": credits} for slice_id, credits in draws.items()])
 
 
 def _rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -28,6 +28,7 @@ from olga_cli.store.postgres.migrations import (
     m016_body_parts,
     m017_saturating_rollups,
     m018_response_items,
+    m019_credit_slices,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -49,4 +50,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("016_body_parts", m016_body_parts.SQL),
     ("017_saturating_rollups", m017_saturating_rollups.SQL),
     ("018_response_items", m018_response_items.SQL),
+    ("019_credit_slices", m019_credit_slices.SQL),
 ]

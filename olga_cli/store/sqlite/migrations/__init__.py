@@ -27,6 +27,7 @@ from olga_cli.store.sqlite.migrations.m015_bodies_as_text import m015_bodies_as_
 from olga_cli.store.sqlite.migrations.m016_body_parts import m016_body_parts
 from olga_cli.store.sqlite.migrations.m017_saturating_rollups import m017_saturating_rollups
 from olga_cli.store.sqlite.migrations.m018_response_items import m018_response_items
+from olga_cli.store.sqlite.migrations.m019_credit_slices import m019_credit_slices
 
 __all__ = ["MIGRATIONS", "Migration", "run_script"]
 
@@ -49,4 +50,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("016_body_parts", m016_body_parts),
     ("017_saturating_rollups", m017_saturating_rollups),
     ("018_response_items", m018_response_items),
+    ("019_credit_slices", m019_credit_slices),
 ]

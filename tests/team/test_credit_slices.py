@@ -1,0 +1,122 @@
+"""Slices of credit (``gateway/admission/slices.py``): a key with money to spare is admitted in memory
+against a slice its instance reserved, and every guarantee of the holds stays: across instances the
+key spends exactly its credits and never more, a slice goes back by itself when idle, and a killed
+instance's slice comes back with its lease."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from olga_cli.store.db import open_store
+from tests.team.instances import start_instance
+from tests.team.test_instances import burst, shared_state, stop_all, three, worst_case
+from tests.team.test_instances import upstream_at_worst_case as upstream_at_worst_case  # the fixture
+
+
+async def slices_in_store(pg_url: str) -> tuple[int, int]:
+    """(slices, the keys' reserved credits in all) as the store has them."""
+    conn = await asyncpg.connect(pg_url)
+    try:
+        count = await conn.fetchval("SELECT COUNT(*) FROM credit_slices")
+        reserved = await conn.fetchval("SELECT COALESCE(SUM(reserved), 0) FROM balances")
+        return int(count), int(reserved)
+    finally:
+        await conn.close()
+
+
+async def all_given_back(pg_url: str, seconds: float) -> tuple[int, int]:
+    """``slices_in_store`` once nothing is reserved, or after ``seconds``."""
+    for _ in range(int(seconds / 0.1)):
+        if await slices_in_store(pg_url) == (0, 0):
+            break
+        await asyncio.sleep(0.1)
+    return await slices_in_store(pg_url)
+
+
+async def most_slices_during(pg_url: str, work: asyncio.Task[Counter[int]]) -> int:
+    """The most slices the store held at once while ``work`` ran."""
+    most = 0
+    while not work.done():
+        most = max(most, (await slices_in_store(pg_url))[0])
+        await asyncio.sleep(0.02)
+    return most
+
+
+@pytest.mark.usefixtures("upstream_at_worst_case")
+async def test_a_key_spends_exactly_its_credits_across_three_instances_when_sliced(
+    home: Path, pg_url: str
+) -> None:
+    """Credits for 200 worst cases, enough to slice at first. A burst of 300 over three instances never
+    spends more than the credits; what slices kept back comes back once they idle and serves the next
+    burst; in all, exactly 200 requests are served and the balance ends at exactly 0."""
+    worst = worst_case(home)
+    store = await open_store(pg_url)
+    try:
+        row, key = await store.keys.create_key(name="sliced", credits_pico=200 * worst)
+        instances = await three(home, pg_url)
+        try:
+            first = asyncio.create_task(burst(instances, key))
+            assert await most_slices_during(pg_url, first) >= 1  # the instances did slice it
+            served = first.result()[200]
+            assert served <= 200 and set(first.result()) <= {200, 402}
+            credits, spent, _, _ = await shared_state(store, row.id)
+            assert (credits, spent) == (200 * worst, served * worst)
+            assert await all_given_back(pg_url, 5) == (0, 0)  # idle slices went back
+            second = await burst(instances, key)
+            assert served + second[200] == 200 and set(second) <= {200, 402}
+        finally:
+            await stop_all(instances)
+        assert await shared_state(store, row.id) == (200 * worst, 200 * worst, 0, 0)
+        assert await store.ledger.key_totals(row.id) == (200 * worst, 200 * worst)  # balance exactly 0
+        assert await store.ledger.charge_summary(row.id) == (200, 200 * worst)
+        assert await slices_in_store(pg_url) == (0, 0)
+    finally:
+        await store.close()
+
+
+@pytest.mark.usefixtures("upstream_at_worst_case")
+async def test_an_idle_slice_goes_back_by_itself(home: Path, pg_url: str) -> None:
+    worst = worst_case(home)
+    store = await open_store(pg_url)
+    try:
+        row, key = await store.keys.create_key(name="idle", credits_pico=10_000 * worst)
+        instance = await start_instance(home, pg_url)
+        try:
+            assert await burst([instance], key, 3) == Counter({200: 3})
+            count, reserved = await slices_in_store(pg_url)
+            assert count == 1 and reserved > 0  # set aside for the key's next requests
+            assert await all_given_back(pg_url, 5) == (0, 0)
+            assert await shared_state(store, row.id) == (10_000 * worst, 3 * worst, 0, 0)
+        finally:
+            await instance.stop()
+    finally:
+        await store.close()
+
+
+@pytest.mark.usefixtures("upstream_at_worst_case")
+async def test_a_killed_instances_slice_comes_back_with_its_lease(home: Path, pg_url: str) -> None:
+    worst = worst_case(home)
+    store = await open_store(pg_url)
+    try:
+        row, key = await store.keys.create_key(name="doomed", credits_pico=10_000 * worst)
+        doomed, survivor = await asyncio.gather(start_instance(home, pg_url), start_instance(home, pg_url))
+        try:
+            assert await burst([doomed], key, 2) == Counter({200: 2})
+            await doomed.stop(signal.SIGKILL)  # its slice still reserves the key's money
+            count, reserved = await slices_in_store(pg_url)
+            assert count == 1 and reserved > 0
+            # the survivor frees it once the dead instance's lease (5 s) runs out
+            assert await all_given_back(pg_url, 12) == (0, 0)
+            assert await shared_state(store, row.id) == (10_000 * worst, 2 * worst, 0, 0)
+            assert await burst([survivor], key, 2) == Counter({200: 2})  # and the key spends on
+        finally:
+            await stop_all([doomed, survivor])
+        assert await store.ledger.charge_summary(row.id) == (4, 4 * worst)
+    finally:
+        await store.close()
