@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from olga_cli.gateway.admission.slices import FLOOR_SLICES, IDLE, LOW_FOR, SLICE_REQUESTS, Slices
+from olga_cli.store.base import Store
 from olga_cli.store.db import open_store
+from olga_cli.store.holds import slice_draw
 from tests.team.instances import start_instance
 from tests.team.test_instances import burst, shared_state, stop_all, three, worst_case
 from tests.team.test_instances import upstream_at_worst_case as upstream_at_worst_case  # the fixture
@@ -120,3 +124,74 @@ async def test_a_killed_instances_slice_comes_back_with_its_lease(home: Path, pg
         assert await store.ledger.charge_summary(row.id) == (4, 4 * worst)
     finally:
         await store.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_slices_book_and_the_store_agree_on_what_is_reserved(pg_url: str) -> None:
+    """Whatever the requests do (drawn, settled with their cost, left without a record), the store
+    reserves what the book has free plus what it promised; draws take exactly the cost off."""
+    store = await open_store(pg_url)
+    try:
+        holds = store.holds
+        assert holds is not None
+        row, _ = await store.keys.create_key(name="booked", credits_pico=10**9)
+        await holds.beat("olga-book", time.time())
+        clock = Clock()
+        book = Slices(holds, "olga-book", clock)
+        assert book.worth_asking(row.id)
+        first = await book.take(row.id, 1_000, time.time())  # the slice, with its first request's promise
+        assert first is not None
+        size = 1_000 * SLICE_REQUESTS
+        assert await reserved(store, row.id) == size and first.free == size - 1_000
+        second = book.draw(row.id, 1_000)
+        assert second is first and first.in_flight == 2
+        assert book.draw(row.id, size) is None  # more than it has free: a hold (or a new slice) instead
+        drawn = Slices.settle(first, 1_000, 400)  # cost 400 of the 1,000 promised
+        await store.records.write_batch([], [slice_draw(first.id, drawn)])
+        Slices.release(second, 1_000)  # left without a record
+        assert first.in_flight == 0 and first.free == size - 400
+        assert await reserved(store, row.id) == size - 400  # the draw came off the slice and the key
+        clock.now += IDLE - 0.1
+        await book.give_back_idle()
+        assert await reserved(store, row.id) == size - 400  # not idle long enough yet
+        clock.now += 0.2
+        await book.give_back_idle()
+        assert await reserved(store, row.id) == 0 and await slices_in_store(pg_url) == (0, 0)
+        assert book.draw(row.id, 1_000) is None  # gone from the book too
+    finally:
+        await store.close()
+
+
+async def test_a_key_near_its_end_is_refused_a_slice_and_not_asked_again_at_once(pg_url: str) -> None:
+    store = await open_store(pg_url)
+    try:
+        holds = store.holds
+        assert holds is not None
+        credits = 1_000 * SLICE_REQUESTS * (FLOOR_SLICES + 1) - 1  # a pico short of a slice and its floor
+        row, _ = await store.keys.create_key(name="short", credits_pico=credits)
+        await holds.beat("olga-book", time.time())
+        clock = Clock()
+        book = Slices(holds, "olga-book", clock)
+        assert await book.take(row.id, 1_000, time.time()) is None
+        assert await reserved(store, row.id) == 0
+        assert not book.worth_asking(row.id)  # its requests take holds meanwhile
+        clock.now += LOW_FOR
+        assert book.worth_asking(row.id)
+        await store.ledger.add_credits(row.id, 1)  # exactly a slice and four more: granted
+        assert await book.take(row.id, 1_000, time.time()) is not None
+        assert await reserved(store, row.id) == 1_000 * SLICE_REQUESTS
+    finally:
+        await store.close()
+
+
+async def reserved(store: Store, key_id: str) -> int:
+    balance = await store.holds.balance(key_id)  # type: ignore[union-attr]
+    assert balance is not None
+    return balance[2]
