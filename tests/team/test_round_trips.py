@@ -37,7 +37,7 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 async def requests_statements(
-    home: Path, pg_url: str, fake_openai: FakeOpenAI, statements: Counter[str], credits: int
+    home: Path, pg_url: str, fake_openai: FakeOpenAI, statements: Counter[str], credits: int | None
 ) -> dict[str, float]:
     """The statements sent per request, of ten in a row by one key holding ``credits``, after a first
     that prepares what the others reuse; the lease's own (a beat a second) left out."""
@@ -99,3 +99,11 @@ async def test_a_request_of_a_key_near_its_end_takes_a_hold_first(
         "SELECT olga_take_hold($1, $2,": 1,
         "SELECT olga_write_batch($1::jsonb, $2,": 1,
     }
+
+
+async def test_a_request_of_a_key_without_credits_or_limits_costs_one_statement(
+    home: Path, pg_url: str, fake_openai: FakeOpenAI, statements: Counter[str]
+) -> None:
+    """Nothing for the store to check before the upstream call: no hold, the batch alone."""
+    per_request = await requests_statements(home, pg_url, fake_openai, statements, None)
+    assert per_request == {"SELECT olga_write_batch($1::jsonb, $2,": 1}

@@ -74,6 +74,8 @@ class SharedAdmission:
         meanwhile must not cancel a hold the store may already have granted (``release`` gives it back
         once the answer is in)."""
         request, names = self._request(snapshot, ctx)
+        if not (request.capped or request.limits or request.rpm or request.tpm):
+            return  # nothing for the store to check: no hold (the record's batch counts the usage)
         if self._sliceable(request):
             piece = self.slices.draw(request.key_id, request.credits)
             if piece is not None:
