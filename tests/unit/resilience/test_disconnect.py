@@ -17,6 +17,7 @@ TICK = 0.005
 class FakeSink:
     def __init__(self) -> None:
         self.left = False
+        self.looks = 0
 
     async def send(self, status: int, headers: Mapping[str, str], body: bytes) -> None: ...
 
@@ -27,6 +28,7 @@ class FakeSink:
     async def end(self) -> None: ...
 
     def gone(self) -> bool:
+        self.looks += 1
         return self.left
 
 
@@ -112,3 +114,26 @@ async def test_one_watch_serves_many_waits_and_only_the_callers_who_left_are_can
     assert await staying == "kept"
     await asyncio.sleep(TICK * 2)
     assert watch._timer is None  # nothing in flight: the shared timer stopped
+
+
+async def test_with_more_waits_than_one_tick_looks_at_every_caller_is_still_noticed() -> None:
+    """Five waits, two looked at per tick: the three callers who leave are all found (a look that
+    kept to the same two waits would miss one, whose wait would then never end) and only they."""
+    watch, answered = CallerWatch(TICK, per_tick=2), asyncio.Event()
+    sinks = [FakeSink() for _ in range(5)]
+
+    async def work(index: int) -> int:
+        await answered.wait()  # a provider that answers only once the leaving callers are dealt with
+        return index
+
+    tasks = [asyncio.create_task(watch.unless_gone(sink, work(i))) for i, sink in enumerate(sinks)]
+    while sum(sink.looks for sink in sinks) < 10:  # two rounds of looks, nobody gone
+        await asyncio.sleep(TICK)
+    assert min(sink.looks for sink in sinks) >= 1  # every caller reached, not the same two each tick
+    for sink in sinks[:3]:
+        sink.left = True
+    for task in tasks[:3]:
+        with pytest.raises(ClientGone):
+            await asyncio.wait_for(task, 10)  # a bound against hanging, not a timing
+    answered.set()
+    assert [await task for task in tasks[3:]] == [3, 4]
