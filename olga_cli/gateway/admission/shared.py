@@ -7,6 +7,10 @@ every instance's requests in one atomic step; a refusal there undoes the local a
 ends in the batch that commits the request's record and charge, or is released when the request
 leaves no record; an instance that dies leaves its holds to the others' sweep once its lease ends.
 
+A key whose credits are all the store must check, and that has money to spare, is admitted against
+a slice of its credit this instance reserved earlier (``slices.py``): no round trip at all. A key
+with nothing to check (no credits enforced, no limit) takes no hold.
+
 The hold's round trip overlaps the rest of the work before the upstream call (``begin``): the
 pipeline screens the input, plans the attempt and asks Redis's circuits meanwhile, and waits for the
 store's answer (``ctx.admitting``) before anything leaves for the provider or any answer is given.
@@ -74,7 +78,7 @@ class SharedAdmission:
         meanwhile must not cancel a hold the store may already have granted (``release`` gives it back
         once the answer is in)."""
         request, names = self._request(snapshot, ctx)
-        if not (request.capped or request.limits or request.rpm or request.tpm):
+        if not request.capped and not request.limits and request.rpm is None and request.tpm is None:
             return  # nothing for the store to check: no hold (the record's batch counts the usage)
         if self._sliceable(request):
             piece = self.slices.draw(request.key_id, request.credits)
