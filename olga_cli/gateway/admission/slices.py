@@ -39,7 +39,6 @@ class Slice:
     free: int  # reserved in the store and promised to no request yet
     in_flight: int = 0  # requests admitted against it whose record is not settled or who left
     used_at: float = 0.0
-    replaced: bool = False  # no longer drawn from: goes back once its requests are done
 
 
 class Slices:
@@ -87,7 +86,6 @@ class Slices:
             return None
         old = self._live.get(key_id)
         if old is not None:
-            old.replaced = True
             self._replaced.append(old)
         piece = Slice(slice_id, key_id, size - amount, in_flight=1, used_at=self._clock())
         self._live[key_id] = piece
