@@ -11,15 +11,19 @@ from olga_cli.store.holds import HoldRequest, KeyFigures, Refusal
 from olga_cli.store.limits import DayUsage
 from olga_cli.store.postgres.lanes import Lanes
 
-# A hold's end gives its credits back to the key's balance, in one statement.
-RELEASE_HOLD = """
-WITH h AS (DELETE FROM holds WHERE id = $1 RETURNING key_id, credits)
-UPDATE balances SET reserved = balances.reserved - h.credits FROM h WHERE balances.key_id = h.key_id
+
+def _give_back(table: str) -> str:
+    """One statement ending a row of ``table`` (a hold, a slice of credit) and giving what it still
+    reserves back to its key's balance; nothing if the row is gone already."""
+    return f"""
+WITH gone AS (DELETE FROM {table} WHERE id = $1 RETURNING key_id, credits)
+UPDATE balances SET reserved = balances.reserved - gone.credits FROM gone WHERE balances.key_id = gone.key_id
 """
-RETURN_SLICE = """
-WITH s AS (DELETE FROM credit_slices WHERE id = $1 RETURNING key_id, credits)
-UPDATE balances SET reserved = balances.reserved - s.credits FROM s WHERE balances.key_id = s.key_id
-"""
+
+
+RELEASE_HOLD = _give_back("holds")
+RETURN_SLICE = _give_back("credit_slices")
+
 # A dead instance's holds and slices (migration 019) go back together; it counts the holds freed.
 _SWEEP = """
 WITH dead AS (DELETE FROM instances WHERE seen_at < $1 RETURNING id),
