@@ -22,7 +22,7 @@ def test_the_rows_are_the_standard_librarys_json() -> None:
 
 
 def test_what_orjson_refuses_is_written_by_the_standard_library() -> None:
-    assert _json([{"n": 2**70}]) == '[{"n": 1180591620717411303424}]'
+    assert _json([{"n": 2**70}]) == '[{"n":1180591620717411303424}]'
     assert _json(["caf\udce9"]) == json.dumps(["caf\udce9"], ensure_ascii=False)
 
 
