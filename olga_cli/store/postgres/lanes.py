@@ -25,28 +25,24 @@ class Lanes:
         self._closed = False
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._run("fetchval", sql, args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        return str(await self._run("execute", sql, args))
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        """The statement by asyncpg's ``method`` (the pool and a connection have the same ones), on a
+        lane if one is free, else through the pool."""
         conn = await self._take()
         if conn is None:
-            return await self._pool.fetchval(sql, *args)
+            return await getattr(self._pool, method)(sql, *args)
         try:
-            value = await conn.fetchval(sql, *args)
+            value = await getattr(conn, method)(sql, *args)
         except BaseException:
             await self._drop(conn)
             raise
         await self._give_back(conn)
         return value
-
-    async def execute(self, sql: str, *args: Any) -> str:
-        conn = await self._take()
-        if conn is None:
-            return str(await self._pool.execute(sql, *args))
-        try:
-            status = await conn.execute(sql, *args)
-        except BaseException:
-            await self._drop(conn)
-            raise
-        await self._give_back(conn)
-        return str(status)
 
     async def _take(self) -> Any:
         """An idle lane; else a new one from the pool while fewer than ``size`` are held; else None."""
