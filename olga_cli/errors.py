@@ -16,6 +16,13 @@ on the CLI side (``cli/common.py``: ``error: ...``, exit status 1)::
     ├── UpstreamFailure              a provider could not be reached or stopped answering; ``kind``
     │                                says how. Failover turns it into a retry, a fallback or a 502/504
     │   └── SSETooLarge              a provider's SSE event or line beyond olga's limits ("too_large")
+    ├── LinkError                    the connection to a provider failed or broke, in olga's HTTP
+    │   │                            client (``gateway/upstream/http1.py``); never reaches a caller:
+    │   │                            ``Upstreams.send`` and the reply's reads make it an UpstreamFailure
+    │   ├── ConnectFailed            no connection was made, so the request was not sent
+    │   │   └── ConnectTimedOut      connecting took longer than the provider's ``connect_timeout``
+    │   └── Disconnected             the connection broke, or carried what is not HTTP, once the
+    │                                request was on its way
     ├── ClientGone                   the caller hung up before the response ended; recorded as 499
     └── GatewayError                 an HTTP error with a status and a contract ``code``
         ├── InvalidRequest           400 invalid_request
@@ -98,6 +105,22 @@ class SSETooLarge(UpstreamFailure):
 
     def __init__(self, message: str) -> None:
         super().__init__("too_large", message)
+
+
+class LinkError(OlgaError):
+    """The connection to a provider failed or broke: nothing the provider said."""
+
+
+class ConnectFailed(LinkError):
+    """No connection could be made: the request was not sent."""
+
+
+class ConnectTimedOut(ConnectFailed):
+    """Connecting took longer than the provider's connect timeout."""
+
+
+class Disconnected(LinkError):
+    """The connection broke, or carried something that is not HTTP, after the request went out."""
 
 
 class ClientGone(OlgaError):

@@ -13,7 +13,10 @@ from olga_cli import errors
 
 PACKAGE = Path(olga_cli.__file__).parent
 # Raised and caught inside one module, never leaving it: not errors anyone meets.
-PRIVATE = {"olga_cli/validation/rules.py": {"Invalid"}}  # turned into InvalidRequest naming the field
+PRIVATE = {
+    "olga_cli/validation/rules.py": {"Invalid"},  # turned into InvalidRequest naming the field
+    "olga_cli/gateway/upstream/http1.py": {"_Stale"},  # a pooled connection found closed: sent again
+}
 
 
 def tree_lines() -> list[tuple[int, str, str]]:

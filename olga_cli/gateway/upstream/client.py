@@ -1,4 +1,4 @@
-"""Talking to providers: one pooled ``aiohttp.ClientSession`` per provider, and the in-process mock.
+"""Talking to providers: pooled keep-alive connections (``http1.Client``), and the in-process mock.
 
 ``Upstreams.send`` returns an ``UpstreamReply`` as soon as the provider's status and headers arrive;
 the body is then read whole (``read``) or chunk by chunk as it arrives (``chunks``), each read bounded
@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import yarl
 
 from olga_cli import jsonwire
 from olga_cli.config import ProviderConfig
-from olga_cli.errors import SSETooLarge, UpstreamFailure
+from olga_cli.errors import ConnectFailed, ConnectTimedOut, LinkError, SSETooLarge, UpstreamFailure
+from olga_cli.gateway.upstream import http1
 from olga_cli.providers import mock
 from olga_cli.providers.sse import DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE, SSEEvent, SSEParser
 
@@ -50,7 +50,7 @@ class UpstreamReply:
     status: int
     headers: Mapping[str, str]
     idle_timeout: float
-    _response: aiohttp.ClientResponse | None = None
+    _response: http1.Response | None = None
     _body: bytes | None = None
     _chunks: Iterator[bytes] | None = None
     closed: bool = field(default=False)
@@ -80,10 +80,10 @@ class UpstreamReply:
         assert self._response is not None
         parts: list[bytes] = []
         try:
-            while chunk := await self._next(self._response.content):
+            while chunk := await self._next(self._response):
                 parts.append(chunk)
                 self._quiet_since = asyncio.get_running_loop().time()
-        except aiohttp.ClientError as exc:
+        except LinkError as exc:
             raise UpstreamFailure("disconnected", f"the provider dropped the connection: {exc}") from None
         finally:
             self.close()
@@ -115,20 +115,17 @@ class UpstreamReply:
             yield self._body
             return
         assert self._response is not None
-        content = self._response.content
+        content = self._response
         while True:
             try:
                 chunk = await self._next(content)
-            except aiohttp.ClientError as exc:
-                rest = _salvage(content)
-                if rest:
-                    yield rest  # what the provider sent before the break still belongs to the answer
+            except LinkError as exc:
                 raise UpstreamFailure("disconnected", f"the provider dropped the stream: {exc}") from None
             if not chunk:
                 return
             yield chunk
 
-    async def _next(self, content: aiohttp.StreamReader) -> bytes:
+    async def _next(self, content: http1.Response) -> bytes:
         """The next bytes, within the idle and total timers and the size limit (b"" at the end)."""
         loop = asyncio.get_running_loop()
         if self._quiet_since is None:
@@ -162,60 +159,20 @@ class UpstreamReply:
                 self._response.close()
 
 
-def _salvage(content: aiohttp.StreamReader) -> bytes:
-    """Bytes that arrived before the connection broke. aiohttp raises the error before handing over
-    what it buffered, so the end of an answer cut right after it was sent would be lost; its private
-    reader is the only way to them (guarded: a future aiohttp without it just loses them again)."""
-    if not getattr(content, "_buffer", None):
-        return b""
-    try:
-        data = content._read_nowait(-1)
-    except (AttributeError, TypeError, ValueError, RuntimeError, TimeoutError):
-        return b""  # an aiohttp that reads differently: the tail is lost, the failure is still reported
-    return data if isinstance(data, bytes) else b""
-
-
 @functools.lru_cache(maxsize=256)
 def _url(text: str) -> yarl.URL:
-    """The URL parsed once: a provider's few paths come back on every request, and aiohttp parses
-    a string on each."""
+    """The URL parsed once: a provider's few paths come back on every request."""
     return yarl.URL(text)
 
 
 class Upstreams:
-    """Owns the client sessions; closed once, when the server stops."""
+    """Owns the connection pools; closed once, when the server stops."""
 
     def __init__(self) -> None:
-        self._sessions: dict[str, tuple[float, aiohttp.ClientSession]] = {}
-        self._retired: list[aiohttp.ClientSession] = []
-
-    def _session(self, provider: ProviderConfig) -> aiohttp.ClientSession:
-        # The connect timeout is the session's own, so no request builds timeout options of its own.
-        # A config change to it gets a new session; the old one keeps serving its requests until shutdown.
-        found = self._sessions.get(provider.name)
-        if found is not None and found[0] == provider.connect_timeout and not found[1].closed:
-            return found[1]
-        if found is not None:
-            self._retired.append(found[1])
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
-        session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=provider.connect_timeout),
-            auto_decompress=True,
-            skip_auto_headers=("User-Agent",),
-            # Cookies a provider sets (a CDN's bot-management cookie, say) would be sent back with
-            # every key's requests: one caller's state shared with all. None is kept.
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-        self._sessions[provider.name] = (provider.connect_timeout, session)
-        return session
+        self._client = http1.Client()
 
     async def close(self) -> None:
-        sessions = [session for _, session in self._sessions.values()] + self._retired
-        self._sessions, self._retired = {}, []
-        for session in sessions:
-            if not session.closed:
-                await session.close()
+        await self._client.close()
 
     async def send(
         self,
@@ -232,7 +189,7 @@ class Upstreams:
         the request reached olga: the provider's ``total_timeout`` runs from then, across attempts."""
         if provider.kind == "mock":
             return _mock_reply(path, body)
-        headers = {"Content-Type": "application/json", "Accept-Encoding": "gzip, deflate"}
+        headers = {"Content-Type": "application/json", "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
         if extra_headers:
             headers.update(extra_headers)
         if key is not None and key.value:
@@ -244,7 +201,6 @@ class Upstreams:
             headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
         url = _url(provider.base_url + path)
         data = None if method in ("GET", "DELETE") else jsonwire.dumps(body)
-        session = self._session(provider)
         now = asyncio.get_running_loop().time()
         deadline = (now if arrived is None else arrived) + provider.total_timeout
         if deadline <= now:
@@ -254,8 +210,8 @@ class Upstreams:
             async with asyncio.timeout(first_byte):
                 # A provider's redirect is never followed: the request carries its key, and an answer
                 # from elsewhere is not the provider's (the 3xx is recorded as its error instead).
-                response = await session.request(
-                    method, url, data=data, headers=headers, allow_redirects=False
+                response = await self._client.request(
+                    method, url, headers, data, connect_timeout=provider.connect_timeout
                 )
         except TimeoutError:
             if first_byte < provider.first_byte_timeout:
@@ -264,15 +220,15 @@ class Upstreams:
                 "first_byte_timeout",
                 f"{provider.name} did not answer within {first_byte:g}s",
             ) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise UpstreamFailure(
-                "connect", f"cannot connect to {provider.name}: {exc}", before_send=True
-            ) from None
-        except aiohttp.ServerTimeoutError as exc:
+        except ConnectTimedOut as exc:
             raise UpstreamFailure(
                 "connect_timeout", f"connecting to {provider.name} timed out: {exc}", before_send=True
             ) from None
-        except aiohttp.ClientError as exc:
+        except ConnectFailed as exc:
+            raise UpstreamFailure(
+                "connect", f"cannot connect to {provider.name}: {exc}", before_send=True
+            ) from None
+        except LinkError as exc:
             raise UpstreamFailure("disconnected", f"{provider.name} dropped the connection: {exc}") from None
         return UpstreamReply(
             response.status,
