@@ -11,9 +11,34 @@ from olga_cli.money import pico_to_usd
 from olga_cli.telemetry.traceparent import TraceIds
 
 
+class _Entropy:
+    """``os.urandom`` drawn 4 KB at a time, handed out 8 bytes a call (on the loop's thread only).
+
+    Each ``os.urandom`` call releases the GIL for its system call, and the store's writer thread,
+    waiting for the GIL, takes it there: under load an id cost 20 µs of waiting instead of 0.5.
+    """
+
+    def __init__(self) -> None:
+        self._bytes, self._at = b"", 0
+
+    def hex8(self) -> str:
+        at = self._at
+        if at + 8 > len(self._bytes):
+            self._bytes, at = os.urandom(4096), 0
+        self._at = at + 8
+        return self._bytes[at : at + 8].hex()
+
+    def forget(self) -> None:
+        self._bytes, self._at = b"", 0
+
+
+_ENTROPY = _Entropy()
+os.register_at_fork(after_in_child=_ENTROPY.forget)  # a forked worker never repeats its parent's ids
+
+
 def new_generation_id() -> str:
     # Time-ordered so ids sort by creation, random tail so they cannot be guessed.
-    return f"gen-{time.time_ns() // 1_000_000:012x}{os.urandom(8).hex()}"  # what secrets.token_hex does
+    return f"gen-{time.time_ns() // 1_000_000:012x}{_ENTROPY.hex8()}"
 
 
 @dataclass(slots=True)

@@ -127,13 +127,27 @@ class UpstreamReply:
 
     async def _next(self, content: http1.Response) -> bytes:
         """The next bytes, within the idle and total timers and the size limit (b"" at the end)."""
-        loop = asyncio.get_running_loop()
         if self._quiet_since is None:
-            self._quiet_since = loop.time()
+            self._quiet_since = asyncio.get_running_loop().time()
+        chunk = content.read_nowait()  # a whole answer is usually in with its headers: no timer needed
+        if chunk is None:
+            chunk = await self._wait(content)
+        self._received += len(chunk)
+        if self._received > self.max_bytes:
+            raise UpstreamFailure(
+                "too_large",
+                f"the provider's answer is larger than {self.max_bytes / MIB:g} MiB once decompressed "
+                "(limit: max_response_mb)",
+            )
+        return chunk
+
+    async def _wait(self, content: http1.Response) -> bytes:
+        """The next bytes once they come, within the idle and total timers."""
+        assert self._quiet_since is not None
         idle_at = self._quiet_since + self.idle_timeout
         try:
             async with asyncio.timeout_at(min(idle_at, self.deadline)):
-                chunk = await content.readany()
+                return await content.readany()
         except TimeoutError:
             if self.deadline <= idle_at:
                 raise UpstreamFailure(
@@ -143,14 +157,6 @@ class UpstreamReply:
             raise UpstreamFailure(
                 "idle_timeout", f"the provider sent no event for {self.idle_timeout:g}s (idle_timeout)"
             ) from None
-        self._received += len(chunk)
-        if self._received > self.max_bytes:
-            raise UpstreamFailure(
-                "too_large",
-                f"the provider's answer is larger than {self.max_bytes / MIB:g} MiB once decompressed "
-                "(limit: max_response_mb)",
-            )
-        return chunk
 
     def close(self) -> None:
         if not self.closed:

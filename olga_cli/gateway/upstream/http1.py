@@ -54,27 +54,31 @@ class Response:
         self._decoder = _Decoder.of(headers.get("Content-Encoding", ""))
 
     async def readany(self) -> bytes:
-        """The bytes buffered so far, waiting for some if none are; b"" once the body has ended. A
-        broken connection raises only once what arrived before the break has been read.
-
-        A compressed body is decompressed here, at most ``PIECE`` bytes a call, rather than as it
-        arrives: 64 KB of gzip can hold 64 MB, and the reader's limits should see it a piece at a time
-        instead of the loop stopping while all of it is inflated."""
-        while True:
-            if self._chunks or (self._decoder is not None and self._decoder.pending):
-                data = self._take()
-                if data:
-                    return data
-                continue
-            if self._error is not None:
-                raise self._error
-            if self._ended:
-                return self._decoder.flush() if self._decoder is not None else b""
+        """The bytes buffered so far, waiting for some if none are; b"" once the body has ended."""
+        while (data := self.read_nowait()) is None:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+        return data
+
+    def read_nowait(self) -> bytes | None:
+        """What ``readany`` would answer without waiting; None when it would have to wait. A broken
+        connection raises only once what arrived before the break has been read.
+
+        A compressed body is decompressed here, at most ``PIECE`` bytes a call, rather than as it
+        arrives: 64 KB of gzip can hold 64 MB, and the reader's limits should see it a piece at a time
+        instead of the loop stopping while all of it is inflated."""
+        while self._chunks or (self._decoder is not None and self._decoder.pending):
+            data = self._take()
+            if data:
+                return data
+        if self._error is not None:
+            raise self._error
+        if self._ended:
+            return self._decoder.flush() if self._decoder is not None else b""
+        return None
 
     def _take(self) -> bytes:
         chunks = self._chunks
