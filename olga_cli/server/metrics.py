@@ -13,6 +13,8 @@ and providers come from the catalog and config, statuses are HTTP codes. Key nam
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -110,9 +112,11 @@ class Histogram:
         series = self.series.get(labels)
         if series is None:
             series = self.series[labels] = _Series([0] * len(self.bounds))
-        for index, bound in enumerate(self.bounds):
-            if value <= bound:
-                series.buckets[index] += 1
+        # One bucket counted (the first bound at or above the value), made cumulative when rendered:
+        # a search, where counting into every bucket above took a Python loop over them all.
+        index = bisect.bisect_left(self.bounds, value)
+        if index < len(series.buckets):
+            series.buckets[index] += 1
         series.total += value
         series.count += 1
 
@@ -120,7 +124,8 @@ class Histogram:
         yield f"# HELP {self.name} {self.help}"
         yield f"# TYPE {self.name} histogram"
         for labels, series in sorted(self.series.items()):
-            for bound, count in (*zip(self.bounds, series.buckets), (math.inf, series.count)):
+            cumulative = itertools.accumulate(series.buckets)
+            for bound, count in (*zip(self.bounds, cumulative), (math.inf, series.count)):
                 le = 'le="' + _number(bound) + '"'
                 yield f"{self.name}_bucket{_labels(self.labelnames, labels, le)} {count}"
             yield f"{self.name}_sum{_labels(self.labelnames, labels)} {_number(series.total)}"

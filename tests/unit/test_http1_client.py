@@ -411,3 +411,46 @@ async def test_a_tls_handshake_that_never_ends_is_a_connect_timeout() -> None:
     finally:
         await c.close()
         server.close()
+
+
+@pytest.mark.parametrize(
+    "answer, says",
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n", "not valid HTTP"),
+        (b"SMTP ready\r\n\r\n", "not valid HTTP"),
+        (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+            "switched",
+        ),
+    ],
+)
+async def test_what_is_not_an_http_answer_is_a_disconnect(
+    client: http1.Client, answer: bytes, says: str
+) -> None:
+    async def odd(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        await reader.read()
+
+    server, base = await raw_server(odd)
+    try:
+        with pytest.raises(Disconnected, match=says):
+            await post(client, base)
+    finally:
+        server.close()
+
+
+async def test_an_interim_answer_is_skipped_for_the_real_one(client: http1.Client) -> None:
+    async def two_step(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone")
+        await writer.drain()
+        await reader.read()
+
+    server, base = await raw_server(two_step)
+    try:
+        response = await post(client, base)
+        assert response.status == 201 and await read_all(response) == b"done"
+    finally:
+        server.close()

@@ -206,6 +206,8 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._broken(Disconnected(f"the provider's answer is not valid HTTP: {exc}"))
+        except httptools.HttpParserUpgrade:
+            self._broken(Disconnected("the provider switched protocols, which olga never asks for"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
