@@ -81,7 +81,14 @@ async def _forget_session_usage(location: Path | str) -> None:
     if isinstance(location, Path):
         with sqlite3.connect(location) as raw:
             raw.execute("DELETE FROM usage_labels_hourly WHERE kind = 'session'")
-            raw.execute("DELETE FROM migrations WHERE name = '011_session_usage'")
+            # Before 011 the labels' trigger was migration 007's, which 011 replaces; 020 then drops
+            # it again, as an upgrade from before 011 runs both.
+            raw.execute(
+                "DELETE FROM migrations WHERE name IN ('011_session_usage', '020_rollups_in_batches')"
+            )
+            raw.execute(
+                "CREATE TRIGGER generations_usage_labels AFTER INSERT ON generations BEGIN SELECT 1; END"
+            )
 
 
 async def _sessions_after_migrating(location: Path | str) -> dict[str, tuple[int, int]]:

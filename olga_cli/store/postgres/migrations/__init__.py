@@ -29,6 +29,7 @@ from olga_cli.store.postgres.migrations import (
     m017_saturating_rollups,
     m018_response_items,
     m019_credit_slices,
+    m020_rollups_in_batches,
 )
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -51,4 +52,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("017_saturating_rollups", m017_saturating_rollups.SQL),
     ("018_response_items", m018_response_items.SQL),
     ("019_credit_slices", m019_credit_slices.SQL),
+    ("020_rollups_in_batches", m020_rollups_in_batches.SQL),
 ]

@@ -28,6 +28,7 @@ from olga_cli.store.sqlite.migrations.m016_body_parts import m016_body_parts
 from olga_cli.store.sqlite.migrations.m017_saturating_rollups import m017_saturating_rollups
 from olga_cli.store.sqlite.migrations.m018_response_items import m018_response_items
 from olga_cli.store.sqlite.migrations.m019_credit_slices import m019_credit_slices
+from olga_cli.store.sqlite.migrations.m020_rollups_in_batches import m020_rollups_in_batches
 
 __all__ = ["MIGRATIONS", "Migration", "run_script"]
 
@@ -51,4 +52,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("017_saturating_rollups", m017_saturating_rollups),
     ("018_response_items", m018_response_items),
     ("019_credit_slices", m019_credit_slices),
+    ("020_rollups_in_batches", m020_rollups_in_batches),
 ]
