@@ -2,8 +2,8 @@
 
 The machine's speed drifts by a fifth within an hour (bench/README.md), more than most changes
 move a figure, so runs on different minutes do not compare. This starts this checkout's olga and
-one more per ``--against`` checkout (a ``git worktree`` of the commit to compare with), all on core
-0 and on one home, nginx and wrk on core 1, and alternates wrk runs between them, round after round.
+one more per ``--against`` checkout (a ``git worktree`` of the commit to compare with), each on a
+home of its own with the same providers and prices, all on core 0, nginx and wrk on core 1, and alternates wrk runs between them, round after round.
 Each line gives requests per second, wrk's p50 and p99, and CPU per request split by thread (the
 event loop, the store's writer, the checkpointer...), read from ``/proc``.
 
@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,20 +47,41 @@ def thread_ticks(pid: int) -> dict[str, int]:
     return ticks
 
 
-async def start_olga(bench: overhead.Bench, root: str, home: Path) -> tuple[int, str]:
-    """``olga serve`` from another checkout, on the run's home; its pid and where it answers."""
+async def start_olga(bench: overhead.Bench, root: str, index: int) -> tuple[int, str, str]:
+    """``olga serve`` from another checkout, on a home of its own (the same providers and prices; its
+    store at its own schema) with a key it minted; its pid, where it answers and the key."""
+    home = bench.workdir / f"home-against{index}"
+    shutil.copytree(bench.workdir / "home", home, ignore=shutil.ignore_patterns("olga.db*"))
+    env = {**os.environ, "OLGA_HOME": str(home), "PYTHONPATH": root}
+    minted = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "olga_cli",
+            "keys",
+            "create",
+            "--name",
+            "bench",
+            "--credits",
+            "100000",
+            "--json",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     port = overhead.free_port()
     argv = [sys.executable, "-m", "olga_cli", "serve", "--port", str(port)]
-    proc = subprocess.Popen(
-        overhead.pinned(overhead.OLGA_CORE, argv),
-        cwd=root,
-        env={**os.environ, "OLGA_HOME": str(home), "PYTHONPATH": root},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = bench.workdir / f"against{index}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            overhead.pinned(overhead.OLGA_CORE, argv), cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     bench.procs.insert(0, (proc, signal.SIGINT))
-    await overhead.wait_http(f"http://127.0.0.1:{port}/health", 30, proc, bench.workdir / "ab.log")
-    return proc.pid, f"http://127.0.0.1:{port}/v1/chat/completions"
+    await overhead.wait_http(f"http://127.0.0.1:{port}/health", 30, proc, log)
+    return proc.pid, f"http://127.0.0.1:{port}/v1/chat/completions", json.loads(minted.stdout)["key"]
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -73,8 +96,8 @@ async def run(args: argparse.Namespace) -> None:
                 ("this", bench.url("olga", "/v1/chat/completions"), auth, bench.olga_pid)
             ]
             for index, root in enumerate(args.against):
-                pid, url = await start_olga(bench, root, Path(tmp) / "home")
-                sides.append((f"against{index + 1}", url, auth, pid))
+                pid, url, key = await start_olga(bench, root, index + 1)
+                sides.append((f"against{index + 1}", url, f"Bearer {key}", pid))
             if args.bare:
                 sides.insert(0, ("bare", bench.url("bare", "/plain/v1/chat/completions"), "", bench.bare_pid))
             body = overhead.body_of(f"bench/{overhead.MODEL}", stream=False)
