@@ -303,11 +303,14 @@ async def test_a_header_with_a_line_break_is_never_sent(client: http1.Client) ->
 async def test_a_slow_reader_stops_the_connection_reading(client: http1.Client) -> None:
     big = b"y" * (8 * 1024 * 1024)
 
+    just_over = b"z" * (http1.HIGH_WATER + 1000)
+
     async def large(request: web.Request) -> web.Response:
-        return web.Response(body=big)
+        return web.Response(body=big if request.path == "/big" else just_over)
 
     app = web.Application()
     app.router.add_post("/big", large)
+    app.router.add_post("/just-over", large)
     server, base = await serve(app)
     try:
         response = await post(client, base + "/big")
@@ -316,6 +319,11 @@ async def test_a_slow_reader_stops_the_connection_reading(client: http1.Client) 
         assert response._conn is not None and response._conn.paused
         assert buffered < 2 * http1.HIGH_WATER
         assert await read_all(response) == big
+        # The connection goes back to the pool reading again, even when its last bytes paused it.
+        for _ in range(2):
+            late = await asyncio.wait_for(post(client, base + "/just-over"), 5)
+            await asyncio.sleep(0.3)  # all of it arrives, and pauses the connection, before a read
+            assert await asyncio.wait_for(read_all(late), 5) == just_over
     finally:
         await server.runner.cleanup()
 

@@ -254,6 +254,7 @@ class _Connection(asyncio.Protocol):
         if response is not None:
             response._end()
         if self._keep and self.transport is not None:
+            self.resume()  # paused for a slow reader: the answer is all in, the next one must arrive
             self.pool._release(self)
         else:
             self.close()
