@@ -99,8 +99,10 @@ async def run(args: argparse.Namespace) -> None:
                 pid, url, key = await start_olga(bench, root, index + 1)
                 sides.append((f"against{index + 1}", url, f"Bearer {key}", pid))
             if args.bare:
-                sides.insert(0, ("bare", bench.url("bare", "/plain/v1/chat/completions"), "", bench.bare_pid))
-            body = overhead.body_of(f"bench/{overhead.MODEL}", stream=False)
+                path = "/stream/v1/chat/completions" if args.stream else "/plain/v1/chat/completions"
+                sides.insert(0, ("bare", bench.url("bare", path), "", bench.bare_pid))
+            provider = "benchstream" if args.stream else "bench"
+            body = overhead.body_of(f"{provider}/{overhead.MODEL}", stream=args.stream)
             for _, url, key, _ in sides:
                 await bench.wrk.run(url, body, connections=16, seconds=2, auth=key)
             for _ in range(args.rounds):
@@ -141,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--against", nargs="*", default=[], metavar="CHECKOUT", help="other olga checkouts")
     parser.add_argument("--bare", action="store_true", help="the bare aiohttp proxy too")
+    parser.add_argument("--stream", action="store_true", help="streamed answers (nginx's fixed SSE stream)")
     parser.add_argument("--c", type=int, nargs="+", default=[16, 1], help="concurrencies, in turn")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=6)

@@ -8,10 +8,10 @@ olga reads what it meters on the way: usage from ``message_start`` (input, cache
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from olga_cli import jsonwire
 from olga_cli.providers.relay import Facts, error_message
 from olga_cli.providers.sse import SSEEvent
 from olga_cli.providers.usage import from_anthropic
@@ -90,7 +90,7 @@ class MessagesPassthroughRelay:
         if kind == "ping" or not event.data:
             return [event.raw]
         try:
-            data = json.loads(event.data)
+            data = jsonwire.loads_event(event.data)
         except ValueError:
             return [event.raw]
         if not isinstance(data, dict):

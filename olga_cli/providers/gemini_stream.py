@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from olga_cli import jsonwire
 from olga_cli.providers.chat_stream_to_messages import ChatStreamToMessages
 from olga_cli.providers.chat_stream_to_responses import ChatStreamToResponses
 from olga_cli.providers.gemini import chat_usage, finish_reason, tool_call_id, usage_of
@@ -64,7 +65,7 @@ class GeminiStreamToChat:
     def feed_chunks(self, event: SSEEvent) -> list[JSON]:
         if not event.data.strip() or self._error is not None:
             return []
-        data = json.loads(event.data)
+        data = jsonwire.loads_event(event.data)
         if not isinstance(data, dict):
             return []
         if isinstance(data.get("error"), dict):

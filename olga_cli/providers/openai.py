@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from olga_cli import jsonwire
 from olga_cli.providers.relay import Facts, error_message
 from olga_cli.providers.sse import DONE, SSEEvent
 from olga_cli.providers.usage import from_openai
@@ -73,7 +73,7 @@ class ChatPassthroughRelay:
         if data == "[DONE]":
             return []  # sent by finish(), after the record is committed
         try:
-            chunk = json.loads(data)
+            chunk = jsonwire.loads_event(data)
         except ValueError:
             return [event.raw]
         if not isinstance(chunk, dict):

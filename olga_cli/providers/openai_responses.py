@@ -11,9 +11,9 @@ Responses request translated to another API.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from olga_cli import jsonwire
 from olga_cli.providers.relay import Facts, error_message
 from olga_cli.providers.sse import SSEEvent
 from olga_cli.providers.usage import from_openai
@@ -83,7 +83,7 @@ class ResponsesPassthroughRelay:
         if not event.data:
             return [event.raw]
         try:
-            data = json.loads(event.data)
+            data = jsonwire.loads_event(event.data)
         except ValueError:
             return [event.raw]
         if not isinstance(data, dict):

@@ -7,7 +7,6 @@ kept so that an event olga does not need to change is forwarded byte for byte.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ class SSEEvent:
     raw: bytes = b""
 
     def json(self) -> Any:
-        return json.loads(self.data)
+        return jsonwire.loads_event(self.data)
 
 
 MIB = 1024 * 1024

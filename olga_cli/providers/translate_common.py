@@ -194,4 +194,4 @@ def chunk_json(event: SSEEvent) -> Any:
     data = event.data.strip()
     if not data or data == "[DONE]":
         return None
-    return json.loads(data)
+    return jsonwire.loads_event(data)

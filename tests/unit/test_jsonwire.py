@@ -131,3 +131,36 @@ def test_a_lone_surrogate_is_still_named_after_the_fast_parser_refused_it() -> N
     with pytest.raises(InvalidRequest, match="not valid Unicode") as caught:
         parse_body(call)
     assert caught.value.param == "messages[0].content"
+
+
+@given(json_values | st.floats(), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_a_providers_event_parses_to_what_the_standard_library_reads(value: object, ascii_only: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)  # NaN and Infinity included, as json writes them
+    assert repr(jsonwire.loads_event(text)) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"n": 1e400}',
+        '"\\ud800"',
+        "[" * 100_000 + "]" * 100_000,
+        '{"a": 1, "a": 2}',
+        "123456789012345678901234567890",
+    ],
+)
+def test_what_msgspec_refuses_in_an_event_is_read_as_json_reads_it(text: str) -> None:
+    try:
+        expected: object = json.loads(text)
+    except RecursionError:
+        with pytest.raises(RecursionError):
+            jsonwire.loads_event(text)
+        return
+    assert repr(jsonwire.loads_event(text)) == repr(expected)
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"a": }', "\ufeff{}", "nope"])
+def test_an_event_that_is_not_json_raises_value_error_as_before(text: str) -> None:
+    with pytest.raises(ValueError):
+        jsonwire.loads_event(text)
