@@ -462,3 +462,25 @@ async def test_an_interim_answer_is_skipped_for_the_real_one(client: http1.Clien
         assert response.status == 201 and await read_all(response) == b"done"
     finally:
         server.close()
+
+
+async def test_ssl_cert_file_adds_a_certificate_to_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed(tmp_path)
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="trusted by the environment")
+
+    app = web.Application()
+    app.router.add_post("/t", hello)
+    server, base = await serve(app, served)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # as the README tells a company with its own CA
+    client = http1.Client()
+    try:
+        assert await read_all(await post(client, base + "/t")) == b"trusted by the environment"
+    finally:
+        await client.close()
+        await server.runner.cleanup()
