@@ -68,6 +68,21 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
     return head + await reader.readexactly(length)
 
 
+def replying(answer: bytes, *, then_close: bool = False) -> Handler:
+    """A raw server's handler: read the request, send ``answer``, then close, or wait for olga to."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        if then_close:
+            writer.close()
+        else:
+            await reader.read()
+
+    return handler
+
+
 async def read_all(response: http1.Response) -> bytes:
     parts = []
     while chunk := await response.readany():
@@ -155,15 +170,8 @@ async def test_compressed_bodies_are_decompressed(
 
 async def test_a_gzip_bomb_comes_out_a_piece_at_a_time(client: http1.Client) -> None:
     bomb = gzip.compress(b"a" * (16 * 1024 * 1024))
-
-    async def send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb
-        )
-        await writer.drain()
-
-    server, base = await raw_server(send)
+    head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb)
+    server, base = await raw_server(replying(head + bomb))
     try:
         response = await post(client, base)
         sizes = []
@@ -175,13 +183,8 @@ async def test_a_gzip_bomb_comes_out_a_piece_at_a_time(client: http1.Client) -> 
 
 
 async def test_a_body_that_runs_to_the_close_ends_with_it(client: http1.Client) -> None:
-    async def old_style(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nall of it")
-        await writer.drain()
-        writer.close()
-
-    server, base = await raw_server(old_style)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nall of it"
+    server, base = await raw_server(replying(answer, then_close=True))
     try:
         assert await read_all(await post(client, base)) == b"all of it"
     finally:
@@ -385,7 +388,9 @@ def self_signed(tmp: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-async def test_https_is_verified_against_the_trust_store(tmp_path: Path) -> None:
+@pytest.fixture
+async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
+    """An https server on 127.0.0.1 with a self-signed certificate: its URL, and the certificate."""
     cert, key = self_signed(tmp_path)
     served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     served.load_cert_chain(cert, key)
@@ -396,15 +401,32 @@ async def test_https_is_verified_against_the_trust_store(tmp_path: Path) -> None
     app = web.Application()
     app.router.add_post("/t", hello)
     server, base = await serve(app, served)
+    yield base + "/t", cert
+    await server.runner.cleanup()
+
+
+async def test_https_is_verified_against_the_trust_store(tls_server: tuple[str, Path]) -> None:
+    url, cert = tls_server
     strict, trusting = http1.Client(), http1.Client(ssl.create_default_context(cafile=str(cert)))
     try:
         with pytest.raises(ConnectFailed, match="CERTIFICATE_VERIFY_FAILED"):
-            await post(strict, base + "/t")  # a certificate nobody vouches for is refused
-        assert await read_all(await post(trusting, base + "/t")) == b"over tls"
+            await post(strict, url)  # a certificate nobody vouches for is refused
+        assert await read_all(await post(trusting, url)) == b"over tls"
     finally:
         await strict.close()
         await trusting.close()
-        await server.runner.cleanup()
+
+
+async def test_ssl_cert_file_adds_a_certificate_to_trust(
+    tls_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, cert = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # as the README tells a company with its own CA
+    client = http1.Client()
+    try:
+        assert await read_all(await post(client, url)) == b"over tls"
+    finally:
+        await client.close()
 
 
 async def test_a_tls_handshake_that_never_ends_is_a_connect_timeout() -> None:
@@ -435,13 +457,7 @@ async def test_a_tls_handshake_that_never_ends_is_a_connect_timeout() -> None:
 async def test_what_is_not_an_http_answer_is_a_disconnect(
     client: http1.Client, answer: bytes, says: str
 ) -> None:
-    async def odd(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(answer)
-        await writer.drain()
-        await reader.read()
-
-    server, base = await raw_server(odd)
+    server, base = await raw_server(replying(answer))
     try:
         with pytest.raises(Disconnected, match=says):
             await post(client, base)
@@ -450,37 +466,10 @@ async def test_what_is_not_an_http_answer_is_a_disconnect(
 
 
 async def test_an_interim_answer_is_skipped_for_the_real_one(client: http1.Client) -> None:
-    async def two_step(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone")
-        await writer.drain()
-        await reader.read()
-
-    server, base = await raw_server(two_step)
+    answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone"
+    server, base = await raw_server(replying(answer))
     try:
         response = await post(client, base)
         assert response.status == 201 and await read_all(response) == b"done"
     finally:
         server.close()
-
-
-async def test_ssl_cert_file_adds_a_certificate_to_trust(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cert, key = self_signed(tmp_path)
-    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    served.load_cert_chain(cert, key)
-
-    async def hello(request: web.Request) -> web.Response:
-        return web.Response(text="trusted by the environment")
-
-    app = web.Application()
-    app.router.add_post("/t", hello)
-    server, base = await serve(app, served)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # as the README tells a company with its own CA
-    client = http1.Client()
-    try:
-        assert await read_all(await post(client, base + "/t")) == b"trusted by the environment"
-    finally:
-        await client.close()
-        await server.runner.cleanup()

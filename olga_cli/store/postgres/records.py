@@ -9,7 +9,6 @@ round trip, which takes the batch lock first: batches of all instances commit on
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ import asyncpg
 
 from olga_cli import jsonwire
 from olga_cli.records import GenerationRecord
+from olga_cli.store import rollups
 from olga_cli.store.generations import (
     RECORD_COLUMNS,
     Extra,
@@ -25,7 +25,6 @@ from olga_cli.store.generations import (
     record_from_row,
     record_values,
 )
-from olga_cli.store.limits import USER_SEPARATOR
 from olga_cli.store.postgres.connection import BATCH_LOCK, locked_transaction, notify
 from olga_cli.store.postgres.lanes import Lanes
 
@@ -38,36 +37,7 @@ _BODIES = ("request_body", "response_body")
 # What the function writes itself; other rows of a batch (alerts, violations, key health: rare) go
 # with it in an explicit transaction.
 _IN_FUNCTION: frozenset[ExtraKind] = frozenset({"admission", "hold_settle", "slice_draw", "admissions_prune"})
-_HOURLY_COLUMNS = (
-    "hour",
-    "key_id",
-    "team_id",
-    "model",
-    "provider",
-    "app",
-    "requests",
-    "errors",
-    "tokens_prompt",
-    "tokens_completion",
-    "tokens_cached",
-    "cost_pico",
-    "latency_ms",
-    "cache_saved_pico",
-)
-_LABELS_COLUMNS = (
-    "hour",
-    "kind",
-    "label",
-    "requests",
-    "errors",
-    "tokens_prompt",
-    "tokens_completion",
-    "tokens_cached",
-    "cost_pico",
-    "latency_ms",
-)
 _ADMISSION_COLUMNS = ("generation_id", "key_id", "team_id", "at", "cost_pico", "tokens", "tags", "end_user")
-_DAILY_COLUMNS = ("scope", "scope_id", "day", "cost_pico", "requests", "tokens")
 
 EXTRA_SQL: dict[ExtraKind, str] = {
     "alert": "INSERT INTO limit_alerts (limit_id, scope, scope_id, metric, time_window, period_day, percent,"
@@ -95,76 +65,9 @@ WHERE excluded.updated_at >= provider_health.updated_at
 _TOP = 2**63 - 1
 
 
-def _add(row: list[Any], r: GenerationRecord) -> None:
-    """One record into a roll-up row: requests, errors, prompt, completion and cached tokens, cost, latency."""
-    for index, value in enumerate(
-        (1, int(r.status >= 400), r.tokens_prompt, r.tokens_completion, r.tokens_cached, r.cost_pico)
-    ):
-        row[index] = min(row[index] + value, _TOP)
-    row[6] += float(r.latency_ms)
-
-
-def _hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
-    """The records' sums per hour and grouping, as migration 004's trigger adds them in SQLite."""
-    sums: dict[tuple[Any, ...], list[Any]] = {}
-    for r in records:
-        group = (
-            int(r.created_at // 3600) * 3600,
-            r.key_id,
-            r.team_id or "",
-            r.model or r.model_requested or "",
-            r.provider or "",
-            r.app or "",
-        )
-        row = sums.setdefault(group, [0, 0, 0, 0, 0, 0, 0.0, 0])
-        _add(row, r)
-        row[7] = min(row[7] + r.cache_saved_pico, _TOP)
-    return [(*group, *values) for group, values in sorted(sums.items())]
-
-
-def _daily(admission: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
-    """The usage_daily rows one admission adds to, as migration 007's trigger adds them in SQLite: its
-    key's and team's, each of its tags', its end user's, and that end user's under its key and team."""
-    _, key_id, team_id, at, cost, tokens, tags, end_user = admission
-    day = int(at // 86400)
-    yield ("key", key_id, day, cost, tokens)
-    if team_id is not None:
-        yield ("team", team_id, day, cost, tokens)
-    for tag in dict.fromkeys(json.loads(tags)):
-        yield ("tag", tag, day, cost, tokens)
-    if end_user is not None:
-        yield ("user", end_user, day, cost, tokens)
-        yield ("key_user", key_id + USER_SEPARATOR + end_user, day, cost, tokens)
-        if team_id is not None:
-            yield ("team_user", team_id + USER_SEPARATOR + end_user, day, cost, tokens)
-
-
-def _daily_sums(admissions: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """What the admissions add to usage_daily, one row per (scope, scope_id, day): cost, requests, tokens."""
-    sums: dict[tuple[Any, ...], list[int]] = {}
-    for admission in admissions:
-        for scope, scope_id, day, cost, tokens in _daily(admission):
-            row = sums.setdefault((scope, scope_id, day), [0, 0, 0])
-            row[0] += cost
-            row[1] += 1
-            row[2] += tokens
-    return [(*group, *values) for group, values in sorted(sums.items())]
-
-
-def _labels_hourly(records: Sequence[GenerationRecord]) -> list[tuple[Any, ...]]:
-    """The records' sums per hour, tag, end user and agent session (a request with two tags counts
-    under both)."""
-    sums: dict[tuple[Any, ...], list[Any]] = {}
-    for r in records:
-        hour = int(r.created_at // 3600) * 3600
-        labels = [("tag", tag) for tag in dict.fromkeys(r.tags)]
-        if r.end_user is not None:
-            labels.append(("user", r.end_user))
-        if r.session_id is not None:
-            labels.append(("session", r.session_id))
-        for kind, label in labels:
-            _add(sums.setdefault((hour, kind, label), [0, 0, 0, 0, 0, 0, 0.0]), r)
-    return [(*group, *values) for group, values in sorted(sums.items())]
+def _capped(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Roll-up rows with every integer sum stopped at ``_TOP``."""
+    return [tuple(min(v, _TOP) if type(v) is int else v for v in row) for row in rows]
 
 
 async def write_batch(
@@ -196,10 +99,10 @@ def _function_args(records: Sequence[GenerationRecord], extras: Sequence[Extra])
     return (
         _json(rows),
         *bodies,
-        _rows(_HOURLY_COLUMNS, _hourly(records)),
-        _rows(_LABELS_COLUMNS, _labels_hourly(records)),
+        _rows(rollups.HOURLY_COLUMNS, _capped(rollups.hourly(records))),
+        _rows(rollups.LABELS_COLUMNS, _capped(rollups.labels_hourly(records))),
         _rows(_ADMISSION_COLUMNS, admissions),
-        _rows(_DAILY_COLUMNS, _daily_sums(admissions)),
+        _rows(rollups.DAILY_COLUMNS, _capped(rollups.daily(admissions))),
         [e.params[0] for e in extras if e.kind == "hold_settle"],
         max(prunes) if prunes else None,
         _slice_draws(extras),

@@ -106,9 +106,8 @@ async def write_batch(
     if charges:
         statements.append((_INSERT_CHARGE, charges))
     statements += _runs(extras)
-    rows = next((params for sql, params in statements if sql == _INSERT), [])
     # The roll-ups' sums, in the same transaction (migration 020 dropped the triggers that kept them).
-    statements += rollup_statements(rows, [e.params for e in extras if e.kind == "admission"])
+    statements += rollup_statements(records, [e.params for e in extras if e.kind == "admission"])
     run_on_thread = getattr(db, "_execute", None)  # aiosqlite's own "call this on my thread"
     if run_on_thread is None or not hasattr(db, "_conn"):
         await _write_stepwise(db, statements)  # an aiosqlite without it: the same, one call a statement
