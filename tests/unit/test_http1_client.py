@@ -473,3 +473,26 @@ async def test_an_interim_answer_is_skipped_for_the_real_one(client: http1.Clien
         assert response.status == 201 and await read_all(response) == b"done"
     finally:
         server.close()
+
+
+class ForeignTransport:
+    """A stream transport of another event loop's making: the methods, not asyncio's class."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+async def test_a_transport_not_derived_from_asyncios_is_taken() -> None:
+    conn = http1._Connection(http1.Client(), ("http", "127.0.0.1", 9))
+    transport = ForeignTransport()
+    conn.connection_made(transport)  # type: ignore[arg-type]
+    head = conn.send(b"GET / HTTP/1.1\r\n\r\n", None)
+    conn.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    response = await head
+    assert transport.sent == [b"GET / HTTP/1.1\r\n\r\n"] and await read_all(response) == b"ok"

@@ -21,6 +21,7 @@ import ssl
 import zlib
 from collections import deque
 from collections.abc import Mapping
+from typing import cast
 
 import httptools
 import yarl
@@ -197,8 +198,8 @@ class _Connection(asyncio.Protocol):
     # -- asyncio ---------------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport, though not always a subclass of asyncio.Transport (uvloop's is not).
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self._got_bytes = True
