@@ -3,8 +3,8 @@ by llhttp (``httptools``), the body handed over as it arrives.
 
 Why not aiohttp's ``ClientSession``: olga makes one upstream request per call, and the session's
 general machinery (request and response objects, tracing hooks, cookie and proxy handling, a stream
-reader, timers) cost 100-120 µs of CPU per request, against 29-34 µs for this, measured on one core
-at concurrency 16 against nginx (bench/README.md, "A client of our own"). olga needs none of that
+reader, timers) cost 79-138 µs of CPU per request, against 19-32 µs for this, measured on one core
+at concurrency 16 against nginx (``bench/client_cost.py``; bench/README.md, "The seventh session"). olga needs none of that
 machinery: no redirects are followed, no cookies kept, no proxy used, and its own timers bound
 every wait.
 
@@ -31,7 +31,6 @@ from olga_cli.errors import ConnectFailed, ConnectTimedOut, Disconnected, LinkEr
 
 KEEP_IDLE = 15.0  # seconds a pooled connection may sit unused before it is closed rather than reused
 HIGH_WATER = 1024 * 1024  # bytes buffered for a slow reader before the connection stops reading
-LOW_WATER = 128 * 1024
 
 
 class _Stale(Disconnected):
@@ -93,8 +92,9 @@ class Response:
         try:
             return self._decoder.decompress(data)
         except zlib.error as exc:
-            self._fail(Disconnected(f"the provider's compressed body is corrupt: {exc}"))
-            raise Disconnected(f"the provider's compressed body is corrupt: {exc}") from None
+            error = Disconnected(f"the provider's compressed body is corrupt: {exc}")
+            self._fail(error)
+            raise error from None
 
     def close(self) -> None:
         """Stop reading. Before the body's end the connection is dropped, which is how a provider
@@ -266,9 +266,11 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self._got_bytes = False
         self._head = asyncio.get_running_loop().create_future()
-        self.transport.write(head + body if body and len(body) < 16384 else head)
         if body and len(body) >= 16384:
+            self.transport.write(head)
             self.transport.write(body)  # a large body is not copied to join it to the head
+        else:
+            self.transport.write(head + body if body else head)
         return self._head
 
     def usable(self, now: float) -> bool:

@@ -66,7 +66,8 @@ _TOP = 2**63 - 1
 
 
 def _capped(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Roll-up rows with every integer sum stopped at ``_TOP``."""
+    """Hourly roll-up rows with every integer sum stopped at ``_TOP``, as migration 017's function
+    adds them (the daily sums do not saturate: past BIGINT the batch is refused and sanitised)."""
     return [tuple(min(v, _TOP) if type(v) is int else v for v in row) for row in rows]
 
 
@@ -102,7 +103,7 @@ def _function_args(records: Sequence[GenerationRecord], extras: Sequence[Extra])
         _rows(rollups.HOURLY_COLUMNS, _capped(rollups.hourly(records))),
         _rows(rollups.LABELS_COLUMNS, _capped(rollups.labels_hourly(records))),
         _rows(_ADMISSION_COLUMNS, admissions),
-        _rows(rollups.DAILY_COLUMNS, _capped(rollups.daily(admissions))),
+        _rows(rollups.DAILY_COLUMNS, rollups.daily(admissions)),
         [e.params[0] for e in extras if e.kind == "hold_settle"],
         max(prunes) if prunes else None,
         _slice_draws(extras),

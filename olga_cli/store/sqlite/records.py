@@ -23,7 +23,7 @@ from olga_cli.store.generations import (
     record_values,
 )
 from olga_cli.store.sqlite.connection import transaction, transaction_on_thread
-from olga_cli.store.sqlite.rollups import rollup_statements
+from olga_cli.store.sqlite.rollups import Statements, rollup_statements
 
 log = logging.getLogger("olga.store")
 
@@ -66,9 +66,6 @@ ON CONFLICT (provider, key_label) DO UPDATE SET
 WHERE excluded.updated_at >= provider_health.updated_at
 """,
 }
-
-
-Statements = list[tuple[str, list[tuple[Any, ...]]]]
 
 
 def _pages_of(statements: Statements) -> int:

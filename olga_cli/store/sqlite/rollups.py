@@ -14,7 +14,7 @@ from typing import Any
 from olga_cli.records import GenerationRecord
 from olga_cli.store import rollups
 
-Statements = list[tuple[str, list[tuple[Any, ...]]]]
+Statements = list[tuple[str, list[tuple[Any, ...]]]]  # (SQL, the params of each run), as a batch runs them
 _INT64 = 2**63
 
 
