@@ -4,8 +4,8 @@ Inside olga, for maintainers: four floors, and imports only go down.
 
     cli/          the ``olga`` command (Typer): one module per noun; prints, never answers HTTP
       |
-    server/       the aiohttp adapter: app, URL table (routes), middlewares, the proxy routes that hand
-      |           a ``Call`` and a ``Sink`` to the pipeline; no business rules
+    server/       HTTP: olga's own server (http1), the URL table (routes), the proxy routes that hand
+      |           a ``Call`` and a ``Sink`` to the pipeline, the app's state and lifetime; no business rules
     gateway/      the pipeline, no aiohttp and no SQL. At its top what every stage shares (pipeline,
       |           call, state, sink, snapshot, recorder, finish); beneath, one room per stage:
       |           admission/ (auth, allow-lists, credits, usage and rate limits, alerts),
@@ -19,8 +19,8 @@ A floor imports its own and the floors below, never one above; nothing imports i
 (``tests/unit/test_import_graph.py`` checks both, and that no module passes 450 lines). Every error
 olga raises or answers is in ``errors.py``, whose docstring draws the tree.
 
-Where a request goes (``POST /v1/chat/completions``, say): ``server/routes`` -> ``server/proxy``
-reads the body and builds a ``Call`` -> ``gateway/pipeline.handle``: authenticate (admission/auth)
+Where a request goes (``POST /v1/chat/completions``, say): ``server/http1`` reads it whole ->
+``server/routes`` -> ``server/proxy`` builds a ``Call`` -> ``gateway/pipeline.handle``: authenticate (admission/auth)
 -> parse and check the body (validation) -> plan the route (upstream/routing) -> admit: allow-lists,
 credits reserved, usage and rate limits (admission/) -> screen the input (relay/screening) ->
 ``forward``: ``Failover`` tries the targets with retries and fallbacks (upstream/) -> the answer

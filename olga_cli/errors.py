@@ -2,7 +2,7 @@
 
 Each class carries the facts needed to render it later: a ``GatewayError`` by the route's API on the
 HTTP side (``gateway/error_response.py``; errors outside the pipeline, such as an unknown route, a
-wrong method or a bug, are caught in ``server/middlewares.py``), any other ``OlgaError`` as one line
+wrong method or a bug, are answered by the server, ``server/http1.py``), any other ``OlgaError`` as one line
 on the CLI side (``cli/common.py``: ``error: ...``, exit status 1)::
 
     OlgaError

@@ -1,4 +1,7 @@
-"""The aiohttp application: built by ``create_app``, resources owned by cleanup contexts."""
+"""The application: built by ``create_app``, resources owned by cleanup contexts.
+
+It is an aiohttp ``Application`` for its typed state and its start-up and clean-up; requests are read
+and answered by olga's own server (``server/http1.py``), which ``runner.OlgaRunner`` binds."""
 
 from __future__ import annotations
 
@@ -14,13 +17,11 @@ from aiohttp import web
 from olga_cli.config import Config
 from olga_cli.gateway.admission.alerts import deliver_alerts
 from olga_cli.gateway.state import Observer, open_gateway
-from olga_cli.server.app_keys import gateway_of, set_gateway
+from olga_cli.server.app_keys import gateway_of, set_gateway, set_routes
 from olga_cli.server.background import background_task
 from olga_cli.server.metrics import install_metrics
-from olga_cli.server.middlewares import errors
 from olga_cli.server.retention import retention_context
-from olga_cli.server.routes import setup_routes
-from olga_cli.server.runner import HTTP_LIMITS
+from olga_cli.server.routes import build_router
 from olga_cli.store.db import open_hot, open_store
 from olga_cli.telemetry.settings import TelemetrySettings, telemetry_settings
 
@@ -38,9 +39,8 @@ def create_app(
 
     Tracing is set up here, before the server binds, so a wrong telemetry setting (an endpoint that
     is not a URL, gRPC without grpcio) is a clear error at start rather than at the first request."""
-    app = web.Application(
-        client_max_size=config.max_body_bytes, middlewares=[errors], handler_args=HTTP_LIMITS
-    )
+    app = web.Application()  # its state and its start-up and clean-up; olga's own server answers
+    set_routes(app, build_router(), config.max_body_bytes)
     metrics = install_metrics(app)
     tracing = start_tracing(telemetry_settings(config.raw, os.environ if environ is None else environ))
     app.cleanup_ctx.append(_gateway_context(config, [metrics.observe, *observers], tracing))
@@ -51,7 +51,6 @@ def create_app(
         app.cleanup_ctx.append(background_task("olga-lease", _keep_lease))
     if config.redis_url is not None:
         app.cleanup_ctx.append(background_task("olga-redis-watch", _watch_redis))
-    setup_routes(app)
     return app
 
 

@@ -1,12 +1,12 @@
 """A request's headers and body as the pipeline may read them.
 
 The body: one too large for ``[server] max_body_mb`` is a 413, one that cannot be decoded as its
-``Content-Encoding`` says (``gzip`` over plain bytes) a 400; both found here, answered after
-authentication like any other mistake.
+``Content-Encoding`` says (``gzip`` over plain bytes) a 400; both found as it is read
+(``server/http1.py``), answered after authentication like any other mistake.
 
 The headers:
 
-aiohttp hands over header bytes that are not UTF-8 as lone surrogates (``surrogateescape``): such a
+The server hands over header bytes that are not UTF-8 as lone surrogates (``surrogateescape``): such a
 value fails wherever it is written (the record, a header forwarded to the provider). It is dropped
 here, as if it had not been sent: a key that cannot be read is no key (401), a title that cannot be
 read is no title. So is a value longer than olga keeps of a header it only records (``X-Title``, ...).
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aiohttp import web
-from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from olga_cli.errors import GatewayError, InvalidRequest, RequestTooLarge
@@ -56,18 +54,15 @@ def _fits(name: str, value: str) -> bool:
     return is_encodable(value) and is_encodable(name)
 
 
-async def read_body(request: web.Request, max_bytes: int) -> tuple[bytes, GatewayError | None]:
-    """The body, or what is wrong with it (and no body)."""
-    try:
-        return await request.read(), None
-    except web.HTTPRequestEntityTooLarge:
-        return b"", RequestTooLarge(
-            f"The request body is larger than the {max_bytes // (1024 * 1024)} MiB limit; "
-            "send less, or raise [server] max_body_mb in config.toml."
-        )
-    except RequestPayloadError as exc:
-        what = str(exc).strip().splitlines()[-1].strip() or "malformed"
-        return b"", InvalidRequest(
-            f"The request body could not be read ({what}); send plain JSON, or compress it the way its "
-            "Content-Encoding header says."
-        )
+def body_too_large(max_bytes: int) -> GatewayError:
+    return RequestTooLarge(
+        f"The request body is larger than the {max_bytes // (1024 * 1024)} MiB limit; "
+        "send less, or raise [server] max_body_mb in config.toml."
+    )
+
+
+def body_unreadable(what: str) -> GatewayError:
+    return InvalidRequest(
+        f"The request body could not be read ({what}); send plain JSON, or compress it the way its "
+        "Content-Encoding header says."
+    )

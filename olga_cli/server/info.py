@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-from aiohttp import web
-
 from olga_cli import __version__
 from olga_cli.errors import GatewayError, InvalidRequest, NotFound, StoreUnavailable
 from olga_cli.gateway.admission.auth import authenticate_now
@@ -16,22 +14,23 @@ from olga_cli.gateway.state import Gateway
 from olga_cli.money import pico_to_usd
 from olga_cli.server.app_keys import gateway_of
 from olga_cli.server.edge import readable_headers
+from olga_cli.server.request import Request, Response, json_response
 
 
-def _error(error: GatewayError) -> web.Response:
+def _error(error: GatewayError) -> Response:
     status, headers, body = render("openai", error)
-    return web.Response(status=status, headers=headers, body=body)
+    return Response(status=status, headers=headers, body=body)
 
 
-async def _key(request: web.Request) -> tuple[Gateway, KeyState]:
+async def _key(request: Request) -> tuple[Gateway, KeyState]:
     gateway = gateway_of(request.app)
     return gateway, await authenticate_now(gateway, readable_headers(request.headers))
 
 
-async def root(request: web.Request) -> web.Response:
+async def root(request: Request) -> Response:
     """``GET /`` and ``HEAD /``: who answers here. Claude Code checks that its base URL is reachable
     this way; it needs no key."""
-    return web.json_response(
+    return json_response(
         {
             "name": "olga",
             "description": "a local LLM gateway",
@@ -42,7 +41,7 @@ async def root(request: web.Request) -> web.Response:
     )
 
 
-async def health(request: web.Request) -> web.Response:
+async def health(request: Request) -> Response:
     """Up, and the store it serves from: which backend, and the schema version (the newest migration);
     with Redis, whether it answered last.
 
@@ -53,12 +52,12 @@ async def health(request: web.Request) -> web.Response:
         applied = await gateway.db.schema_version()
     except Exception as exc:  # the store's own error: report it, never crash the health check
         store = {"backend": backend, "ok": False, "error": type(exc).__name__}
-        return web.json_response({"status": "degraded", "version": __version__, "store": store}, status=503)
+        return json_response({"status": "degraded", "version": __version__, "store": store}, status=503)
     store = {"backend": backend, "ok": True, "schema": applied[-1] if applied else None}
     answer: dict[str, object] = {"status": "ok", "version": __version__, "store": store}
     if gateway.hot is not None:  # Redis down is not unhealthy: olga serves from PostgreSQL meanwhile
         answer["redis"] = {"ok": gateway.hot.up, "where": gateway.hot.where}
-    return web.json_response(answer)
+    return json_response(answer)
 
 
 def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:
@@ -88,7 +87,7 @@ def key_view(gateway: Gateway, key: KeyState) -> dict[str, object]:
     }
 
 
-async def key_info(request: web.Request) -> web.Response:
+async def key_info(request: Request) -> Response:
     try:
         gateway, key = await _key(request)
         view = key_view(gateway, key)
@@ -97,7 +96,7 @@ async def key_info(request: web.Request) -> web.Response:
             await _shared_usage(gateway, key, view)
     except GatewayError as error:
         return _error(error)
-    return web.json_response({"data": view})
+    return json_response({"data": view})
 
 
 async def _shared_money(gateway: Gateway, key: KeyState, view: dict[str, object]) -> None:
@@ -133,7 +132,7 @@ async def _shared_usage(gateway: Gateway, key: KeyState, view: dict[str, object]
     view.update(usage=report["usage"], limits=report["limits"], rate_limits=report["rate_limits"])
 
 
-async def generation(request: web.Request) -> web.Response:
+async def generation(request: Request) -> Response:
     try:
         gateway, key = await _key(request)
         ref = request.query.get("id", "").strip()
@@ -148,7 +147,7 @@ async def generation(request: web.Request) -> web.Response:
             )
     except GatewayError as error:
         return _error(error)
-    return web.json_response({"data": record.to_json()})
+    return json_response({"data": record.to_json()})
 
 
 def uptime_since(started: float) -> float:

@@ -21,10 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from olga_cli.money import pico_to_usd
 from olga_cli.records import GenerationRecord
+from olga_cli.server.request import Handler, Request, Response
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -243,10 +243,9 @@ _METRICS = web.AppKey("olga_metrics", Metrics)
 
 
 def install_metrics(app: web.Application) -> Metrics:
-    """Keep a ``Metrics`` on the app and count requests in flight; returns it for the gateway's observers."""
+    """Keep a ``Metrics`` on the app; returns it for the gateway's observers."""
     metrics = Metrics()
     app[_METRICS] = metrics
-    app.middlewares.append(_count_in_flight)
     return metrics
 
 
@@ -254,20 +253,20 @@ def metrics_of(app: web.Application) -> Metrics:
     return app[_METRICS]
 
 
-@web.middleware
-async def _count_in_flight(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # Every POST route is a proxied API call; GETs (health, models, metrics) are not counted.
-    if request.method != "POST":
-        return await handler(request)
-    metrics = request.app[_METRICS]
-    metrics.in_flight += 1
-    try:
-        return await handler(request)
-    finally:
-        metrics.in_flight -= 1
+def counted(handler: Handler) -> Handler:
+    """``handler`` counted in ``olga_requests_in_flight`` while it runs: every POST route is a proxied
+    API call; GETs (health, models, metrics) are not counted."""
+
+    async def handle(request: Request) -> Response | None:
+        metrics = request.app[_METRICS]
+        metrics.in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            metrics.in_flight -= 1
+
+    return handle
 
 
-async def metrics_handler(request: web.Request) -> web.Response:
-    return web.Response(
-        body=metrics_of(request.app).render().encode(), headers={"Content-Type": CONTENT_TYPE}
-    )
+async def metrics_handler(request: Request) -> Response:
+    return Response(body=metrics_of(request.app).render().encode(), headers={"Content-Type": CONTENT_TYPE})

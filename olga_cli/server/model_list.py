@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from aiohttp import web
 from multidict import MultiMapping
 
 from olga_cli.catalog import ModelEntry
@@ -29,6 +28,7 @@ from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
 from olga_cli.server.app_keys import gateway_of
 from olga_cli.server.edge import readable_headers
+from olga_cli.server.request import Request, Response, json_response
 
 # The catalog has no release dates; Anthropic's documented stand-in for an unknown one is the epoch.
 UNKNOWN_RELEASE = "1970-01-01T00:00:00Z"
@@ -48,25 +48,25 @@ def shape_of(headers: Mapping[str, str]) -> ErrorShape:
     return "anthropic" if headers.get("anthropic-version") else "openai"
 
 
-def _error(shape: ErrorShape, error: GatewayError) -> web.Response:
+def _error(shape: ErrorShape, error: GatewayError) -> Response:
     status, headers, body = render(shape, error)
-    return web.Response(status=status, headers=headers, body=body)
+    return Response(status=status, headers=headers, body=body)
 
 
-async def list_models(request: web.Request) -> web.Response:
+async def list_models(request: Request) -> Response:
     shape = shape_of(request.headers)
     try:
         gateway, key = await _key(request)
         if shape == "openai":
             models = await listed_models(gateway, key)
-            return web.json_response({"object": "list", "data": [openai_model(m) for m in models]})
+            return json_response({"object": "list", "data": [openai_model(m) for m in models]})
         page = anthropic_page_params(request.query)  # checked before the local servers are asked
-        return web.json_response(anthropic_page(await listed_models(gateway, key), page))
+        return json_response(anthropic_page(await listed_models(gateway, key), page))
     except GatewayError as error:
         return _error(shape, error)
 
 
-async def get_model(request: web.Request) -> web.Response:
+async def get_model(request: Request) -> Response:
     shape = shape_of(request.headers)
     try:
         gateway, key = await _key(request)
@@ -75,10 +75,10 @@ async def get_model(request: web.Request) -> web.Response:
         )
     except GatewayError as error:
         return _error(shape, error)
-    return web.json_response(anthropic_model(model) if shape == "anthropic" else openai_model(model))
+    return json_response(anthropic_model(model) if shape == "anthropic" else openai_model(model))
 
 
-async def _key(request: web.Request) -> tuple[Gateway, KeyState]:
+async def _key(request: Request) -> tuple[Gateway, KeyState]:
     gateway = gateway_of(request.app)
     return gateway, await authenticate_now(gateway, readable_headers(request.headers))
 

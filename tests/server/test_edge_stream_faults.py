@@ -16,7 +16,7 @@ from olga_cli.gateway import finish, pipeline
 from olga_cli.gateway.relay import streaming
 from olga_cli.gateway.upstream import client
 from olga_cli.providers.sse import SSEParser
-from olga_cli.server.aiohttp_sink import AiohttpSink
+from olga_cli.server.sink import ConnectionSink
 from tests.fakes.openai_upstream import Script
 from tests.server.translation_support import Olga, fake_anthropic, olga
 
@@ -83,17 +83,17 @@ STAGES: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], bool]] = {
     ),
     "filling the record": (lambda mp: mp.setattr(streaming, "fill", failing_after(1, finish.fill)), True),
     "writing to the caller": (
-        lambda mp: mp.setattr(AiohttpSink, "write", _write_failing_after(3)),
+        lambda mp: mp.setattr(ConnectionSink, "write", _write_failing_after(3)),
         True,
     ),
 }
 
 
 def _write_failing_after(calls: int) -> Callable[..., Any]:
-    original = AiohttpSink.write
+    original = ConnectionSink.write
     seen = 0
 
-    async def write(self: AiohttpSink, data: bytes) -> None:
+    async def write(self: ConnectionSink, data: bytes) -> None:
         nonlocal seen
         seen += 1
         if seen == calls:

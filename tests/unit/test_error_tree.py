@@ -16,6 +16,7 @@ PACKAGE = Path(olga_cli.__file__).parent
 PRIVATE = {
     "olga_cli/validation/rules.py": {"Invalid"},  # turned into InvalidRequest naming the field
     "olga_cli/gateway/upstream/http1.py": {"_Stale"},  # a pooled connection found closed: sent again
+    "olga_cli/server/http1.py": {"_Unreadable"},  # a parser limit met: answered as InvalidRequest
 }
 
 

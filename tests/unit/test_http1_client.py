@@ -17,6 +17,7 @@ import pytest
 import yarl
 from aiohttp import web
 
+from olga_cli import codings
 from olga_cli.errors import ConnectFailed, ConnectTimedOut, Disconnected
 from olga_cli.gateway.upstream import http1
 
@@ -177,7 +178,7 @@ async def test_a_gzip_bomb_comes_out_a_piece_at_a_time(client: http1.Client) -> 
         sizes = []
         while chunk := await response.readany():
             sizes.append(len(chunk))
-        assert sum(sizes) == 16 * 1024 * 1024 and max(sizes) <= http1.PIECE
+        assert sum(sizes) == 16 * 1024 * 1024 and max(sizes) <= codings.PIECE
     finally:
         server.close()
 

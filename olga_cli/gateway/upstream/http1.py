@@ -27,6 +27,7 @@ import httptools
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from olga_cli.codings import Decoder
 from olga_cli.errors import ConnectFailed, ConnectTimedOut, Disconnected, LinkError
 
 KEEP_IDLE = 15.0  # seconds a pooled connection may sit unused before it is closed rather than reused
@@ -51,7 +52,7 @@ class Response:
         self._ended = False
         self._error: LinkError | None = None
         self._waiter: asyncio.Future[None] | None = None
-        self._decoder = _Decoder.of(headers.get("Content-Encoding", ""))
+        self._decoder = Decoder.of(headers.get("Content-Encoding", ""))
 
     async def readany(self) -> bytes:
         """The bytes buffered so far, waiting for some if none are; b"" once the body has ended."""
@@ -134,48 +135,6 @@ class Response:
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
-
-
-PIECE = 256 * 1024  # most bytes one read decompresses
-
-
-class _Decoder:
-    """gzip, or ``deflate`` as servers send it: zlib-wrapped as the standard says, or raw, as some do."""
-
-    def __init__(self, wbits: int, raw_fallback: bool) -> None:
-        self._inner = zlib.decompressobj(wbits)
-        self._raw_fallback = raw_fallback
-        self._tail = b""
-
-    @classmethod
-    def of(cls, encoding: str) -> _Decoder | None:
-        encoding = encoding.strip().lower()
-        if encoding in ("gzip", "x-gzip"):
-            return cls(16 + zlib.MAX_WBITS, raw_fallback=False)
-        if encoding == "deflate":
-            return cls(zlib.MAX_WBITS, raw_fallback=True)
-        return None  # identity, or an encoding not asked for: passed on as it came
-
-    @property
-    def pending(self) -> bool:
-        return bool(self._tail)
-
-    def decompress(self, data: bytes) -> bytes:
-        """At most ``PIECE`` bytes out of what is left over and ``data``; the rest waits for the next call."""
-        data = self._tail + data if self._tail else data
-        try:
-            out = self._inner.decompress(data, PIECE)
-        except zlib.error:
-            if not self._raw_fallback:
-                raise
-            self._inner = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._inner.decompress(data, PIECE)
-        self._raw_fallback = False
-        self._tail = self._inner.unconsumed_tail
-        return bytes(out)
-
-    def flush(self) -> bytes:
-        return bytes(self._inner.flush())
 
 
 class _Connection(asyncio.Protocol):
