@@ -87,7 +87,8 @@ def _scopes(key_id: str, team_id: str | None, tags: str, end_user: str | None) -
     scopes = [("key", key_id)]
     if team_id is not None:
         scopes.append(("team", team_id))
-    scopes += [("tag", tag) for tag in dict.fromkeys(json.loads(tags))]
+    if tags != "[]":  # most admissions carry no tags: no parse for them
+        scopes += [("tag", tag) for tag in dict.fromkeys(json.loads(tags))]
     if end_user is not None:
         scopes += [("user", end_user), ("key_user", key_id + USER_SEPARATOR + end_user)]
         if team_id is not None:

@@ -164,3 +164,32 @@ def test_what_msgspec_refuses_in_an_event_is_read_as_json_reads_it(text: str) ->
 def test_an_event_that_is_not_json_raises_value_error_as_before(text: str) -> None:
     with pytest.raises(ValueError):
         jsonwire.loads_event(text)
+
+
+@given(json_values | st.floats(), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_a_providers_answer_parses_to_what_the_standard_library_reads(
+    value: object, ascii_only: bool
+) -> None:
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert repr(jsonwire.loads(raw)) == repr(json.loads(raw))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"n": NaN}',
+        b'{"n": 1e400}',
+        b"\xef\xbb\xbf[1]",
+        b'{"a": 1, "a": 2}',
+        b"123456789012345678901234567890",
+    ],
+)
+def test_what_msgspec_refuses_in_an_answer_is_read_as_before(raw: bytes) -> None:
+    assert repr(jsonwire.loads(raw)) == repr(json.loads(raw.decode().removeprefix("\ufeff")))
+
+
+@pytest.mark.parametrize("raw", [b"", b"<html>", b'{"a": }', b'{"s": "caf\xe9"}'])
+def test_an_answer_that_is_not_utf8_json_raises_value_error_as_before(raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        jsonwire.loads(raw)
