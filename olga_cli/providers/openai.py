@@ -57,6 +57,17 @@ def embeddings_facts(response: Any) -> Facts:
     return Facts(usage=from_openai(response.get("usage")), model=response.get("model"))
 
 
+def without_null_usage(raw: bytes) -> bytes:
+    """An event without the ``"usage": null`` olga's usage request added. The compact spelling every
+    provider sends is cut by a plain replace (a quarter of the expression's time, on every word of a
+    stream); the expression takes any other."""
+    if b',"usage":null' in raw:
+        raw = raw.replace(b',"usage":null,', b",").replace(b',"usage":null}', b"}")
+        if b'"usage"' not in raw:
+            return raw
+    return _NULL_USAGE.sub(b"", raw)
+
+
 class ChatPassthroughRelay:
     """Forwards an OpenAI stream event by event, byte for byte, keeping only olga's own usage request
     invisible: the usage-only chunk is hidden from a caller that did not ask for it."""
@@ -103,7 +114,7 @@ class ChatPassthroughRelay:
                 return []
         if not self._client_wants_usage and "usage" in chunk:
             # olga asked for usage, not the caller: its chunks go out without the "usage": null it added.
-            return [_NULL_USAGE.sub(b"", event.raw)]
+            return [without_null_usage(event.raw)]
         return [event.raw]
 
     def finish(self) -> list[bytes]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
-from olga_cli.providers.openai import ChatPassthroughRelay
+from hypothesis import given
+from hypothesis import strategies as st
+
+from olga_cli.providers.openai import _NULL_USAGE, ChatPassthroughRelay, without_null_usage
 from olga_cli.providers.sse import SSEParser
 
 
@@ -60,3 +63,20 @@ def test_an_error_chunk_is_forwarded_and_noted() -> None:
     out, r = relay(raw, wants_usage=False)
     assert out[1] == b'data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'
     assert r.facts.error == "The server had an error"
+
+
+@given(
+    content=st.text(),
+    at=st.integers(min_value=0, max_value=3),
+    separators=st.sampled_from([(",", ":"), (", ", ": "), (",", " : ")]),
+)
+def test_the_null_usage_is_cut_as_the_expression_cuts_it_in_any_spelling(
+    content: str, at: int, separators: tuple[str, str]
+) -> None:
+    """The plain-replace path and the expression agree, whichever key ``usage`` follows."""
+    items = [("id", "c1"), ("model", "m"), ("choices", [{"index": 0, "delta": {"content": content}}])]
+    items.insert(at, ("usage", None))
+    raw = b"data: " + json.dumps(dict(items), separators=separators).encode() + b"\n\n"
+    cut = without_null_usage(raw)
+    assert cut == _NULL_USAGE.sub(b"", raw)
+    assert "usage" not in json.loads(cut[len(b"data: ") :])
