@@ -124,9 +124,11 @@ class Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            # The request itself was read whole; olga upgrades to nothing, so it is answered and
-            # what follows it (another protocol) is not read.
+            # The request itself was read whole; olga upgrades to nothing, so it is answered, saying
+            # the connection closes, and what follows it (another protocol) is not read.
             self._closing = True
+            if self._queue and isinstance(self._queue[-1], Request):
+                self._queue[-1].keep_alive = False
         except httptools.HttpParserError as exc:
             cause = exc.__context__
             self._unreadable(cause if isinstance(cause, _Unreadable) else exc)
@@ -276,6 +278,9 @@ class Connection(asyncio.Protocol):
                 if not await self._answer(item) or (self._closing and not self._queue):
                     self.close()
                     return
+        except Exception:  # a bug here, not in a handler: this connection cannot be trusted further
+            log.exception("unexpected error serving a connection")
+            self.close()
         finally:
             self._task = None
             self.idle_since = self.server.loop.time()
@@ -296,6 +301,8 @@ class Connection(asyncio.Protocol):
             request.match_info = {name: value.replace("%2F", "/") for name, value in match_info.items()}
         try:
             response = await handler(request)
+            if response is not None:
+                self.respond(request, response.status, response.headers, response.body)
         except Exception:
             if self._answered:  # part of an answer went out: no error can follow it
                 log.exception(
@@ -305,8 +312,6 @@ class Connection(asyncio.Protocol):
             log.exception("unexpected error on %s %s", request.method, request.path)
             self._respond_error(InternalError(UNEXPECTED), shape, request)
             return request.keep_alive
-        if response is not None:
-            self.respond(request, response.status, response.headers, response.body)
         return self._answered and request.keep_alive and not self.lost
 
     def _respond_error(self, error: GatewayError, shape: ErrorShape, request: Request | None) -> None:
@@ -318,16 +323,17 @@ class Connection(asyncio.Protocol):
 
     def respond(self, request: Request, status: int, headers: Mapping[str, str], body: bytes) -> None:
         """A whole answer, sent now."""
-        self._answered = True
         lead = head(status, headers, len(body), request.keep_alive, request.version)
+        self._answered = True  # after the head is built: a header it refuses leaves room for a 500
         self._write(lead if request.method == "HEAD" else lead + body)
 
     def start(self, request: Request, status: int, headers: Mapping[str, str]) -> None:
         """The head of a streamed answer: chunked on HTTP/1.1, read to the close on HTTP/1.0."""
-        self._answered = True
-        self._chunked = request.version >= (1, 1)
-        keep = request.keep_alive and self._chunked
-        self._write(head(status, headers, None if self._chunked else -1, keep, request.version))
+        chunked = request.version >= (1, 1)
+        keep = request.keep_alive and chunked
+        lead = head(status, headers, None if chunked else -1, keep, request.version)
+        self._answered, self._chunked = True, chunked
+        self._write(lead)
         if not self._chunked:
             request.keep_alive = False
 

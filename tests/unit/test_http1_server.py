@@ -86,6 +86,10 @@ async def serve(shutdown_timeout: float = 5) -> AsyncIterator[Served]:
         except ClientGone:
             events["gone"].set()
 
+    async def injected(request: Request) -> Response:
+        return Response(200, {"X-Echo": "a\r\nSet-Cookie: stolen=1"}, b"never sent")
+
+    router.add("GET", "/injected", injected)
     router.add("POST", "/v1/messages", boom)
     router.add("POST", "/boom", boom)
     router.add("GET", "/slow", slow)
@@ -371,4 +375,26 @@ async def test_idle_keep_alive_connections_are_closed_after_the_keepalive(
         reader, writer = await connect(served)
         writer.write(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         assert (await read_answer(reader))[0] == 200
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+
+
+async def test_a_header_value_with_a_line_break_is_never_written() -> None:
+    """A value holding CR LF would start a header of its own (response splitting): a 500 instead."""
+    async with serve() as served:
+        reader, writer = await connect(served)
+        writer.write(b"GET /injected HTTP/1.1\r\nHost: x\r\n\r\n" + post("/echo", b"after"))
+        status, headers, body = await read_answer(reader)
+        assert status == 500 and "set-cookie" not in headers and b"never sent" not in body
+        assert json.loads((await read_answer(reader))[2])["body"] == "after"
+        writer.close()
+
+
+async def test_an_upgrade_is_answered_as_a_plain_request_then_the_connection_closes() -> None:
+    async with serve() as served:
+        reader, writer = await connect(served)
+        writer.write(
+            b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x85"
+        )
+        status, headers, _ = await read_answer(reader)
+        assert status == 200 and headers["connection"] == "close"
         assert await asyncio.wait_for(reader.read(), 5) == b""
