@@ -111,6 +111,17 @@ async def connect(served: Served) -> tuple[asyncio.StreamReader, asyncio.StreamW
     return await asyncio.open_connection("127.0.0.1", served.port)
 
 
+@contextlib.asynccontextmanager
+async def connected() -> AsyncIterator[tuple[Served, asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A served app and one connection to it, closed at the end."""
+    async with serve() as served:
+        reader, writer = await connect(served)
+        try:
+            yield served, reader, writer
+        finally:
+            writer.close()
+
+
 async def read_answer(
     reader: asyncio.StreamReader, head_only: bool = False
 ) -> tuple[int, dict[str, str], bytes]:
@@ -139,8 +150,7 @@ def post(path: str, body: bytes, *extra: str) -> bytes:
 
 
 async def test_keep_alive_and_pipelined_requests_are_answered_in_order() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(
             post("/echo", b"one") + post("/echo?a=1&b=", b"two") + b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"
         )
@@ -151,12 +161,10 @@ async def test_keep_alive_and_pipelined_requests_are_answered_in_order() -> None
         assert answers[0][1]["content-type"].startswith("application/json") and "date" in answers[0][1]
         writer.write(post("/echo", b"three"))  # the same connection, still open
         assert json.loads((await read_answer(reader))[2])["body"] == "three"
-        writer.close()
 
 
 async def test_http_1_0_closes_unless_asked_to_keep_alive() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (served, reader, writer):
         writer.write(b"GET /echo HTTP/1.0\r\n\r\n")
         status, headers, body = await read_answer(reader)
         assert status == 200 and headers["connection"] == "close" and json.loads(body)["version"] == [1, 0]
@@ -166,12 +174,10 @@ async def test_http_1_0_closes_unless_asked_to_keep_alive() -> None:
         for _ in range(2):
             status, headers, _ = await read_answer(reader)
             assert status == 200 and headers["connection"] == "keep-alive"
-        writer.close()
 
 
 async def test_a_request_asking_to_close_is_answered_then_closed() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         status, headers, _ = await read_answer(reader)
         assert status == 200 and headers["connection"] == "close"
@@ -179,36 +185,30 @@ async def test_a_request_asking_to_close_is_answered_then_closed() -> None:
 
 
 async def test_head_answers_a_get_route_without_its_body() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(b"HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n" + b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         status, headers, _ = await read_answer(reader, head_only=True)
         assert status == 200 and int(headers["content-length"]) > 0
         # Had the HEAD answer carried a body, this would read it as the next answer's status line.
         status, _, body = await read_answer(reader)
         assert status == 200 and json.loads(body)["method"] == "GET"
-        writer.close()
 
 
 async def test_expect_100_continue_is_answered_before_the_body_is_sent() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
         status, _, _ = await read_answer(reader)
         assert status == 100
         writer.write(b"hello")
         status, _, body = await read_answer(reader)
         assert status == 200 and json.loads(body)["body"] == "hello"
-        writer.close()
 
 
 async def test_a_chunked_request_body_is_read_whole() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         chunks = b"5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n"
         writer.write(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
         assert json.loads((await read_answer(reader))[2])["body"] == "hello world"
-        writer.close()
 
 
 @pytest.mark.parametrize(
@@ -221,12 +221,10 @@ async def test_a_chunked_request_body_is_read_whole() -> None:
 )
 async def test_a_compressed_body_is_decoded(coding: str, encode) -> None:  # type: ignore[no-untyped-def]
     text = b'{"messages": "' + b"long context " * 2000 + b'"}'
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(post("/echo", encode(text), f"Content-Encoding: {coding}"))
         answer = json.loads((await read_answer(reader))[2])
         assert answer["body"] == text.decode() and answer["error"] is None
-        writer.close()
 
 
 @pytest.mark.parametrize(
@@ -243,54 +241,45 @@ async def test_a_body_that_cannot_be_used_reaches_the_handler_as_an_error(
     body: bytes, extra: str, status: int, words: str
 ) -> None:
     """The handler answers it (after authentication, in the gateway), and the connection stays usable."""
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(post("/echo", body, extra))
         answer = json.loads((await read_answer(reader))[2])
         assert answer["body"] == "" and answer["error"][0] == status and words in answer["error"][1]
         writer.write(post("/echo", b"next"))
         assert json.loads((await read_answer(reader))[2])["body"] == "next"
-        writer.close()
 
 
 async def test_routes_missing_or_not_for_the_method_are_json_errors_in_the_route_shape() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" + post("/slow", b""))
         status, _, body = await read_answer(reader)
         assert status == 404 and "No route GET /nowhere" in json.loads(body)["error"]["message"]
         status, _, body = await read_answer(reader)
         assert status == 405 and "use GET, HEAD" in json.loads(body)["error"]["message"]
-        writer.close()
 
 
 async def test_a_handler_bug_is_a_json_500_and_the_connection_serves_on() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(post("/boom", b"{}") + post("/v1/messages", b"{}") + post("/echo", b"after"))
         status, _, body = await read_answer(reader)
         assert status == 500 and set(json.loads(body)["error"]) == {"message", "type", "param", "code"}
         status, _, body = await read_answer(reader)
         assert status == 500 and json.loads(body)["type"] == "error"  # Anthropic's shape on /messages
         assert json.loads((await read_answer(reader))[2])["body"] == "after"
-        writer.close()
 
 
 async def test_an_encoded_slash_stays_inside_its_path_segment() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(b"GET /models/openai%2Fgpt-4o%20mini HTTP/1.1\r\nHost: x\r\n\r\n")
         answer = json.loads((await read_answer(reader))[2])
         assert (
             answer["match"] == {"model_id": "openai/gpt-4o mini"}
             and answer["path"] == "/models/openai/gpt-4o mini"
         )
-        writer.close()
 
 
 async def test_a_stream_is_chunked_and_the_connection_reused_after_it() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(
             b"GET /stream?count=4 HTTP/1.1\r\nHost: x\r\n\r\n" + b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"
         )
@@ -298,12 +287,10 @@ async def test_a_stream_is_chunked_and_the_connection_reused_after_it() -> None:
         assert status == 200 and headers["transfer-encoding"] == "chunked" and "content-length" not in headers
         assert body == b"".join(b"%d:xxxxx\n" % i for i in range(4))
         assert (await read_answer(reader))[0] == 200
-        writer.close()
 
 
 async def test_a_stream_to_an_http_1_0_caller_is_read_to_the_close() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(b"GET /stream?count=2 HTTP/1.0\r\n\r\n")
         status, headers, body = await read_answer(reader)
         assert status == 200 and "transfer-encoding" not in headers and headers["connection"] == "close"
@@ -323,8 +310,7 @@ async def test_a_slow_reader_holds_the_stream_back_instead_of_filling_memory() -
 
 
 async def test_unreadable_http_is_a_json_400_then_the_connection_closes() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(post("/echo", b"first") + b"POST /v1/messages HTTP/1.1\r\nX-A: a\x00b\r\n\r\n")
         assert json.loads((await read_answer(reader))[2])["body"] == "first"  # what came before is answered
         status, headers, body = await read_answer(reader)
@@ -335,8 +321,7 @@ async def test_unreadable_http_is_a_json_400_then_the_connection_closes() -> Non
 
 
 async def test_a_header_section_without_end_is_refused_before_it_fills_memory() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(b"GET /echo HTTP/1.1\r\n")
         line = b"X-Filler: " + b"f" * 1000 + b"\r\n"
         with contextlib.suppress(ConnectionError):
@@ -371,8 +356,7 @@ async def test_idle_keep_alive_connections_are_closed_after_the_keepalive(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(http1, "KEEPALIVE", 0.5)
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         assert (await read_answer(reader))[0] == 200
         assert await asyncio.wait_for(reader.read(), 5) == b""
@@ -380,18 +364,15 @@ async def test_idle_keep_alive_connections_are_closed_after_the_keepalive(
 
 async def test_a_header_value_with_a_line_break_is_never_written() -> None:
     """A value holding CR LF would start a header of its own (response splitting): a 500 instead."""
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(b"GET /injected HTTP/1.1\r\nHost: x\r\n\r\n" + post("/echo", b"after"))
         status, headers, body = await read_answer(reader)
         assert status == 500 and "set-cookie" not in headers and b"never sent" not in body
         assert json.loads((await read_answer(reader))[2])["body"] == "after"
-        writer.close()
 
 
 async def test_an_upgrade_is_answered_as_a_plain_request_then_the_connection_closes() -> None:
-    async with serve() as served:
-        reader, writer = await connect(served)
+    async with connected() as (_, reader, writer):
         writer.write(
             b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x85"
         )
