@@ -8,18 +8,12 @@ from olga_cli import __version__
 from olga_cli.errors import GatewayError, InvalidRequest, NotFound, StoreUnavailable
 from olga_cli.gateway.admission.auth import authenticate_now
 from olga_cli.gateway.admission.windows import iso
-from olga_cli.gateway.error_response import render
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
 from olga_cli.money import pico_to_usd
 from olga_cli.server.app_keys import gateway_of
 from olga_cli.server.edge import readable_headers
-from olga_cli.server.request import Request, Response, json_response
-
-
-def _error(error: GatewayError) -> Response:
-    status, headers, body = render("openai", error)
-    return Response(status=status, headers=headers, body=body)
+from olga_cli.server.request import Request, Response, error_response, json_response
 
 
 async def _key(request: Request) -> tuple[Gateway, KeyState]:
@@ -95,7 +89,7 @@ async def key_info(request: Request) -> Response:
             await _shared_money(gateway, key, view)
             await _shared_usage(gateway, key, view)
     except GatewayError as error:
-        return _error(error)
+        return error_response("openai", error)
     return json_response({"data": view})
 
 
@@ -146,7 +140,7 @@ async def generation(request: Request) -> Response:
                 f"No generation '{ref}' for this key. Ids come from the x-olga-generation-id header."
             )
     except GatewayError as error:
-        return _error(error)
+        return error_response("openai", error)
     return json_response({"data": record.to_json()})
 
 

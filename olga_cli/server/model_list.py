@@ -23,12 +23,12 @@ from olga_cli.catalog import ModelEntry
 from olga_cli.errors import GatewayError, InvalidRequest, NotFound
 from olga_cli.gateway.admission.allowlist import is_allowed
 from olga_cli.gateway.admission.auth import authenticate_now
-from olga_cli.gateway.error_response import ErrorShape, render
+from olga_cli.gateway.error_response import ErrorShape
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.state import Gateway
 from olga_cli.server.app_keys import gateway_of
 from olga_cli.server.edge import readable_headers
-from olga_cli.server.request import Request, Response, json_response
+from olga_cli.server.request import Request, Response, error_response, json_response
 
 # The catalog has no release dates; Anthropic's documented stand-in for an unknown one is the epoch.
 UNKNOWN_RELEASE = "1970-01-01T00:00:00Z"
@@ -48,11 +48,6 @@ def shape_of(headers: Mapping[str, str]) -> ErrorShape:
     return "anthropic" if headers.get("anthropic-version") else "openai"
 
 
-def _error(shape: ErrorShape, error: GatewayError) -> Response:
-    status, headers, body = render(shape, error)
-    return Response(status=status, headers=headers, body=body)
-
-
 async def list_models(request: Request) -> Response:
     shape = shape_of(request.headers)
     try:
@@ -63,7 +58,7 @@ async def list_models(request: Request) -> Response:
         page = anthropic_page_params(request.query)  # checked before the local servers are asked
         return json_response(anthropic_page(await listed_models(gateway, key), page))
     except GatewayError as error:
-        return _error(shape, error)
+        return error_response(shape, error)
 
 
 async def get_model(request: Request) -> Response:
@@ -74,7 +69,7 @@ async def get_model(request: Request) -> Response:
             await listed_models(gateway, key), gateway, unquote(request.match_info["model_id"])
         )
     except GatewayError as error:
-        return _error(shape, error)
+        return error_response(shape, error)
     return json_response(anthropic_model(model) if shape == "anthropic" else openai_model(model))
 
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from multidict import CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from olga_cli.errors import GatewayError
+from olga_cli.gateway.error_response import ErrorShape, render
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -103,6 +104,12 @@ class Response:
         self.status = status
         self.headers: Mapping[str, str] = headers or {}
         self.body = body
+
+
+def error_response(shape: ErrorShape, error: GatewayError) -> Response:
+    """``error`` in the API shape of the route it answers."""
+    status, headers, body = render(shape, error)
+    return Response(status, headers, body)
 
 
 def json_response(data: Any, status: int = 200) -> Response:

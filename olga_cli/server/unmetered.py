@@ -5,19 +5,13 @@ from __future__ import annotations
 
 from olga_cli.errors import GatewayError
 from olga_cli.gateway import unmetered_calls
-from olga_cli.gateway.error_response import ErrorShape, render
 from olga_cli.server.app_keys import gateway_of
 from olga_cli.server.edge import readable_headers
-from olga_cli.server.request import Request, Response
+from olga_cli.server.request import Request, Response, error_response
 
 
 def _respond(answer: unmetered_calls.Answer) -> Response:
     return Response(status=answer.status, headers=answer.headers, body=answer.body)
-
-
-def _error(shape: ErrorShape, error: GatewayError) -> Response:
-    status, headers, body = render(shape, error)
-    return Response(status=status, headers=headers, body=body)
 
 
 async def count_tokens(request: Request) -> Response:
@@ -32,7 +26,7 @@ async def count_tokens(request: Request) -> Response:
             pinned=request.match_info.get("provider"),
         )
     except GatewayError as error:
-        return _error("anthropic", error)
+        return error_response("anthropic", error)
     return _respond(answer)
 
 
@@ -48,5 +42,5 @@ async def stored_response(request: Request) -> Response:
             pinned=request.match_info.get("provider"),
         )
     except GatewayError as error:
-        return _error("openai", error)
+        return error_response("openai", error)
     return _respond(answer)
