@@ -72,6 +72,7 @@ class Gateway:
     # The store's data_version last seen, and when (perf_counter) the last look at it began.
     _store_version: int = -1
     _store_looked: float = float("-inf")
+    _store_changed: float = float("-inf")  # when a look last brought a change in (perf_counter)
     _store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def provider_access(self) -> ProviderAccess:
@@ -128,10 +129,13 @@ class Gateway:
         With ``unless_since`` (a perf_counter time), nothing is done if a look at the store began after
         it: that look already saw every commit made before then, and True is returned all the same, as
         it may have changed what the caller saw (the watcher's tick can land between a refusal and its
-        second look). Looks never overlap.
+        second look). True too when a look that began before it brought a change in after it: the
+        caller waited for that look, and what it was refused on may be gone (the watcher, mid-look when
+        a key minted a moment ago was refused, finds the key; the refusal's own look then finds nothing
+        new). Looks never overlap.
         """
         async with self._store_lock:
-            if unless_since is not None and self._store_looked > unless_since:
+            if unless_since is not None and max(self._store_looked, self._store_changed) > unless_since:
                 return True
             self._store_looked = time.perf_counter()
             store = self.looks or self.db
@@ -143,6 +147,7 @@ class Gateway:
             await self.adopt_circuits(store)
             # Only once both are in: a look that failed half-way is made again at the next tick.
             self._store_version = version
+            self._store_changed = time.perf_counter()
             return True
 
     async def adopt_circuits(self, store: Store) -> None:

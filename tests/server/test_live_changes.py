@@ -149,3 +149,32 @@ async def test_a_store_that_hangs_or_fails_leaves_requests_served_from_the_last_
         assert loop.time() - began < 2.0
     finally:
         await running.close()
+
+
+async def test_a_key_refused_while_the_watcher_was_mid_look_is_served_once_that_look_brings_it_in(
+    gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race found in CI: the watcher began a look after the key was minted, and the request was
+    refused on the snapshot before that look finished; the refusal's own look, waiting for the
+    watcher's, then found nothing new and refused the key, though the watcher had just brought it in."""
+    from olga_cli.gateway.admission.auth import authenticate_now
+
+    gw = gateway.gateway
+    _, key = await mint_key(gateway.home, name="mid-look")  # committed by another connection
+    paused, release = asyncio.Event(), asyncio.Event()
+    snapshot_class = type(gw.snapshot)
+    original = snapshot_class.refresh
+
+    async def slow_refresh(self: object, store: object) -> None:
+        paused.set()
+        await release.wait()
+        await original(self, store)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(snapshot_class, "refresh", slow_refresh)
+    watcher = asyncio.create_task(gw.refresh_store_if_changed())  # the watcher's tick
+    await paused.wait()  # mid-look: the change seen, the snapshot not yet refreshed
+    asking = asyncio.create_task(authenticate_now(gw, {"Authorization": f"Bearer {key}"}))
+    await asyncio.sleep(0.05)  # refused on the old snapshot, waiting for the watcher's look
+    release.set()
+    assert await watcher is True
+    assert (await asking).row.name == "mid-look"
