@@ -129,19 +129,21 @@ class Gateway:
         With ``unless_since`` (a perf_counter time), nothing is done if a look at the store began after
         it: that look already saw every commit made before then, and True is returned all the same, as
         it may have changed what the caller saw (the watcher's tick can land between a refusal and its
-        second look). True too when a look that began before it brought a change in after it: the
-        caller waited for that look, and what it was refused on may be gone (the watcher, mid-look when
-        a key minted a moment ago was refused, finds the key; the refusal's own look then finds nothing
-        new). Looks never overlap.
+        second look). A look that began before it but brought a change in after it is not enough (it
+        may have read the keys before a commit the caller needs), so the look is made; but True is
+        returned even if it finds nothing new, as the caller's view changed meanwhile (the watcher,
+        mid-look when a key minted a moment ago was refused, brings the key in; the refusal's own look
+        then finds nothing newer). Looks never overlap.
         """
         async with self._store_lock:
-            if unless_since is not None and max(self._store_looked, self._store_changed) > unless_since:
+            if unless_since is not None and self._store_looked > unless_since:
                 return True
+            changed_meanwhile = unless_since is not None and self._store_changed > unless_since
             self._store_looked = time.perf_counter()
             store = self.looks or self.db
             version = await store.data_version()
             if version == self._store_version:
-                return False
+                return changed_meanwhile
             await self.snapshot.refresh(store)
             await self.keypools.load_health(store)  # `olga providers resume` clears key marks
             await self.adopt_circuits(store)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -178,3 +179,36 @@ async def test_a_key_refused_while_the_watcher_was_mid_look_is_served_once_that_
     release.set()
     assert await watcher is True
     assert (await asking).row.name == "mid-look"
+
+
+async def test_a_key_minted_after_the_watchers_look_read_the_store_is_still_looked_for(
+    gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of that race: the watcher's look read the keys, then the key was minted, then
+    the request came. That look brings its change in after the request arrived, but it cannot hold the
+    key; the refusal must still look for itself."""
+    from olga_cli.gateway.admission.auth import authenticate_now
+
+    gw = gateway.gateway
+    await mint_key(gateway.home, name="earlier")  # what the watcher's look will find
+    paused, release = asyncio.Event(), asyncio.Event()
+    snapshot_class = type(gw.snapshot)
+    original = snapshot_class.refresh
+
+    async def refresh_then_wait(self: object, store: object) -> None:
+        await original(self, store)  # type: ignore[arg-type]
+        paused.set()
+        await release.wait()
+
+    monkeypatch.setattr(snapshot_class, "refresh", refresh_then_wait)
+    watcher = asyncio.create_task(gw.refresh_store_if_changed())
+    await paused.wait()  # the keys read; the look not yet over
+    _, key = await mint_key(gateway.home, name="later")
+    monkeypatch.setattr(snapshot_class, "refresh", original)
+    asking = asyncio.create_task(
+        authenticate_now(gw, {"Authorization": f"Bearer {key}"}, since=time.perf_counter())
+    )
+    await asyncio.sleep(0.05)
+    release.set()
+    assert await watcher is True
+    assert (await asking).row.name == "later"
