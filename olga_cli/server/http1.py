@@ -33,10 +33,10 @@ import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from olga_cli.errors import GatewayError, InternalError
-from olga_cli.gateway.error_response import ErrorShape, render
+from olga_cli.gateway.error_response import ErrorShape
 from olga_cli.gateway.unexpected import UNEXPECTED
 from olga_cli.server.edge import body_too_large
-from olga_cli.server.request import Request
+from olga_cli.server.request import Request, error_response
 from olga_cli.server.router import Router
 from olga_cli.server.wire import (
     MAX_FIELD,
@@ -204,7 +204,12 @@ class Connection(asyncio.Protocol):
             request = _Refusal(unreadable_error("invalid URL"), self._shape_so_far())
             self._closing = True
         self._reset()
-        self._queue.append(request)
+        self._enqueue(request)
+
+    def _enqueue(self, item: Request | _Refusal) -> None:
+        """``item`` answered in its turn: by a task started now if none is answering; reading paused
+        while too many wait."""
+        self._queue.append(item)
         if self._task is None:
             self._task = self.server.loop.create_task(self._serve())
         elif len(self._queue) >= QUEUED_MAX and self.transport is not None:
@@ -223,6 +228,7 @@ class Connection(asyncio.Protocol):
         request = Request(
             method=method,
             path=unquote(raw_path) if "%" in raw_path else raw_path,
+            raw_path=raw_path,
             query_string=query,
             headers=headers,
             version=_VERSIONS.get(parser.get_http_version(), (1, 0)),
@@ -232,7 +238,6 @@ class Connection(asyncio.Protocol):
             connection=self,
             app=self.server.app,
         )
-        request.raw_path = raw_path
         return request
 
     def _whole_body(self, headers: CIMultiDictProxy[str]) -> tuple[bytes, GatewayError | None]:
@@ -253,9 +258,7 @@ class Connection(asyncio.Protocol):
         # clause says enough.
         what = str(exc).split(":", 1)[0].strip() or "malformed request"
         self._closing = True
-        self._queue.append(_Refusal(unreadable_error(what), self._shape_so_far()))
-        if self._task is None:
-            self._task = self.server.loop.create_task(self._serve())
+        self._enqueue(_Refusal(unreadable_error(what), self._shape_so_far()))
 
     def _shape_so_far(self) -> ErrorShape:
         """The API whose error shape answers an unreadable request: from its path, as far as it was read."""
@@ -315,11 +318,11 @@ class Connection(asyncio.Protocol):
         return self._answered and request.keep_alive and not self.lost
 
     def _respond_error(self, error: GatewayError, shape: ErrorShape, request: Request | None) -> None:
-        status, headers, body = render(shape, error)
+        answer = error_response(shape, error)
         if request is None:  # no request to speak of: answer as HTTP/1.1 and close
-            self._write(head(status, headers, len(body), False, (1, 1)) + body)
+            self._write(head(answer.status, answer.headers, len(answer.body), False, (1, 1)) + answer.body)
         else:
-            self.respond(request, status, headers, body)
+            self.respond(request, answer.status, answer.headers, answer.body)
 
     def respond(self, request: Request, status: int, headers: Mapping[str, str], body: bytes) -> None:
         """A whole answer, sent now."""

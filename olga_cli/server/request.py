@@ -62,6 +62,7 @@ class Request:
         *,
         method: str,
         path: str,
+        raw_path: str,
         query_string: str,
         headers: CIMultiDictProxy[str],
         version: tuple[int, int],
@@ -72,7 +73,8 @@ class Request:
         app: web.Application,
     ) -> None:
         self.method = method
-        self.path = path  # percent-decoded, as routes match it
+        self.path = path  # percent-decoded
+        self.raw_path = raw_path  # as it came, percent-encoded: routes match it (``wire.routed_path``)
         self.query_string = query_string
         self.headers = headers
         self.version = version
@@ -81,7 +83,6 @@ class Request:
         self.keep_alive = keep_alive
         self.connection = connection
         self.app = app  # the application's state (``app_keys``): the gateway, metrics
-        self.raw_path = path  # as it came, percent-encoded: what routes match
         self.match_info: dict[str, str] = {}
         self._query: MultiDictProxy[str] | None = None
 
