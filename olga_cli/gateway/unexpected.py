@@ -44,8 +44,13 @@ def stream_error_tail(api: str, error: GatewayError) -> bytes:
 async def end_stream_with_error(gw: Gateway, ctx: Context, sink: Sink, error: GatewayError) -> None:
     """An olga error after the stream began: recorded, then the stream ended with its error event."""
     await _record(gw, ctx, error, ())
+    await end_stream(sink, stream_error_tail(ctx.call.api, error))
+
+
+async def end_stream(sink: Sink, tail: bytes) -> None:
+    """``tail`` as a stream's last bytes, then its end; nothing if the caller is gone."""
     try:
-        await sink.write(stream_error_tail(ctx.call.api, error))
+        await sink.write(tail)
         await sink.end()
     except (ClientGone, RuntimeError):
         pass  # the caller has gone, or the stream had already ended: nothing more can reach them

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
-from olga_cli.errors import ClientGone, InternalError
+from olga_cli.errors import InternalError
 from olga_cli.gateway import pipeline
 from olga_cli.gateway.call import Call
 from olga_cli.gateway.error_response import ErrorShape
-from olga_cli.gateway.unexpected import UNEXPECTED, stream_error_tail
+from olga_cli.gateway.unexpected import UNEXPECTED, end_stream, stream_error_tail
 from olga_cli.gateway.upstream.exchange import Api
 from olga_cli.server.app_keys import gateway_of
 from olga_cli.server.edge import readable_headers
@@ -43,15 +43,7 @@ def proxy_handler(api: Api, shape: ErrorShape) -> Handler:
                 raise  # nothing sent yet: the server answers a JSON 500 in the route's shape
             log.exception("unexpected error on %s after its answer began", request.path)
             if sink.state == STREAMING:  # never a second answer inside a stream: an error event ends it
-                await _end_stream(sink, stream_error_tail(api, InternalError(UNEXPECTED)))
+                await end_stream(sink, stream_error_tail(api, InternalError(UNEXPECTED)))
         return None  # answered through the sink (or not at all: the caller left before any byte was due)
 
     return handle
-
-
-async def _end_stream(sink: ConnectionSink, tail: bytes) -> None:
-    try:
-        await sink.write(tail)
-        await sink.end()
-    except ClientGone:
-        pass  # the caller has gone: nothing more can reach them
