@@ -10,6 +10,7 @@ event loop, the store's writer, the checkpointer...), read from ``/proc``.
     git worktree add /tmp/before HEAD~1
     python bench/ab.py --against /tmp/before --rounds 3
     python bench/ab.py --against /tmp/before --bare --c 1     # with the bare proxy, at concurrency 1
+    python bench/ab.py --against /tmp/before --agent --c 1    # Claude Code's 150 KB turn instead
 
 Nothing is saved: copy what matters into bench/README.md.
 """
@@ -28,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import agent
 import overhead
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -86,31 +88,53 @@ async def start_olga(bench: overhead.Bench, root: str, index: int) -> tuple[int,
 
 async def run(args: argparse.Namespace) -> None:
     os.sched_setaffinity(0, {overhead.LOAD_CORE})
-    settings = argparse.Namespace(no_bare=not args.bare, serve_args="", gap_ms=20, chunks=8)
+    settings = argparse.Namespace(
+        no_bare=not args.bare, serve_args="", gap_ms=20, chunks=8, no_bodies=False, py_spy=None
+    )
     with tempfile.TemporaryDirectory(prefix="olga-ab-") as tmp:
-        bench = overhead.Bench(settings, Path(tmp), pin=True)
+        kind = agent.AgentBench if args.agent else overhead.Bench
+        bench = kind(settings, Path(tmp), pin=True)
         try:
             await bench.start()
+            route = "/v1/messages" if args.agent else "/v1/chat/completions"
             auth = f"Bearer {bench.key}"
             sides: list[tuple[str, str, str, int]] = [
-                ("this", bench.url("olga", "/v1/chat/completions"), auth, bench.olga_pid)
+                ("this", bench.url("olga", route), auth, bench.olga_pid)
             ]
             for index, root in enumerate(args.against):
                 pid, url, key = await start_olga(bench, root, index + 1)
-                sides.append((f"against{index + 1}", url, f"Bearer {key}", pid))
+                sides.append(
+                    (f"against{index + 1}", url.replace("/v1/chat/completions", route), f"Bearer {key}", pid)
+                )
             if args.bare:
-                path = "/stream/v1/chat/completions" if args.stream else "/plain/v1/chat/completions"
-                sides.insert(0, ("bare", bench.url("bare", path), "", bench.bare_pid))
-            provider = "benchstream" if args.stream else "bench"
-            body = overhead.body_of(f"{provider}/{overhead.MODEL}", stream=args.stream)
+                sides.insert(0, ("bare", bench.url("bare", bare_path(args)), "", bench.bare_pid))
+            body, env = request_of(args)
             for _, url, key, _ in sides:
-                await bench.wrk.run(url, body, connections=16, seconds=2, auth=key)
+                await bench.wrk.run(
+                    url, body, connections=min(16, max(args.c)), seconds=2, auth=key, extra_env=env
+                )
             for _ in range(args.rounds):
                 for connections in args.c:
                     for name, url, key, pid in sides:
-                        print(await measured(bench, name, url, key, pid, body, connections, args.seconds))
+                        print(
+                            await measured(bench, name, url, key, pid, body, connections, args.seconds, env)
+                        )
         finally:
             bench.stop()
+
+
+def bare_path(args: argparse.Namespace) -> str:
+    if args.agent:
+        return "/anthropic/v1/messages"
+    return "/stream/v1/chat/completions" if args.stream else "/plain/v1/chat/completions"
+
+
+def request_of(args: argparse.Namespace) -> tuple[bytes, dict[str, str]]:
+    """The body every side is sent, and the headers wrk adds to it."""
+    if args.agent:  # Claude Code's captured turn, to an Anthropic-format upstream
+        return agent.sized_body(agent.AGENT_KB), {"BENCH_HEADERS": agent.ANTHROPIC_HEADERS}
+    provider = "benchstream" if args.stream else "bench"
+    return overhead.body_of(f"{provider}/{overhead.MODEL}", stream=args.stream), {}
 
 
 async def measured(
@@ -122,10 +146,11 @@ async def measured(
     body: bytes,
     connections: int,
     seconds: float,
+    env: dict[str, str],
 ) -> str:
     before = thread_ticks(pid)
     result: dict[str, Any] = await bench.wrk.run(
-        url, body, connections=connections, seconds=seconds, auth=auth
+        url, body, connections=connections, seconds=seconds, auth=auth, extra_env=env
     )
     after = thread_ticks(pid)
     count = max(result["requests"], 1)
@@ -144,6 +169,7 @@ def main() -> None:
     parser.add_argument("--against", nargs="*", default=[], metavar="CHECKOUT", help="other olga checkouts")
     parser.add_argument("--bare", action="store_true", help="the bare aiohttp proxy too")
     parser.add_argument("--stream", action="store_true", help="streamed answers (nginx's fixed SSE stream)")
+    parser.add_argument("--agent", action="store_true", help="Claude Code's 150 KB turn to /v1/messages")
     parser.add_argument("--c", type=int, nargs="+", default=[16, 1], help="concurrencies, in turn")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=6)

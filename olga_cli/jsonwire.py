@@ -105,3 +105,62 @@ def dumps(value: Any) -> bytes:
         return orjson.dumps(value)
     except TypeError:
         return _COMPACT(value).encode()
+
+
+# -- a body's large values, forwarded as the caller wrote them --------------------------------------
+
+_TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
+
+
+def top_level(raw: bytes) -> dict[str, msgspec.Raw] | None:
+    """A JSON object's members, each as its own bytes (unparsed, a view into ``raw``); None for what
+    is not an object or that msgspec refuses (the caller parses it the usual way)."""
+    try:
+        return _TOP_LEVEL(raw)
+    except msgspec.DecodeError:
+        return None
+
+
+def loads_value(raw: bytes | msgspec.Raw) -> Any:
+    """A member from ``top_level`` parsed; ``msgspec.DecodeError`` for what msgspec refuses."""
+    return _DECODE(raw)
+
+
+# Set by the test suite: every body written from spans is also written the ordinary way and the two
+# compared, so that a value changed in place after parsing (which spans would not see) fails a test.
+VERIFY_SPANS = False
+
+
+class Spans:
+    """The caller's own bytes for a body's large top-level values, beside the values parsed from them.
+
+    ``dumps`` writes a body olga built from the caller's (the model renamed, fields added or dropped)
+    with each of those values that is still the very object parsed written as the caller's bytes
+    (``orjson.Fragment``), not encoded again: an agent's tools and system prompt are most of its
+    150 KB turn, and encoding them again cost a quarter millisecond on every turn. A value replaced by
+    a new object is encoded as usual. This holds only while nothing changes a parsed value in place:
+    the pipeline copies what it changes, and a request a guardrail rewrote is sent without spans.
+    """
+
+    __slots__ = ("_kept",)
+
+    def __init__(self, kept: dict[str, tuple[Any, bytes]]) -> None:
+        self._kept = kept  # name -> (the parsed value, its bytes as the caller sent them)
+
+    def raw(self, name: str) -> bytes | None:
+        span = self._kept.get(name)
+        return None if span is None else span[1]
+
+    def dumps(self, body: dict[str, Any]) -> bytes:
+        kept = self._kept
+        out = {}
+        for name, value in body.items():
+            span = kept.get(name)
+            out[name] = orjson.Fragment(span[1]) if span is not None and span[0] is value else value
+        try:
+            written = orjson.dumps(out)
+        except TypeError:  # what orjson refuses elsewhere in the body: the standard library, whole
+            return dumps(body)
+        if VERIFY_SPANS and loads(written) != loads(dumps(body)):
+            raise AssertionError(f"a body written from spans differs from the body: {sorted(kept)}")
+        return written

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from olga_cli import jsonwire
+from olga_cli.validation import reuse
 from tests.fakes.gateway import RunningGateway, mint_key, point_openai_at, start_gateway
 from tests.fakes.openai_upstream import FakeOpenAI
 
@@ -16,6 +18,19 @@ from tests.fakes.openai_upstream import FakeOpenAI
 # stop. A handler, unlike "ignored", is not inherited: the children get SIGINT's default again.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def spans_everywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every body a gateway in this process parses goes the way large bodies go (members kept as
+    their bytes, tools shared between requests), and every body written upstream from those bytes is
+    checked against the body written the ordinary way: a value changed in place after parsing, which
+    the bytes would miss, fails whichever test changed it."""
+    monkeypatch.setattr(reuse, "SPANNED_BODY", 0)
+    monkeypatch.setattr(reuse, "SPANNED_MEMBER", 0)
+    monkeypatch.setattr(jsonwire, "VERIFY_SPANS", True)
+    yield
+    reuse.forget()
 
 
 @pytest.fixture(autouse=True)

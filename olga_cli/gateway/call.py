@@ -19,6 +19,7 @@ from olga_cli.gateway.relay.screening import Guard
 from olga_cli.gateway.snapshot import KeyState
 from olga_cli.gateway.upstream.exchange import Api, Exchange, upstream_max_output
 from olga_cli.gateway.upstream.routing import Target
+from olga_cli.jsonwire import Spans
 from olga_cli.records import GenerationRecord
 
 
@@ -56,10 +57,12 @@ class Context:
     afforded_output: int | None = None  # the lower maximum output the key's balance affords, if any
     sent_max_output: int | None = None  # the maximum output sent upstream when olga lowered it
     items_made: list[dict[str, Any]] | None = None  # Responses items a translated answer made (stored)
+    spans: Spans | None = None  # a large body's members as the caller wrote them (``jsonwire.Spans``)
 
     def adopt(self, exchange: Exchange) -> Exchange:
         """What the exchange about to be tried changed in the request: dropped fields, a lower maximum."""
         self.record.dropped = list(exchange.dropped)
+        exchange.spans = self.spans
         sent = upstream_max_output(exchange)
         asked = requested_output(self.body)
         # Lowered: below what the caller asked for (a catalog maximum), or to what the key affords.

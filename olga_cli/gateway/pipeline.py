@@ -40,9 +40,11 @@ from olga_cli.gateway.upstream.exchange import auto_cache_wanted, make_exchange,
 from olga_cli.gateway.upstream.failover import Failover
 from olga_cli.gateway.upstream.routing import Target, pinned_provider, plan
 from olga_cli.gateway.upstream.served import CALLER_LEFT, Served
+from olga_cli.jsonwire import Spans
 from olga_cli.providers import item_memory
 from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.validation import check_body, json_object
+from olga_cli.validation.reuse import parse_spanned
 
 log = logging.getLogger("olga.gateway")
 
@@ -57,7 +59,7 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
     try:
         if call.error is not None:
             raise call.error
-        ctx.body = parse_body(call)
+        ctx.body, ctx.spans = parse_body(call)
         ctx.record.model_requested = ctx.body["model"]
         ctx.who = attribution_of(call.headers, ctx.body)
         ctx.record.tags, ctx.record.end_user = list(ctx.who.tags), ctx.who.end_user
@@ -101,15 +103,24 @@ async def handle(gw: Gateway, call: Call, sink: Sink) -> None:
         await fail_unexpectedly(gw, ctx, sink)  # never a 500 inside a stream
 
 
-def parse_body(call: Call) -> dict[str, Any]:
-    body, text_checked = json_object(call.raw_body)
+def parse_body(call: Call) -> tuple[dict[str, Any], Spans | None]:
+    """The body, checked (400 naming the field), and for a large one its members' own bytes."""
+    spanned = parse_spanned(call.raw_body)
+    if spanned is None:
+        body, text_checked = json_object(call.raw_body)
+    else:
+        body, text_checked = spanned.body, True
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequest(
             "'model' must be a model name such as 'mock/echo' or 'openai/gpt-4o-mini'.", param="model"
         )
-    check_body(call.api, body, call.raw_body, text_checked=text_checked)  # 400 naming the field
-    return body
+    if spanned is None:
+        check_body(call.api, body, call.raw_body, text_checked=text_checked)
+        return body, None
+    check_body(call.api, body, call.raw_body, text_checked=True, checked=spanned.checked_before(call.api))
+    spanned.passed(call.api)
+    return body, spanned.spans
 
 
 def plan_route(gw: Gateway, ctx: Context) -> list[Target]:
@@ -223,6 +234,8 @@ async def screen(gw: Gateway, ctx: Context) -> None:
     ctx.guard = guard_for(gw.snapshot.guardrails, row.id, row.team_id, ctx.call.api, ctx.record)
     if ctx.guard is not None:
         await ctx.guard.screen_input(ctx.body)
+        if ctx.guard.request_masked:
+            ctx.spans = None  # redacted in place: the caller's bytes are no longer what goes upstream
 
 
 # -- calling upstream ---------------------------------------------------------------------------

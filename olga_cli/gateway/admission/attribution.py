@@ -41,8 +41,11 @@ def tags_of(headers: Mapping[str, str], body: dict[str, Any]) -> list[str]:
         found += _split(header)
     metadata = body.get("metadata")
     if isinstance(metadata, dict) and "tags" in metadata:
-        value = metadata.pop("tags")
-        if not metadata:
+        value = metadata["tags"]
+        rest = {k: v for k, v in metadata.items() if k != "tags"}  # a copy: parsed values stay as sent
+        if rest:
+            body["metadata"] = rest
+        else:
             del body["metadata"]
         if isinstance(value, str):
             found += _split(value)

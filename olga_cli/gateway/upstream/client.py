@@ -189,10 +189,12 @@ class Upstreams:
         *,
         extra_headers: Mapping[str, str] | None = None,
         method: str = "POST",
+        spans: jsonwire.Spans | None = None,
         arrived: float | None = None,
     ) -> UpstreamReply:
         """The provider's reply, once its status and headers are in. ``arrived`` (loop time) is when
-        the request reached olga: the provider's ``total_timeout`` runs from then, across attempts."""
+        the request reached olga: the provider's ``total_timeout`` runs from then, across attempts.
+        ``spans`` writes the body's unchanged large members as the caller sent them."""
         if provider.kind == "mock":
             return _mock_reply(path, body)
         headers = {"Content-Type": "application/json", "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
@@ -206,7 +208,10 @@ class Upstreams:
         if provider.kind == "anthropic":
             headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
         url = _url(provider.base_url + path)
-        data = None if method in ("GET", "DELETE") else jsonwire.dumps(body)
+        if method in ("GET", "DELETE"):
+            data = None
+        else:
+            data = jsonwire.dumps(body) if spans is None else spans.dumps(body)
         now = asyncio.get_running_loop().time()
         deadline = (now if arrived is None else arrived) + provider.total_timeout
         if deadline <= now:

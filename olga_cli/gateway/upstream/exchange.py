@@ -60,6 +60,8 @@ class Exchange:
     method: str = "POST"
     # What the translation dropped, withheld or changed (policy.POLICY), in the caller's words.
     dropped: list[str] = field(default_factory=list)
+    # The caller's own bytes for the body's large members, written as they came where unchanged.
+    spans: jsonwire.Spans | None = None
 
 
 def _passthrough(facts_of: Callable[[Any], Facts], listed: str) -> Callable[[bytes], Converted]:

@@ -226,6 +226,7 @@ class Failover:
                 exchange.body,
                 extra_headers=traceparent.with_trace(exchange.headers, record.trace, attempt),
                 method=exchange.method,
+                spans=exchange.spans,
                 arrived=asyncio.get_running_loop().time() - (started - self._received),
             )
             attempt.status = reply.status
