@@ -98,6 +98,10 @@ class GenerationRecord:
     guardrails: list[dict[str, Any]] = field(default_factory=list)
     request_body: str | None = None
     response_body: str | None = None
+    # A large request body's bytes, kept instead of ``request_body`` when they are known UTF-8: the
+    # store decodes them, but for the part shared with the key's earlier bodies, whose text it has
+    # (``store/body_parts.py``). Read the body with ``request_text()``.
+    request_raw: bytes | None = None
     tags: list[str] = field(default_factory=list)  # x-olga-tags or metadata.tags
     end_user: str | None = None  # the caller's end user: x-olga-user, user or metadata.user_id
     # What olga had to change or cap to keep this record and its charge sound ("code: detail" each):
@@ -105,6 +109,11 @@ class GenerationRecord:
     flags: list[str] = field(default_factory=list)
     # Trace ids (and opted-in contents) for the span exported from this record; never stored.
     trace: TraceIds | None = None
+
+    def request_text(self) -> str | None:
+        if self.request_raw is not None:
+            return self.request_raw.decode("utf-8", "replace")
+        return self.request_body
 
     def to_json(self, *, with_bodies: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -145,7 +154,7 @@ class GenerationRecord:
             "flags": list(self.flags),
         }
         if with_bodies:
-            data["request_body"] = self.request_body
+            data["request_body"] = self.request_text()
             data["response_body"] = self.response_body
         return data
 

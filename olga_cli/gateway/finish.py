@@ -101,7 +101,10 @@ def store_bodies(gw: Gateway, ctx: Context, response_text: str | None) -> None:
         trace.input_text = ctx.call.raw_body.decode("utf-8", "replace")
         trace.output_text = response_text
     if keeps_bodies(gw, ctx):
-        ctx.record.request_body = ctx.call.raw_body.decode("utf-8", "replace")
+        if ctx.spans is not None and ctx.guard is None:  # large, and UTF-8 (msgspec parsed it)
+            ctx.record.request_raw = ctx.call.raw_body  # decoded by the store, but for its shared part
+        else:
+            ctx.record.request_body = ctx.call.raw_body.decode("utf-8", "replace")
         ctx.record.response_body = response_text
         if ctx.guard is not None:
             ctx.guard.scrub(ctx.record, ctx.call.raw_body)  # nothing a guardrail blocked or redacted is kept

@@ -164,7 +164,7 @@ def admit(gw: Gateway, ctx: Context) -> None:
     ]
     multiplier = metering.rate_multiplier(ctx.key, team_multiplier(gw, ctx.key))
     worst, max_output, input_bound, dearest = 0, 0, 0, first
-    parts = metering.media_of(ctx.body)  # the same for every target: walked once
+    parts = metering.media_of(ctx.body, ctx.spans)  # the same for every target: walked once
     for target in ctx.targets:
         bound = metering.input_token_bound(
             ctx.call.raw_body, context_window=target.entry.context_window, media=parts

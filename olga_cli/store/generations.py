@@ -60,7 +60,8 @@ RECORD_COLUMNS = (
 )
 
 
-def record_values(record: GenerationRecord) -> tuple[Any, ...]:
+def record_values(record: GenerationRecord, *, request_body: str | None = None) -> tuple[Any, ...]:
+    """The record's columns, in ``RECORD_COLUMNS``'s order; ``request_body`` in place of its own."""
     return (
         record.id,
         record.created_at,
@@ -94,7 +95,7 @@ def record_values(record: GenerationRecord) -> tuple[Any, ...]:
         _json_list(record.dropped),
         dumps_text([a.to_json() for a in record.attempts]),
         _json_list(record.guardrails),
-        record.request_body,
+        record.request_text() if request_body is None else request_body,
         record.response_body,
         _json_list(record.tags),
         record.end_user,

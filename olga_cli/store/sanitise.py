@@ -20,7 +20,9 @@ MIN_INTEGER = -(2**63)
 # Lone surrogates cannot be encoded as UTF-8; NUL is refused in PostgreSQL text.
 _UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 _RECORD_FIELDS = tuple(
-    f.name for f in fields(GenerationRecord) if f.name not in ("attempts", "guardrails", "flags")
+    f.name
+    for f in fields(GenerationRecord)
+    if f.name not in ("attempts", "guardrails", "flags", "request_raw")
 )
 _ATTEMPT_FIELDS = tuple(f.name for f in fields(Attempt))
 
@@ -58,6 +60,8 @@ def clean_value(value: Any) -> tuple[Any, str | None]:
 def sanitise_record(record: GenerationRecord) -> list[str]:
     """Repair ``record`` in place; return the flags added (empty when there was nothing to repair)."""
     added: list[str] = []
+    if record.request_raw is not None:  # the body as text, repaired like any other
+        record.request_body, record.request_raw = record.request_text(), None
     for name in _RECORD_FIELDS:
         value, note = clean_value(getattr(record, name))
         if not isinstance(value, str | int | float | list | None):  # an object where a column wants text

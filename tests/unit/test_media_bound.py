@@ -5,7 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from olga_cli.gateway.admission.metering import FILE_TOKENS, IMAGE_TOKENS, input_token_bound
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from olga_cli.gateway.admission.metering import (
+    FILE_TOKENS,
+    IMAGE_TOKENS,
+    count_media,
+    input_token_bound,
+    media_of,
+)
+from olga_cli.validation import reuse
 
 
 def bound(body: dict[str, Any], raw: bytes | None = None) -> int:
@@ -43,3 +53,30 @@ def test_tools_and_system_words_are_not_media() -> None:
         "messages": [{"role": "user", "content": 'What is in the "file" README.md?'}],
     }
     assert bound(body) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kinds=st.lists(
+        st.sampled_from(
+            ["text", "image", "image_url", "input_image", "file", "input_file", "document", "tool_result"]
+        ),
+        max_size=6,
+    ),
+    escape=st.sampled_from(["", "i", "_", "I", "t"]),
+    where=st.sampled_from(["messages", "input"]),
+)
+def test_the_search_of_a_members_bytes_counts_what_the_walk_counts(
+    kinds: list[str], escape: str, where: str
+) -> None:
+    """A large body's members are searched as bytes before any walk; the count is the walk's, with
+    the type's letters escaped as a client may (``\\u0069``) or not."""
+    parts = [{"type": kind, "text": "image file document"} for kind in kinds]
+    body = {"model": "m", where: [{"role": "user", "content": parts}], "pad": "p" * reuse.SPANNED_BODY}
+    raw = json.dumps(body).encode()
+    if escape:
+        raw = raw.replace(escape.encode(), f"\\u{ord(escape):04x}".encode())
+    spanned = reuse.parse_spanned(raw)
+    assert spanned is not None
+    assert media_of(spanned.body, spanned.spans) == count_media([spanned.body.get(where)])
+    assert media_of(spanned.body, spanned.spans) == media_of(spanned.body)

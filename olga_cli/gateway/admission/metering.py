@@ -6,6 +6,7 @@ concurrent requests can never jointly spend more than a key's balance.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from olga_cli.catalog import DEFAULT_MAX_OUTPUT, ModelEntry
 from olga_cli.errors import InsufficientCredits
 from olga_cli.gateway.snapshot import KeyState
+from olga_cli.jsonwire import Spans
 from olga_cli.money import pico_to_usd
 from olga_cli.providers.usage import Usage
 from olga_cli.records import GenerationRecord
@@ -72,9 +74,27 @@ def input_token_bound(
     return min(bound + extra, max(bound, context_window)) if context_window else bound + extra
 
 
-def media_of(body: Any) -> tuple[int, int]:
-    """Images and files of a request body, looked for where content parts live."""
-    return count_media([body.get(name) for name in _PART_HOLDERS] if isinstance(body, dict) else body)
+def media_of(body: Any, spans: Spans | None = None) -> tuple[int, int]:
+    """Images and files of a request body, looked for where content parts live. A member whose bytes
+    ``spans`` kept is first searched as bytes: with no part type's name in it, nothing is walked (an
+    agent's history is thousands of blocks, and the walk cost more than the search)."""
+    if not isinstance(body, dict):
+        return count_media(body)
+    holders = [body.get(name) for name in _PART_HOLDERS if spans is None or not _no_parts(spans.raw(name))]
+    return count_media(holders)
+
+
+# A part's type as JSON text spells its name between quotes, unless a letter is escaped (``\u0069``,
+# which no client writes but any may): a member with an escaped letter or underscore is walked.
+_PART_NAMES = tuple(f'"{name}"'.encode() for name in sorted(_IMAGES | _FILES))
+_ESCAPED_LETTER = re.compile(rb"\\u00[4-7]")
+
+
+def _no_parts(data: bytes | None) -> bool:
+    """Whether ``data`` (a member's JSON) certainly holds no image or file part."""
+    if data is None:
+        return False
+    return not any(name in data for name in _PART_NAMES) and _ESCAPED_LETTER.search(data) is None
 
 
 def count_media(body: Any) -> tuple[int, int]:

@@ -119,13 +119,13 @@ def _record_rows(records: Sequence[GenerationRecord], parts: SharedParts | None)
     can never leave a record pointing at a part that is gone)."""
     rows, shared = [], {}
     for record in records:
-        values = record_values(record)
-        split = parts.split(record.key_id, record.request_body) if parts and record.request_body else None
+        body = record.request_body if record.request_raw is None else record.request_raw
+        split = parts.split(record.key_id, body) if parts and body else None
         if split is None:
-            rows.append((*values, None, None))
+            rows.append((*record_values(record), None, None))
             continue
         shared[split.part.hash] = (split.part.hash, split.part.text, record.created_at)
-        rows.append((*values[:_BODY], split.rest, *values[_BODY + 1 :], split.part.hash, split.at))
+        rows.append((*record_values(record, request_body=split.rest), split.part.hash, split.at))
     if shared:
         return [(_INSERT_PART, list(shared.values())), (_INSERT, rows)]
     return [(_INSERT, rows)]
