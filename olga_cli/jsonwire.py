@@ -151,6 +151,10 @@ class Spans:
         span = self._kept.get(name)
         return None if span is None else span[1]
 
+    def repoint(self, name: str, value: Any) -> None:
+        """``value``, parsed anew from member ``name``'s bytes, stands for them from now on."""
+        self._kept[name] = (value, self._kept[name][1])
+
     def dumps(self, body: dict[str, Any]) -> bytes:
         kept = self._kept
         out = {}

@@ -23,14 +23,17 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 @pytest.fixture(autouse=True)
 def spans_everywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every body a gateway in this process parses goes the way large bodies go (members kept as
-    their bytes, tools shared between requests), and every body written upstream from those bytes is
-    checked against the body written the ordinary way: a value changed in place after parsing, which
-    the bytes would miss, fails whichever test changed it."""
+    their bytes, tools and system prompts shared between requests). Every body written upstream from
+    those bytes is checked against the body written the ordinary way, and after each test every value
+    shared against a fresh parse of its bytes: a value changed in place after parsing, which the
+    bytes would miss (and other requests would then share), fails whichever test changed it."""
     monkeypatch.setattr(reuse, "SPANNED_BODY", 0)
     monkeypatch.setattr(reuse, "SPANNED_MEMBER", 0)
     monkeypatch.setattr(jsonwire, "VERIFY_SPANS", True)
     yield
+    intact = reuse.intact()
     reuse.forget()
+    assert intact, "a value shared between requests was changed in place"
 
 
 @pytest.fixture(autouse=True)

@@ -44,7 +44,7 @@ from olga_cli.jsonwire import Spans
 from olga_cli.providers import item_memory
 from olga_cli.providers.tokens import estimate_prompt_tokens
 from olga_cli.validation import check_body, json_object
-from olga_cli.validation.reuse import parse_spanned
+from olga_cli.validation.reuse import own_copies, parse_spanned
 
 log = logging.getLogger("olga.gateway")
 
@@ -233,6 +233,8 @@ async def screen(gw: Gateway, ctx: Context) -> None:
     row = ctx.key.row
     ctx.guard = guard_for(gw.snapshot.guardrails, row.id, row.team_id, ctx.call.api, ctx.record)
     if ctx.guard is not None:
+        if ctx.spans is not None:
+            own_copies(ctx.body, ctx.spans)  # what a redaction may rewrite is not shared with others
         await ctx.guard.screen_input(ctx.body)
         if ctx.guard.request_masked:
             ctx.spans = None  # redacted in place: the caller's bytes are no longer what goes upstream

@@ -5,13 +5,15 @@ A coding agent's turn is 100-200 KB, and most of it comes again verbatim on the 
 (``jsonwire.top_level``), so that each large member's own bytes are at hand:
 
 - they are forwarded as they came when olga changed nothing in them (``jsonwire.Spans``);
-- tools byte for byte the same as a recent body's are not parsed again: that body's parsed value is
-  used, and not checked again either when it passed the same API's checks before.
+- tools and a system prompt byte for byte the same as a recent body's are not parsed again: that
+  body's parsed value is used, and not checked again either when it passed the same API's checks.
 
-Sharing a parsed value between requests is safe because nothing changes tool definitions in place:
-the pipeline copies what it changes (cache breakpoints, translation), and guardrails screen messages
-and the system prompt, never tools. Only ``tools`` is shared for that reason; and no shared member is
-one a table requires, so a member skipped by the check is never one whose absence it would report.
+Sharing a parsed value between requests is safe because nothing changes it in place: the pipeline
+copies what it changes (cache breakpoints, translation, metadata tags), and a request whose
+guardrails screen its system prompt, which a redaction rewrites in place, screens a copy of its own
+(``own_copies``). The test suite checks after every test that each value shared is still what its
+bytes say. No shared member is one a table requires, so a member skipped by the check is never one
+whose absence it would report.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from olga_cli import jsonwire
 
 SPANNED_BODY = 16 * 1024  # bytes; a smaller body is parsed whole (nothing worth sparing)
 SPANNED_MEMBER = 2 * 1024  # bytes; a smaller member is written again (cheaper than keeping its bytes)
-SHARED = frozenset({"tools"})
-REMEMBERED = 8  # distinct tool lists kept (least recently used first out): a few MB at most
+SHARED = frozenset({"tools", "system"})
+SCREENED = frozenset({"system"})  # the shared members guardrails read, and a redaction rewrites
+REMEMBERED = 16  # distinct tool lists and system prompts kept (least recently used first out): a few MB
 
 
 @dataclass(slots=True)
@@ -101,6 +104,21 @@ def _recall(data: bytes) -> _Known:
     if len(_known) > REMEMBERED:
         _known.popitem(last=False)
     return known
+
+
+def own_copies(body: dict[str, Any], spans: jsonwire.Spans) -> None:
+    """Give ``body`` its own copy of each shared member guardrails screen, before they do: a
+    redaction rewrites text in place, and the value parsed is shared with other requests."""
+    for name in SCREENED:
+        data = spans.raw(name)
+        if data is not None and name in body:
+            body[name] = jsonwire.loads_value(data)
+            spans.repoint(name, body[name])
+
+
+def intact() -> bool:
+    """Whether every value remembered is still what its bytes say (the test suite asks)."""
+    return all(known.value == jsonwire.loads_value(known.data) for known in _known.values())
 
 
 def forget() -> None:

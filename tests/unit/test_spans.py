@@ -20,7 +20,7 @@ from olga_cli.errors import InvalidRequest
 from olga_cli.providers import prompt_cache
 from olga_cli.providers.anthropic import prepare_messages
 from olga_cli.validation import check_body, reuse
-from olga_cli.validation.reuse import REMEMBERED, SPANNED_BODY, SPANNED_MEMBER, parse_spanned
+from olga_cli.validation.reuse import REMEMBERED, SPANNED_BODY, SPANNED_MEMBER, own_copies, parse_spanned
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "clients"
 
@@ -79,6 +79,7 @@ def test_a_value_changed_in_place_is_caught_by_the_suites_check(monkeypatch: pyt
     spanned.body["system"][0]["text"] = "changed in place"
     with pytest.raises(AssertionError, match="differs"):
         spanned.spans.dumps(spanned.body)
+    reuse.forget()  # the system prompt changed is the one shared: not to be reported again
 
 
 def test_small_bodies_and_what_msgspec_refuses_are_parsed_the_usual_way() -> None:
@@ -103,7 +104,7 @@ def test_integers_past_64_bits_and_repeated_keys_read_as_the_whole_parse_reads_t
     assert json.loads(spanned.spans.dumps(spanned.body)) == json.loads(raw)
 
 
-def test_tools_resent_verbatim_are_parsed_once_and_checked_once_per_api() -> None:
+def test_tools_and_system_resent_verbatim_are_parsed_once_and_checked_once_per_api() -> None:
     turn = agent_turn()
     first = parse_spanned(json.dumps(turn).encode())
     second = parse_spanned(json.dumps({**turn, "messages": turn["messages"][:1]}).encode())
@@ -113,7 +114,7 @@ def test_tools_resent_verbatim_are_parsed_once_and_checked_once_per_api() -> Non
     assert first.checked_before("messages") == frozenset()
     check_body("messages", first.body, b"", text_checked=True)
     first.passed("messages")
-    assert second.checked_before("messages") == {"tools"}
+    assert second.checked_before("messages") == {"tools", "system"}
     assert second.checked_before("chat") == frozenset()  # another API's table: checked there anew
 
 
@@ -129,7 +130,7 @@ def test_tools_that_differ_by_a_byte_are_parsed_and_checked_anew() -> None:
     good.passed("messages")
     bad = parse_spanned(json.dumps({**turn, "tools": broken}).encode())
     assert bad is not None and bad.body["tools"] is not good.body["tools"]
-    assert bad.checked_before("messages") == frozenset()
+    assert bad.checked_before("messages") == {"system"}  # the same system prompt; the tools anew
     with pytest.raises(InvalidRequest) as refused:
         check_body("messages", bad.body, b"", text_checked=True, checked=bad.checked_before("messages"))
     assert refused.value.param is not None and refused.value.param.startswith("tools")
@@ -164,3 +165,20 @@ def test_any_body_reads_back_as_the_body_olga_built(value: object, replaced: boo
     if replaced:
         out["pad"] = "q"
     assert jsonwire.loads(spanned.spans.dumps(out)) == jsonwire.loads(jsonwire.dumps(out))
+
+
+def test_a_screened_system_prompt_is_the_requests_own_copy() -> None:
+    """A guardrail's redaction rewrites the system prompt in place: it rewrites the request's copy,
+    never the value shared with the next request that sends the same prompt."""
+    raw = json.dumps(agent_turn()).encode()
+    first = parse_spanned(raw)
+    assert first is not None and first.shared["system"].value is first.body["system"]
+    own_copies(first.body, first.spans)
+    first.body["system"][0]["text"] = "[REDACTED]"
+    assert reuse.intact()
+    second = parse_spanned(raw)
+    assert second is not None and second.body["system"] == agent_turn()["system"]
+    assert first.body["system"] is not second.body["system"] is first.shared["system"].value
+    second.body["system"][0]["text"] = "changed in place, uncopied"
+    assert not reuse.intact()  # what the suite's check after every test would report
+    reuse.forget()
