@@ -139,7 +139,7 @@ class Spans:
     (``orjson.Fragment``), not encoded again: an agent's tools and system prompt are most of its
     150 KB turn, and encoding them again cost a quarter millisecond on every turn. A value replaced by
     a new object is encoded as usual. This holds only while nothing changes a parsed value in place:
-    the pipeline copies what it changes, and a request a guardrail rewrote is sent without spans.
+    the pipeline copies what it changes, and a request guardrails screen is sent without spans.
     """
 
     __slots__ = ("_kept",)
@@ -150,10 +150,6 @@ class Spans:
     def raw(self, name: str) -> bytes | None:
         span = self._kept.get(name)
         return None if span is None else span[1]
-
-    def repoint(self, name: str, value: Any) -> None:
-        """``value``, parsed anew from member ``name``'s bytes, stands for them from now on."""
-        self._kept[name] = (value, self._kept[name][1])
 
     def dumps(self, body: dict[str, Any]) -> bytes:
         kept = self._kept

@@ -101,7 +101,7 @@ def store_bodies(gw: Gateway, ctx: Context, response_text: str | None) -> None:
         trace.input_text = ctx.call.raw_body.decode("utf-8", "replace")
         trace.output_text = response_text
     if keeps_bodies(gw, ctx):
-        if ctx.spans is not None and ctx.guard is None:  # large, and UTF-8 (msgspec parsed it)
+        if ctx.spans is not None:  # large, UTF-8 (msgspec parsed it), and no guardrail to mask it
             ctx.record.request_raw = ctx.call.raw_body  # decoded by the store, but for its shared part
         else:
             ctx.record.request_body = ctx.call.raw_body.decode("utf-8", "replace")

@@ -235,9 +235,11 @@ async def screen(gw: Gateway, ctx: Context) -> None:
     if ctx.guard is not None:
         if ctx.spans is not None:
             own_copies(ctx.body, ctx.spans)  # what a redaction may rewrite is not shared with others
+            # A screened request goes upstream as olga writes it, never as the caller's bytes: a
+            # redaction rewrites values in place, and bytes with a key repeated inside a member (the
+            # parse keeps the last) could hold text the screens never read.
+            ctx.spans = None
         await ctx.guard.screen_input(ctx.body)
-        if ctx.guard.request_masked:
-            ctx.spans = None  # redacted in place: the caller's bytes are no longer what goes upstream
 
 
 # -- calling upstream ---------------------------------------------------------------------------

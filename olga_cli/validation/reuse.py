@@ -4,7 +4,8 @@ A coding agent's turn is 100-200 KB, and most of it comes again verbatim on the 
 24 tools are 90 KB of a 125 KB body. A large body (``SPANNED_BODY``) is parsed member by member
 (``jsonwire.top_level``), so that each large member's own bytes are at hand:
 
-- they are forwarded as they came when olga changed nothing in them (``jsonwire.Spans``);
+- they are forwarded as they came when olga changed nothing in them and no guardrail screens the
+  request (``jsonwire.Spans``);
 - tools and a system prompt byte for byte the same as a recent body's are not parsed again: that
   body's parsed value is used, and not checked again either when it passed the same API's checks.
 
@@ -113,7 +114,6 @@ def own_copies(body: dict[str, Any], spans: jsonwire.Spans) -> None:
         data = spans.raw(name)
         if data is not None and name in body:
             body[name] = jsonwire.loads_value(data)
-            spans.repoint(name, body[name])
 
 
 def intact() -> bool:

@@ -14,6 +14,7 @@ import anthropic
 import openai
 import pytest
 
+from olga_cli import jsonwire
 from olga_cli.guardrails.classifier import WindowScore
 from olga_cli.guardrails.classifier.detector import ENTITY
 from olga_cli.store.db import open_store
@@ -325,3 +326,24 @@ async def test_an_advisory_model_that_fails_leaves_the_request_served_and_record
     entities = [g["entity"] for g in record["guardrails"]]
     assert "instruction_override" in entities and ENTITY not in entities
     assert "the prompt-injection classifier failed" in caplog.text
+
+
+async def test_a_screened_request_goes_upstream_as_olga_writes_it(olga: Olga) -> None:
+    """Unscreened, a body's members go upstream as the caller spelled them (``jsonwire.Spans``); once
+    guardrails screen a request, olga writes it, whatever they found, so the provider reads only what
+    the screens read (a key repeated inside a member, say, is not passed on)."""
+    body = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "hello there"}]}
+
+    def sent_length() -> int:
+        headers = {k.lower(): v for k, v in olga.openai_fake.last.headers.items()}
+        return int(headers["content-length"])
+
+    status, _, _ = await olga.post("/v1/chat/completions", body)  # written with ", " and ": "
+    assert status == 200
+    unscreened = olga.openai_fake.last.body
+    assert sent_length() > len(jsonwire.dumps(unscreened))  # the caller's spaces kept
+    await add_guardrail(olga.running, type="pii", stage="input", action="log", entities=("email",))
+    status, _, _ = await olga.post("/v1/chat/completions", body)
+    assert status == 200
+    assert olga.openai_fake.last.body == unscreened
+    assert sent_length() == len(jsonwire.dumps(unscreened))  # olga's own compact writing
