@@ -13,8 +13,9 @@ answers with a fixed Messages reply. Three phases, all on 127.0.0.1 and bounded 
   CPU per request against body size);
 - **many streams**: ``--streams`` paced streams open at once (default 2,000, opened over ``--ramp`` 2 s,
   one chunk a second),
-  directly and through olga, twice through olga: olga's resident memory, open files and the added
-  delay per chunk (p99 against the direct run).
+  directly, through the bare proxy (a second one, in front of the paced upstream, on olga's core:
+  the floor of the stack) and twice through olga: olga's resident memory, open files and the added
+  delay per chunk (p99 against the direct run), beside the bare proxy's.
 
     python bench/agent.py                  # about three minutes
     python bench/agent.py --seconds 3 --streams 500
@@ -31,6 +32,7 @@ import datetime as dt
 import json
 import math
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -109,9 +111,20 @@ def sized_body(kb: int) -> bytes:
 
 
 class AgentBench(overhead.Bench):
-    """overhead.py's processes, plus an Anthropic-format provider and a key with input guardrails."""
+    """overhead.py's processes, plus an Anthropic-format provider, a key with input guardrails, and a
+    second bare proxy in front of the paced upstream (the floor of the streams phase)."""
 
     guarded_key = ""
+    bare_paced_pid = 0
+
+    async def start(self) -> None:
+        await super().start()
+        self.ports["bare_paced"] = overhead.free_port()
+        log = "bare-paced.out"
+        argv = [sys.executable, str(overhead.BENCH / "upstreams.py"), "bare", str(self.ports["bare_paced"])]
+        proc = self._start([*argv, self.url("paced", "")], log, self.olga_core, signal.SIGINT)
+        self.bare_paced_pid = proc.pid
+        await overhead.wait_http(self.url("bare_paced", "/"), 20, proc, self.workdir / log)
 
     def set_up(self, home: Path) -> str:
         key = super().set_up(home)
@@ -270,6 +283,10 @@ async def streams_phase(bench: AgentBench, args: argparse.Namespace) -> dict[str
     direct = await many_streams(
         bench, bench.url("paced", "/paced/v1/chat/completions"), "", args.streams, words, args.ramp
     )
+    # The bare proxy on olga's core, one round: what the stack alone adds to a word's trip.
+    bare = await many_streams(
+        bench, bench.url("bare_paced", "/paced/v1/chat/completions"), "", args.streams, words, args.ramp
+    )
     rounds = [
         await many_streams(
             bench,
@@ -282,6 +299,7 @@ async def streams_phase(bench: AgentBench, args: argparse.Namespace) -> dict[str
         for _ in range(2)
     ]
     direct_gaps = direct.pop("gaps")
+    bare.pop("gaps")
     via_gaps = [g for r in rounds for g in r.pop("gaps")]
     # A word's trip from the upstream's write to the client, olga's added delay per chunk: each
     # percentile through olga against the direct trip's median. An upper bound: the load generator's
@@ -297,8 +315,16 @@ async def streams_phase(bench: AgentBench, args: argparse.Namespace) -> dict[str
         for q in (50, 99)
     }
     added_open = not math.isnan(added["added_delay_all_open_99_ms"])
+    floor = {
+        f"bare_added_{label}_{q}_ms": pct(bare[name], q) - pct(trips[name][0], 50)
+        if bare[name] and trips[name][0]
+        else math.nan
+        for label, name in (("delay", "trips"), ("delay_all_open", "trips_all_open"))
+        for q in (50, 99)
+    }
     return {
         **added,
+        **floor,
         "direct_trip": summary_ms(trips["trips"][0]),
         "olga_trip": summary_ms(trips["trips"][1]),
         "direct_trip_all_open": summary_ms(trips["trips_all_open"][0]) if added_open else None,
@@ -395,7 +421,8 @@ def report(r: dict[str, Any]) -> str:
     lines.append(
         f"{s['streams']} streams at once: added delay per word p50 {s['added_delay_50_ms']:+.2f} ms, "
         f"p99 {s['added_delay_99_ms']:+.2f} ms (all streams open: {s['added_delay_all_open_50_ms']:+.2f}, "
-        f"{s['added_delay_all_open_99_ms']:+.2f}); gap between words p50 {s['added_gap_p50_ms']:+.2f}, "
+        f"{s['added_delay_all_open_99_ms']:+.2f}; the bare proxy's p99 {s['bare_added_delay_99_ms']:+.2f}, "
+        f"all open {s['bare_added_delay_all_open_99_ms']:+.2f}); gap between words p50 {s['added_gap_p50_ms']:+.2f}, "
         f"p99 {s['added_gap_p99_ms']:+.2f}; "
         + "; ".join(
             f"round {i + 1}: RSS {x['before']['rss_mb']:.0f} -> peak {x['peak_rss_mb']:.0f} -> {x['after']['rss_mb']:.0f} MB, "
