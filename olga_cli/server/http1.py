@@ -61,6 +61,11 @@ _VERSIONS = {"1.1": (1, 1), "1.0": (1, 0)}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
+def _shape_of(path: str) -> ErrorShape:
+    """The API whose error shape answers a request for ``path``."""
+    return "anthropic" if "/messages" in path else "openai"
+
+
 class _Unreadable(Exception):
     """A limit met while parsing; its text says which."""
 
@@ -261,8 +266,9 @@ class Connection(asyncio.Protocol):
         self._enqueue(_Refusal(unreadable_error(what), self._shape_so_far()))
 
     def _shape_so_far(self) -> ErrorShape:
-        """The API whose error shape answers an unreadable request: from its path, as far as it was read."""
-        return "anthropic" if any(b"/messages" in piece for piece in self._url) else "openai"
+        """The API whose error shape answers an unreadable request: from its path, as far as it was read
+        (joined first: the network may split ``/messages`` between two pieces)."""
+        return _shape_of(b"".join(self._url).decode("latin-1"))
 
     # -- answering
 
@@ -294,7 +300,7 @@ class Connection(asyncio.Protocol):
         """Run the request's handler and send what it returns; whether the connection may be reused."""
         self._answered = False
         self._chunked = True
-        shape: ErrorShape = "anthropic" if "/messages" in request.path else "openai"
+        shape = _shape_of(request.path)
         try:
             handler, match_info = self.server.router.resolve(request.method, routed_path(request.raw_path))
         except GatewayError as error:  # no such route, or not for this method
