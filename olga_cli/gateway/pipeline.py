@@ -115,10 +115,10 @@ def parse_body(call: Call) -> tuple[dict[str, Any], Spans | None]:
         raise InvalidRequest(
             "'model' must be a model name such as 'mock/echo' or 'openai/gpt-4o-mini'.", param="model"
         )
+    checked = frozenset() if spanned is None else spanned.checked_before(call.api)
+    check_body(call.api, body, call.raw_body, text_checked=text_checked, checked=checked)
     if spanned is None:
-        check_body(call.api, body, call.raw_body, text_checked=text_checked)
         return body, None
-    check_body(call.api, body, call.raw_body, text_checked=True, checked=spanned.checked_before(call.api))
     spanned.passed(call.api)
     return body, spanned.spans
 
