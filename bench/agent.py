@@ -117,6 +117,10 @@ class AgentBench(overhead.Bench):
     guarded_key = ""
     bare_paced_pid = 0
 
+    def __init__(self, args: argparse.Namespace, workdir: Path, pin: bool) -> None:
+        super().__init__(args, workdir, pin)
+        self.paced_modes = ("spread",) if getattr(args, "phases", "spread") == "spread" else ()
+
     async def start(self) -> None:
         await super().start()
         self.ports["bare_paced"] = overhead.free_port()
@@ -443,6 +447,13 @@ def main() -> None:
     parser.add_argument("--gap-ms", type=float, default=1000, help="gap between a paced stream's chunks")
     parser.add_argument("--chunks", type=int, default=10, help="content chunks in each paced stream")
     parser.add_argument("--ramp", type=float, default=2.0, help="seconds over which the streams open")
+    parser.add_argument(
+        "--phases",
+        default="spread",
+        choices=("spread", "arrival"),
+        help="when a stream's words fall in the gap: spread evenly by the upstream, or set by when its"
+        " request arrived (a stall while the streams open then bunches them for the whole run)",
+    )
     parser.add_argument("--serve-args", default="", help="more arguments for olga serve")
     parser.add_argument("--py-spy", metavar="FILE", help="profile olga on the agent body (collapsed stacks)")
     parser.add_argument(

@@ -179,6 +179,8 @@ def body_of(model: str, *, stream: bool) -> bytes:
 class Bench:
     """The processes of one run and their addresses."""
 
+    paced_modes: tuple[str, ...] = ()  # more arguments for ``upstreams.py paced`` ("spread")
+
     def __init__(self, args: argparse.Namespace, workdir: Path, pin: bool) -> None:
         self.args = args
         self.workdir = workdir
@@ -219,6 +221,7 @@ class Bench:
                 str(self.ports["paced"]),
                 str(self.args.gap_ms),
                 str(self.args.chunks),
+                *self.paced_modes,
             ],
             "paced.out",
             self.load_core,

@@ -14,6 +14,7 @@ Run as ``python bench/upstreams.py paced PORT GAP_MS CHUNKS`` or ``... bare PORT
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -163,17 +164,37 @@ http {{
 """
 
 
-def run_paced(port: int, gap_ms: float, chunks: int) -> None:
-    """An SSE stream whose content events are ``gap_ms`` apart."""
+# The golden ratio's fraction: stream n's words fall at frac(n * PHI) of the gap, so any run of
+# consecutive streams spreads evenly over the gap, however many there are.
+PHI = (5**0.5 - 1) / 2
+
+
+def run_paced(port: int, gap_ms: float, chunks: int, spread: bool = False) -> None:
+    """An SSE stream whose content events are ``gap_ms`` apart.
+
+    With ``spread``, the n-th stream's words keep a schedule of their own: on a fixed grid of the
+    gap, at the phase ``frac(n * PHI)``, the first at least one gap after the request. Otherwise each
+    word waits a gap after the one before, so a stream's phase is the moment its request arrived: a
+    stall anywhere while thousands of streams open (the client's collector, the proxy under test, a
+    neighbour on the core) lets the requests due in it arrive together, and their words then come in
+    one burst every gap for the rest of the run. Spread, a burst is only what the proxy makes of it."""
     events = sse_events([paced_word(i) + STAMP.decode() for i in range(chunks)])
+    gap = gap_ms / 1000
+    opened = itertools.count()
 
     async def stream(request: web.Request) -> web.StreamResponse:
         await request.read()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
+        loop = asyncio.get_running_loop()
+        due = loop.time() + gap
+        if spread:
+            phase = (next(opened) * PHI % 1) * gap
+            due += (phase - due) % gap
         for index, event in enumerate(events):
             if 1 <= index <= chunks:
-                await asyncio.sleep(gap_ms / 1000)
+                await asyncio.sleep(due - loop.time()) if spread else await asyncio.sleep(gap)
+                due += gap
                 event = stamped(event)
             await response.write(event)
         await response.write_eof()
@@ -218,7 +239,7 @@ def run_bare(port: int, upstream_base: str) -> None:
 if __name__ == "__main__":
     mode, port = sys.argv[1], int(sys.argv[2])
     if mode == "paced":
-        run_paced(port, float(sys.argv[3]), int(sys.argv[4]))
+        run_paced(port, float(sys.argv[3]), int(sys.argv[4]), spread="spread" in sys.argv[5:])
     elif mode == "bare":
         run_bare(port, sys.argv[3])
     else:
