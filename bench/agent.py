@@ -247,17 +247,20 @@ async def many_streams(
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=120)
     trips: list[list[tuple[int, float]]] = [[] for _ in range(count)]
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    with load.collector_paused():
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
-        async def one(index: int) -> list[float]:
-            await asyncio.sleep(ramp * index / count)  # streams open over the ramp, not all in one instant
-            return await load.paced_once(session, url, body, headers, words, trips[index])
+            async def one(index: int) -> list[float]:
+                await asyncio.sleep(
+                    ramp * index / count
+                )  # streams open over the ramp, not all in one instant
+                return await load.paced_once(session, url, body, headers, words, trips[index])
 
-        tasks = [asyncio.create_task(one(i)) for i in range(count)]
-        while not all(t.done() for t in tasks):
-            await asyncio.wait(tasks, timeout=0.5)
-            peak = max(peak, rss_mb(pid))
-        runs = [t.result() for t in tasks]
+            tasks = [asyncio.create_task(one(i)) for i in range(count)]
+            while not all(t.done() for t in tasks):
+                await asyncio.wait(tasks, timeout=0.5)
+                peak = max(peak, rss_mb(pid))
+            runs = [t.result() for t in tasks]
     await asyncio.sleep(2.0)  # connections closed, records committed
     return {
         "streams": count,

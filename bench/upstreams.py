@@ -14,6 +14,7 @@ Run as ``python bench/upstreams.py paced PORT GAP_MS CHUNKS`` or ``... bare PORT
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import sys
@@ -181,8 +182,21 @@ def run_paced(port: int, gap_ms: float, chunks: int, spread: bool = False) -> No
     events = sse_events([paced_word(i) + STAMP.decode() for i in range(chunks)])
     gap = gap_ms / 1000
     opened = itertools.count()
+    streaming = [0]
+    # No collection pauses while streams are open (the proxy would be charged for them): collected
+    # when the last one ends instead.
+    gc.disable()
 
     async def stream(request: web.Request) -> web.StreamResponse:
+        streaming[0] += 1
+        try:
+            return await paced(request)
+        finally:
+            streaming[0] -= 1
+            if not streaming[0]:
+                gc.collect()
+
+    async def paced(request: web.Request) -> web.StreamResponse:
         await request.read()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
