@@ -282,6 +282,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "git": _git(),
         "settings": {k: v for k, v in vars(args).items() if k != "no_save"},
         "profiled": bool(args.py_spy),
+        "probes": probes(),
         "targets": TARGETS,
     }
     with tempfile.TemporaryDirectory(prefix="olga-bench-") as tmp:
@@ -520,6 +521,7 @@ def report(r: dict[str, Any]) -> str:
         (
             f"olga overhead bench  {r['date']}  load {r['machine']['loadavg_start']} -> {r['machine']['loadavg_end']}"
             + ("  (profiled: figures perturbed)" if r["profiled"] else "")
+            + "".join(f"  (probe {k}={v}: olga changed for this run)" for k, v in r.get("probes", {}).items())
         ),
         "",
         head,
@@ -606,6 +608,11 @@ def save(results: dict[str, Any], name: str = "overhead") -> Path:
     return path
 
 
+def probes() -> dict[str, str]:
+    """The bench probes on (``bench/commitcost``), so that a run olga was changed for says so."""
+    return {name: value for name in ("COMMITCOST",) if (value := os.environ.get(name))}
+
+
 def require(tool: str, install: str) -> None:
     if shutil.which(tool) is None:
         raise SystemExit(f"{tool} is not installed; install it with: {install}")
@@ -647,7 +654,9 @@ def main() -> None:
     print()
     print(report(results))
     if not args.no_save:
-        print(f"\nsaved {save(results).relative_to(ROOT)} and bench/results/overhead-latest.json")
+        # A run with a probe changing olga (bench/commitcost) is saved apart from the real ones.
+        name = "-".join(["overhead", *(f"{k}-{v}".lower() for k, v in results["probes"].items())])
+        print(f"\nsaved {save(results, name).relative_to(ROOT)} and bench/results/{name}-latest.json")
 
 
 if __name__ == "__main__":
