@@ -251,9 +251,8 @@ async def many_streams(
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
             async def one(index: int) -> list[float]:
-                await asyncio.sleep(
-                    ramp * index / count
-                )  # streams open over the ramp, not all in one instant
+                # Streams open over the ramp, not all in one instant.
+                await asyncio.sleep(ramp * index / count)
                 return await load.paced_once(session, url, body, headers, words, trips[index])
 
             tasks = [asyncio.create_task(one(i)) for i in range(count)]
