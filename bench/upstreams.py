@@ -207,7 +207,7 @@ def run_paced(port: int, gap_ms: float, chunks: int, spread: bool = False) -> No
             due += (phase - due) % gap
         for index, event in enumerate(events):
             if 1 <= index <= chunks:
-                await asyncio.sleep(due - loop.time()) if spread else await asyncio.sleep(gap)
+                await asyncio.sleep(due - loop.time() if spread else gap)
                 due += gap
                 event = stamped(event)
             await response.write(event)
