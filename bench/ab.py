@@ -89,7 +89,13 @@ async def start_olga(bench: overhead.Bench, root: str, index: int) -> tuple[int,
 async def run(args: argparse.Namespace) -> None:
     os.sched_setaffinity(0, {overhead.LOAD_CORE})
     settings = argparse.Namespace(
-        no_bare=not args.bare, serve_args="", gap_ms=20, chunks=8, no_bodies=False, py_spy=None
+        no_bare=not args.bare,
+        serve_args="",
+        gap_ms=20,
+        chunks=8,
+        phases="spread",
+        no_bodies=False,
+        py_spy=None,
     )
     with tempfile.TemporaryDirectory(prefix="olga-ab-") as tmp:
         kind = agent.AgentBench if args.agent else overhead.Bench

@@ -119,7 +119,7 @@ class AgentBench(overhead.Bench):
 
     def __init__(self, args: argparse.Namespace, workdir: Path, pin: bool) -> None:
         super().__init__(args, workdir, pin)
-        self.paced_modes = ("spread",) if getattr(args, "phases", "spread") == "spread" else ()
+        self.paced_modes = ("spread",) if args.phases == "spread" else ()
 
     async def start(self) -> None:
         await super().start()

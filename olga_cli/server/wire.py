@@ -50,9 +50,10 @@ def decoded_body(body: bytes, encoding: str, max_body: int) -> tuple[bytes, Gate
             if not decoder.pending:
                 break
             piece = decoder.decompress(b"")
-        pieces.append(tail := decoder.flush())  # what the stream's last symbols still held back
+        tail = decoder.flush()  # what the stream's last symbols still held back
         if size + len(tail) > max_body:
             return b"", body_too_large(max_body)
+        pieces.append(tail)
     except zlib.error as exc:
         return b"", body_unreadable(f"Can not decode content-encoding: {name} ({exc})")
     return b"".join(pieces), None
